@@ -1,0 +1,95 @@
+import { convert } from 'html-to-text';
+import MarkdownIt from 'markdown-it';
+import sanitizeHtml from 'sanitize-html';
+
+/**
+ * What a safe description is. Sources give HTML, Markdown or plain text; every output gets
+ * sanitized HTML (no script, style, iframe, event handlers or javascript: URLs) and plain text.
+ */
+
+const markdown = new MarkdownIt({ html: true, linkify: true, breaks: false });
+
+const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
+  allowedTags: [
+    'p', 'br', 'strong', 'b', 'em', 'i', 'u', 's', 'a', 'ul', 'ol', 'li', 'blockquote',
+    'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'code', 'pre', 'span', 'small', 'sub', 'sup',
+  ],
+  allowedAttributes: { a: ['href', 'title', 'rel'] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowProtocolRelative: false,
+  disallowedTagsMode: 'discard',
+  transformTags: {
+    a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener noreferrer' }),
+    h1: 'h2',
+  },
+  allowedSchemesAppliedToAttributes: ['href'],
+};
+
+// Characters XML 1.0 forbids, and lone surrogates: strict parsers reject feeds carrying them.
+// eslint-disable-next-line no-control-regex
+const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Removes characters that XML (and so every feed format) cannot carry. */
+export function cleanText(text: string): string {
+  return text.replace(XML_ILLEGAL, '');
+}
+
+/** Sanitizes source HTML down to safe formatting and links. */
+export function sanitizeDescriptionHtml(html: string): string {
+  return sanitizeHtml(cleanText(html), SANITIZE_OPTIONS).trim();
+}
+
+/** Renders Markdown (which may embed HTML) to sanitized HTML. */
+export function markdownToSafeHtml(source: string): string {
+  return sanitizeDescriptionHtml(markdown.render(cleanText(source)));
+}
+
+/** Plain text of an HTML fragment, keeping paragraphs and list items apart. */
+export function htmlToPlainText(html: string): string {
+  return cleanText(
+    convert(html, {
+      wordwrap: false,
+      selectors: [
+        { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
+        { selector: 'img', format: 'skip' },
+        { selector: 'h2', options: { uppercase: false } },
+        { selector: 'h3', options: { uppercase: false } },
+      ],
+    }),
+  ).trim();
+}
+
+/** Escapes plain text for HTML and keeps its paragraphs and line breaks. */
+export function plainTextToHtml(text: string): string {
+  const escaped = cleanText(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+  return escaped
+    .split(/\n{2,}/)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => paragraph.length > 0)
+    .map((paragraph) => `<p>${paragraph.replace(/\n/g, '<br>')}</p>`)
+    .join('');
+}
+
+export type DescriptionFormat = 'html' | 'markdown' | 'text';
+
+/** Both forms of a description from what the source gives. */
+export function describe(
+  source: string | null | undefined,
+  format: DescriptionFormat,
+): { text: string | null; html: string | null } {
+  if (source === null || source === undefined || source.trim() === '') {
+    return { text: null, html: null };
+  }
+  const html =
+    format === 'html'
+      ? sanitizeDescriptionHtml(source)
+      : format === 'markdown'
+        ? markdownToSafeHtml(source)
+        : plainTextToHtml(source);
+  const text = format === 'text' ? cleanText(source).trim() : htmlToPlainText(html);
+  return { text: text || null, html: html || null };
+}

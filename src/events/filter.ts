@@ -1,0 +1,242 @@
+import { InvalidInputError } from '../errors.js';
+import { foldKey } from './text-key.js';
+import { instantFromWallTime } from './time.js';
+import type { SourceName } from './types.js';
+
+/**
+ * The one filter grammar shared by every output: feeds, API, HTML pages and embeds. A parameter
+ * may repeat or hold comma-separated values (OR within a parameter, AND across parameters).
+ */
+export interface EventFilter {
+  city: string[];
+  genre: string[];
+  organizer: string[];
+  venue: string[];
+  source: SourceName[];
+  /** Events that have not ended before this instant. Null: the default window (now - PAST_DAYS). */
+  from: Date | null;
+  /** Events that start before this instant. */
+  to: Date | null;
+  /** Free-text queries; an event matches one when it contains all of its words. */
+  q: string[];
+  limit: number;
+  offset: number;
+}
+
+export const FILTER_PARAMETERS = [
+  'city',
+  'genre',
+  'organizer',
+  'venue',
+  'source',
+  'from',
+  'to',
+  'q',
+  'limit',
+  'offset',
+] as const;
+
+export interface FilterOptions {
+  defaultLimit: number;
+  maxLimit?: number;
+  /** Zone for date-only and offset-less values of `from` and `to`. */
+  timeZone: string;
+  /** Sources the registry knows; `source` must name one of them. */
+  sources: readonly SourceName[];
+  /** Further parameters this endpoint accepts (and ignores here), such as `theme`. */
+  extraParameters?: readonly string[];
+}
+
+type QueryValue = string | string[] | undefined | unknown;
+
+const MAX_VALUE_LENGTH = 200;
+const MAX_VALUES = 50;
+
+function values(name: string, raw: QueryValue): string[] {
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  const out: string[] = [];
+  for (const item of list) {
+    if (typeof item !== 'string') {
+      throw new InvalidInputError(`filter: "${name}" must be plain text values`);
+    }
+    for (const part of item.split(',')) {
+      const value = part.trim();
+      if (value.length === 0) continue;
+      if (value.length > MAX_VALUE_LENGTH) {
+        throw new InvalidInputError(`filter: "${name}" values are at most ${MAX_VALUE_LENGTH} characters`);
+      }
+      out.push(value);
+    }
+  }
+  if (out.length > MAX_VALUES) {
+    throw new InvalidInputError(`filter: "${name}" takes at most ${MAX_VALUES} values`);
+  }
+  return out;
+}
+
+function single(name: string, raw: QueryValue): string | null {
+  const list = values(name, raw);
+  if (list.length > 1) throw new InvalidInputError(`filter: "${name}" takes one value`);
+  return list[0] ?? null;
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
+const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+function validWallDate(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/**
+ * Parses an ISO date or date-time. A date alone means the start of that day in `timeZone`
+ * (or, with `endOfDay`, the start of the next day); a date-time without offset is read in
+ * `timeZone`.
+ */
+export function parseFilterDate(
+  name: string,
+  value: string,
+  timeZone: string,
+  endOfDay: boolean,
+): Date {
+  const accepted = `accepted: a date (2026-12-05), a local date-time (2026-12-05T20:00) or one with an offset (2026-12-05T20:00:00+01:00)`;
+  const dateOnly = DATE_ONLY.exec(value);
+  if (dateOnly) {
+    const [year, month, day] = dateOnly.slice(1).map(Number) as [number, number, number];
+    if (!validWallDate(year, month, day)) {
+      throw new InvalidInputError(`filter: "${name}" is not a valid date (${accepted})`);
+    }
+    const start = instantFromWallTime({ year, month, day, hour: 0, minute: 0, second: 0 }, timeZone);
+    if (!endOfDay) return start;
+    const next = new Date(Date.UTC(year, month - 1, day + 1));
+    return instantFromWallTime(
+      {
+        year: next.getUTCFullYear(),
+        month: next.getUTCMonth() + 1,
+        day: next.getUTCDate(),
+        hour: 0,
+        minute: 0,
+        second: 0,
+      },
+      timeZone,
+    );
+  }
+  const local = LOCAL_DATE_TIME.exec(value);
+  if (local) {
+    const [year, month, day, hour, minute, second = 0] = local
+      .slice(1)
+      .map((part) => (part === undefined ? 0 : Number(part))) as number[] as [number, number, number, number, number, number?];
+    if (!validWallDate(year, month, day) || hour > 23 || minute > 59 || second > 59) {
+      throw new InvalidInputError(`filter: "${name}" is not a valid date-time (${accepted})`);
+    }
+    return instantFromWallTime({ year, month, day, hour, minute, second }, timeZone);
+  }
+  if (ZONED_DATE_TIME.test(value)) {
+    const instant = new Date(value);
+    if (!Number.isNaN(instant.getTime())) return instant;
+  }
+  throw new InvalidInputError(`filter: "${name}" must be an ISO date or date-time (${accepted})`);
+}
+
+function parseInteger(name: string, value: string | null, fallback: number, min: number, max: number): number {
+  if (value === null) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new InvalidInputError(`filter: "${name}" must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+/** Parses a request's query into an EventFilter; throws InvalidInputError naming the parameter. */
+export function parseEventFilter(query: Record<string, unknown>, options: FilterOptions): EventFilter {
+  const allowed = new Set<string>([...FILTER_PARAMETERS, ...(options.extraParameters ?? [])]);
+  const unknown = Object.keys(query).filter((key) => !allowed.has(key));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `filter: unknown parameter "${unknown[0]}"; accepted: ${[...allowed].join(', ')}`,
+    );
+  }
+  const maxLimit = options.maxLimit ?? 1000;
+
+  const source = values('source', query.source).map((value) => value.toLowerCase());
+  for (const name of source) {
+    if (!options.sources.includes(name as SourceName)) {
+      throw new InvalidInputError(`filter: "source" must be one of ${options.sources.join(', ')}`);
+    }
+  }
+
+  const fromValue = single('from', query.from);
+  const toValue = single('to', query.to);
+  const from = fromValue === null ? null : parseFilterDate('from', fromValue, options.timeZone, false);
+  const to = toValue === null ? null : parseFilterDate('to', toValue, options.timeZone, true);
+  if (from && to && to.getTime() <= from.getTime()) {
+    throw new InvalidInputError('filter: "to" must be after "from"');
+  }
+
+  return {
+    city: values('city', query.city),
+    genre: values('genre', query.genre),
+    organizer: values('organizer', query.organizer),
+    venue: values('venue', query.venue),
+    source: source as SourceName[],
+    from,
+    to,
+    q: values('q', query.q),
+    limit: parseInteger('limit', single('limit', query.limit), options.defaultLimit, 1, maxLimit),
+    offset: parseInteger('offset', single('offset', query.offset), 0, 0, 1_000_000),
+  };
+}
+
+/**
+ * A stable key for a filter: same meaning, same key, whatever the order, case or accents of
+ * the values. Render caches are keyed by it.
+ */
+export function filterKey(filter: EventFilter): string {
+  const fold = (list: string[]) => [...new Set(list.map(foldKey))].sort();
+  return JSON.stringify([
+    fold(filter.city),
+    fold(filter.genre),
+    fold(filter.organizer),
+    fold(filter.venue),
+    [...new Set(filter.source)].sort(),
+    filter.from?.toISOString() ?? null,
+    filter.to?.toISOString() ?? null,
+    fold(filter.q),
+    filter.limit,
+    filter.offset,
+  ]);
+}
+
+/** The query string that reproduces `filter` (without limit/offset unless asked). */
+export function filterQueryString(filter: EventFilter, include: { limit?: boolean; offset?: boolean } = {}): string {
+  const params = new URLSearchParams();
+  const add = (name: string, list: readonly string[]) => {
+    if (list.length > 0) params.set(name, list.join(','));
+  };
+  add('city', filter.city);
+  add('genre', filter.genre);
+  add('organizer', filter.organizer);
+  add('venue', filter.venue);
+  add('source', filter.source);
+  if (filter.from) params.set('from', filter.from.toISOString());
+  if (filter.to) params.set('to', filter.to.toISOString());
+  for (const q of filter.q) params.append('q', q);
+  if (include.limit) params.set('limit', String(filter.limit));
+  if (include.offset && filter.offset > 0) params.set('offset', String(filter.offset));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** A human title for a filter: "House in München", "Events by Paradiso". */
+export function describeFilter(filter: EventFilter): string {
+  const list = (items: string[]) =>
+    items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+  let text = filter.genre.length > 0 ? list(filter.genre) : 'Events';
+  if (filter.q.length > 0) text += ` matching “${list(filter.q)}”`;
+  if (filter.venue.length > 0) text += ` at ${list(filter.venue)}`;
+  if (filter.city.length > 0) text += ` in ${list(filter.city)}`;
+  if (filter.organizer.length > 0) text += ` by ${list(filter.organizer)}`;
+  if (filter.source.length > 0) text += ` from ${list(filter.source)}`;
+  return text;
+}

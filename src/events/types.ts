@@ -1,0 +1,92 @@
+/**
+ * The event model shared by every source. Adapters in `sources/` produce `NormalizedEvent`s;
+ * the repository stores them and hands `Event`s (with identity, revision and timestamps) to
+ * renderers and handlers.
+ */
+
+/** A source is one webhook sender; the registry in `sources/index.ts` lists them. */
+export type SourceName = 'stager' | 'eventport';
+
+export type EventStatus = 'scheduled' | 'cancelled' | 'rescheduled' | 'relocated';
+
+/**
+ * Whether an event is shown publicly. `hidden`: the source says it is not public (a Stager
+ * option). `removed`: an authoritative sync no longer lists it.
+ */
+export type EventVisibility = 'public' | 'hidden' | 'removed';
+
+export interface Venue {
+  name: string | null;
+  street: string | null;
+  postalCode: string | null;
+  city: string | null;
+  country: string | null;
+  latitude: number | null;
+  longitude: number | null;
+}
+
+export interface Price {
+  /** Amount in the currency's major unit (euros, not cents). */
+  amount: number;
+  currency: string;
+  label: string | null;
+}
+
+export interface Organizer {
+  id: string | null;
+  name: string | null;
+}
+
+export interface EventImage {
+  url: string;
+  alt: string | null;
+}
+
+/** What an adapter extracts from one source event: everything but storage bookkeeping. */
+export interface NormalizedEvent {
+  source: SourceName;
+  externalId: string;
+  title: string;
+  subtitle: string | null;
+  /** Plain text, always present when the source gives any description. */
+  descriptionText: string | null;
+  /** Sanitized HTML, when the source gives HTML or Markdown. */
+  descriptionHtml: string | null;
+  startsAt: Date;
+  /** Null when the event is open-ended. */
+  endsAt: Date | null;
+  doorsAt: Date | null;
+  /** IANA zone the event takes place in. */
+  timeZone: string;
+  venue: Venue;
+  genres: string[];
+  tags: string[];
+  organizer: Organizer;
+  ticketUrl: string | null;
+  prices: Price[];
+  soldOut: boolean;
+  image: EventImage | null;
+  status: EventStatus;
+  visibility: EventVisibility;
+  /** The source's own modification time, used to ignore out-of-order updates. */
+  sourceUpdatedAt: Date | null;
+}
+
+/** A stored event as every output sees it. */
+export interface Event extends NormalizedEvent {
+  /** Stable public id: `<source>-<externalId>`. */
+  id: string;
+  /** When the event counts as over (see `effectiveEnd` in events/event-window.ts). */
+  effectiveEndsAt: Date;
+  /** Start before the latest reschedule, when known. */
+  previousStartsAt: Date | null;
+  firstSeenAt: Date;
+  lastChangedAt: Date;
+  /** Increases on every material change; the ICS SEQUENCE. */
+  revision: number;
+}
+
+/** Builds the public id of an event from its identity. */
+export function eventId(source: SourceName, externalId: string): string {
+  return `${source}-${externalId}`;
+}

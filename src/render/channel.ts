@@ -1,0 +1,26 @@
+/**
+ * What a renderer needs to know about the feed besides its events. Built by the HTTP layer from
+ * the request's filter and the configuration; renderers stay pure.
+ */
+export interface FeedChannel {
+  /** "Marquee: House in München" */
+  title: string;
+  /** Human description of the filter: "House in München". */
+  description: string;
+  /** Canonical URL of this very response (self link). */
+  selfUrl: string;
+  /** The HTML page showing the same filter. */
+  htmlUrl: string;
+  /** PUBLIC_URL without trailing slash; event pages are `${publicUrl}/events/${id}`. */
+  publicUrl: string;
+  /** Host of PUBLIC_URL, used in ICS UIDs: `<source>-<id>@<host>`. */
+  host: string;
+  /** Zone for the human-readable times in titles (TIMEZONE). */
+  timeZone: string;
+  /** Prefix for cancelled events' titles and summaries (CANCELLED_PREFIX). */
+  cancelledPrefix: string;
+  /** Data-derived modification time of this result set (never the clock). */
+  updated: Date;
+  /** Site name (SITE_TITLE), used as author/generator where a format needs one. */
+  siteTitle: string;
+}
