@@ -54,6 +54,10 @@ const envSchema = z
       .refine((value) => parseByteSize(value) !== null, 'must be a size such as 25mb, 512kb or 1048576'),
     STAGER_SIGNING_KEYS: z.string().optional(),
     EVENTPORT_TOKENS: z.string().optional(),
+    EVENTPORT_TIMEZONE: z
+      .string()
+      .default('Europe/Berlin')
+      .refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
     EVENTPORT_BASIC_AUTH: z
       .string()
       .optional()
@@ -102,6 +106,7 @@ const envSchema = z
       stager: { signingKeys: csv(env.STAGER_SIGNING_KEYS) },
       eventport: {
         tokens: csv(env.EVENTPORT_TOKENS),
+        timeZone: env.EVENTPORT_TIMEZONE,
         basicAuth: csv(env.EVENTPORT_BASIC_AUTH).map((pair) => {
           const colon = pair.indexOf(':');
           return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };

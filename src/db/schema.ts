@@ -1,0 +1,103 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Table types as the database sees them. Instants are ISO-8601 UTC strings (they sort as
+ * text), booleans are 0/1 integers, lists are JSON text: portable to every Kysely dialect.
+ */
+
+export type DeliveryStatus = 'pending' | 'processed' | 'failed' | 'rejected' | 'ignored';
+
+export interface DeliveryTable {
+  id: Generated<number>;
+  source: string;
+  received_at: string;
+  content_type: string | null;
+  /** JSON object of the headers worth keeping; never secrets. */
+  headers: string;
+  /** Raw body bytes; null once purged after INBOX_RETENTION_DAYS. */
+  body: Buffer | null;
+  body_sha256: string;
+  body_size: number;
+  status: DeliveryStatus;
+  message_type: string | null;
+  /** JSON summary of what processing did (counts, skipped events with reasons). */
+  result: string | null;
+  error: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  processed_at: string | null;
+  purged_at: string | null;
+}
+
+export interface EventTable {
+  /** `<source>-<external id>` */
+  id: string;
+  source: string;
+  external_id: string;
+  organization_id: string | null;
+  organizer_name: string | null;
+  organizer_key: string | null;
+  title: string;
+  subtitle: string | null;
+  description_text: string | null;
+  description_html: string | null;
+  starts_at: string;
+  ends_at: string | null;
+  effective_end_at: string;
+  doors_at: string | null;
+  previous_starts_at: string | null;
+  time_zone: string;
+  venue_name: string | null;
+  venue_key: string | null;
+  venue_street: string | null;
+  venue_postal_code: string | null;
+  venue_city: string | null;
+  venue_country: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  city_key: string | null;
+  /** JSON arrays */
+  genres: string;
+  tags: string;
+  prices: string;
+  ticket_url: string | null;
+  sold_out: number;
+  image_url: string | null;
+  image_alt: string | null;
+  status: string;
+  visibility: string;
+  /** Folded text of title, subtitle, description, venue and organizer for `q`. */
+  search_text: string;
+  source_updated_at: string | null;
+  content_hash: string;
+  revision: number;
+  first_seen_at: string;
+  last_changed_at: string;
+}
+
+export interface EventGenreTable {
+  event_id: string;
+  genre_key: string;
+}
+
+export interface OrganizationTable {
+  source: string;
+  external_id: string;
+  name: string | null;
+  last_sync_at: string | null;
+  last_sync_delivery_id: number | null;
+  last_sync_event_count: number | null;
+}
+
+export interface Database {
+  deliveries: DeliveryTable;
+  events: EventTable;
+  event_genres: EventGenreTable;
+  organizations: OrganizationTable;
+}
+
+export type DeliveryRow = Selectable<DeliveryTable>;
+export type NewDeliveryRow = Insertable<DeliveryTable>;
+export type EventRow = Selectable<EventTable>;
+export type NewEventRow = Insertable<EventTable>;
+export type EventUpdate = Updateable<EventTable>;
+export type OrganizationRow = Selectable<OrganizationTable>;

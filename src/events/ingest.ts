@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import type { NewEventRow } from '../db/schema.js';
+import type { SourceMessage } from '../sources/types.js';
+import {
+  findEventStates,
+  findUpcomingIdsOfOrganization,
+  markEventsCancelled,
+  markEventsRemoved,
+  touchSourceUpdatedAt,
+  upsertEvents,
+  type Queryable,
+  type StoredEventState,
+} from './event-repository.js';
+import { recordOrganizationSync } from './organization-repository.js';
+import { foldKey } from './text-key.js';
+import { eventId, type NormalizedEvent, type SourceName } from './types.js';
+
+/** The ingest use case: applies what a source message says to the stored events. */
+
+export interface IngestOptions {
+  now: Date;
+  receivedAt: Date;
+  /** Open-ended events count as over this long after they start. */
+  defaultDurationHours: number;
+}
+
+export interface IngestSummary {
+  created: number;
+  updated: number;
+  unchanged: number;
+  /** Updates older than the stored event, ignored. */
+  stale: number;
+  removed: number;
+  cancelled: number;
+  skipped: { externalId: string | null; reason: string }[];
+  /** Ids named by a cancel that Marquee has never seen. */
+  unknown: string[];
+}
+
+const emptySummary = (): IngestSummary => ({
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  stale: 0,
+  removed: 0,
+  cancelled: 0,
+  skipped: [],
+  unknown: [],
+});
+
+/** Whether a summary records any write that changes outputs. */
+export function changedAnything(summary: IngestSummary): boolean {
+  return summary.created + summary.updated + summary.removed + summary.cancelled > 0;
+}
+
+/** Hash of everything material about an event; the source's update time is not material. */
+export function contentHash(event: NormalizedEvent): string {
+  const { sourceUpdatedAt: _ignored, ...material } = event;
+  return createHash('sha256').update(JSON.stringify(material)).digest('base64url');
+}
+
+/** When an event counts as over: its end, or start plus the default duration when open-ended. */
+export function effectiveEnd(event: Pick<NormalizedEvent, 'startsAt' | 'endsAt'>, defaultDurationHours: number): Date {
+  return event.endsAt ?? new Date(event.startsAt.getTime() + defaultDurationHours * 3_600_000);
+}
+
+function toRow(
+  event: NormalizedEvent,
+  hash: string,
+  stored: StoredEventState | undefined,
+  options: IngestOptions,
+): NewEventRow {
+  const now = options.now.toISOString();
+  const startsAt = event.startsAt.toISOString();
+  const moved = stored !== undefined && stored.visibility === 'public' && stored.startsAt !== startsAt;
+  const previousStartsAt = moved ? stored.startsAt : (stored?.previousStartsAt ?? null);
+  // A published event whose start moved is rescheduled, whether or not the source says so.
+  const status = event.status === 'scheduled' && previousStartsAt !== null ? 'rescheduled' : event.status;
+  const searchText = foldKey(
+    [event.title, event.subtitle, event.descriptionText, event.venue.name, event.organizer.name]
+      .filter(Boolean)
+      .join(' \u0001 '),
+  );
+  return {
+    id: eventId(event.source, event.externalId),
+    source: event.source,
+    external_id: event.externalId,
+    organization_id: event.organizer.id,
+    organizer_name: event.organizer.name,
+    organizer_key: event.organizer.name ? foldKey(event.organizer.name) : null,
+    title: event.title,
+    subtitle: event.subtitle,
+    description_text: event.descriptionText,
+    description_html: event.descriptionHtml,
+    starts_at: startsAt,
+    ends_at: event.endsAt?.toISOString() ?? null,
+    effective_end_at: effectiveEnd(event, options.defaultDurationHours).toISOString(),
+    doors_at: event.doorsAt?.toISOString() ?? null,
+    previous_starts_at: previousStartsAt,
+    time_zone: event.timeZone,
+    venue_name: event.venue.name,
+    venue_key: event.venue.name ? foldKey(event.venue.name) : null,
+    venue_street: event.venue.street,
+    venue_postal_code: event.venue.postalCode,
+    venue_city: event.venue.city,
+    venue_country: event.venue.country,
+    latitude: event.venue.latitude,
+    longitude: event.venue.longitude,
+    city_key: event.venue.city ? foldKey(event.venue.city) : null,
+    genres: JSON.stringify(event.genres),
+    tags: JSON.stringify(event.tags),
+    prices: JSON.stringify(event.prices),
+    ticket_url: event.ticketUrl,
+    sold_out: event.soldOut ? 1 : 0,
+    image_url: event.image?.url ?? null,
+    image_alt: event.image?.alt ?? null,
+    status,
+    visibility: event.visibility,
+    search_text: searchText,
+    source_updated_at: event.sourceUpdatedAt?.toISOString() ?? null,
+    content_hash: hash,
+    revision: stored ? stored.revision + 1 : 1,
+    first_seen_at: stored?.firstSeenAt ?? now,
+    last_changed_at: now,
+  };
+}
+
+async function upsertNormalized(
+  db: Queryable,
+  events: readonly NormalizedEvent[],
+  options: IngestOptions,
+  summary: IngestSummary,
+): Promise<void> {
+  // The last copy of an event within one message wins, as if delivered in order.
+  const latest = new Map<string, NormalizedEvent>();
+  for (const event of events) latest.set(eventId(event.source, event.externalId), event);
+  const stored = await findEventStates(db, [...latest.keys()]);
+  const rows: NewEventRow[] = [];
+  for (const [id, event] of latest) {
+    const state = stored.get(id);
+    const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
+    if (state?.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt < state.sourceUpdatedAt) {
+      summary.stale += 1;
+      continue;
+    }
+    const hash = contentHash(event);
+    if (state && state.contentHash === hash && state.visibility === event.visibility) {
+      summary.unchanged += 1;
+      if (incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) {
+        await touchSourceUpdatedAt(db, id, incomingUpdatedAt);
+      }
+      continue;
+    }
+    rows.push(toRow(event, hash, state, options));
+    if (state) summary.updated += 1;
+    else summary.created += 1;
+  }
+  await upsertEvents(db, rows);
+}
+
+/** Applies one interpreted message. Run it inside a transaction together with marking the delivery. */
+export async function applyMessage(
+  db: Queryable,
+  source: SourceName,
+  message: SourceMessage,
+  options: IngestOptions,
+): Promise<IngestSummary> {
+  const summary = emptySummary();
+  switch (message.kind) {
+    case 'ignored':
+      return summary;
+    case 'upsert':
+      summary.skipped = message.skipped;
+      await upsertNormalized(db, message.events, options, summary);
+      return summary;
+    case 'sync': {
+      summary.skipped = message.skipped;
+      await upsertNormalized(db, message.events, options, summary);
+      // Events skipped as unreadable are still listed: they must not vanish from the feeds.
+      const listed = new Set([
+        ...message.events.map((event) => eventId(source, event.externalId)),
+        ...message.skipped.flatMap((skip) => (skip.externalId ? [eventId(source, skip.externalId)] : [])),
+      ]);
+      await recordOrganizationSync(db, source, message.organization, listed.size, options);
+      const upcoming = await findUpcomingIdsOfOrganization(db, source, message.organization.id, options.now);
+      summary.removed = await markEventsRemoved(
+        db,
+        upcoming.filter((id) => !listed.has(id)),
+        options.now,
+      );
+      return summary;
+    }
+    case 'cancel': {
+      const ids = message.externalIds.map((externalId) => eventId(source, externalId));
+      const known = await findEventStates(db, ids);
+      summary.unknown = message.externalIds.filter((externalId) => !known.has(eventId(source, externalId)));
+      summary.cancelled = await markEventsCancelled(db, [...known.keys()], options.now, options.receivedAt);
+      return summary;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { HttpError } from '../errors.js';
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+  limit?: number;
+}
+
+const BODY_ERRORS: Record<string, [number, string]> = {
+  'entity.too.large': [413, 'request body is larger than BODY_LIMIT'],
+  'encoding.unsupported': [415, 'unsupported content encoding'],
+  'charset.unsupported': [415, 'unsupported charset'],
+  'request.aborted': [400, 'request aborted'],
+  'entity.verify.failed': [400, 'request body rejected'],
+  'stream.encoding.set': [500, 'internal error'],
+};
+
+/** Answers 404 for any path no route handles. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+};
+
+/** Maps known errors to status codes; anything else is a logged 500 with no detail leaked. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    let status = 500;
+    let message = 'internal error';
+    let headers: Record<string, string> = {};
+    if (error instanceof HttpError) {
+      status = error.status;
+      message = error.message;
+      headers = error.headers;
+    } else if (typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string') {
+      const known = BODY_ERRORS[(error as BodyParserError).type as string];
+      if (known) [status, message] = known;
+      else if ((error as BodyParserError).expose && (error as BodyParserError).status) {
+        status = (error as BodyParserError).status as number;
+        message = (error as Error).message;
+      }
+    } else if (typeof error === 'object' && error !== null && (error as BodyParserError).status === 400) {
+      status = 400;
+      message = 'malformed request';
+    }
+    if (status >= 500 && !(error instanceof HttpError)) logger.error({ err: error, method: req.method, path: req.path }, 'http: request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(status).set(headers).json({ error: message });
+  };
+}

@@ -1,0 +1,16 @@
+import express, { type Express } from 'express';
+import type { AppContext } from '../context.js';
+import { sources } from '../sources/index.js';
+import { healthHandler } from './health-handlers.js';
+import { webhookHandler } from './webhook-handlers.js';
+
+/** The whole URL surface of Marquee, top to bottom. */
+export function registerRoutes(app: Express, ctx: AppContext): void {
+  const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimitBytes });
+
+  for (const adapter of Object.values(sources)) {
+    app.post(`/webhooks/${adapter.name}`, rawBody, webhookHandler(ctx, adapter));
+  }
+
+  app.get('/healthz', healthHandler(ctx));
+}

@@ -1,0 +1,207 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.js';
+import type { DeliveryRow, DeliveryStatus, NewDeliveryRow } from '../db/schema.js';
+import type { Queryable } from '../events/event-repository.js';
+
+/** Every query on the inbox of raw deliveries. */
+
+export interface NewDelivery {
+  source: string;
+  receivedAt: Date;
+  contentType: string | null;
+  headers: Record<string, string>;
+  body: Buffer;
+  bodySha256: string;
+  status: 'pending' | 'rejected';
+  error: string | null;
+}
+
+export type StoredDelivery = Omit<DeliveryRow, 'body'> & { body: Buffer | null };
+
+function toRow(delivery: NewDelivery): NewDeliveryRow {
+  return {
+    source: delivery.source,
+    received_at: delivery.receivedAt.toISOString(),
+    content_type: delivery.contentType,
+    headers: JSON.stringify(delivery.headers),
+    body: delivery.body,
+    body_sha256: delivery.bodySha256,
+    body_size: delivery.body.length,
+    status: delivery.status,
+    message_type: null,
+    result: null,
+    error: delivery.error,
+    attempts: 0,
+    processed_at: null,
+    purged_at: null,
+  };
+}
+
+/** Inserts deliveries in one statement (one commit); returns their ids in order. */
+export async function insertDeliveries(db: Db, deliveries: readonly NewDelivery[]): Promise<number[]> {
+  const rows = await db.insertInto('deliveries').values(deliveries.map(toRow)).returning('id').execute();
+  return rows.map((row) => row.id);
+}
+
+/** Ids of deliveries waiting for processing, oldest first. */
+export async function findPendingDeliveryIds(db: Queryable, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('status', '=', 'pending')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+export async function findDelivery(db: Queryable, id: number): Promise<StoredDelivery | null> {
+  const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ?? null;
+}
+
+/** Records the outcome of processing. */
+export async function markDeliveryDone(
+  db: Queryable,
+  id: number,
+  outcome: { status: Extract<DeliveryStatus, 'processed' | 'ignored'>; messageType: string | null; result: unknown; at: Date },
+): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: outcome.status,
+      message_type: outcome.messageType,
+      result: JSON.stringify(outcome.result),
+      error: null,
+      attempts: eb('attempts', '+', 1),
+      processed_at: outcome.at.toISOString(),
+    }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Keeps a delivery whose processing failed, with the reason, for replay after a fix. */
+export async function markDeliveryFailed(
+  db: Queryable,
+  id: number,
+  failure: { error: string; messageType: string | null; at: Date },
+): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: 'failed',
+      error: failure.error.slice(0, 2000),
+      message_type: failure.messageType,
+      attempts: eb('attempts', '+', 1),
+      processed_at: failure.at.toISOString(),
+    }))
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface ReplaySelection {
+  /** `failed`: only failed deliveries; `all`: every delivery that still has its body. */
+  scope: 'failed' | 'all';
+  since: Date | null;
+}
+
+/** Puts deliveries back in the queue; returns how many. Purged bodies cannot be replayed. */
+export async function requeueDeliveries(db: Queryable, selection: ReplaySelection): Promise<number> {
+  let query = db
+    .updateTable('deliveries')
+    .set({ status: 'pending', error: null })
+    .where('body', 'is not', null)
+    .where('status', 'in', selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored']);
+  if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Drops raw bodies received before `cutoff`, keeping the metadata; returns how many. */
+export async function purgeDeliveryBodies(db: Queryable, cutoff: Date, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('deliveries')
+    .set({ body: null, purged_at: now.toISOString() })
+    .where('received_at', '<', cutoff.toISOString())
+    .where('body', 'is not', null)
+    .where('status', 'not in', ['pending'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export interface DeliveryListItem {
+  id: number;
+  source: string;
+  receivedAt: Date;
+  status: DeliveryStatus;
+  messageType: string | null;
+  bodySize: number;
+  error: string | null;
+}
+
+/** Newest deliveries first, for status pages and the CLI. */
+export async function listDeliveries(
+  db: Queryable,
+  options: { source?: string; status?: DeliveryStatus[]; limit: number },
+): Promise<DeliveryListItem[]> {
+  let query = db
+    .selectFrom('deliveries')
+    .select(['id', 'source', 'received_at', 'status', 'message_type', 'body_size', 'error'])
+    .orderBy('id', 'desc')
+    .limit(options.limit);
+  if (options.source) query = query.where('source', '=', options.source);
+  if (options.status) query = query.where('status', 'in', options.status);
+  const rows = await query.execute();
+  return rows.map((row) => ({
+    id: row.id,
+    source: row.source,
+    receivedAt: new Date(row.received_at),
+    status: row.status,
+    messageType: row.message_type,
+    bodySize: row.body_size,
+    error: row.error,
+  }));
+}
+
+export interface DeliveryCounts {
+  source: string;
+  status: DeliveryStatus;
+  count: number;
+  lastReceivedAt: Date | null;
+}
+
+/** Deliveries per source and status received since `since`. */
+export async function countDeliveries(db: Queryable, since: Date): Promise<DeliveryCounts[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['source', 'status', (eb) => eb.fn.countAll<number>().as('count'), (eb) => eb.fn.max('received_at').as('last')])
+    .where('received_at', '>=', since.toISOString())
+    .groupBy(['source', 'status'])
+    .execute();
+  return rows.map((row) => ({
+    source: row.source,
+    status: row.status,
+    count: Number(row.count),
+    lastReceivedAt: row.last ? new Date(row.last) : null,
+  }));
+}
+
+/** The last delivery time of each source, ever. */
+export async function lastDeliveryTimes(db: Queryable): Promise<Map<string, Date>> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['source', (eb) => eb.fn.max('received_at').as('last')])
+    .groupBy('source')
+    .execute();
+  return new Map(rows.flatMap((row) => (row.last ? [[row.source, new Date(row.last)] as const] : [])));
+}
+
+/** How many deliveries wait for processing. */
+export async function countPendingDeliveries(db: Queryable): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select(sql<number>`count(*)`.as('count'))
+    .where('status', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

@@ -1,0 +1,74 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Authentication primitives for webhooks. Every comparison runs in constant time, also when
+ * lengths differ and across all configured secrets (no early exit reveals which key is close).
+ */
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/i;
+const BASE64_SHA256 = /^[A-Za-z0-9+/_-]{43}=?$/;
+
+/** Decodes a signature header value: hex (any case) or base64 (standard or URL-safe), `sha256=` optional. */
+export function decodeSignature(header: string): Buffer | null {
+  const value = header.trim().replace(/^sha256=/i, '');
+  if (HEX_SHA256.test(value)) return Buffer.from(value, 'hex');
+  if (BASE64_SHA256.test(value)) {
+    const decoded = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return decoded.length === 32 ? decoded : null;
+  }
+  return null;
+}
+
+/** True when `header` is HMAC-SHA256(key, body) for one of `keys`. */
+export function verifySignature(body: Buffer, header: string | undefined, keys: readonly string[]): boolean {
+  if (header === undefined || keys.length === 0) return false;
+  const given = decodeSignature(header);
+  if (!given) return false;
+  let matched = false;
+  for (const key of keys) {
+    const expected = createHmac('sha256', key).update(body).digest();
+    matched = timingSafeEqual(expected, given) || matched;
+  }
+  return matched;
+}
+
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/** True when `candidate` equals one of `secrets`; hashing first makes unequal lengths constant-time. */
+export function matchesSecret(candidate: string | undefined, secrets: readonly string[]): boolean {
+  if (candidate === undefined || candidate === '') return false;
+  const given = digest(candidate);
+  let matched = false;
+  for (const secret of secrets) {
+    matched = timingSafeEqual(digest(secret), given) || matched;
+  }
+  return matched;
+}
+
+export interface BasicCredentials {
+  user: string;
+  password: string;
+}
+
+/** Reads HTTP Basic credentials from an Authorization header; null when absent or malformed. */
+export function parseBasicAuth(header: string | undefined): BasicCredentials | null {
+  if (!header) return null;
+  const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+  if (!match?.[1]) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** True when the credentials match one configured user:password pair. */
+export function matchesBasicAuth(
+  credentials: BasicCredentials | null,
+  accepted: readonly BasicCredentials[],
+): boolean {
+  if (!credentials) return false;
+  return matchesSecret(
+    `${credentials.user}\u0000${credentials.password}`,
+    accepted.map((pair) => `${pair.user}\u0000${pair.password}`),
+  );
+}

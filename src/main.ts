@@ -1,0 +1,57 @@
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+
+/** Process entry: configuration, database, HTTP server, jobs, and an orderly shutdown. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config);
+  const running = await startServer({ config, logger });
+  logger.info(
+    {
+      url: config.publicUrl,
+      listen: `${config.host}:${config.port}`,
+      database: config.databasePath,
+      stager: config.stager.signingKeys.length > 0 ? 'configured' : 'not configured',
+      eventport: config.eventport.tokens.length + config.eventport.basicAuth.length > 0 ? 'configured' : 'not configured',
+    },
+    'marquee: listening',
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'marquee: second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'marquee: shutting down');
+    running
+      .close()
+      .then(() => {
+        logger.info('marquee: stopped');
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'marquee: shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error('marquee: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

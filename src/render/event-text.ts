@@ -1,0 +1,247 @@
+import {
+  cleanText,
+  htmlToPlainText,
+  plainTextToHtml,
+  sanitizeDescriptionHtml,
+} from '../events/description.js';
+import { wallTimeIn } from '../events/time.js';
+import type { Event, Price, Venue } from '../events/types.js';
+import type { FeedChannel } from './channel.js';
+
+/**
+ * The human-readable pieces every output format shares: item titles, location lines, prices,
+ * descriptions with ticket and price details, event page URLs. Pure and clock-free.
+ */
+
+// Fixed English names rather than Intl month/weekday names: ICU updates change them (en-GB
+// "Sep" became "Sept"), which would silently change every feed body and its ETag.
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const MONTHS = [
+  'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec',
+] as const;
+
+/** The public page of an event: `${publicUrl}/events/${id}`. */
+export function eventUrl(channel: FeedChannel, event: Event): string {
+  return `${channel.publicUrl}/events/${encodeURIComponent(event.id)}`;
+}
+
+/** Text fit for a single line: XML-illegal characters removed, whitespace runs collapsed. */
+export function oneLine(text: string): string {
+  return cleanText(text).replace(/\s+/g, ' ').trim();
+}
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+/** "Night Tapes (+ support)": the title with its subtitle, on one line. */
+export function displayTitle(event: Event): string {
+  const title = oneLine(event.title);
+  const subtitle = event.subtitle === null ? '' : oneLine(event.subtitle);
+  return subtitle ? `${title} (${subtitle})` : title;
+}
+
+/** "20:30": the wall-clock time of `instant` in `timeZone`. */
+export function formatClock(instant: Date, timeZone: string): string {
+  const wall = wallTimeIn(instant, timeZone);
+  return `${String(wall.hour).padStart(2, '0')}:${String(wall.minute).padStart(2, '0')}`;
+}
+
+/** "Sat 5 Dec 20:30": day and time of `instant` in `timeZone`. */
+export function formatDayTime(instant: Date, timeZone: string): string {
+  const wall = wallTimeIn(instant, timeZone);
+  const weekday = WEEKDAYS[new Date(Date.UTC(wall.year, wall.month - 1, wall.day)).getUTCDay()];
+  const month = MONTHS[wall.month - 1];
+  return `${weekday} ${wall.day} ${month} ${formatClock(instant, timeZone)}`;
+}
+
+/** "Paradiso Noord, Amsterdam": where an event is, briefly (venue and city). */
+export function placeLine(venue: Venue): string | null {
+  const parts = [venue.name, venue.city]
+    .map((part) => (part === null ? '' : oneLine(part)))
+    .filter((part) => part !== '');
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** "Paradiso Noord, Distelweg 83, 1031 HH Amsterdam": the full address line of a venue. */
+export function locationLine(venue: Venue): string | null {
+  const name = venue.name === null ? '' : oneLine(venue.name);
+  const street = venue.street === null ? '' : oneLine(venue.street);
+  const postalCode = venue.postalCode === null ? '' : oneLine(venue.postalCode);
+  const city = venue.city === null ? '' : oneLine(venue.city);
+  const locality = [postalCode, city].filter((part) => part !== '').join(' ');
+  const parts = [name, street, locality].filter((part) => part !== '');
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/**
+ * "Sat 5 Dec 20:30 · Night Tapes (+ support) · Paradiso Noord, Amsterdam", in the channel's
+ * zone; cancelled events get the channel's prefix.
+ */
+export function itemTitle(event: Event, channel: FeedChannel): string {
+  const parts = [formatDayTime(event.startsAt, channel.timeZone), displayTitle(event)];
+  const place = placeLine(event.venue);
+  if (place !== null) parts.push(place);
+  const title = parts.join(' · ');
+  return isCancelled(event) ? `${channel.cancelledPrefix}${title}` : title;
+}
+
+/** The calendar summary: title and subtitle, prefixed when cancelled. */
+export function summaryTitle(event: Event, channel: FeedChannel): string {
+  const title = displayTitle(event);
+  return isCancelled(event) ? `${channel.cancelledPrefix}${title}` : title;
+}
+
+/** Whether outputs show the event as cancelled. */
+export function isCancelled(event: Event): boolean {
+  return event.status === 'cancelled';
+}
+
+const currencyFormats = new Map<string, Intl.NumberFormat | null>();
+
+function currencyFormat(currency: string): Intl.NumberFormat | null {
+  let format = currencyFormats.get(currency);
+  if (format === undefined) {
+    try {
+      format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    } catch {
+      // Not an ISO 4217 code Intl accepts: fall back to "24.50 XYZ".
+      format = null;
+    }
+    currencyFormats.set(currency, format);
+  }
+  return format;
+}
+
+/** "€24.50 Regular"; "Free" for zero; null for amounts that are not numbers. */
+export function formatPrice(price: Price): string | null {
+  if (!Number.isFinite(price.amount)) return null;
+  const currency = oneLine(price.currency).toUpperCase();
+  const format = currencyFormat(currency);
+  const amount =
+    price.amount === 0
+      ? 'Free'
+      : format !== null
+        ? format.format(price.amount)
+        : `${price.amount.toFixed(2)} ${currency}`.trim();
+  const label = price.label === null ? '' : oneLine(price.label);
+  return label ? `${amount} ${label}` : amount;
+}
+
+/** "€24.50 Regular, €19.50 Student", or null when there are no prices. */
+export function pricesLine(prices: readonly Price[]): string | null {
+  const formatted = prices.map(formatPrice).filter((price): price is string => price !== null);
+  return formatted.length > 0 ? formatted.join(', ') : null;
+}
+
+/**
+ * An absolute http(s) URL in normalized form (spaces, quotes and angle brackets
+ * percent-encoded), or null: `javascript:` and other schemes never reach an output.
+ */
+export function safeHttpUrl(url: string | null | undefined): string | null {
+  if (url === null || url === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(cleanText(url).trim());
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+  return parsed.href;
+}
+
+const IMAGE_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  svg: 'image/svg+xml',
+};
+
+/** The media type of an image URL guessed from its extension, or null when unknown. */
+export function imageMediaType(url: string): string | null {
+  let pathname: string;
+  try {
+    pathname = new URL(url).pathname;
+  } catch {
+    return null;
+  }
+  const extension = /\.([a-z0-9]+)$/i.exec(pathname)?.[1]?.toLowerCase();
+  return extension === undefined ? null : (IMAGE_TYPES[extension] ?? null);
+}
+
+/** The plain-text description source: the text, or text derived from the HTML. */
+function bodyText(event: Event): string | null {
+  if (event.descriptionText !== null && event.descriptionText.trim() !== '') {
+    return cleanText(event.descriptionText).trim();
+  }
+  if (event.descriptionHtml !== null && event.descriptionHtml.trim() !== '') {
+    const text = htmlToPlainText(sanitizeDescriptionHtml(event.descriptionHtml));
+    return text === '' ? null : text;
+  }
+  return null;
+}
+
+/** The practical details shown under a description, as label/value pairs. */
+function detailLines(event: Event, channel: FeedChannel): { label: string; value: string }[] {
+  const lines: { label: string; value: string }[] = [];
+  if (event.previousStartsAt !== null && event.status === 'rescheduled') {
+    lines.push({
+      label: 'Rescheduled from',
+      value: formatDayTime(event.previousStartsAt, channel.timeZone),
+    });
+  }
+  if (event.doorsAt !== null) {
+    lines.push({ label: 'Doors', value: formatClock(event.doorsAt, channel.timeZone) });
+  }
+  const prices = pricesLine(event.prices);
+  if (prices !== null) lines.push({ label: 'Prices', value: prices });
+  if (event.soldOut) lines.push({ label: 'Tickets', value: 'Sold out' });
+  return lines;
+}
+
+/**
+ * Plain-text description for calendars: the event's text, then details (reschedule, doors,
+ * prices, sold out) and the ticket link. Null when there is nothing to say.
+ */
+export function descriptionPlainText(event: Event, channel: FeedChannel): string | null {
+  const paragraphs: string[] = [];
+  const body = bodyText(event);
+  if (body !== null) paragraphs.push(body);
+  const details = detailLines(event, channel).map((line) => `${line.label}: ${line.value}`);
+  const ticketUrl = safeHttpUrl(event.ticketUrl);
+  if (ticketUrl !== null && !event.soldOut) details.push(`Tickets: ${ticketUrl}`);
+  if (details.length > 0) paragraphs.push(details.join('\n'));
+  return paragraphs.length > 0 ? paragraphs.join('\n\n') : null;
+}
+
+/**
+ * Sanitized HTML description for feeds: the event's HTML (sanitized again here: the renderer
+ * does not trust its input) or its text, then the details and a ticket link.
+ */
+export function descriptionHtml(event: Event, channel: FeedChannel): string {
+  let body = '';
+  if (event.descriptionHtml !== null && event.descriptionHtml.trim() !== '') {
+    body = sanitizeDescriptionHtml(event.descriptionHtml);
+  }
+  if (body === '' && event.descriptionText !== null) {
+    body = plainTextToHtml(event.descriptionText);
+  }
+  const parts = body === '' ? [] : [body];
+  const details = detailLines(event, channel).map(
+    (line) => `${escapeHtml(line.label)}: ${escapeHtml(line.value)}`,
+  );
+  if (details.length > 0) parts.push(`<p>${details.join('<br>')}</p>`);
+  const ticketUrl = safeHttpUrl(event.ticketUrl);
+  if (ticketUrl !== null && !event.soldOut) {
+    parts.push(`<p><a href="${escapeHtml(ticketUrl)}" rel="nofollow noopener noreferrer">Tickets</a></p>`);
+  }
+  return parts.join('');
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import {
+  externalId,
+  instant,
+  looseBoolean,
+  looseNumber,
+  optionalHttpUrl,
+  optionalInstant,
+  optionalText,
+  requiredText,
+  textList,
+} from '../fields.js';
+
+/**
+ * Eventport's publisher webhook v1.0 and its pre-1.0 forms, parsed as loosely as
+ * shared/specs/eventport-notes.md says real payloads require. Only public fields are read:
+ * `remark`, `counterparts`, profile phone/e-mail, receiver lists and `channels` never are.
+ */
+
+export const envelopeSchema = z.object({
+  type: z.string(),
+  method: z.string(),
+  version: z.union([z.string(), z.number()]).transform(String).optional(),
+  data: z.unknown(),
+});
+
+const location = z
+  .object({
+    name: optionalText,
+    street: optionalText,
+    addressAddition: optionalText,
+    addressAddiction: optionalText,
+    postalcode: optionalText,
+    city: optionalText,
+    country: optionalText,
+    latitude: looseNumber,
+    longitude: looseNumber,
+  })
+  .nullish()
+  .catch(null);
+
+const link = z.union([
+  z.object({ url: optionalHttpUrl, text: optionalText }),
+  z.string().transform((url) => ({ url: optionalHttpUrl.parse(url), text: null })),
+]);
+
+const priceCategory = z.object({
+  name: z
+    .union([z.object({ id: optionalText, text: optionalText }), z.string().transform((text) => ({ id: null, text }))])
+    .nullish()
+    .catch(null),
+  price: looseNumber,
+});
+
+const photo = z.object({
+  url: optionalHttpUrl,
+  title: optionalText,
+  purposes: z
+    .array(z.union([z.string(), z.number()]).transform(String))
+    .nullish()
+    .catch(null)
+    .transform((value) => value ?? []),
+});
+
+const listOf = <T extends z.ZodTypeAny>(item: T) =>
+  z
+    .array(z.unknown())
+    .nullish()
+    .catch(null)
+    .transform((items) =>
+      (items ?? []).flatMap((entry) => {
+        const parsed = item.safeParse(entry);
+        return parsed.success ? [parsed.data as z.output<T>] : [];
+      }),
+    );
+
+export const eventSchema = z.object({
+  _id: externalId,
+  profileId: optionalText,
+  name: requiredText,
+  subtitle: optionalText,
+  organizer: optionalText,
+  inlet: optionalInstant,
+  begin: instant,
+  end: optionalInstant,
+  openEnd: looseBoolean,
+  description: optionalText,
+  location,
+  genres: textList,
+  types: textList,
+  priceCategories: listOf(priceCategory),
+  preSalePrice: looseNumber,
+  boxOfficePrice: looseNumber,
+  specialPrice: looseNumber,
+  tickets: listOf(link),
+  photos: listOf(photo),
+  soldOut: looseBoolean,
+  rescheduled: looseBoolean,
+  relocated: looseBoolean,
+  cancelled: looseBoolean,
+  changedOn: optionalInstant,
+});
+
+export type EventportEvent = z.output<typeof eventSchema>;
+
+export const profileSchema = z
+  .object({ _id: optionalText, name: optionalText })
+  .nullish()
+  .catch(null);

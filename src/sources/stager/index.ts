@@ -1,0 +1,57 @@
+import { verifySignature } from '../../inbox/verify.js';
+import type { NormalizedEvent } from '../../events/types.js';
+import { asRecord, describeIssues } from '../fields.js';
+import type { SkippedEvent, SourceAdapter } from '../types.js';
+import { contentSchema, envelopeSchema, eventSchema } from './schema.js';
+import { normalizeStagerEvent } from './normalize.js';
+
+const KNOWN_TYPES = new Set(['UPDATE_EVENTS', 'ORGANIZATION_SYNC']);
+
+/** Stager's partner push feed: HMAC-signed `UPDATE_EVENTS` and nightly `ORGANIZATION_SYNC`. */
+export const stagerAdapter: SourceAdapter = {
+  name: 'stager',
+  secretVariables: ['STAGER_SIGNING_KEYS'],
+
+  isConfigured: (config) => config.stager.signingKeys.length > 0,
+
+  authenticate(request, config) {
+    const header = request.headers['x-signature'];
+    const value = Array.isArray(header) ? undefined : header;
+    return verifySignature(request.body, value, config.stager.signingKeys)
+      ? { ok: true, method: 'signature' }
+      : { ok: false };
+  },
+
+  interpret(payload, _context, config) {
+    const envelope = envelopeSchema.safeParse(payload);
+    if (!envelope.success) {
+      throw new Error(`stager: not a push-feed envelope (${describeIssues(envelope.error)})`);
+    }
+    const { messageType } = envelope.data;
+    if (!KNOWN_TYPES.has(messageType)) {
+      return { kind: 'ignored', messageType, reason: `unknown message type ${messageType}` };
+    }
+    const content = contentSchema.safeParse(envelope.data.messageContent);
+    if (!content.success) {
+      throw new Error(`stager: ${messageType} content unreadable (${describeIssues(content.error)})`);
+    }
+    const organization = content.data.organization;
+    const events: NormalizedEvent[] = [];
+    const skipped: SkippedEvent[] = [];
+    for (const raw of content.data.events) {
+      const parsed = eventSchema.safeParse(raw);
+      if (parsed.success) {
+        events.push(normalizeStagerEvent(parsed.data, organization, config.timeZone));
+      } else {
+        const id = asRecord(raw)?.id;
+        skipped.push({
+          externalId: typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 64) : null,
+          reason: describeIssues(parsed.error),
+        });
+      }
+    }
+    return messageType === 'ORGANIZATION_SYNC'
+      ? { kind: 'sync', messageType, organization, events, skipped }
+      : { kind: 'upsert', messageType, events, skipped };
+  },
+};

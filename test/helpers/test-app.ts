@@ -1,0 +1,111 @@
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export const FIXED_NOW = new Date('2026-11-22T12:00:00.000Z');
+
+export const TEST_SECRETS = {
+  stagerKeys: ['stager-key-staging-0123456789', 'stager-key-production-9876543210'],
+  eventportToken: 'eventport-token-abcdefghijklmnop',
+  basicUser: 'marquee',
+  basicPassword: 'basic-password-qrstuvwxyz',
+  adminToken: 'admin-token-0123456789abcdef',
+};
+
+export const DEFAULT_TEST_ENV: Record<string, string> = {
+  STAGER_SIGNING_KEYS: TEST_SECRETS.stagerKeys.join(','),
+  EVENTPORT_TOKENS: TEST_SECRETS.eventportToken,
+  EVENTPORT_BASIC_AUTH: `${TEST_SECRETS.basicUser}:${TEST_SECRETS.basicPassword}`,
+  PUBLIC_URL: 'https://events.example.org',
+  TIMEZONE: 'Europe/Amsterdam',
+  JOBS_ENABLED: 'false',
+  LOG_LEVEL: 'info',
+};
+
+/** Every log line any test app wrote in this test file, for secret-leak assertions. */
+export const capturedLogs: string[] = [];
+
+export function fixture(name: string): Buffer {
+  return fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', name));
+}
+
+export function signStager(body: Buffer | string, key = TEST_SECRETS.stagerKeys[0] as string): string {
+  return createHmac('sha256', key).update(body).digest('hex');
+}
+
+export function tempDatabasePath(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-test-')), 'marquee.db');
+}
+
+export interface TestApp extends RunningServer {
+  databasePath: string;
+  logs: string[];
+  postStager(body: Buffer | string, options?: { signature?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  postEventport(
+    body: Buffer | string,
+    options?: { token?: string | null; basic?: [string, string]; headers?: Record<string, string> },
+  ): Promise<Response>;
+  get(pathAndQuery: string, headers?: Record<string, string>): Promise<Response>;
+  /** Waits until every stored delivery has been processed. */
+  settle(): Promise<void>;
+  /** Runs an SQL query on the database file (test inspection only). */
+  query<T = Record<string, unknown>>(sqlText: string, ...params: unknown[]): T[];
+}
+
+/** Starts the real app over HTTP on a fresh (or given) SQLite file with a pinned clock. */
+export async function startTestApp(options: { env?: Record<string, string>; now?: Date | (() => Date); databasePath?: string } = {}): Promise<TestApp> {
+  const databasePath = options.databasePath ?? tempDatabasePath();
+  const config = loadConfig({ ...DEFAULT_TEST_ENV, DATABASE_PATH: databasePath, ...options.env });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      const line = chunk.toString('utf8');
+      logs.push(line);
+      capturedLogs.push(line);
+      callback();
+    },
+  });
+  const appLogger = createLogger(config, sink);
+  const clock = options.now ?? FIXED_NOW;
+  const now = typeof clock === 'function' ? clock : () => new Date(clock.getTime());
+  const running = await startServer({ config, logger: appLogger, now, port: 0, host: '127.0.0.1' });
+  const sqlite = running.ctx.database.sqlite;
+  return {
+    ...running,
+    databasePath,
+    logs,
+    postStager(body, { signature, headers } = {}) {
+      const sig = signature === undefined ? signStager(body) : signature;
+      return fetch(`${running.url}/webhooks/stager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(sig === null ? {} : { 'x-signature': sig }), ...headers },
+        body,
+      });
+    },
+    postEventport(body, { token, basic, headers } = {}) {
+      const value = token === undefined ? TEST_SECRETS.eventportToken : token;
+      const query = value === null ? '' : `?accessToken=${encodeURIComponent(value)}`;
+      const auth: Record<string, string> = basic ? { authorization: `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}` } : {};
+      return fetch(`${running.url}/webhooks/eventport${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth, ...headers },
+        body,
+      });
+    },
+    get(pathAndQuery, headers = {}) {
+      return fetch(`${running.url}${pathAndQuery}`, { headers });
+    },
+    async settle() {
+      running.ctx.processor.notify();
+      await running.ctx.processor.idle();
+    },
+    query<T>(sqlText: string, ...params: unknown[]) {
+      return sqlite.prepare(sqlText).all(...params) as T[];
+    },
+  };
+}

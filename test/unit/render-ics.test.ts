@@ -1,0 +1,361 @@
+import ICAL from 'ical.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Event } from '../../src/events/types.js';
+import { IcsEventCache, renderIcs, renderSingleEventIcs } from '../../src/render/ics.js';
+import { expectGolden } from '../helpers/golden.js';
+import { buildEvent, sampleChannel, sampleEvents } from '../helpers/sample-events.js';
+
+type Component = InstanceType<typeof ICAL.Component>;
+
+const ORIGINAL_TZ = process.env.TZ;
+
+/** Renders with the process in `zone`, so server-local time leaks would show. */
+function renderInZone(zone: string, render: () => string): string {
+  process.env.TZ = zone;
+  try {
+    return render();
+  } finally {
+    if (ORIGINAL_TZ === undefined) delete process.env.TZ;
+    else process.env.TZ = ORIGINAL_TZ;
+  }
+}
+
+/** Parses a calendar and registers its VTIMEZONEs, so zoned times convert through them. */
+function parseCalendar(text: string): Component {
+  const calendar = new ICAL.Component(ICAL.parse(text));
+  for (const vtimezone of calendar.getAllSubcomponents('vtimezone')) {
+    ICAL.TimezoneService.register(vtimezone);
+  }
+  return calendar;
+}
+
+function veventByUid(calendar: Component, uid: string): Component {
+  const vevent = calendar
+    .getAllSubcomponents('vevent')
+    .find((candidate) => candidate.getFirstPropertyValue('uid') === uid);
+  if (vevent === undefined) throw new Error(`no VEVENT with UID ${uid}`);
+  return vevent;
+}
+
+function physicalLines(text: string): string[] {
+  expect(text.endsWith('\r\n')).toBe(true);
+  return text.slice(0, -2).split('\r\n');
+}
+
+/** Unfolds content lines (RFC 5545 §3.1). */
+function contentLines(text: string): string[] {
+  return text.replace(/\r\n[ \t]/g, '').split('\r\n');
+}
+
+/**
+ * ical.js leaves values of properties it has no type for (NAME, X-WR-*) escaped; this reads
+ * them as the TEXT they are.
+ */
+function unescapeText(value: unknown): string {
+  return String(value).replace(/\\([\\;,nN])/g, (_match, char: string) =>
+    char === 'n' || char === 'N' ? '\n' : char,
+  );
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+describe('renderIcs', () => {
+  beforeEach(() => {
+    ICAL.TimezoneService.reset();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('matches the golden file', () => {
+    const text = renderInZone('America/New_York', () => renderIcs(sampleEvents(), sampleChannel('ics')));
+    expectGolden('events.ics', text);
+  });
+
+  it('writes calendar properties from the channel', () => {
+    const channel = sampleChannel('ics');
+    const calendar = parseCalendar(renderIcs(sampleEvents(), channel));
+    expect(calendar.getFirstPropertyValue('version')).toBe('2.0');
+    expect(calendar.getFirstPropertyValue('prodid')).toBe('-//Marquee//Marquee//EN');
+    expect(calendar.getFirstPropertyValue('method')).toBe('PUBLISH');
+    expect(unescapeText(calendar.getFirstPropertyValue('name'))).toBe(channel.title);
+    expect(unescapeText(calendar.getFirstPropertyValue('x-wr-calname'))).toBe(channel.title);
+    // The description carries a semicolon, which TEXT escapes.
+    expect(calendar.getFirstPropertyValue('x-wr-caldesc')).toBe('Concerts in Amsterdam & Berlin\\; all genres');
+    expect(unescapeText(calendar.getFirstPropertyValue('x-wr-caldesc'))).toBe(channel.description);
+    expect(calendar.getFirstPropertyValue('x-wr-timezone')).toBe('Europe/Amsterdam');
+    expect(String(calendar.getFirstPropertyValue('refresh-interval'))).toBe('PT1H');
+    expect(calendar.getFirstPropertyValue('x-published-ttl')).toBe('PT1H');
+  });
+
+  it('escapes a calendar name that would otherwise inject properties', () => {
+    const channel = { ...sampleChannel('ics'), title: 'House\r\nMETHOD:CANCEL, in; Köln\\' };
+    const text = renderIcs([], channel);
+    const calendar = parseCalendar(text);
+    expect(calendar.getAllProperties('method')).toHaveLength(1);
+    expect(unescapeText(calendar.getFirstPropertyValue('name'))).toBe('House\nMETHOD:CANCEL, in; Köln\\');
+    expect(contentLines(text)).not.toContain('METHOD:CANCEL');
+  });
+
+  it('identifies, versions and stamps every event from its data', () => {
+    const events = sampleEvents();
+    const calendar = parseCalendar(renderIcs(events, sampleChannel('ics')));
+    const vevents = calendar.getAllSubcomponents('vevent');
+    expect(vevents.map((vevent) => vevent.getFirstPropertyValue('uid'))).toEqual(
+      events.map((event) => `${event.id}@marquee.test`),
+    );
+    for (const event of events) {
+      const vevent = veventByUid(calendar, `${event.id}@marquee.test`);
+      expect(vevent.getFirstPropertyValue('sequence')).toBe(event.revision);
+      const time = (name: string): number => {
+        const value = vevent.getFirstPropertyValue(name);
+        if (!(value instanceof ICAL.Time)) throw new Error(`${name} is not a time`);
+        return value.toJSDate().getTime();
+      };
+      expect(time('dtstamp')).toBe(event.lastChangedAt.getTime());
+      expect(time('created')).toBe(event.firstSeenAt.getTime());
+      expect(time('last-modified')).toBe(event.lastChangedAt.getTime());
+      expect(vevent.getFirstPropertyValue('url')).toBe(
+        `https://marquee.test/events/${encodeURIComponent(event.id)}`,
+      );
+    }
+  });
+
+  it('writes start and end as wall-clock times in the event zone, whatever the server zone', () => {
+    const events = sampleEvents();
+    const render = (): string => renderIcs(events, sampleChannel('ics'));
+    const inNewYork = renderInZone('America/New_York', render);
+    const inTokyo = renderInZone('Asia/Tokyo', render);
+    expect(inTokyo).toBe(inNewYork);
+    expect(inNewYork).toContain('DTSTART;TZID=Europe/Amsterdam:20261205T203000\r\n');
+    expect(inNewYork).toContain('DTSTART;TZID=Europe/Berlin:20270619T140000\r\n');
+
+    const calendar = parseCalendar(inNewYork);
+    for (const event of events) {
+      const vevent = new ICAL.Event(veventByUid(calendar, `${event.id}@marquee.test`));
+      expect(vevent.startDate.zone?.tzid).toBe(event.timeZone);
+      expect(vevent.startDate.toJSDate().toISOString()).toBe(event.startsAt.toISOString());
+      expect(vevent.endDate.toJSDate().toISOString()).toBe(
+        (event.endsAt ?? event.effectiveEndsAt).toISOString(),
+      );
+    }
+  });
+
+  it('ends open-ended events at their effective end', () => {
+    const calendar = parseCalendar(renderIcs(sampleEvents(), sampleChannel('ics')));
+    const vevent = veventByUid(calendar, 'eventport-ep-77@marquee.test');
+    const end = vevent.getFirstPropertyValue('dtend');
+    if (!(end instanceof ICAL.Time)) throw new Error('no DTEND');
+    expect(end.toJSDate().toISOString()).toBe('2026-12-13T00:00:00.000Z');
+  });
+
+  it('includes one VTIMEZONE per zone used, and only those', () => {
+    const events = sampleEvents();
+    const calendar = parseCalendar(renderIcs(events, sampleChannel('ics')));
+    const tzids = calendar
+      .getAllSubcomponents('vtimezone')
+      .map((vtimezone) => vtimezone.getFirstPropertyValue('tzid'));
+    expect(tzids).toEqual(['Europe/Amsterdam', 'Europe/Berlin']);
+
+    const berlinOnly = events.filter((event) => event.timeZone === 'Europe/Berlin');
+    const single = parseCalendar(renderIcs(berlinOnly, sampleChannel('ics')));
+    expect(
+      single.getAllSubcomponents('vtimezone').map((vtimezone) => vtimezone.getFirstPropertyValue('tzid')),
+    ).toEqual(['Europe/Berlin']);
+  });
+
+  it('names the VTIMEZONE of an alias zone after the TZID the event uses', () => {
+    const event = buildEvent({ timeZone: 'Asia/Calcutta' });
+    const text = renderIcs([event], sampleChannel('ics'));
+    const calendar = parseCalendar(text);
+    const tzid = calendar.getFirstSubcomponent('vtimezone')?.getFirstPropertyValue('tzid');
+    expect(text).toContain(`DTSTART;TZID=${String(tzid)}:`);
+    const start = new ICAL.Event(veventByUid(calendar, `${event.id}@marquee.test`)).startDate;
+    expect(start.toJSDate().toISOString()).toBe(event.startsAt.toISOString());
+  });
+
+  it('writes events in UTC zones as UTC times without a VTIMEZONE', () => {
+    const event = buildEvent({ timeZone: 'UTC' });
+    const text = renderIcs([event], sampleChannel('ics'));
+    expect(text).toContain('DTSTART:20261205T193000Z\r\n');
+    expect(text).not.toContain('BEGIN:VTIMEZONE');
+  });
+
+  it('marks cancelled events in STATUS and SUMMARY', () => {
+    const calendar = parseCalendar(renderIcs(sampleEvents(), sampleChannel('ics')));
+    const cancelled = veventByUid(calendar, 'stager-1002@marquee.test');
+    expect(cancelled.getFirstPropertyValue('status')).toBe('CANCELLED');
+    expect(cancelled.getFirstPropertyValue('summary')).toBe('Cancelled: Lowland Choir');
+    const confirmed = veventByUid(calendar, 'stager-1001@marquee.test');
+    expect(confirmed.getFirstPropertyValue('status')).toBe('CONFIRMED');
+    expect(confirmed.getFirstPropertyValue('summary')).toBe('Night Tapes (+ support)');
+  });
+
+  it('describes, locates and categorizes events', () => {
+    const calendar = parseCalendar(renderIcs(sampleEvents(), sampleChannel('ics')));
+    const vevent = veventByUid(calendar, 'stager-1001@marquee.test');
+    expect(vevent.getFirstPropertyValue('description')).toBe(
+      'London trio Night Tapes bring their dreamy electronic pop to Amsterdam.\n\n' +
+        'Doors: 19:30\n' +
+        'Prices: €24.50 Regular, €19.50 Student\n' +
+        'Tickets: https://tickets.stager.test/night-tapes?utm_source=marquee&seat=any',
+    );
+    expect(vevent.getFirstPropertyValue('location')).toBe(
+      'Paradiso Noord, Distelweg 83, 1031 HH Amsterdam',
+    );
+    expect(vevent.getFirstPropertyValue('geo')).toEqual([52.3947, 4.9225]);
+    expect(vevent.getFirstProperty('categories')?.getValues()).toEqual(['Indie', 'Electronic']);
+    const attach = vevent.getFirstProperty('attach');
+    expect(attach?.getFirstValue()).toBe('https://images.stager.test/night-tapes.jpg');
+    expect(attach?.getParameter('fmttype')).toBe('image/jpeg');
+
+    // A comma in an image URL stays a comma (URI values are not TEXT-escaped).
+    const cancelled = veventByUid(calendar, 'stager-1002@marquee.test');
+    expect(cancelled.getFirstPropertyValue('attach')).toBe(
+      'https://images.stager.test/cdn/w_600,h_400/choir',
+    );
+    expect(cancelled.getFirstProperty('categories')?.getValues()).toEqual(['Classical', 'R&B']);
+  });
+
+  it('keeps GEO for a coordinate of zero', () => {
+    const calendar = parseCalendar(renderIcs(sampleEvents(), sampleChannel('ics')));
+    const hostile = veventByUid(calendar, 'stager-evil,1;x\\y@marquee.test');
+    expect(hostile.getFirstPropertyValue('geo')).toEqual([0, 4.9]);
+  });
+
+  it('carries hostile payloads as inert, escaped text', () => {
+    const text = renderIcs(sampleEvents(), sampleChannel('ics'));
+    const calendar = parseCalendar(text);
+    expect(calendar.getAllSubcomponents('vevent')).toHaveLength(5);
+    const unfolded = contentLines(text);
+    expect(unfolded.some((line) => line.startsWith('X-INJECTED'))).toBe(false);
+    for (const vevent of calendar.getAllSubcomponents('vevent')) {
+      expect(vevent.getAllProperties().map((property) => property.name)).not.toContain('x-injected');
+    }
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/);
+
+    const hostile = veventByUid(calendar, 'stager-evil,1;x\\y@marquee.test');
+    expect(hostile.getFirstPropertyValue('summary')).toBe(
+      '<script>alert(1)</script> Night ]]> Tapes ]]> 🎸 X-INJECTED:1 (<img src=x onerror=alert(1)>)',
+    );
+    expect(hostile.getFirstPropertyValue('location')).toBe(
+      'Club "X" <iframe src=//evil>, Evil; Street, 1 \\, Amster]]>dam',
+    );
+    expect(hostile.getFirstProperty('categories')?.getValues()).toEqual([
+      '<b>bold</b>',
+      'R&B',
+      'a,b;c',
+    ]);
+    const description = String(hostile.getFirstPropertyValue('description'));
+    expect(description).toContain('X-INJECTED:2 🎸');
+    // The javascript: ticket URL is dropped, not printed.
+    expect(text).not.toContain('javascript:');
+    expect(hostile.getFirstPropertyValue('attach')).toBe(
+      'https://evil.test/pic.png?a=1&b=%22%3E%3Cscript%3Ealert(1)%3C/script%3E',
+    );
+  });
+
+  it('uses CRLF line endings and folds lines at 75 octets without splitting characters', () => {
+    const long = buildEvent({
+      id: 'stager-long',
+      title: `x${'🎸é€'.repeat(60)}`,
+      descriptionText: 'ü'.repeat(200),
+    });
+    const text = renderIcs([...sampleEvents(), long], sampleChannel('ics'));
+    expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+    const lines = physicalLines(text);
+    for (const line of lines) {
+      expect(Buffer.byteLength(line, 'utf8')).toBeLessThanOrEqual(75);
+      expect(line).not.toMatch(LONE_SURROGATE);
+    }
+    expect(lines.some((line) => line.startsWith(' '))).toBe(true);
+    const calendar = parseCalendar(text);
+    expect(veventByUid(calendar, 'stager-long@marquee.test').getFirstPropertyValue('summary')).toBe(
+      `x${'🎸é€'.repeat(60)} (+ support)`,
+    );
+  });
+
+  it('renders identical bytes twice, and never reads the clock', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+    const first = renderIcs(sampleEvents(), sampleChannel('ics'));
+    vi.setSystemTime(new Date('2031-06-15T12:34:56Z'));
+    const second = renderIcs(sampleEvents(), sampleChannel('ics'));
+    expect(second).toBe(first);
+    expect(first).not.toMatch(/20(30|31)\d{4}T/);
+  });
+});
+
+describe('IcsEventCache', () => {
+  it('renders the same bytes as uncached rendering, cold and warm', () => {
+    const events = sampleEvents();
+    const channel = sampleChannel('ics');
+    const cache = new IcsEventCache();
+    const uncached = renderIcs(events, channel);
+    expect(renderIcs(events, channel, cache)).toBe(uncached);
+    expect(cache.size).toBe(events.length);
+    expect(renderIcs(events, channel, cache)).toBe(uncached);
+    expect(cache.size).toBe(events.length);
+  });
+
+  it('re-renders only an event whose revision changed', () => {
+    const events = sampleEvents();
+    const channel = sampleChannel('ics');
+    const cache = new IcsEventCache();
+    renderIcs(events, channel, cache);
+
+    const changed: Event[] = events.map((event) =>
+      event.id === 'stager-1001'
+        ? { ...event, title: 'Night Tapes (late show)', revision: 4, lastChangedAt: new Date('2026-10-03T00:00:00Z') }
+        : event,
+    );
+    const text = renderIcs(changed, channel, cache);
+    expect(cache.size).toBe(events.length + 1);
+    expect(text).toBe(renderIcs(changed, channel));
+    expect(text).toContain('SUMMARY:Night Tapes (late show) (+ support)\r\n');
+    expect(text).toContain('SEQUENCE:4\r\n');
+  });
+
+  it('keys entries by the channel fields a VEVENT shows', () => {
+    const events = sampleEvents();
+    const cache = new IcsEventCache();
+    renderIcs(events, sampleChannel('ics'), cache);
+    const otherPrefix = { ...sampleChannel('ics'), cancelledPrefix: 'CANCELLED - ' };
+    const text = renderIcs(events, otherPrefix, cache);
+    expect(text).toContain('SUMMARY:CANCELLED - Lowland Choir\r\n');
+    expect(text).toBe(renderIcs(events, otherPrefix));
+    const otherHost = { ...sampleChannel('ics'), host: 'events.example', publicUrl: 'https://events.example' };
+    const hosted = renderIcs(events, otherHost, cache);
+    expect(hosted).toContain('UID:stager-1001@events.example\r\n');
+    expect(hosted).toContain('URL;VALUE=URI:https://events.example/events/stager-1001\r\n');
+  });
+
+  it('stays within its bound, dropping the least recently used entries', () => {
+    const events = sampleEvents();
+    const channel = sampleChannel('ics');
+    const cache = new IcsEventCache(3);
+    const text = renderIcs(events, channel, cache);
+    expect(cache.size).toBe(3);
+    expect(renderIcs(events, channel, cache)).toBe(text);
+    expect(cache.size).toBe(3);
+  });
+});
+
+describe('renderSingleEventIcs', () => {
+  it('renders one event with its own VTIMEZONE', () => {
+    const event = sampleEvents()[1];
+    if (event === undefined) throw new Error('fixture changed');
+    const text = renderSingleEventIcs(event, sampleChannel('ics'));
+    const calendar = parseCalendar(text);
+    expect(calendar.getAllSubcomponents('vevent')).toHaveLength(1);
+    expect(
+      calendar.getAllSubcomponents('vtimezone').map((vtimezone) => vtimezone.getFirstPropertyValue('tzid')),
+    ).toEqual(['Europe/Berlin']);
+    expect(calendar.getFirstSubcomponent('vevent')?.getFirstPropertyValue('uid')).toBe(
+      'eventport-ep-77@marquee.test',
+    );
+    expectGolden('event.ics', text);
+  });
+});
