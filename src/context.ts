@@ -5,6 +5,8 @@ import { DataVersion } from './events/data-version.js';
 import { CityAliases } from './events/text-key.js';
 import { DeliveryRecorder } from './inbox/delivery-recorder.js';
 import { InboxProcessor, type ProcessOutcome } from './inbox/processor.js';
+import { RenderCache } from './http/render-cache.js';
+import { IcsEventCache } from './render/ics.js';
 
 /** Everything a request handler or job needs, built once per process (or per test). */
 export interface AppContext {
@@ -17,6 +19,10 @@ export interface AppContext {
   cityAliases: CityAliases;
   recorder: DeliveryRecorder;
   processor: InboxProcessor;
+  /** Rendered feeds and pages, keyed by format + filter, valid per data version. */
+  renderCache: RenderCache;
+  /** Per-event VEVENT text, so one changed event does not re-render a whole calendar. */
+  icsCache: IcsEventCache;
   /** Render cache counters, read by metrics. */
   renderStats: { hits: number; misses: number };
   /** Observers of processing outcomes (metrics). */
@@ -33,6 +39,7 @@ export function createContext(options: {
   const now = options.now ?? (() => new Date());
   const dataVersion = new DataVersion();
   const processingListeners: AppContext['processingListeners'] = [];
+  const renderStats = { hits: 0, misses: 0 };
   const processor = new InboxProcessor({
     db: options.database.db,
     config: options.config,
@@ -54,7 +61,9 @@ export function createContext(options: {
     cityAliases: new CityAliases(options.config.cityAliases),
     recorder: new DeliveryRecorder(options.database.db),
     processor,
-    renderStats: { hits: 0, misses: 0 },
+    renderCache: new RenderCache(undefined, renderStats),
+    icsCache: new IcsEventCache(),
+    renderStats,
     processingListeners,
   };
 }

@@ -1,0 +1,179 @@
+import type { Request, Response } from 'express';
+import type { AppContext } from '../context.js';
+import { HttpError, InvalidInputError } from '../errors.js';
+import { findEventById, findEvents } from '../events/event-repository.js';
+import {
+  describeFilter,
+  filterKey,
+  filterQueryString,
+  parseEventFilter,
+  type EventFilter,
+} from '../events/filter.js';
+import type { Event } from '../events/types.js';
+import { renderEventsApi } from '../render/api.js';
+import type { FeedChannel } from '../render/channel.js';
+import { renderIcs, renderSingleEventIcs } from '../render/ics.js';
+import { renderAtom, renderJsonFeed, renderRss } from '../render/syndication.js';
+import { SOURCE_NAMES } from '../sources/index.js';
+import { sendCached, type CachedResponse, type Rendered } from './render-cache.js';
+
+/** One public output format: its path, type and renderer. */
+export interface FeedFormat {
+  name: string;
+  path: string;
+  contentType: string;
+  defaultLimit: number;
+  render(ctx: AppContext, page: { total: number; events: Event[] }, filter: EventFilter, channel: FeedChannel): string;
+}
+
+export const FEED_FORMATS = {
+  ics: {
+    name: 'ics',
+    path: '/events.ics',
+    contentType: 'text/calendar; charset=utf-8',
+    defaultLimit: 500,
+    render: (ctx, page, _filter, channel) => renderIcs(page.events, channel, ctx.icsCache),
+  },
+  rss: {
+    name: 'rss',
+    path: '/events.rss',
+    contentType: 'application/rss+xml; charset=utf-8',
+    defaultLimit: 500,
+    render: (_ctx, page, _filter, channel) => renderRss(page.events, channel),
+  },
+  atom: {
+    name: 'atom',
+    path: '/events.atom',
+    contentType: 'application/atom+xml; charset=utf-8',
+    defaultLimit: 500,
+    render: (_ctx, page, _filter, channel) => renderAtom(page.events, channel),
+  },
+  jsonfeed: {
+    name: 'jsonfeed',
+    path: '/events.json',
+    contentType: 'application/feed+json; charset=utf-8',
+    defaultLimit: 500,
+    render: (_ctx, page, _filter, channel) => renderJsonFeed(page.events, channel),
+  },
+  api: {
+    name: 'api',
+    path: '/api/events',
+    contentType: 'application/json; charset=utf-8',
+    defaultLimit: 100,
+    render: (_ctx, page, filter, channel) => renderEventsApi(page, filter, channel),
+  },
+} satisfies Record<string, FeedFormat>;
+
+const CORS = { 'Access-Control-Allow-Origin': '*' };
+
+/** Parses the shared filter grammar from a request for an endpoint with `defaultLimit`. */
+export function filterFromRequest(ctx: AppContext, req: Request, defaultLimit: number, extraParameters: readonly string[] = []): EventFilter {
+  return parseEventFilter(req.query as Record<string, unknown>, {
+    defaultLimit,
+    timeZone: ctx.config.timeZone,
+    sources: SOURCE_NAMES,
+    extraParameters,
+  });
+}
+
+/** The channel description of a filtered output at `path`. */
+export function channelFor(ctx: AppContext, filter: EventFilter, path: string, defaultLimit: number, lastModified: Date): FeedChannel {
+  const { publicUrl, siteTitle } = ctx.config;
+  const query = filterQueryString(filter, { limit: filter.limit !== defaultLimit, offset: true });
+  return {
+    title: `${siteTitle}: ${describeFilter(filter)}`,
+    description: `${describeFilter(filter)}, upcoming, from ${siteTitle}`,
+    selfUrl: `${publicUrl}${path}${query}`,
+    htmlUrl: `${publicUrl}/${filterQueryString(filter)}`,
+    publicUrl,
+    host: ctx.config.publicHost,
+    timeZone: ctx.config.timeZone,
+    cancelledPrefix: ctx.config.cancelledPrefix,
+    updated: lastModified,
+    siteTitle,
+  };
+}
+
+const inflight = new WeakMap<AppContext, Map<string, Promise<CachedResponse>>>();
+
+/**
+ * Returns the cached response for `key`, rendering it once when the data changed. Concurrent
+ * requests for the same missing key share one render.
+ */
+export async function cachedRender(ctx: AppContext, key: string, render: () => Promise<Rendered>): Promise<CachedResponse> {
+  const version = ctx.dataVersion.value;
+  const hit = ctx.renderCache.get(key, version, ctx.now());
+  if (hit) return hit;
+  let pending = inflight.get(ctx);
+  if (!pending) inflight.set(ctx, (pending = new Map()));
+  const running = pending.get(key);
+  if (running) return running;
+  const work = render()
+    .then((rendered) => ctx.renderCache.set(key, version, rendered))
+    .finally(() => pending.delete(key));
+  pending.set(key, work);
+  return work;
+}
+
+/** GET handler for one filtered feed format. */
+export function feedHandler(ctx: AppContext, format: FeedFormat) {
+  return async (req: Request, res: Response) => {
+    const filter = filterFromRequest(ctx, req, format.defaultLimit);
+    const entry = await cachedRender(ctx, `${format.name}|${filterKey(filter)}`, async () => {
+      const page = await findEvents(ctx.database.db, filter, {
+        now: ctx.now(),
+        pastDays: ctx.config.pastDays,
+        cityAliases: ctx.cityAliases,
+      });
+      const channel = channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified);
+      return {
+        body: Buffer.from(format.render(ctx, page, filter, channel), 'utf8'),
+        contentType: format.contentType,
+        lastModified: page.lastModified,
+        expiresAt: page.expiresAt,
+      };
+    });
+    sendCached(req, res, ctx.renderCache, entry, { cacheControl: ctx.config.feedCacheControl, headers: CORS });
+  };
+}
+
+const EVENT_ID = /^[a-z]+-[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Loads a public event by id: 404 for unknown or not public, 410 for removed. */
+export async function findPublicEvent(ctx: AppContext, id: string): Promise<Event> {
+  if (!EVENT_ID.test(id)) throw new HttpError(404, 'event: no such event');
+  const event = await findEventById(ctx.database.db, id);
+  if (!event || event.visibility === 'hidden') throw new HttpError(404, 'event: no such event');
+  if (event.visibility === 'removed') throw new HttpError(410, 'event: this event was removed by its organizer');
+  return event;
+}
+
+/** GET /events/:id.ics: one event, for "add to calendar". */
+export function singleEventIcsHandler(ctx: AppContext) {
+  return async (req: Request, res: Response) => {
+    if (Object.keys(req.query).length > 0) throw new InvalidInputError('event: this URL takes no parameters');
+    const id = String(req.params.id);
+    const entry = await cachedRender(ctx, `ics-single|${id}`, async () => {
+      const event = await findPublicEvent(ctx, id);
+      const channel: FeedChannel = {
+        ...channelFor(ctx, { ...emptyFilter(), limit: 1 }, `/events/${encodeURIComponent(id)}.ics`, 1, event.lastChangedAt),
+        title: `${ctx.config.siteTitle}: ${event.title}`,
+        selfUrl: `${ctx.config.publicUrl}/events/${encodeURIComponent(id)}.ics`,
+      };
+      return {
+        body: Buffer.from(renderSingleEventIcs(event, channel), 'utf8'),
+        contentType: 'text/calendar; charset=utf-8',
+        lastModified: event.lastChangedAt,
+        expiresAt: null,
+      };
+    });
+    sendCached(req, res, ctx.renderCache, entry, {
+      cacheControl: ctx.config.feedCacheControl,
+      headers: { ...CORS, 'Content-Disposition': `attachment; filename="${id}.ics"` },
+    });
+  };
+}
+
+function emptyFilter(): EventFilter {
+  return { city: [], genre: [], organizer: [], venue: [], source: [], from: null, to: null, q: [], limit: 100, offset: 0 };
+}

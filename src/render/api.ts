@@ -1,0 +1,77 @@
+import type { Event } from '../events/types.js';
+import type { FeedChannel } from './channel.js';
+
+/** The public JSON shape of an event: every public field, nothing private or internal. */
+export interface PublicEvent {
+  id: string;
+  source: string;
+  url: string;
+  icsUrl: string;
+  title: string;
+  subtitle: string | null;
+  description: { text: string | null; html: string | null };
+  start: string;
+  end: string | null;
+  doorsOpen: string | null;
+  previousStart: string | null;
+  timeZone: string;
+  status: Event['status'];
+  venue: Event['venue'];
+  city: string | null;
+  genres: string[];
+  tags: string[];
+  organizer: Event['organizer'];
+  ticketUrl: string | null;
+  prices: Event['prices'];
+  soldOut: boolean;
+  image: Event['image'];
+  revision: number;
+  firstSeenAt: string;
+  lastChangedAt: string;
+}
+
+/** Maps a domain event to its public JSON form. */
+export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUrl'>): PublicEvent {
+  const url = `${channel.publicUrl}/events/${encodeURIComponent(event.id)}`;
+  return {
+    id: event.id,
+    source: event.source,
+    url,
+    icsUrl: `${url}.ics`,
+    title: event.title,
+    subtitle: event.subtitle,
+    description: { text: event.descriptionText, html: event.descriptionHtml },
+    start: event.startsAt.toISOString(),
+    end: event.endsAt?.toISOString() ?? null,
+    doorsOpen: event.doorsAt?.toISOString() ?? null,
+    previousStart: event.previousStartsAt?.toISOString() ?? null,
+    timeZone: event.timeZone,
+    status: event.status,
+    venue: event.venue,
+    city: event.venue.city,
+    genres: event.genres,
+    tags: event.tags,
+    organizer: event.organizer,
+    ticketUrl: event.ticketUrl,
+    prices: event.prices,
+    soldOut: event.soldOut,
+    image: event.image,
+    revision: event.revision,
+    firstSeenAt: event.firstSeenAt.toISOString(),
+    lastChangedAt: event.lastChangedAt.toISOString(),
+  };
+}
+
+/** GET /api/events body: `{ total, limit, offset, events }`. */
+export function renderEventsApi(
+  page: { total: number; events: readonly Event[] },
+  paging: { limit: number; offset: number },
+  channel: Pick<FeedChannel, 'publicUrl'>,
+): string {
+  return JSON.stringify({
+    total: page.total,
+    limit: paging.limit,
+    offset: paging.offset,
+    events: page.events.map((event) => toPublicEvent(event, channel)),
+  });
+}
