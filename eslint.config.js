@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Migrations are frozen against Kysely<any>: they must not depend on today's schema types.
+    files: ['src/db/migrations/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     files: ['test/**', 'bench/**', 'src/cli.ts'],
     rules: { 'no-console': 'off' },
   },

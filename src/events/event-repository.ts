@@ -2,7 +2,7 @@ import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { Database, EventRow, NewEventRow } from '../db/schema.js';
 import type { EventFilter } from './filter.js';
-import { CityAliases, foldKey } from './text-key.js';
+import { foldKey, type CityAliases } from './text-key.js';
 import type { Event, EventStatus, EventVisibility, Price, SourceName } from './types.js';
 
 /** Every query on the events tables. Callers see domain types only. */

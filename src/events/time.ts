@@ -32,8 +32,7 @@ export interface WallTime {
   second: number;
 }
 
-/** The wall-clock reading of `instant` in `timeZone`. */
-export function wallTimeIn(instant: Date, timeZone: string): WallTime {
+function intlWallTime(instant: Date, timeZone: string): WallTime {
   const parts: Record<string, number> = {};
   for (const part of partsFormatter(timeZone).formatToParts(instant)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
@@ -48,11 +47,44 @@ export function wallTimeIn(instant: Date, timeZone: string): WallTime {
   };
 }
 
-/** Offset of `timeZone` from UTC at `instant`, in milliseconds. */
-export function zoneOffsetMs(instant: Date, timeZone: string): number {
-  const wall = wallTimeIn(instant, timeZone);
+function intlOffsetMs(instant: Date, timeZone: string): number {
+  const wall = intlWallTime(instant, timeZone);
   const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
   return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
+}
+
+const DAY_MS = 86_400_000;
+const dayOffsets = new Map<string, number | null>();
+
+/**
+ * Offset of `timeZone` from UTC at `instant`, in milliseconds. Intl is slow (microseconds per
+ * call), and offsets change at most once a day, so a UTC day whose both ends agree is cached.
+ */
+export function zoneOffsetMs(instant: Date, timeZone: string): number {
+  const day = Math.floor(instant.getTime() / DAY_MS);
+  const key = `${timeZone}|${day}`;
+  let offset = dayOffsets.get(key);
+  if (offset === undefined) {
+    const start = intlOffsetMs(new Date(day * DAY_MS), timeZone);
+    const end = intlOffsetMs(new Date(day * DAY_MS + DAY_MS - 1000), timeZone);
+    offset = start === end ? start : null;
+    if (dayOffsets.size > 200_000) dayOffsets.clear();
+    dayOffsets.set(key, offset);
+  }
+  return offset ?? intlOffsetMs(instant, timeZone);
+}
+
+/** The wall-clock reading of `instant` in `timeZone`. */
+export function wallTimeIn(instant: Date, timeZone: string): WallTime {
+  const shifted = new Date(Math.floor(instant.getTime() / 1000) * 1000 + zoneOffsetMs(instant, timeZone));
+  return {
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth() + 1,
+    day: shifted.getUTCDate(),
+    hour: shifted.getUTCHours(),
+    minute: shifted.getUTCMinutes(),
+    second: shifted.getUTCSeconds(),
+  };
 }
 
 /** The instant at which the wall clock in `timeZone` shows the given time. */

@@ -4,7 +4,7 @@ import {
   plainTextToHtml,
   sanitizeDescriptionHtml,
 } from '../events/description.js';
-import { wallTimeIn } from '../events/time.js';
+import { wallTimeIn, type WallTime } from '../events/time.js';
 import type { Event, Price, Venue } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 
@@ -17,7 +17,18 @@ import type { FeedChannel } from './channel.js';
 // "Sep" became "Sept"), which would silently change every feed body and its ETag.
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 const MONTHS = [
-  'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec',
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'May',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sep',
+  'Oct',
+  'Nov',
+  'Dec',
 ] as const;
 
 /** The public page of an event: `${publicUrl}/events/${id}`. */
@@ -46,10 +57,13 @@ export function displayTitle(event: Event): string {
   return subtitle ? `${title} (${subtitle})` : title;
 }
 
+function clock(wall: WallTime): string {
+  return `${String(wall.hour).padStart(2, '0')}:${String(wall.minute).padStart(2, '0')}`;
+}
+
 /** "20:30": the wall-clock time of `instant` in `timeZone`. */
 export function formatClock(instant: Date, timeZone: string): string {
-  const wall = wallTimeIn(instant, timeZone);
-  return `${String(wall.hour).padStart(2, '0')}:${String(wall.minute).padStart(2, '0')}`;
+  return clock(wallTimeIn(instant, timeZone));
 }
 
 /** "Sat 5 Dec 20:30": day and time of `instant` in `timeZone`. */
@@ -57,7 +71,7 @@ export function formatDayTime(instant: Date, timeZone: string): string {
   const wall = wallTimeIn(instant, timeZone);
   const weekday = WEEKDAYS[new Date(Date.UTC(wall.year, wall.month - 1, wall.day)).getUTCDay()];
   const month = MONTHS[wall.month - 1];
-  return `${weekday} ${wall.day} ${month} ${formatClock(instant, timeZone)}`;
+  return `${weekday} ${wall.day} ${month} ${clock(wall)}`;
 }
 
 /** "Paradiso Noord, Amsterdam": where an event is, briefly (venue and city). */
@@ -241,7 +255,9 @@ export function descriptionHtml(event: Event, channel: FeedChannel): string {
   if (details.length > 0) parts.push(`<p>${details.join('<br>')}</p>`);
   const ticketUrl = safeHttpUrl(event.ticketUrl);
   if (ticketUrl !== null && !event.soldOut) {
-    parts.push(`<p><a href="${escapeHtml(ticketUrl)}" rel="nofollow noopener noreferrer">Tickets</a></p>`);
+    parts.push(
+      `<p><a href="${escapeHtml(ticketUrl)}" rel="nofollow noopener noreferrer">Tickets</a></p>`,
+    );
   }
   return parts.join('');
 }

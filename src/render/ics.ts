@@ -113,12 +113,14 @@ export function renderSingleEventIcs(event: Event, channel: FeedChannel): string
 
 /** Everything in the channel that shows up inside a VEVENT. */
 function channelCacheKey(channel: FeedChannel): string {
-  return [channel.host, channel.publicUrl, channel.cancelledPrefix, channel.timeZone].join('\u0000');
+  return [channel.host, channel.publicUrl, channel.cancelledPrefix, channel.timeZone].join(
+    '\u0000',
+  );
 }
 
-// Revision is the documented cache key; lastChangedAt (DTSTAMP) and effectiveEndsAt (DTEND of
-// open-ended events, which moves when DEFAULT_DURATION_HOURS changes) are in the VEVENT too and
-// cost nothing to include.
+// Revision is the documented cache key. lastChangedAt (DTSTAMP) and effectiveEndsAt (DTEND of
+// open-ended events) show in the VEVENT too; keying on them costs nothing and keeps the cache
+// right should either change without a revision bump.
 function eventCacheKey(channelKey: string, event: Event): string {
   return `${channelKey}\u0000${event.id}:${event.revision}:${event.lastChangedAt.getTime()}:${event.effectiveEndsAt.getTime()}`;
 }
@@ -161,7 +163,9 @@ function resolveZone(timeZone: string): ResolvedZone | null {
   if (zone === undefined) {
     zone = null;
     const component =
-      UTC_ZONE.test(timeZone) || !isKnownTimeZone(timeZone) ? null : getVtimezoneComponent(timeZone);
+      UTC_ZONE.test(timeZone) || !isKnownTimeZone(timeZone)
+        ? null
+        : getVtimezoneComponent(timeZone);
     const tzid = component === null ? undefined : /^TZID:(.+)$/m.exec(component)?.[1]?.trim();
     if (component !== null && tzid !== undefined) {
       const vtimezone = foldLines(component.replace(/\r\n|\r|\n/g, CRLF).trim()) + CRLF;
@@ -217,8 +221,9 @@ function pad(value: number, width: number): string {
 
 /** Text as iCalendar TEXT may carry it: no control characters but tab and line breaks. */
 function icsText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return cleanText(text).replace(/\u007F/g, '').trim();
+  return cleanText(text)
+    .replace(/\u007F/g, '')
+    .trim();
 }
 
 // Six decimals (~10 cm) also keeps String() away from exponent notation, which GEO forbids.
@@ -258,10 +263,11 @@ function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | n
       .map((name) => ({ name })),
     status: isCancelled(event) ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
   };
-  let text = new ICalEvent(data, ZONELESS_CALENDAR).toString();
-  const extra = geoLine(event) + imageLines(event);
-  if (extra !== '') text = text.replace(/END:VEVENT\r\n$/, `${extra}END:VEVENT${CRLF}`);
-  return foldLines(text);
+  const vevent = new ICalEvent(data, ZONELESS_CALENDAR).toString();
+  const footer = `END:VEVENT${CRLF}`;
+  if (!vevent.endsWith(footer))
+    throw new Error('render: unexpected VEVENT text from ical-generator');
+  return foldLines(vevent.slice(0, -footer.length) + geoLine(event) + imageLines(event) + footer);
 }
 
 function location(event: Event): ICalLocation | null {

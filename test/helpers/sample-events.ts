@@ -12,7 +12,8 @@ const HOUR = 3_600_000;
 /** A complete event; `overrides` replace any field. */
 export function buildEvent(overrides: Partial<Event> = {}): Event {
   const startsAt = overrides.startsAt ?? new Date('2026-12-05T19:30:00Z');
-  const endsAt = overrides.endsAt === undefined ? new Date('2026-12-05T22:00:00Z') : overrides.endsAt;
+  const endsAt =
+    overrides.endsAt === undefined ? new Date('2026-12-05T22:00:00Z') : overrides.endsAt;
   return {
     id: 'stager-1001',
     source: 'stager',
@@ -184,7 +185,10 @@ export function sampleEvents(): Event[] {
     organizer: { id: 'org<1>', name: 'Org & "Co" 🎸' },
     ticketUrl: 'javascript:alert(1)',
     prices: [{ amount: 10, currency: 'EUR', label: '<script>alert(1)</script>' }],
-    image: { url: 'https://evil.test/pic.png?a=1&b="><script>alert(1)</script>', alt: '"><script>' },
+    image: {
+      url: 'https://evil.test/pic.png?a=1&b="><script>alert(1)</script>',
+      alt: '"><script>',
+    },
     lastChangedAt: new Date('2026-10-02T10:00:00Z'),
     revision: 1,
   });

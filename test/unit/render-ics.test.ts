@@ -69,7 +69,9 @@ describe('renderIcs', () => {
   });
 
   it('matches the golden file', () => {
-    const text = renderInZone('America/New_York', () => renderIcs(sampleEvents(), sampleChannel('ics')));
+    const text = renderInZone('America/New_York', () =>
+      renderIcs(sampleEvents(), sampleChannel('ics')),
+    );
     expectGolden('events.ics', text);
   });
 
@@ -82,7 +84,9 @@ describe('renderIcs', () => {
     expect(unescapeText(calendar.getFirstPropertyValue('name'))).toBe(channel.title);
     expect(unescapeText(calendar.getFirstPropertyValue('x-wr-calname'))).toBe(channel.title);
     // The description carries a semicolon, which TEXT escapes.
-    expect(calendar.getFirstPropertyValue('x-wr-caldesc')).toBe('Concerts in Amsterdam & Berlin\\; all genres');
+    expect(calendar.getFirstPropertyValue('x-wr-caldesc')).toBe(
+      'Concerts in Amsterdam & Berlin\\; all genres',
+    );
     expect(unescapeText(calendar.getFirstPropertyValue('x-wr-caldesc'))).toBe(channel.description);
     expect(calendar.getFirstPropertyValue('x-wr-timezone')).toBe('Europe/Amsterdam');
     expect(String(calendar.getFirstPropertyValue('refresh-interval'))).toBe('PT1H');
@@ -94,7 +98,9 @@ describe('renderIcs', () => {
     const text = renderIcs([], channel);
     const calendar = parseCalendar(text);
     expect(calendar.getAllProperties('method')).toHaveLength(1);
-    expect(unescapeText(calendar.getFirstPropertyValue('name'))).toBe('House\nMETHOD:CANCEL, in; Köln\\');
+    expect(unescapeText(calendar.getFirstPropertyValue('name'))).toBe(
+      'House\nMETHOD:CANCEL, in; Köln\\',
+    );
     expect(contentLines(text)).not.toContain('METHOD:CANCEL');
   });
 
@@ -161,7 +167,9 @@ describe('renderIcs', () => {
     const berlinOnly = events.filter((event) => event.timeZone === 'Europe/Berlin');
     const single = parseCalendar(renderIcs(berlinOnly, sampleChannel('ics')));
     expect(
-      single.getAllSubcomponents('vtimezone').map((vtimezone) => vtimezone.getFirstPropertyValue('tzid')),
+      single
+        .getAllSubcomponents('vtimezone')
+        .map((vtimezone) => vtimezone.getFirstPropertyValue('tzid')),
     ).toEqual(['Europe/Berlin']);
   });
 
@@ -224,6 +232,14 @@ describe('renderIcs', () => {
     expect(hostile.getFirstPropertyValue('geo')).toEqual([0, 4.9]);
   });
 
+  it('keeps image URLs verbatim, even with replacement patterns in them', () => {
+    const url = 'https://images.test/a$&b$1/c.png';
+    const text = renderIcs([buildEvent({ image: { url, alt: null } })], sampleChannel('ics'));
+    const calendar = parseCalendar(text);
+    expect(calendar.getAllSubcomponents('vevent')).toHaveLength(1);
+    expect(calendar.getFirstSubcomponent('vevent')?.getFirstPropertyValue('attach')).toBe(url);
+  });
+
   it('carries hostile payloads as inert, escaped text', () => {
     const text = renderIcs(sampleEvents(), sampleChannel('ics'));
     const calendar = parseCalendar(text);
@@ -231,7 +247,9 @@ describe('renderIcs', () => {
     const unfolded = contentLines(text);
     expect(unfolded.some((line) => line.startsWith('X-INJECTED'))).toBe(false);
     for (const vevent of calendar.getAllSubcomponents('vevent')) {
-      expect(vevent.getAllProperties().map((property) => property.name)).not.toContain('x-injected');
+      expect(vevent.getAllProperties().map((property) => property.name)).not.toContain(
+        'x-injected',
+      );
     }
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/);
@@ -308,7 +326,12 @@ describe('IcsEventCache', () => {
 
     const changed: Event[] = events.map((event) =>
       event.id === 'stager-1001'
-        ? { ...event, title: 'Night Tapes (late show)', revision: 4, lastChangedAt: new Date('2026-10-03T00:00:00Z') }
+        ? {
+            ...event,
+            title: 'Night Tapes (late show)',
+            revision: 4,
+            lastChangedAt: new Date('2026-10-03T00:00:00Z'),
+          }
         : event,
     );
     const text = renderIcs(changed, channel, cache);
@@ -326,7 +349,11 @@ describe('IcsEventCache', () => {
     const text = renderIcs(events, otherPrefix, cache);
     expect(text).toContain('SUMMARY:CANCELLED - Lowland Choir\r\n');
     expect(text).toBe(renderIcs(events, otherPrefix));
-    const otherHost = { ...sampleChannel('ics'), host: 'events.example', publicUrl: 'https://events.example' };
+    const otherHost = {
+      ...sampleChannel('ics'),
+      host: 'events.example',
+      publicUrl: 'https://events.example',
+    };
     const hosted = renderIcs(events, otherHost, cache);
     expect(hosted).toContain('UID:stager-1001@events.example\r\n');
     expect(hosted).toContain('URL;VALUE=URI:https://events.example/events/stager-1001\r\n');
@@ -351,7 +378,9 @@ describe('renderSingleEventIcs', () => {
     const calendar = parseCalendar(text);
     expect(calendar.getAllSubcomponents('vevent')).toHaveLength(1);
     expect(
-      calendar.getAllSubcomponents('vtimezone').map((vtimezone) => vtimezone.getFirstPropertyValue('tzid')),
+      calendar
+        .getAllSubcomponents('vtimezone')
+        .map((vtimezone) => vtimezone.getFirstPropertyValue('tzid')),
     ).toEqual(['Europe/Berlin']);
     expect(calendar.getFirstSubcomponent('vevent')?.getFirstPropertyValue('uid')).toBe(
       'eventport-ep-77@marquee.test',

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseByteSize } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      databasePath: 'data/marquee.db',
+      publicUrl: 'http://localhost:3000',
+      timeZone: 'Europe/Amsterdam',
+      bodyLimitBytes: 25 * 1024 * 1024,
+      inboxRetentionDays: 30,
+      pastDays: 0,
+      cancelledPrefix: 'Cancelled: ',
+    });
+    expect(config.stager.signingKeys).toEqual([]);
+  });
+
+  it('reads lists, pairs and aliases', () => {
+    const config = loadConfig({
+      STAGER_SIGNING_KEYS: 'a, b ,,c',
+      EVENTPORT_BASIC_AUTH: 'user:pa:ss,other:x',
+      CITY_ALIASES: 'Munich=München, Muenchen=München',
+      PUBLIC_URL: 'https://events.example.org/',
+    });
+    expect(config.stager.signingKeys).toEqual(['a', 'b', 'c']);
+    expect(config.eventport.basicAuth).toEqual([
+      { user: 'user', password: 'pa:ss' },
+      { user: 'other', password: 'x' },
+    ]);
+    expect(config.cityAliases).toEqual({ Munich: 'München', Muenchen: 'München' });
+    expect(config.publicUrl).toBe('https://events.example.org');
+    expect(config.publicHost).toBe('events.example.org');
+  });
+
+  it('reports every problem at once, naming each variable', () => {
+    try {
+      loadConfig({ PORT: 'eighty', TIMEZONE: 'Mars/Olympus', BODY_LIMIT: 'huge', EVENTPORT_BASIC_AUTH: 'nopassword', PUBLIC_URL: 'ftp://x' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      for (const name of ['PORT', 'TIMEZONE', 'BODY_LIMIT', 'EVENTPORT_BASIC_AUTH', 'PUBLIC_URL']) expect(message).toContain(name);
+      expect((error as ConfigError).problems).toHaveLength(5);
+    }
+  });
+
+  it('parses byte sizes', () => {
+    expect(parseByteSize('25mb')).toBe(26_214_400);
+    expect(parseByteSize('512KB')).toBe(524_288);
+    expect(parseByteSize('100')).toBe(100);
+    expect(parseByteSize('lots')).toBeNull();
+  });
+});

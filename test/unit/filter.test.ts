@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { describeFilter, filterKey, parseEventFilter } from '../../src/events/filter.js';
+import { CityAliases, foldKey } from '../../src/events/text-key.js';
+
+const options = { defaultLimit: 500, timeZone: 'Europe/Amsterdam', sources: ['stager', 'eventport'] as const };
+const parse = (query: Record<string, unknown>) => parseEventFilter(query, options);
+
+describe('parseEventFilter', () => {
+  it('reads repeated and comma-separated values', () => {
+    const filter = parse({ city: ['Amsterdam', 'München,Berlin'], genre: 'House', source: 'STAGER' });
+    expect(filter.city).toEqual(['Amsterdam', 'München', 'Berlin']);
+    expect(filter.genre).toEqual(['House']);
+    expect(filter.source).toEqual(['stager']);
+    expect(filter.limit).toBe(500);
+  });
+
+  it('reads dates in TIMEZONE, date-times with and without offsets', () => {
+    expect(parse({ from: '2026-12-05' }).from?.toISOString()).toBe('2026-12-04T23:00:00.000Z');
+    expect(parse({ to: '2026-12-05' }).to?.toISOString()).toBe('2026-12-05T23:00:00.000Z');
+    expect(parse({ from: '2026-07-01T20:00' }).from?.toISOString()).toBe('2026-07-01T18:00:00.000Z');
+    expect(parse({ from: '2026-07-01T20:00:00Z' }).from?.toISOString()).toBe('2026-07-01T20:00:00.000Z');
+    expect(parse({ from: '2026-03-29' }).from?.toISOString()).toBe('2026-03-28T23:00:00.000Z');
+    expect(parse({ to: '2026-03-29' }).to?.toISOString()).toBe('2026-03-29T22:00:00.000Z');
+  });
+
+  it.each([
+    [{ colour: 'red' }, /unknown parameter "colour"/],
+    [{ from: '2026-13-01' }, /"from" is not a valid date/],
+    [{ from: 'yesterday' }, /"from" must be an ISO date/],
+    [{ to: '2026-02-30' }, /"to" is not a valid date/],
+    [{ from: '2026-12-05', to: '2026-12-01' }, /"to" must be after "from"/],
+    [{ limit: '0' }, /"limit" must be a whole number from 1 to 1000/],
+    [{ limit: '1001' }, /"limit"/],
+    [{ limit: '12abc' }, /"limit"/],
+    [{ limit: ['1', '2'] }, /"limit" takes one value/],
+    [{ source: 'facebook' }, /"source" must be one of stager, eventport/],
+    [{ city: 'x'.repeat(201) }, /at most 200 characters/],
+    [{ city: { nested: 'object' } }, /plain text/],
+  ])('rejects %j', (query, message) => {
+    expect(() => parse(query)).toThrow(message);
+  });
+
+  it('gives equal keys to equal meanings', () => {
+    expect(filterKey(parse({ city: 'München,Amsterdam' }))).toBe(filterKey(parse({ city: ['amsterdam', 'MUNCHEN'] })));
+    expect(filterKey(parse({ city: 'Amsterdam' }))).not.toBe(filterKey(parse({ city: 'Berlin' })));
+  });
+
+  it('describes a filter for titles', () => {
+    expect(describeFilter(parse({ genre: 'House', city: 'München' }))).toBe('House in München');
+    expect(describeFilter(parse({}))).toBe('Events');
+    expect(describeFilter(parse({ organizer: 'Paradiso', genre: 'Jazz,Soul' }))).toBe('Jazz or Soul by Paradiso');
+  });
+});
+
+describe('folding and city aliases', () => {
+  it('folds case, accents and ß', () => {
+    expect(foldKey('München')).toBe('munchen');
+    expect(foldKey('  Straße  Süd ')).toBe('strasse sud');
+  });
+
+  it('maps every spelling of a city to the same set', () => {
+    const aliases = new CityAliases({ Munich: 'München', Muenchen: 'München' });
+    expect(aliases.spellingsOf('munich').sort()).toEqual(['muenchen', 'munchen', 'munich']);
+    expect(aliases.spellingsOf('München').sort()).toEqual(['muenchen', 'munchen', 'munich']);
+    expect(aliases.spellingsOf('Berlin')).toEqual(['berlin']);
+  });
+});
