@@ -16,6 +16,7 @@ export function secretScrubber(config: Config): (text: string) => string {
     ...config.eventport.tokens,
     ...config.eventport.basicAuth.flatMap((pair) => [pair.password, `${pair.user}:${pair.password}`]),
     ...(config.adminToken ? [config.adminToken] : []),
+    ...(config.metricsToken ? [config.metricsToken] : []),
   ].filter((secret) => secret.length >= 4);
   return (text) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
 }
@@ -44,6 +45,8 @@ export function createLogger(config: Config, destination?: pino.DestinationStrea
         },
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+        // Lines are batched into 4 KB writes: one write() per request line costs more than serving
+    // a cached feed. main.ts flushes on shutdown; a crash may lose the last few lines, never data.
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
   );
 }

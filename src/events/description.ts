@@ -1,4 +1,4 @@
-import { convert } from 'html-to-text';
+import { compile } from 'html-to-text';
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 
@@ -44,19 +44,20 @@ export function markdownToSafeHtml(source: string): string {
   return sanitizeDescriptionHtml(markdown.render(cleanText(source)));
 }
 
+// Compiled once: html-to-text's convert() rebuilds its selector tree on every call.
+const convertHtml = compile({
+  wordwrap: false,
+  selectors: [
+    { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
+    { selector: 'img', format: 'skip' },
+    { selector: 'h2', options: { uppercase: false } },
+    { selector: 'h3', options: { uppercase: false } },
+  ],
+});
+
 /** Plain text of an HTML fragment, keeping paragraphs and list items apart. */
 export function htmlToPlainText(html: string): string {
-  return cleanText(
-    convert(html, {
-      wordwrap: false,
-      selectors: [
-        { selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['(', ')'] } },
-        { selector: 'img', format: 'skip' },
-        { selector: 'h2', options: { uppercase: false } },
-        { selector: 'h3', options: { uppercase: false } },
-      ],
-    }),
-  ).trim();
+  return cleanText(convertHtml(html)).trim();
 }
 
 /** Escapes plain text for HTML and keeps its paragraphs and line breaks. */

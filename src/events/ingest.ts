@@ -64,7 +64,8 @@ export function effectiveEnd(event: Pick<NormalizedEvent, 'startsAt' | 'endsAt'>
   return event.endsAt ?? new Date(event.startsAt.getTime() + defaultDurationHours * 3_600_000);
 }
 
-function toRow(
+/** The stored row for a normalized event, given what is stored now (undefined: new). */
+export function toEventRow(
   event: NormalizedEvent,
   hash: string,
   stored: StoredEventState | undefined,
@@ -151,7 +152,7 @@ async function upsertNormalized(
       }
       continue;
     }
-    rows.push(toRow(event, hash, state, options));
+    rows.push(toEventRow(event, hash, state, options));
     if (state) summary.updated += 1;
     else summary.created += 1;
   }

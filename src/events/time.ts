@@ -102,12 +102,21 @@ export function localDateKey(instant: Date, timeZone: string): string {
   return `${wall.year}-${String(wall.month).padStart(2, '0')}-${String(wall.day).padStart(2, '0')}`;
 }
 
+const knownZones = new Map<string, boolean>();
+
 /** Whether `zone` is an IANA zone this runtime knows. */
 export function isKnownTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let known = knownZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    // Bounded: senders could send endless distinct invalid names.
+    if (knownZones.size > 10_000) knownZones.clear();
+    knownZones.set(zone, known);
   }
+  return known;
 }

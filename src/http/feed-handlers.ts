@@ -66,14 +66,44 @@ export const FEED_FORMATS = {
 
 const CORS = { 'Access-Control-Allow-Origin': '*' };
 
-/** Parses the shared filter grammar from a request for an endpoint with `defaultLimit`. */
-export function filterFromRequest(ctx: AppContext, req: Request, defaultLimit: number, extraParameters: readonly string[] = []): EventFilter {
-  return parseEventFilter(req.query as Record<string, unknown>, {
+const parsedFilters = new WeakMap<AppContext, Map<string, { filter: EventFilter; key: string }>>();
+
+/**
+ * Parses the shared filter grammar from a request for an endpoint with `defaultLimit`. Pollers
+ * repeat the same URLs, so parsed filters are remembered by query string (bounded).
+ */
+export function parsedFilterFromRequest(
+  ctx: AppContext,
+  req: Request,
+  defaultLimit: number,
+  extraParameters: readonly string[] = [],
+): { filter: EventFilter; key: string } {
+  let cache = parsedFilters.get(ctx);
+  if (!cache) parsedFilters.set(ctx, (cache = new Map()));
+  const queryStart = req.originalUrl.indexOf('?');
+  const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${queryStart < 0 ? '' : req.originalUrl.slice(queryStart)}`;
+  const known = cache.get(cacheKey);
+  if (known) return known;
+  const filter = parseEventFilter(req.query as Record<string, unknown>, {
     defaultLimit,
     timeZone: ctx.config.timeZone,
     sources: SOURCE_NAMES,
     extraParameters,
   });
+  const parsed = { filter, key: filterKey(filter) };
+  if (cache.size >= 5000) cache.clear();
+  cache.set(cacheKey, parsed);
+  return parsed;
+}
+
+/** The request's filter (a copy the caller may change). */
+export function filterFromRequest(
+  ctx: AppContext,
+  req: Request,
+  defaultLimit: number,
+  extraParameters: readonly string[] = [],
+): EventFilter {
+  return { ...parsedFilterFromRequest(ctx, req, defaultLimit, extraParameters).filter };
 }
 
 /** The channel description of a filtered output at `path`. */
@@ -97,8 +127,9 @@ export function channelFor(ctx: AppContext, filter: EventFilter, path: string, d
 const inflight = new WeakMap<AppContext, Map<string, Promise<CachedResponse>>>();
 
 /**
- * Returns the cached response for `key`, rendering it once when the data changed. Concurrent
- * requests for the same missing key share one render.
+ * Returns the cached response for `key`, rendering it once when the data changed. The request
+ * that finds the data changed waits for the new render; requests arriving while it runs get the
+ * previous response at once rather than queueing behind it (stale by one render at most).
  */
 export async function cachedRender(ctx: AppContext, key: string, render: () => Promise<Rendered>): Promise<CachedResponse> {
   const version = ctx.dataVersion.value;
@@ -107,7 +138,7 @@ export async function cachedRender(ctx: AppContext, key: string, render: () => P
   let pending = inflight.get(ctx);
   if (!pending) inflight.set(ctx, (pending = new Map()));
   const running = pending.get(key);
-  if (running) return running;
+  if (running) return ctx.renderCache.peek(key) ?? running;
   const work = render()
     .then((rendered) => ctx.renderCache.set(key, version, rendered))
     .finally(() => pending.delete(key));
@@ -118,8 +149,8 @@ export async function cachedRender(ctx: AppContext, key: string, render: () => P
 /** GET handler for one filtered feed format. */
 export function feedHandler(ctx: AppContext, format: FeedFormat) {
   return async (req: Request, res: Response) => {
-    const filter = filterFromRequest(ctx, req, format.defaultLimit);
-    const entry = await cachedRender(ctx, `${format.name}|${filterKey(filter)}`, async () => {
+    const { filter, key } = parsedFilterFromRequest(ctx, req, format.defaultLimit);
+    const entry = await cachedRender(ctx, `${format.name}|${key}`, async () => {
       const page = await findEvents(ctx.database.db, filter, {
         now: ctx.now(),
         pastDays: ctx.config.pastDays,

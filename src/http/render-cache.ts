@@ -52,6 +52,11 @@ export class RenderCache {
     return entry;
   }
 
+  /** The last response stored for `key`, however old (served while a newer one renders). */
+  peek(key: string): CachedResponse | undefined {
+    return this.entries.get(key);
+  }
+
   /** Stores a freshly rendered response and returns its cached form. */
   set(key: string, dataVersion: number, rendered: Rendered): CachedResponse {
     const previous = this.entries.get(key);

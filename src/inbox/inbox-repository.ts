@@ -43,16 +43,16 @@ export async function insertDeliveries(db: Db, deliveries: readonly NewDelivery[
   return rows.map((row) => row.id);
 }
 
-/** Ids of deliveries waiting for processing, oldest first. */
-export async function findPendingDeliveryIds(db: Queryable, limit: number): Promise<number[]> {
+/** Deliveries waiting for processing, oldest first, with their sizes (for batching). */
+export async function findPendingDeliveries(db: Queryable, limit: number): Promise<{ id: number; bodySize: number }[]> {
   const rows = await db
     .selectFrom('deliveries')
-    .select('id')
+    .select(['id', 'body_size'])
     .where('status', '=', 'pending')
     .orderBy('id')
     .limit(limit)
     .execute();
-  return rows.map((row) => row.id);
+  return rows.map((row) => ({ id: row.id, bodySize: row.body_size }));
 }
 
 export async function findDelivery(db: Queryable, id: number): Promise<StoredDelivery | null> {

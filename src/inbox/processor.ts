@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
+import type { ControlledTransaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
 import { findSource } from '../sources/index.js';
 import {
   findDelivery,
-  findPendingDeliveryIds,
+  findPendingDeliveries,
   markDeliveryDone,
   markDeliveryFailed,
   requeueDeliveries,
@@ -78,11 +80,11 @@ export class InboxProcessor {
     while (this.wake && !this.stopped) {
       this.wake = false;
       for (;;) {
-        const ids = await findPendingDeliveryIds(this.deps.db, 100);
-        if (ids.length === 0) break;
-        for (const id of ids) {
+        const pending = await findPendingDeliveries(this.deps.db, 200);
+        if (pending.length === 0) break;
+        for (const batch of batchesOf(pending)) {
           if (this.stopped) return;
-          await this.processDelivery(id);
+          await this.processBatch(batch.map((delivery) => delivery.id));
           await yieldToEventLoop();
         }
       }
@@ -91,17 +93,53 @@ export class InboxProcessor {
 
   /** Processes one stored delivery and records the outcome; never throws for bad content. */
   async processDelivery(id: number): Promise<ProcessOutcome> {
-    const { db, config, now, logger, hooks } = this.deps;
-    const started = process.hrtime.bigint();
-    const delivery = await findDelivery(db, id);
-    if (!delivery || delivery.status !== 'pending') {
-      this.parsed.delete(id);
-      return 'ignored';
+    const [outcome] = await this.processBatch([id]);
+    return outcome ?? 'ignored';
+  }
+
+  /**
+   * Processes deliveries in one transaction (one durable commit for a burst), each inside its own
+   * savepoint: a failing delivery is rolled back alone and recorded as failed, the others commit.
+   */
+  private async processBatch(ids: readonly number[]): Promise<ProcessOutcome[]> {
+    const { db, hooks } = this.deps;
+    const trx = await db.startTransaction().execute();
+    const outcomes: ProcessOutcome[] = [];
+    const observed: { source: string; outcome: ProcessOutcome; seconds: number }[] = [];
+    const logLines: (() => void)[] = [];
+    let changed = false;
+    try {
+      for (const id of ids) {
+        const started = process.hrtime.bigint();
+        const result = await this.processInTransaction(trx, id, logLines);
+        if (!result) continue;
+        outcomes.push(result.outcome);
+        changed ||= result.changed;
+        observed.push({ source: result.source, outcome: result.outcome, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      }
+      await trx.commit().execute();
+    } catch (error) {
+      await trx.rollback().execute().catch(() => undefined);
+      throw error;
     }
+    for (const line of logLines) line();
+    if (changed) hooks.onEventsChanged();
+    for (const item of observed) hooks.onProcessed?.(item.source, item.outcome, item.seconds);
+    return outcomes;
+  }
+
+  private async processInTransaction(
+    trx: ControlledTransaction<Database>,
+    id: number,
+    logLines: (() => void)[],
+  ): Promise<{ source: string; outcome: ProcessOutcome; changed: boolean } | null> {
+    const { config, now, logger } = this.deps;
+    const delivery = await findDelivery(trx, id);
     const hint = this.parsed.get(id);
     this.parsed.delete(id);
+    if (!delivery || delivery.status !== 'pending') return null;
     let messageType: string | null = null;
-    let outcome: ProcessOutcome;
+    const savepoint = await trx.savepoint('delivery').execute();
     try {
       const adapter = findSource(delivery.source);
       if (!adapter) throw new Error(`inbox: no source named ${delivery.source}`);
@@ -110,32 +148,54 @@ export class InboxProcessor {
       const receivedAt = new Date(delivery.received_at);
       const message = adapter.interpret(payload, { receivedAt }, config);
       messageType = message.messageType;
-      let summary: IngestSummary | null = null;
-      await db.transaction().execute(async (trx) => {
-        summary = await applyMessage(trx, adapter.name, message, { now: now(), receivedAt, defaultDurationHours: config.defaultDurationHours });
-        await markDeliveryDone(trx, id, {
-          status: message.kind === 'ignored' ? 'ignored' : 'processed',
-          messageType,
-          result: message.kind === 'ignored' ? { ignored: message.reason } : summary,
-          at: now(),
-        });
+      const summary = await applyMessage(savepoint, adapter.name, message, {
+        now: now(),
+        receivedAt,
+        defaultDurationHours: config.defaultDurationHours,
       });
-      outcome = message.kind === 'ignored' ? 'ignored' : 'processed';
-      if (summary && changedAnything(summary)) hooks.onEventsChanged();
-      logger.info({ delivery: id, source: delivery.source, messageType, outcome, summary: summaryForLog(summary) }, 'inbox: delivery processed');
+      const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
+      await markDeliveryDone(savepoint, id, {
+        status: outcome === 'ignored' ? 'ignored' : 'processed',
+        messageType,
+        result: message.kind === 'ignored' ? { ignored: message.reason } : summary,
+        at: now(),
+      });
+      await savepoint.releaseSavepoint('delivery').execute();
+      logLines.push(() =>
+        logger.info({ delivery: id, source: delivery.source, messageType, outcome, summary: summaryForLog(summary) }, 'inbox: delivery processed'),
+      );
+      return { source: delivery.source, outcome, changed: changedAnything(summary) };
     } catch (error) {
-      outcome = 'failed';
+      await savepoint.rollbackToSavepoint('delivery').execute();
       const reason = error instanceof Error ? error.message : String(error);
-      await markDeliveryFailed(db, id, { error: reason, messageType, at: now() });
-      logger.warn({ delivery: id, source: delivery.source, messageType, err: reason }, 'inbox: delivery failed');
+      await markDeliveryFailed(trx, id, { error: reason, messageType, at: now() });
+      logLines.push(() => logger.warn({ delivery: id, source: delivery.source, messageType, err: reason }, 'inbox: delivery failed'));
+      return { source: delivery.source, outcome: 'failed', changed: false };
     }
-    hooks.onProcessed?.(delivery.source, outcome, Number(process.hrtime.bigint() - started) / 1e9);
-    return outcome;
   }
 }
 
-function summaryForLog(summary: IngestSummary | null) {
-  if (!summary) return undefined;
+/** Bursts of small deliveries share a transaction; a large one (a sync) gets its own. */
+function batchesOf(pending: readonly { id: number; bodySize: number }[]): { id: number }[][] {
+  const MAX_BATCH = 50;
+  const MAX_BATCH_BYTES = 1_000_000;
+  const batches: { id: number }[][] = [];
+  let current: { id: number }[] = [];
+  let bytes = 0;
+  for (const delivery of pending) {
+    if (current.length > 0 && (current.length >= MAX_BATCH || bytes + delivery.bodySize > MAX_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(delivery);
+    bytes += delivery.bodySize;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function summaryForLog(summary: IngestSummary) {
   const { skipped, unknown, ...counts } = summary;
   return { ...counts, skipped: skipped.length, unknown: unknown.length };
 }

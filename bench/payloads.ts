@@ -1,0 +1,103 @@
+import { createHmac } from 'node:crypto';
+
+/** Deterministic message generators following the sources' contracts, for load and sync runs. */
+
+export const BENCH_SECRETS = {
+  stagerKey: 'bench-stager-signing-key-0123456789',
+  eventportToken: 'bench-eventport-token-abcdefghij',
+};
+
+const CITIES = ['Amsterdam', 'Rotterdam', 'Utrecht', 'Den Haag', 'Eindhoven', 'Groningen', 'Haarlem', 'Leiden', 'Nijmegen', 'Tilburg'];
+const GENRES = ['Indie', 'Electronic', 'House', 'Techno', 'Jazz', 'Hip Hop', 'Pop', 'Rock', 'Folk', 'Classical'];
+
+/** One Stager event; every tenth event is in Amsterdam, so 10% of any set match `city=Amsterdam`. */
+export function stagerEvent(id: number, revision = 0): Record<string, unknown> {
+  const start = new Date(Date.UTC(2027, 0, 1, 19, 30) + (id % 360) * 86_400_000 + (id % 7) * 1_800_000);
+  const city = CITIES[id % CITIES.length] as string;
+  return {
+    id,
+    status: 'CONFIRMED',
+    name: `Artist ${id}${revision ? ` (rev ${revision})` : ''}`,
+    subtitle: id % 3 === 0 ? '+ support' : undefined,
+    startsAt: start.toISOString().replace('.000Z', 'Z'),
+    endsAt: new Date(start.getTime() + 3 * 3_600_000).toISOString().replace('.000Z', 'Z'),
+    doorsOpenAt: new Date(start.getTime() - 3_600_000).toISOString().replace('.000Z', 'Z'),
+    timeZone: 'Europe/Amsterdam',
+    location: {
+      id: 100 + (id % 50),
+      name: `Venue ${id % 50}`,
+      street: `Hoofdstraat ${id % 200}`,
+      postalCode: '1011 AB',
+      city,
+      country: 'NL',
+      latitude: 52 + (id % 100) / 1000,
+      longitude: 4.9 + (id % 100) / 1000,
+    },
+    genres: [GENRES[id % GENRES.length], GENRES[(id + 3) % GENRES.length]],
+    tags: ['Concert'],
+    description: {
+      format: 'MARKDOWN',
+      text: `**Artist ${id}** returns with a new record.\n\nExpect songs from the album and a few surprises. [More](https://example.org/artists/${id}).`,
+    },
+    images: [{ type: 'MAIN', url: `https://cdn.example.org/${id}/main.jpg`, altText: `Artist ${id} on stage` }],
+    ticketShopUrl: `https://shop.example.org/events/${id}`,
+    ticketTypes: [
+      { name: 'Regular', priceInCents: 2000 + (id % 20) * 50, feeInCents: 200, soldOut: false },
+      { name: 'Door', priceInCents: 2500, feeInCents: 0, soldOut: false },
+    ],
+    soldOut: false,
+    updatedAt: new Date(Date.UTC(2026, 10, 1) + revision * 60_000).toISOString(),
+  };
+}
+
+export function stagerMessage(type: 'UPDATE_EVENTS' | 'ORGANIZATION_SYNC', organizationId: number, events: Record<string, unknown>[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({ messageType: type, messageContent: { organization: { id: organizationId, name: `Organization ${organizationId}` }, events } }),
+  );
+}
+
+/** A sync of `count` events with ids starting at `firstId`. */
+export function stagerSync(organizationId: number, firstId: number, count: number): Buffer {
+  const events = [];
+  for (let id = firstId; id < firstId + count; id += 1) events.push(stagerEvent(id));
+  return stagerMessage('ORGANIZATION_SYNC', organizationId, events);
+}
+
+export function signStager(body: Buffer): string {
+  return createHmac('sha256', BENCH_SECRETS.stagerKey).update(body).digest('hex');
+}
+
+export function eventportPost(id: number): Buffer {
+  const start = new Date(Date.UTC(2027, 1, 1, 21) + (id % 200) * 86_400_000);
+  return Buffer.from(
+    JSON.stringify({
+      type: 'event',
+      method: 'post',
+      version: '1.0',
+      data: {
+        event: {
+          _id: `Bench${String(id).padStart(12, '0')}`,
+          profileId: 'BenchProfile00001',
+          name: `Club night ${id}`,
+          inlet: start.toISOString(),
+          begin: start.toISOString(),
+          end: new Date(start.getTime() + 5 * 3_600_000).toISOString(),
+          openEnd: false,
+          description: 'All night long.\n\nBring friends.',
+          genres: ['House', 'Techno'],
+          types: ['Clubevent'],
+          location: { _id: 'loc', name: 'Harry Klein', street: 'Sonnenstraße 8', postalcode: '80331', city: 'München' },
+          priceCategories: [{ name: { id: 'BOX_OFFICE_PRICE', text: 'Box office' }, price: 15, hasProcessingFee: false }],
+          tickets: [{ url: 'https://tickets.example.org/', text: 'Tickets' }],
+          rescheduled: false,
+          relocated: false,
+          cancelled: false,
+          remark: 'private note',
+          changedOn: new Date(Date.UTC(2026, 10, 1) + id * 1000).toISOString(),
+          organizer: 'Harry Klein',
+        },
+        profile: { _id: 'BenchProfile00001', name: 'Harry Klein', phone: '+49 000', email: 'x@example.org' },
+      },
+    }),
+  );
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { startServer } from '../src/server.js';
+import { FEEDS } from './feeds.js';
+import { BENCH_SECRETS, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
+import { tempDir } from './processes.js';
+import type { Row } from './report.js';
+
+export interface RenderFigures {
+  rows: Row[];
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * Cold render (every cache empty) and re-render after one matching event changed, per format,
+ * for 1,000 matching events out of `events` stored. Runs in this process so caches can be
+ * emptied between samples; times are full HTTP requests on loopback.
+ */
+export async function measureRenders(options: { events: number; samples: number; log: (line: string) => void }): Promise<RenderFigures> {
+  const dir = tempDir('render');
+  const config = loadConfig({
+    DATABASE_PATH: path.join(dir, 'marquee.db'),
+    PUBLIC_URL: 'https://events.example.org',
+    STAGER_SIGNING_KEYS: BENCH_SECRETS.stagerKey,
+    JOBS_ENABLED: 'false',
+  });
+  const running = await startServer({ config, logger: createLogger(config, pino.destination('/dev/null')), port: 0, host: '127.0.0.1' });
+  const post = async (body: Buffer) => {
+    const response = await fetch(`${running.url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body });
+    if (response.status !== 202) throw new Error(`bench: render seed answered ${response.status}`);
+    running.ctx.processor.notify();
+    await running.ctx.processor.idle();
+  };
+  const timed = async (feedPath: string) => {
+    const started = performance.now();
+    const response = await fetch(`${running.url}${feedPath}`);
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`bench: ${feedPath} answered ${response.status}`);
+    return performance.now() - started;
+  };
+  const rows: Row[] = [];
+  try {
+    options.log(`renders: seeding ${options.events} events`);
+    await post(stagerSync(1, 1, options.events));
+    // Warm up code paths (JIT) on another filter so the samples measure rendering, not compiling.
+    const served: (typeof FEEDS)[number][] = [];
+    for (const feed of FEEDS) {
+      const response = await fetch(`${running.url}${feed[1].replace('Amsterdam', 'Utrecht')}`);
+      await response.arrayBuffer();
+      if (response.status === 200) served.push(feed);
+      else rows.push({ measure: `render ${feed[0]}`, marquee: `HTTP ${response.status}`, baseline: '', ratio: Number.NaN, target: '', pass: false, note: 'not served' });
+    }
+
+    const cold = new Map<string, number[]>();
+    const warm = new Map<string, number[]>();
+    for (let sample = 0; sample < options.samples; sample += 1) {
+      for (const [name, feedPath] of served) {
+        running.ctx.renderCache.clear();
+        running.ctx.icsCache.clear();
+        cold.set(name, [...(cold.get(name) ?? []), await timed(feedPath)]);
+      }
+    }
+    for (let sample = 0; sample < options.samples; sample += 1) {
+      // Change one matching event (ids divisible by 10 are in Amsterdam): the next request of
+      // every format re-renders, with the per-event caches still warm.
+      await post(stagerMessage('UPDATE_EVENTS', 1, [stagerEvent(10 * (sample + 1), sample + 1)]));
+      for (const [name, feedPath] of served) {
+        warm.set(name, [...(warm.get(name) ?? []), await timed(feedPath)]);
+      }
+    }
+    for (const [name] of served) {
+      const coldMs = median(cold.get(name) ?? []);
+      const warmMs = median(warm.get(name) ?? []);
+      rows.push({
+        measure: `cold render ${name}: 1,000 of ${options.events} events`,
+        marquee: `${coldMs.toFixed(1)} ms`,
+        baseline: '',
+        ratio: coldMs,
+        target: name === 'ICS' ? '<= 50 ms' : 'reported',
+        pass: name === 'ICS' ? coldMs <= 50 : true,
+        note: `median of ${options.samples}, caches emptied`,
+        lowerIsBetter: true,
+        unit: 'ms',
+      });
+      rows.push({
+        measure: `re-render ${name} after one event changed`,
+        marquee: `${warmMs.toFixed(1)} ms`,
+        baseline: `${coldMs.toFixed(1)} ms cold`,
+        ratio: warmMs / coldMs,
+        target: '<= 0.2x',
+        pass: warmMs / coldMs <= 0.2,
+        note: `median of ${options.samples}`,
+        lowerIsBetter: true,
+      });
+    }
+  } finally {
+    await running.close();
+  }
+  return { rows };
+}
