@@ -3,6 +3,7 @@
 // stores a body that GET /fixed/:name then answers as a fixed string; GET /empty answers an
 // empty 200. The bench stores the very bytes of the feed under test, because the load
 // generator's cost depends on the content (it decodes bodies as UTF-8), not just the size.
+import process from 'node:process';
 import express from 'express';
 
 const app = express();

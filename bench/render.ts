@@ -62,7 +62,8 @@ export async function measureRenders(options: { events: number; samples: number;
     for (let sample = 0; sample < options.samples; sample += 1) {
       for (const [name, feedPath] of served) {
         running.ctx.renderCache.clear();
-        running.ctx.icsCache.clear();
+        running.ctx.fragmentCache.clear();
+        running.ctx.eventCache.clear();
         cold.set(name, [...(cold.get(name) ?? []), await timed(feedPath)]);
       }
     }

@@ -26,6 +26,7 @@ const { values: options } = parseArgs({
     duration: { type: 'string' },
     'sync-events': { type: 'string' },
     'memory-events': { type: 'string' },
+    only: { type: 'string' },
   },
 });
 
@@ -36,6 +37,7 @@ const MEMORY_EVENTS = Number(options['memory-events'] ?? (quick ? 20_000 : 100_0
 const CONNECTIONS = 10;
 const ROUNDS = quick ? 1 : 2;
 
+const ONLY = new Set((options.only ?? 'sync,ingest,warm,304,busy,render,memory').split(','));
 const rows: Row[] = [];
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -306,23 +308,25 @@ async function main() {
   const baseline = await startBaseline();
   let renders: RenderFigures | null = null;
   try {
-    await measureSync(marquee);
-    await measureIngest(marquee, baseline, databasePath);
-    await measureWarmFeeds(marquee, baseline);
-    await measureNotModified(marquee, baseline);
-    await measureFeedUnderIngest(marquee);
+    if (ONLY.has('sync') || ONLY.has('warm') || ONLY.has('304') || ONLY.has('busy')) await measureSync(marquee);
+    if (ONLY.has('ingest')) await measureIngest(marquee, baseline, databasePath);
+    if (ONLY.has('warm')) await measureWarmFeeds(marquee, baseline);
+    if (ONLY.has('304')) await measureNotModified(marquee, baseline);
+    if (ONLY.has('busy')) await measureFeedUnderIngest(marquee);
   } finally {
     await marquee.stop();
     await baseline.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  renders = await measureRenders({ events: SYNC_EVENTS, samples: quick ? 3 : 5, log });
-  rows.push(...renders.rows);
-  await measureMemory();
+  if (ONLY.has('render')) {
+    renders = await measureRenders({ events: SYNC_EVENTS, samples: quick ? 3 : 5, log });
+    rows.push(...renders.rows);
+  }
+  if (ONLY.has('memory')) await measureMemory();
 
   const seconds = (Date.now() - started) / 1000;
   writeReport(rows, {
-    quick,
+    quick: quick || ONLY.size < 7,
     seconds,
     durationPerRun: DURATION,
     rounds: ROUNDS,

@@ -1,6 +1,8 @@
 import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { createMetrics, requestMetrics } from './http/metrics.js';
+import { pagesFor } from './http/page-handlers.js';
 import { requestLogger } from './http/request-logger.js';
 import { registerRoutes } from './http/routes.js';
 
@@ -21,8 +23,10 @@ export function createApp(ctx: AppContext): Express {
   app.set('trust proxy', trustProxySetting(ctx.config.trustProxy));
   app.set('query parser', 'simple');
   app.use(requestLogger(ctx.logger));
-  registerRoutes(app, ctx);
+  const metrics = createMetrics(ctx);
+  app.use(requestMetrics(metrics));
+  registerRoutes(app, ctx, metrics);
   app.use(notFoundHandler);
-  app.use(errorHandler(ctx.logger));
+  app.use(errorHandler(ctx.logger, pagesFor(ctx)));
   return app;
 }

@@ -1,4 +1,6 @@
+import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
+import { isKnownTimeZone } from './events/time.js';
 
 /**
  * Every setting Marquee reads from the environment, in one schema. Each key is documented in
@@ -11,14 +13,6 @@ const csv = (value: string | undefined): string[] =>
     .map((part) => part.trim())
     .filter((part) => part.length > 0);
 
-const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
@@ -31,6 +25,12 @@ export function parseByteSize(value: string): number | null {
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A node-cron expression (5 or 6 fields), or `off` to disable the job. */
+const schedule = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => value === 'off' || isCronExpression(value), 'must be a cron expression such as "30 3 * * *", or off');
 const nonNegativeInt = z.coerce.number().int().min(0);
 const positiveInt = z.coerce.number().int().min(1);
 const flag = z
@@ -47,7 +47,7 @@ const envSchema = z
     TIMEZONE: z
       .string()
       .default('Europe/Amsterdam')
-      .refine(isTimeZone, 'must be an IANA time zone such as Europe/Amsterdam'),
+      .refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Amsterdam'),
     BODY_LIMIT: z
       .string()
       .default('25mb')
@@ -57,7 +57,7 @@ const envSchema = z
     EVENTPORT_TIMEZONE: z
       .string()
       .default('Europe/Berlin')
-      .refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+      .refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
     EVENTPORT_BASIC_AUTH: z
       .string()
       .optional()
@@ -84,13 +84,15 @@ const envSchema = z
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     BACKUP_DIR: z.string().min(1).default('data/backups'),
     BACKUP_KEEP: positiveInt.default(7),
-    SCHEDULE_RETENTION: z.string().default('30 3 * * *'),
-    SCHEDULE_BACKUP: z.string().default('0 4 * * *'),
-    SCHEDULE_SYNC_WATCHDOG: z.string().default('*/15 * * * *'),
-    SCHEDULE_MAINTENANCE: z.string().default('15 * * * *'),
-    SCHEDULE_TIMEZONE: z.string().optional().refine((zone) => zone === undefined || isTimeZone(zone), 'must be an IANA time zone'),
+    SCHEDULE_RETENTION: schedule('30 3 * * *'),
+    SCHEDULE_BACKUP: schedule('0 4 * * *'),
+    SCHEDULE_SYNC_WATCHDOG: schedule('*/15 * * * *'),
+    SCHEDULE_MAINTENANCE: schedule('15 * * * *'),
+    SCHEDULE_TIMEZONE: z.string().optional().refine((zone) => zone === undefined || isKnownTimeZone(zone), 'must be an IANA time zone'),
     SYNC_STALE_HOURS: z.coerce.number().positive().default(26),
     JOBS_ENABLED: flag.default(true),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(8),
   })
   .transform((env) => {
     const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
@@ -139,6 +141,8 @@ const envSchema = z
       },
       syncStaleHours: env.SYNC_STALE_HOURS,
       jobsEnabled: env.JOBS_ENABLED,
+      metricsToken: env.METRICS_TOKEN ?? null,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     };
   });
 

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
+import { DurabilityGate } from './db/durability.js';
 import { DataVersion } from './events/data-version.js';
+import { EventCache } from './events/event-repository.js';
 import { CityAliases } from './events/text-key.js';
 import { DeliveryRecorder } from './inbox/delivery-recorder.js';
 import { InboxProcessor, type ProcessOutcome } from './inbox/processor.js';
+import { createJobState, type JobState } from './jobs/types.js';
 import { RenderCache } from './http/render-cache.js';
-import { IcsEventCache } from './render/ics.js';
+import { FragmentCache } from './render/fragment-cache.js';
 
 /** Everything a request handler or job needs, built once per process (or per test). */
 export interface AppContext {
@@ -21,12 +24,19 @@ export interface AppContext {
   processor: InboxProcessor;
   /** Rendered feeds and pages, keyed by format + filter, valid per data version. */
   renderCache: RenderCache;
-  /** Per-event VEVENT text, so one changed event does not re-render a whole calendar. */
-  icsCache: IcsEventCache;
+  /**
+   * Per-event output text (VEVENTs, feed items, API objects) and mapped events, so a change to
+   * one event re-renders and re-reads only that event. Emptying both (and `renderCache`) makes
+   * the next render cold.
+   */
+  fragmentCache: FragmentCache;
+  eventCache: EventCache;
   /** Render cache counters, read by metrics. */
   renderStats: { hits: number; misses: number };
   /** Observers of processing outcomes (metrics). */
   processingListeners: ((source: string, outcome: ProcessOutcome, seconds: number) => void)[];
+  /** Running and last job runs, and the sync watchdog's verdict (src/jobs). */
+  jobs: JobState;
 }
 
 /** Wires the context from configuration and an open, migrated database. */
@@ -40,8 +50,10 @@ export function createContext(options: {
   const dataVersion = new DataVersion();
   const processingListeners: AppContext['processingListeners'] = [];
   const renderStats = { hits: 0, misses: 0 };
+  const gate = new DurabilityGate(options.database.sqlite);
   const processor = new InboxProcessor({
     db: options.database.db,
+    gate,
     config: options.config,
     now,
     logger: options.logger,
@@ -59,11 +71,13 @@ export function createContext(options: {
     now,
     dataVersion,
     cityAliases: new CityAliases(options.config.cityAliases),
-    recorder: new DeliveryRecorder(options.database.db),
+    recorder: new DeliveryRecorder(options.database.db, gate),
     processor,
     renderCache: new RenderCache(undefined, renderStats),
-    icsCache: new IcsEventCache(),
+    fragmentCache: new FragmentCache(),
+    eventCache: new EventCache(),
     renderStats,
     processingListeners,
+    jobs: createJobState(),
   };
 }

@@ -6,13 +6,17 @@ import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
+import { startScheduler } from './jobs/scheduler.js';
 
 export interface RunningServer {
   ctx: AppContext;
   app: Express;
   server: http.Server;
   url: string;
-  /** Stops accepting connections, finishes processing, closes the database. */
+  /**
+   * Stops accepting connections, processes what was acknowledged (within SHUTDOWN_TIMEOUT_SECONDS;
+   * the rest stays pending for the next start), stops jobs, closes the database.
+   */
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function startServer(options: {
   const port = typeof address === 'object' && address ? address.port : options.config.port;
   // Deliveries acknowledged before a crash or restart are processed now.
   ctx.processor.notify();
+  const scheduler = options.config.jobsEnabled ? startScheduler(ctx) : null;
   let closing: Promise<void> | null = null;
   return {
     ctx,
@@ -49,13 +54,40 @@ export async function startServer(options: {
     url: `http://127.0.0.1:${port}`,
     close() {
       closing ??= (async () => {
+        const deadline = Date.now() + options.config.shutdownTimeoutMs;
+        const jobsStopped = scheduler?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await ctx.processor.stop();
-        await closed;
+        if (!(await settlesBefore(closed, deadline))) {
+          server.closeAllConnections();
+          await closed;
+        }
+        try {
+          ctx.processor.notify();
+          await settlesBefore(ctx.processor.idle(), deadline);
+          await ctx.processor.stop();
+        } catch (error) {
+          // The database must still be closed; whatever stayed pending is processed on the next start.
+          ctx.logger.error({ err: error }, 'marquee: processing stopped with an error during shutdown');
+          await ctx.processor.stop().catch(() => undefined);
+        }
+        await jobsStopped;
         await database.close();
       })();
       return closing;
     },
   };
+}
+
+/** Waits for `promise` until `deadline` (epoch ms); true when it settled in time. */
+async function settlesBefore(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

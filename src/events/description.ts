@@ -77,6 +77,11 @@ export function plainTextToHtml(text: string): string {
 
 export type DescriptionFormat = 'html' | 'markdown' | 'text';
 
+// Senders repeat descriptions (nightly syncs, bursts of updates to one event); converting one
+// costs far more than looking it up.
+const described = new Map<string, { text: string | null; html: string | null }>();
+const DESCRIBED_MAX = 5000;
+
 /** Both forms of a description from what the source gives. */
 export function describe(
   source: string | null | undefined,
@@ -85,6 +90,16 @@ export function describe(
   if (source === null || source === undefined || source.trim() === '') {
     return { text: null, html: null };
   }
+  const key = `${format}\u0000${source}`;
+  const known = described.get(key);
+  if (known) return known;
+  const result = convertDescription(source, format);
+  if (described.size >= DESCRIBED_MAX) described.delete(described.keys().next().value as string);
+  described.set(key, result);
+  return result;
+}
+
+function convertDescription(source: string, format: DescriptionFormat): { text: string | null; html: string | null } {
   const html =
     format === 'html'
       ? sanitizeDescriptionHtml(source)

@@ -2,6 +2,7 @@ import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { Database, EventRow, NewEventRow } from '../db/schema.js';
 import type { EventFilter } from './filter.js';
+import { LruCache } from '../lru-cache.js';
 import { foldKey, type CityAliases } from './text-key.js';
 import type { Event, EventStatus, EventVisibility, Price, SourceName } from './types.js';
 
@@ -25,8 +26,18 @@ const parseList = <T>(json: string): T[] => {
 
 const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
+/** The columns `toEvent` reads: every column but the search and filter keys and the hash. */
+const EVENT_COLUMNS = [
+  'id', 'source', 'external_id', 'title', 'subtitle', 'description_text', 'description_html',
+  'starts_at', 'ends_at', 'effective_end_at', 'doors_at', 'previous_starts_at', 'time_zone',
+  'venue_name', 'venue_street', 'venue_postal_code', 'venue_city', 'venue_country', 'latitude',
+  'longitude', 'genres', 'tags', 'organization_id', 'organizer_name', 'ticket_url', 'prices',
+  'sold_out', 'image_url', 'image_alt', 'status', 'visibility', 'source_updated_at',
+  'first_seen_at', 'last_changed_at', 'revision',
+] as const satisfies readonly (keyof EventRow)[];
+
 /** Maps a stored row to the domain event. */
-export function toEvent(row: EventRow): Event {
+export function toEvent(row: Pick<EventRow, (typeof EVENT_COLUMNS)[number]>): Event {
   return {
     id: row.id,
     source: row.source as SourceName,
@@ -298,8 +309,64 @@ function matchesFilter(filter: EventFilter, aliases: CityAliases) {
   };
 }
 
-/** Upcoming public events matching `filter`, sorted by start, with what caches need to know. */
-export async function findEvents(db: Queryable, filter: EventFilter, window: EventWindow): Promise<EventPage> {
+/** What identifies one stored version of an event row: every write changes one of these. */
+const STAMP_COLUMNS = ['id', 'revision', 'last_changed_at', 'source_updated_at', 'content_hash'] as const;
+
+type StampRow = Pick<EventRow, (typeof STAMP_COLUMNS)[number]>;
+
+/** What a page loads of a row: the event and its version. */
+const ROW_COLUMNS = [...EVENT_COLUMNS, 'content_hash'] as const;
+
+function stampOf(row: StampRow): string {
+  return `${row.revision}|${row.last_changed_at}|${row.source_updated_at ?? ''}|${row.content_hash}`;
+}
+
+/**
+ * Mapped events by id, each valid while its stored row is unchanged, so that reading a page
+ * again after one event changed loads and maps only that event's row.
+ */
+export class EventCache {
+  private readonly entries: LruCache<{ stamp: string; event: Event }>;
+
+  constructor(maxEntries = 10_000) {
+    this.entries = new LruCache(maxEntries);
+  }
+
+  /** Number of cached events. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The cached event stored as `stamp`, if any. */
+  get(id: string, stamp: string): Event | undefined {
+    const entry = this.entries.get(id);
+    return entry !== undefined && entry.stamp === stamp ? entry.event : undefined;
+  }
+
+  set(id: string, stamp: string, event: Event): void {
+    this.entries.set(id, { stamp, event });
+  }
+
+  /** Empties the cache. */
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Optimistic page reads retried when a write lands between their two statements. */
+const PAGE_ATTEMPTS = 3;
+
+/**
+ * Upcoming public events matching `filter`, sorted by start, with what caches need to know.
+ * The page is read as ids and row versions first; only rows missing from `cache` (all of them
+ * without one) are then loaded and mapped.
+ */
+export async function findEvents(
+  db: Queryable,
+  filter: EventFilter,
+  window: EventWindow,
+  cache: EventCache = new EventCache(filter.limit),
+): Promise<EventPage> {
   const lower = (filter.from ?? new Date(window.now.getTime() - window.pastDays * DAY_MS)).toISOString();
   const matching = matchesFilter(filter, window.cityAliases);
   let inWindow = db
@@ -309,20 +376,58 @@ export async function findEvents(db: Queryable, filter: EventFilter, window: Eve
     .where(matching);
   if (filter.to) inWindow = inWindow.where('events.starts_at', '<', filter.to.toISOString());
 
-  const rows = await inWindow
-    .selectAll()
-    .orderBy('events.starts_at')
-    .orderBy('events.id')
-    .limit(filter.limit)
-    .offset(filter.offset)
-    .execute();
-  const summary = await inWindow
-    .select((eb) => [
-      eb.fn.countAll<number>().as('total'),
-      eb.fn.min('events.effective_end_at').as('first_end'),
-      eb.fn.max('events.last_changed_at').as('last_changed'),
-    ])
-    .executeTakeFirstOrThrow();
+  // Window aggregates summarize every matching row, not only the page's.
+  const summaryColumns = (eb: ExpressionBuilder<Database, 'events'>) => [
+    eb.fn.countAll<number>().over().as('total'),
+    eb.fn.min('events.effective_end_at').over().as('first_end'),
+    eb.fn.max('events.last_changed_at').over().as('last_changed'),
+  ];
+  const stampColumns = STAMP_COLUMNS.map((column) => `events.${column}` as const);
+
+  let read: { events: Event[]; summary: Summary | undefined } | null = null;
+  for (let attempt = 0; attempt < PAGE_ATTEMPTS && read === null; attempt += 1) {
+    const page = await inWindow
+      .select(stampColumns)
+      .select(summaryColumns)
+      .orderBy('events.starts_at')
+      .orderBy('events.id')
+      .limit(filter.limit)
+      .offset(filter.offset)
+      .execute();
+    const events = await eventsOf(db, page, cache);
+    if (events !== null) read = { events, summary: page[0] };
+  }
+  if (read === null) {
+    // Writes kept landing between the two reads: read whole rows in one statement.
+    const page = await inWindow
+      .select(ROW_COLUMNS.map((column) => `events.${column}` as const))
+      .select(summaryColumns)
+      .orderBy('events.starts_at')
+      .orderBy('events.id')
+      .limit(filter.limit)
+      .offset(filter.offset)
+      .execute();
+    read = {
+      events: page.map((row) => {
+        const event = toEvent(row);
+        cache.set(row.id, stampOf(row), event);
+        return event;
+      }),
+      summary: page[0],
+    };
+  }
+  // A page past the end holds no row to carry the summary.
+  const summary =
+    read.summary ??
+    (filter.offset > 0
+      ? await inWindow
+          .select((eb) => [
+            eb.fn.countAll<number>().as('total'),
+            eb.fn.min('events.effective_end_at').as('first_end'),
+            eb.fn.max('events.last_changed_at').as('last_changed'),
+          ])
+          .executeTakeFirstOrThrow()
+      : { total: 0, first_end: null, last_changed: null });
   // Events that left the window, and removed or hidden ones, changed the result when they did.
   const departed = await db
     .selectFrom('events')
@@ -352,10 +457,46 @@ export async function findEvents(db: Queryable, filter: EventFilter, window: Eve
       : null;
   return {
     total: Number(summary.total),
-    events: rows.map(toEvent),
+    events: read.events,
     lastModified: new Date(lastModified),
     expiresAt,
   };
+}
+
+interface Summary {
+  total: number;
+  first_end: string | null;
+  last_changed: string | null;
+}
+
+/**
+ * The events of a page read as row versions: cached ones as they are, the others loaded and
+ * mapped. Null when a row changed or went away since the page was read.
+ */
+async function eventsOf(db: Queryable, page: readonly StampRow[], cache: EventCache): Promise<Event[] | null> {
+  const stamps = page.map(stampOf);
+  const events = page.map((row, index) => cache.get(row.id, stamps[index] as string));
+  const missing = new Map<string, number>();
+  events.forEach((event, index) => {
+    if (event === undefined) missing.set((page[index] as StampRow).id, index);
+  });
+  for (const part of chunks([...missing.keys()])) {
+    const rows = await db
+      .selectFrom('events')
+      .select(ROW_COLUMNS)
+      .where('id', 'in', part)
+      .execute();
+    for (const row of rows) {
+      const index = missing.get(row.id) as number;
+      const stamp = stampOf(row);
+      if (stamp !== stamps[index]) return null;
+      const event = toEvent(row);
+      cache.set(row.id, stamp, event);
+      events[index] = event;
+      missing.delete(row.id);
+    }
+  }
+  return missing.size === 0 ? (events as Event[]) : null;
 }
 
 export interface Facets {

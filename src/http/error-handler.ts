@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError } from '../errors.js';
 
@@ -18,13 +18,19 @@ const BODY_ERRORS: Record<string, [number, string]> = {
   'stream.encoding.set': [500, 'internal error'],
 };
 
-/** Answers 404 for any path no route handles. */
-export const notFoundHandler: RequestHandler = (req, res) => {
-  res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+/** Answers 404 for any path no route handles (through the error handler, which picks JSON or HTML). */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, `no route for ${req.method} ${req.path}`));
 };
 
+/** Error pages for browsers; the API, feeds and webhooks keep JSON errors. */
+export interface HtmlErrorPages {
+  wantsHtml(req: Request): boolean;
+  sendError(req: Request, res: Response, status: number, message: string, headers: Record<string, string>): void;
+}
+
 /** Maps known errors to status codes; anything else is a logged 500 with no detail leaked. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, htmlPages?: HtmlErrorPages): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     let status = 500;
     let message = 'internal error';
@@ -48,6 +54,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) {
       res.destroy();
       return;
+    }
+    if (htmlPages?.wantsHtml(req)) {
+      try {
+        htmlPages.sendError(req, res, status, message, headers);
+        return;
+      } catch (renderError) {
+        logger.error({ err: renderError, path: req.path }, 'http: error page failed');
+      }
     }
     res.status(status).set(headers).json({ error: message });
   };

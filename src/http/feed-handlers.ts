@@ -32,35 +32,35 @@ export const FEED_FORMATS = {
     path: '/events.ics',
     contentType: 'text/calendar; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => renderIcs(page.events, channel, ctx.icsCache),
+    render: (ctx, page, _filter, channel) => renderIcs(page.events, channel, ctx.fragmentCache),
   },
   rss: {
     name: 'rss',
     path: '/events.rss',
     contentType: 'application/rss+xml; charset=utf-8',
     defaultLimit: 500,
-    render: (_ctx, page, _filter, channel) => renderRss(page.events, channel),
+    render: (ctx, page, _filter, channel) => renderRss(page.events, channel, ctx.fragmentCache),
   },
   atom: {
     name: 'atom',
     path: '/events.atom',
     contentType: 'application/atom+xml; charset=utf-8',
     defaultLimit: 500,
-    render: (_ctx, page, _filter, channel) => renderAtom(page.events, channel),
+    render: (ctx, page, _filter, channel) => renderAtom(page.events, channel, ctx.fragmentCache),
   },
   jsonfeed: {
     name: 'jsonfeed',
     path: '/events.json',
     contentType: 'application/feed+json; charset=utf-8',
     defaultLimit: 500,
-    render: (_ctx, page, _filter, channel) => renderJsonFeed(page.events, channel),
+    render: (ctx, page, _filter, channel) => renderJsonFeed(page.events, channel, ctx.fragmentCache),
   },
   api: {
     name: 'api',
     path: '/api/events',
     contentType: 'application/json; charset=utf-8',
     defaultLimit: 100,
-    render: (_ctx, page, filter, channel) => renderEventsApi(page, filter, channel),
+    render: (ctx, page, filter, channel) => renderEventsApi(page, filter, channel, ctx.fragmentCache),
   },
 } satisfies Record<string, FeedFormat>;
 
@@ -155,7 +155,7 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
         now: ctx.now(),
         pastDays: ctx.config.pastDays,
         cityAliases: ctx.cityAliases,
-      });
+      }, ctx.eventCache);
       const channel = channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified);
       return {
         body: Buffer.from(format.render(ctx, page, filter, channel), 'utf8'),

@@ -1,12 +1,15 @@
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.js';
 import { sources } from '../sources/index.js';
+import { adminAuth, adminPageHandler, adminReplayHandler, adminStatusHandler } from './admin-handlers.js';
 import { FEED_FORMATS, feedHandler, singleEventIcsHandler } from './feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
+import { metricsHandler, type Metrics } from './metrics.js';
+import { pagesFor } from './page-handlers.js';
 import { webhookHandler } from './webhook-handlers.js';
 
 /** The whole URL surface of Marquee, top to bottom. */
-export function registerRoutes(app: Express, ctx: AppContext): void {
+export function registerRoutes(app: Express, ctx: AppContext, metrics: Metrics): void {
   const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimitBytes });
 
   for (const adapter of Object.values(sources)) {
@@ -18,5 +21,20 @@ export function registerRoutes(app: Express, ctx: AppContext): void {
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
 
+  // HTML pages (after /events/:id.ics, which /events/:id would also match).
+  const pages = pagesFor(ctx);
+  app.get('/', pages.home);
+  app.get('/events/:id', pages.event);
+  app.get('/embed', pages.embed);
+  app.get('/embed.js', pages.assets.embedScript);
+  app.get('/assets/:name', pages.assets.handler);
+
   app.get('/healthz', healthHandler(ctx));
+  app.get('/metrics', metricsHandler(ctx, metrics));
+
+  // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it.
+  const admin = adminAuth(ctx);
+  app.get('/admin', admin, adminPageHandler(ctx));
+  app.get('/admin/status.json', admin, adminStatusHandler(ctx));
+  app.post('/admin/replay', admin, adminReplayHandler(ctx));
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/connection.js';
+import type { DurabilityGate } from '../db/durability.js';
 import { insertDeliveries, type NewDelivery } from './inbox-repository.js';
 
 interface Waiting {
@@ -16,7 +17,10 @@ export class DeliveryRecorder {
   private waiting: Waiting[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly gate: DurabilityGate,
+  ) {}
 
   /** Stores a delivery; resolves with its id once committed. */
   recordDelivery(delivery: NewDelivery): Promise<number> {
@@ -34,6 +38,7 @@ export class DeliveryRecorder {
     this.waiting = [];
     this.scheduled = false;
     try {
+      await this.gate.durable();
       const ids = await insertDeliveries(
         this.db,
         batch.map((item) => item.delivery),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
+import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
@@ -41,7 +42,7 @@ export class InboxProcessor {
   private readonly parsed = new Map<number, unknown>();
 
   constructor(
-    private readonly deps: { db: Db; config: Config; now: () => Date; logger: Logger; hooks: ProcessorHooks },
+    private readonly deps: { db: Db; gate: DurabilityGate; config: Config; now: () => Date; logger: Logger; hooks: ProcessorHooks },
   ) {}
 
   /** Asks for processing of pending deliveries; `payload` spares parsing a body twice. */
@@ -101,7 +102,11 @@ export class InboxProcessor {
    * Processes deliveries in one transaction (one durable commit for a burst), each inside its own
    * savepoint: a failing delivery is rolled back alone and recorded as failed, the others commit.
    */
-  private async processBatch(ids: readonly number[]): Promise<ProcessOutcome[]> {
+  private processBatch(ids: readonly number[]): Promise<ProcessOutcome[]> {
+    return this.deps.gate.relaxed(() => this.processBatchInTransaction(ids));
+  }
+
+  private async processBatchInTransaction(ids: readonly number[]): Promise<ProcessOutcome[]> {
     const { db, hooks } = this.deps;
     const trx = await db.startTransaction().execute();
     const outcomes: ProcessOutcome[] = [];

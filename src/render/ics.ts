@@ -14,6 +14,7 @@ import { cleanText } from '../events/description.js';
 import { isKnownTimeZone, wallTimeIn } from '../events/time.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
+import { eventFragments, type FragmentCache } from './fragment-cache.js';
 import {
   descriptionPlainText,
   eventUrl,
@@ -40,89 +41,33 @@ const PRODID = { company: 'Marquee', product: 'Marquee', language: 'EN' };
 // local wall-clock time, without a zone).
 const ZONELESS_CALENDAR = new ICalCalendar();
 
-/** Per-event VEVENT text, so a change to one event re-renders only that one. */
-export class IcsEventCache {
-  private readonly entries = new Map<string, string>();
+/** Per-event VEVENT text (the shared per-event fragment cache), kept under its former name. */
+export { FragmentCache as IcsEventCache } from './fragment-cache.js';
 
-  constructor(readonly maxEntries = 50_000) {}
-
-  /** Number of cached VEVENTs. */
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** The cached text for `key`, marking it recently used. */
-  get(key: string): string | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-
-  /** Stores `value`, dropping the least recently used entries beyond `maxEntries`. */
-  set(key: string, value: string): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
-  }
-
-  /** Empties the cache. */
-  clear(): void {
-    this.entries.clear();
-  }
-}
-
-/** Renders a calendar of `events` in the given order. */
+/**
+ * Renders a calendar of `events` in the given order. With a cache, a VEVENT is rendered once
+ * per event revision and channel.
+ */
 export function renderIcs(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: IcsEventCache,
+  cache?: FragmentCache,
 ): string {
-  const zones = new Map<string, string>();
-  const vevents: string[] = [];
-  const channelKey = cache === undefined ? '' : channelCacheKey(channel);
+  const zones = new Map<string, ResolvedZone>();
   for (const event of events) {
     const zone = resolveZone(event.timeZone);
-    if (zone !== null) zones.set(zone.tzid, zone.vtimezone);
-    if (cache === undefined) {
-      vevents.push(renderVevent(event, channel, zone));
-      continue;
-    }
-    const key = eventCacheKey(channelKey, event);
-    let vevent = cache.get(key);
-    if (vevent === undefined) {
-      vevent = renderVevent(event, channel, zone);
-      cache.set(key, vevent);
-    }
-    vevents.push(vevent);
+    if (zone !== null) zones.set(zone.tzid, zone);
   }
-  const vtimezones = [...zones.keys()].sort().map((tzid) => zones.get(tzid) ?? '');
+  const vevents = eventFragments('ics', events, channel, cache, (missing) =>
+    missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone))),
+  );
+  const vtimezones = [...zones.keys()].sort().map((tzid) => zones.get(tzid)?.vtimezone ?? '');
   return renderHeader(channel) + vtimezones.join('') + vevents.join('') + 'END:VCALENDAR' + CRLF;
 }
 
 /** Renders a calendar holding one event (GET /events/:id.ics). */
 export function renderSingleEventIcs(event: Event, channel: FeedChannel): string {
   return renderIcs([event], channel);
-}
-
-/** Everything in the channel that shows up inside a VEVENT. */
-function channelCacheKey(channel: FeedChannel): string {
-  return [channel.host, channel.publicUrl, channel.cancelledPrefix, channel.timeZone].join(
-    '\u0000',
-  );
-}
-
-// Revision is the documented cache key. lastChangedAt (DTSTAMP) and effectiveEndsAt (DTEND of
-// open-ended events) show in the VEVENT too; keying on them costs nothing and keeps the cache
-// right should either change without a revision bump.
-function eventCacheKey(channelKey: string, event: Event): string {
-  return `${channelKey}\u0000${event.id}:${event.revision}:${event.lastChangedAt.getTime()}:${event.effectiveEndsAt.getTime()}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Feed, type Enclosure, type FeedOptions, type Item } from 'feed';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
+import { eventFragments, type FragmentCache } from './fragment-cache.js';
 import {
   descriptionHtml,
   descriptionPlainText,
@@ -32,59 +33,130 @@ import {
 
 const GENERATOR = 'Marquee';
 
-/** Renders an RSS 2.0 feed; `channel.selfUrl` is the RSS URL. */
-export function renderRss(events: readonly Event[], channel: FeedChannel): string {
-  const feed = new Feed(feedOptions(channel, { rss: channel.selfUrl }));
-  for (const event of events) {
-    const url = eventUrl(channel, event);
-    const item: Item = {
-      title: cdataHtml(escapeHtml(itemTitle(event, channel))),
-      link: url,
-      date: event.lastChangedAt,
-      published: event.firstSeenAt,
-      description: cdataHtml(descriptionHtml(event, channel)),
-      category: genres(event).map((genre) => ({ name: xmlText(genre) })),
+/**
+ * Renders an RSS 2.0 feed; `channel.selfUrl` is the RSS URL. With a cache, each item is rendered
+ * once per event revision and channel.
+ */
+export function renderRss(events: readonly Event[], channel: FeedChannel, cache?: FragmentCache): string {
+  const shell = splitShell(new Feed(feedOptions(channel, { rss: channel.selfUrl })).rss2(), RSS_TAIL);
+  const items = eventFragments('rss', events, channel, cache, (missing) =>
+    itemTexts(missing.map((event) => rssItem(event, channel)), 'rss'),
+  );
+  return shell.head + items.join('') + shell.tail;
+}
+
+/**
+ * Renders an Atom 1.0 feed; `channel.selfUrl` is the Atom URL. With a cache, each entry is
+ * rendered once per event revision and channel.
+ */
+export function renderAtom(events: readonly Event[], channel: FeedChannel, cache?: FragmentCache): string {
+  const shell = splitShell(new Feed(feedOptions(channel, { atom: channel.selfUrl })).atom1(), ATOM_TAIL);
+  const entries = eventFragments('atom', events, channel, cache, (missing) =>
+    itemTexts(missing.map((event) => atomItem(event, channel)), 'atom'),
+  );
+  return shell.head + entries.join('') + shell.tail;
+}
+
+function rssItem(event: Event, channel: FeedChannel): Item {
+  const url = eventUrl(channel, event);
+  const item: Item = {
+    title: cdataHtml(escapeHtml(itemTitle(event, channel))),
+    link: url,
+    date: event.lastChangedAt,
+    published: event.firstSeenAt,
+    description: cdataHtml(descriptionHtml(event, channel)),
+    category: genres(event).map((genre) => ({ name: xmlText(genre) })),
+  };
+  const image = safeHttpUrl(event.image?.url);
+  if (image !== null) {
+    // RSS requires a length; 0 is the usual "unknown".
+    const enclosure: Enclosure = {
+      url: xmlAttr(image),
+      type: imageMediaType(image) ?? 'image/jpeg',
+      length: 0,
     };
-    const image = safeHttpUrl(event.image?.url);
-    if (image !== null) {
-      // RSS requires a length; 0 is the usual "unknown".
-      const enclosure: Enclosure = {
-        url: xmlAttr(image),
-        type: imageMediaType(image) ?? 'image/jpeg',
-        length: 0,
-      };
-      item.image = enclosure;
+    item.image = enclosure;
+  }
+  return item;
+}
+
+function atomItem(event: Event, channel: FeedChannel): Item {
+  const url = eventUrl(channel, event);
+  const html = descriptionHtml(event, channel);
+  const item: Item = {
+    title: cdataHtml(escapeHtml(itemTitle(event, channel))),
+    id: url,
+    link: url,
+    date: event.lastChangedAt,
+    published: event.firstSeenAt,
+    category: genres(event).map((genre) => ({ name: xmlAttr(genre), term: xmlAttr(genre) })),
+  };
+  if (html !== '') item.content = cdataHtml(html);
+  const image = safeHttpUrl(event.image?.url);
+  // `feed` writes type="image/<extension>" whatever the item says.
+  if (image !== null && imageMediaType(image) !== null) item.image = xmlAttr(image);
+  return item;
+}
+
+/*
+ * Items are spliced into a document rendered without items. `feed` writes the items last in the
+ * channel (RSS) or feed (Atom) element, each at the same depth and so with the same indentation
+ * whatever precedes it; nothing else in the document depends on the items (dates come from
+ * `channel.updated`; the only item-dependent namespace, RSS content:, is never used here).
+ */
+const RSS_TAIL = '\n    </channel>\n</rss>';
+const ATOM_TAIL = '\n</feed>';
+
+interface Shell {
+  head: string;
+  tail: string;
+}
+
+function splitShell(document: string, tail: string): Shell {
+  if (!document.endsWith(tail)) throw new Error('render: unexpected feed text from feed');
+  return { head: document.slice(0, -tail.length), tail };
+}
+
+// Items are rendered in a fixed, clock-free shell and cut out of it.
+const ITEM_SHELL_OPTIONS: FeedOptions = { id: '', title: '', updated: new Date(0) };
+const itemFormats = {
+  rss: {
+    shell: splitShell(new Feed(ITEM_SHELL_OPTIONS).rss2(), RSS_TAIL),
+    start: '\n        <item>',
+    render: (feed: Feed) => feed.rss2(),
+  },
+  atom: {
+    shell: splitShell(new Feed(ITEM_SHELL_OPTIONS).atom1(), ATOM_TAIL),
+    start: '\n    <entry>',
+    render: (feed: Feed) => feed.atom1(),
+  },
+};
+
+/** The text `feed` writes for each item inside a document (`\n    <entry>…</entry>` and the like). */
+function itemTexts(items: readonly Item[], format: 'rss' | 'atom'): string[] {
+  const { shell, start, render } = itemFormats[format];
+  const cut = (list: readonly Item[]): string => {
+    const feed = new Feed(ITEM_SHELL_OPTIONS);
+    for (const item of list) feed.addItem(item);
+    const document = render(feed);
+    if (!document.startsWith(shell.head) || !document.endsWith(shell.tail)) {
+      throw new Error('render: unexpected feed item text from feed');
     }
-    feed.addItem(item);
-  }
-  return feed.rss2();
+    return document.slice(shell.head.length, document.length - shell.tail.length);
+  };
+  // All in one document, split where each item starts. Item text never holds the start line
+  // (its markup is escaped or sanitized), but should it, the count shows and items are cut one
+  // by one instead.
+  const [before, ...texts] = cut(items).split(start);
+  if (before === '' && texts.length === items.length) return texts.map((text) => start + text);
+  return items.map((item) => cut([item]));
 }
 
-/** Renders an Atom 1.0 feed; `channel.selfUrl` is the Atom URL. */
-export function renderAtom(events: readonly Event[], channel: FeedChannel): string {
-  const feed = new Feed(feedOptions(channel, { atom: channel.selfUrl }));
-  for (const event of events) {
-    const url = eventUrl(channel, event);
-    const html = descriptionHtml(event, channel);
-    const item: Item = {
-      title: cdataHtml(escapeHtml(itemTitle(event, channel))),
-      id: url,
-      link: url,
-      date: event.lastChangedAt,
-      published: event.firstSeenAt,
-      category: genres(event).map((genre) => ({ name: xmlAttr(genre), term: xmlAttr(genre) })),
-    };
-    if (html !== '') item.content = cdataHtml(html);
-    const image = safeHttpUrl(event.image?.url);
-    // `feed` writes type="image/<extension>" whatever the item says.
-    if (image !== null && imageMediaType(image) !== null) item.image = xmlAttr(image);
-    feed.addItem(item);
-  }
-  return feed.atom1();
-}
-
-/** Renders a JSON Feed 1.1 document; `channel.selfUrl` is the JSON Feed URL. */
-export function renderJsonFeed(events: readonly Event[], channel: FeedChannel): string {
+/**
+ * Renders a JSON Feed 1.1 document; `channel.selfUrl` is the JSON Feed URL. With a cache, each
+ * item is rendered once per event revision and channel.
+ */
+export function renderJsonFeed(events: readonly Event[], channel: FeedChannel, cache?: FragmentCache): string {
   // Emitted directly: `feed` writes version 1 (`author`, no `authors`) and an enclosure object
   // where JSON Feed wants an image URL.
   const description = oneLine(channel.description);
@@ -95,9 +167,15 @@ export function renderJsonFeed(events: readonly Event[], channel: FeedChannel): 
     feed_url: channel.selfUrl,
     ...(description === '' ? {} : { description }),
     authors: [{ name: oneLine(channel.siteTitle), url: channel.publicUrl }],
-    items: events.map((event) => jsonFeedItem(event, channel)),
   };
-  return `${JSON.stringify(document, null, 2)}\n`;
+  // `JSON.stringify(document-with-items, null, 2)`, assembled: items are the last member, each
+  // indented by four spaces (JSON text has line breaks only between tokens).
+  const items = eventFragments('jsonfeed', events, channel, cache, (missing) =>
+    missing.map((event) => JSON.stringify(jsonFeedItem(event, channel), null, 2).replace(/\n/g, '\n    ')),
+  );
+  const head = JSON.stringify(document, null, 2);
+  const list = items.length === 0 ? '[]' : `[\n    ${items.join(',\n    ')}\n  ]`;
+  return `${head.slice(0, -'\n}'.length)},\n  "items": ${list}\n}\n`;
 }
 
 function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']): FeedOptions {

@@ -36,12 +36,20 @@ export const externalId = z
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);
 
+/** Whether the year, month and day name a day that exists (no 30 February). */
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 /** An ISO-8601 instant with an offset or Z, between 1970 and 2200. */
 export const instant = z
   .string({ error: 'must be an ISO-8601 date-time' })
   .transform((value, ctx) => {
     const trimmed = value.trim();
-    const date = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed)
+    const match = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(trimmed);
+    // V8 rolls impossible days over (2027-02-30 becomes March 2): such a date is rejected, not moved.
+    const date = match && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]))
       ? new Date(trimmed)
       : new Date(Number.NaN);
     if (Number.isNaN(date.getTime()) || date.getTime() < EARLIEST || date.getTime() > LATEST) {

@@ -30,12 +30,21 @@ export const DEFAULT_TEST_ENV: Record<string, string> = {
 /** Every log line any test app wrote in this test file, for secret-leak assertions. */
 export const capturedLogs: string[] = [];
 
+/**
+ * Every secret a test app was configured with and every credential the helpers sent (signatures,
+ * tokens, Basic credentials, right or wrong). test/helpers/secret-scan.ts asserts that none of
+ * them appears in `capturedLogs` after each test file.
+ */
+export const sentCredentials = new Set<string>();
+
 export function fixture(name: string): Buffer {
   return fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', name));
 }
 
 export function signStager(body: Buffer | string, key = TEST_SECRETS.stagerKeys[0] as string): string {
-  return createHmac('sha256', key).update(body).digest('hex');
+  const signature = createHmac('sha256', key).update(body).digest('hex');
+  sentCredentials.add(signature);
+  return signature;
 }
 
 export function tempDatabasePath(): string {
@@ -61,6 +70,15 @@ export interface TestApp extends RunningServer {
 export async function startTestApp(options: { env?: Record<string, string>; now?: Date | (() => Date); databasePath?: string } = {}): Promise<TestApp> {
   const databasePath = options.databasePath ?? tempDatabasePath();
   const config = loadConfig({ ...DEFAULT_TEST_ENV, DATABASE_PATH: databasePath, ...options.env });
+  for (const secret of [
+    ...config.stager.signingKeys,
+    ...config.eventport.tokens,
+    ...config.eventport.basicAuth.flatMap((pair) => [pair.password, Buffer.from(`${pair.user}:${pair.password}`).toString('base64')]),
+    config.adminToken,
+    config.metricsToken,
+  ]) {
+    if (secret) sentCredentials.add(secret);
+  }
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -81,6 +99,7 @@ export async function startTestApp(options: { env?: Record<string, string>; now?
     logs,
     postStager(body, { signature, headers } = {}) {
       const sig = signature === undefined ? signStager(body) : signature;
+      if (sig) sentCredentials.add(sig);
       return fetch(`${running.url}/webhooks/stager`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(sig === null ? {} : { 'x-signature': sig }), ...headers },
@@ -91,6 +110,9 @@ export async function startTestApp(options: { env?: Record<string, string>; now?
       const value = token === undefined ? TEST_SECRETS.eventportToken : token;
       const query = value === null ? '' : `?accessToken=${encodeURIComponent(value)}`;
       const auth: Record<string, string> = basic ? { authorization: `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}` } : {};
+      for (const credential of [value, basic?.[1], auth.authorization?.slice('Basic '.length), headers?.authorization]) {
+        if (credential) sentCredentials.add(credential);
+      }
       return fetch(`${running.url}/webhooks/eventport${query}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth, ...headers },

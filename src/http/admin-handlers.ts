@@ -1,0 +1,84 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { AppContext } from '../context.js';
+import { matchesSecret, parseBasicAuth } from '../inbox/verify.js';
+import { collectStatus } from '../operations/status.js';
+import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
+import { notFoundHandler } from './error-handler.js';
+
+/**
+ * Guards /admin: without ADMIN_TOKEN the area does not exist (404); with it, the token is
+ * accepted as `Authorization: Bearer <token>` or as the password of HTTP Basic (any user name).
+ */
+export function adminAuth(ctx: AppContext): RequestHandler {
+  return (req, res, next) => {
+    const token = ctx.config.adminToken;
+    if (!token) {
+      notFoundHandler(req, res, next);
+      return;
+    }
+    const header = req.headers.authorization;
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+    const candidate = bearer ?? parseBasicAuth(header)?.password;
+    res.set({ 'Cache-Control': 'no-store', 'X-Robots-Tag': 'noindex', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' });
+    if (!matchesSecret(candidate, [token])) {
+      res.status(401).set('WWW-Authenticate', 'Basic realm="marquee admin", charset="UTF-8"').json({ error: 'admin: ADMIN_TOKEN required' });
+      return;
+    }
+    next();
+  };
+}
+
+/** GET /admin: the status page. */
+export function adminPageHandler(ctx: AppContext) {
+  return async (req: Request, res: Response) => {
+    const status = await collectStatus(ctx);
+    const replayed = typeof req.query.replayed === 'string' && /^\d{1,9}$/.test(req.query.replayed) ? Number(req.query.replayed) : null;
+    const html = renderAdminPage(status, {
+      siteTitle: ctx.config.siteTitle,
+      timeZone: ctx.config.timeZone,
+      notice: replayed === null ? null : `Replayed ${replayed} failed ${replayed === 1 ? 'delivery' : 'deliveries'}.`,
+    });
+    res.set('Content-Security-Policy', ADMIN_PAGE_CSP).type('html').send(html);
+  };
+}
+
+/** GET /admin/status.json: the same status as data. */
+export function adminStatusHandler(ctx: AppContext) {
+  return async (_req: Request, res: Response) => {
+    res.json(await collectStatus(ctx));
+  };
+}
+
+/** True when a browser says the request came from another site (a forged form post). */
+function isCrossSite(req: Request): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * POST /admin/replay: queues failed deliveries again and processes them. Browsers send Basic
+ * credentials with cross-site form posts too, so those are refused. A form post is answered
+ * with a redirect back to the page, anything else with JSON.
+ */
+export function adminReplayHandler(ctx: AppContext) {
+  return async (req: Request, res: Response) => {
+    if (isCrossSite(req)) {
+      res.status(403).json({ error: 'admin: cross-site request refused' });
+      return;
+    }
+    const replayed = await ctx.processor.replay({ scope: 'failed', since: null });
+    ctx.logger.info({ replayed }, 'admin: failed deliveries replayed');
+    if (req.accepts(['json', 'html']) === 'html') {
+      res.redirect(303, `/admin?replayed=${replayed}`);
+      return;
+    }
+    res.json({ replayed });
+  };
+}

@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AppContext } from '../context.js';
+import { backupDatabase, inspectDatabaseFile, isDatabaseInUse } from '../db/maintenance.js';
+import type { JobDefinition } from './types.js';
+
+const BACKUP_NAME = /^marquee-\d{8}-\d{6}\.db$/;
+
+/** `marquee-YYYYMMDD-HHMMSS.db` in UTC, so names sort by time whatever the server's zone. */
+export function backupFileName(at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `marquee-${stamp}.db`;
+}
+
+/** Backup files in `dir`, newest first (their names sort by time). */
+export function listBackups(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
+    .filter((name) => BACKUP_NAME.test(name))
+    .sort()
+    .reverse()
+    .map((name) => path.join(dir, name));
+}
+
+/** Deletes all but the newest `keep` backups; returns the deleted files. */
+export function pruneBackups(dir: string, keep: number): string[] {
+  const old = listBackups(dir).slice(keep);
+  for (const file of old) fs.rmSync(file, { force: true });
+  return old;
+}
+
+/**
+ * Writes an online backup of the live database into BACKUP_DIR (safe while serving), then keeps
+ * the newest BACKUP_KEEP files. The copy is written under a temporary name and renamed, so a
+ * crash never leaves a truncated file that looks like the newest backup.
+ */
+export async function createBackup(ctx: AppContext): Promise<{ file: string; bytes: number; deleted: string[] }> {
+  const dir = ctx.config.backupDir;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, backupFileName(ctx.now()));
+  const partial = `${file}.partial`;
+  try {
+    await backupDatabase(ctx.database, partial);
+    fs.renameSync(partial, file);
+  } finally {
+    fs.rmSync(partial, { force: true });
+  }
+  const deleted = pruneBackups(dir, ctx.config.backupKeep);
+  return { file, bytes: fs.statSync(file).size, deleted };
+}
+
+export const backupJob: JobDefinition = {
+  name: 'backup',
+  description: 'online SQLite backup into BACKUP_DIR, keeping the newest BACKUP_KEEP',
+  schedule: (config) => config.schedules.backup,
+  async run(ctx) {
+    const { file, bytes, deleted } = await createBackup(ctx);
+    return { file, bytes, deleted: deleted.length };
+  },
+};
+
+export class RestoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreError';
+  }
+}
+
+/**
+ * Copies a backup into place as the database at `databasePath`. Refuses a file that is not a
+ * sound Marquee database, a database another process has open, and (without `force`) any
+ * existing database. An overwritten database is kept beside it as `<name>.pre-restore`.
+ */
+export function restoreBackup(
+  file: string,
+  databasePath: string,
+  options: { force?: boolean } = {},
+): { restored: string; replaced: string | null } {
+  if (!fs.existsSync(file)) throw new RestoreError(`restore: ${file} does not exist`);
+  const problems = inspectDatabaseFile(file);
+  if (problems.length > 0) throw new RestoreError(`restore: refusing ${file}:\n  ${problems.join('\n  ')}`);
+  const target = path.resolve(databasePath);
+  if (path.resolve(file) === target) throw new RestoreError('restore: the backup is the database itself');
+  const exists = fs.existsSync(target);
+  if (exists && isDatabaseInUse(target)) {
+    throw new RestoreError(`restore: ${databasePath} is open in another process; stop Marquee before restoring`);
+  }
+  if (exists && !options.force) {
+    throw new RestoreError(`restore: ${databasePath} already exists; pass --force to replace it (it is kept as ${databasePath}.pre-restore)`);
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const incoming = `${target}.restoring`;
+  fs.copyFileSync(file, incoming);
+  const descriptor = fs.openSync(incoming, 'r+');
+  try {
+    fs.fsyncSync(descriptor);
+  } finally {
+    fs.closeSync(descriptor);
+  }
+  let replaced: string | null = null;
+  if (exists) {
+    // The old database moves aside together with its WAL, so it stays openable as it was.
+    replaced = `${target}.pre-restore`;
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${replaced}${suffix}`, { force: true });
+    fs.renameSync(target, replaced);
+    if (fs.existsSync(`${target}-wal`)) fs.renameSync(`${target}-wal`, `${replaced}-wal`);
+  }
+  // A stale WAL or shared-memory file would be replayed into the restored database.
+  fs.rmSync(`${target}-wal`, { force: true });
+  fs.rmSync(`${target}-shm`, { force: true });
+  fs.renameSync(incoming, target);
+  return { restored: target, replaced };
+}

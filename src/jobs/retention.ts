@@ -1,0 +1,30 @@
+import { deleteEventsEndedBefore } from '../events/event-repository.js';
+import { purgeDeliveryBodies } from '../inbox/inbox-repository.js';
+import type { JobDefinition } from './types.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Deletes events that ended more than EVENT_RETENTION_DAYS ago and drops raw inbox bodies older
+ * than INBOX_RETENTION_DAYS (their metadata stays for the admin page and the counts).
+ */
+export const retentionJob: JobDefinition = {
+  name: 'retention',
+  description: 'delete long-ended events, purge old raw delivery bodies',
+  schedule: (config) => config.schedules.retention,
+  async run(ctx) {
+    const now = ctx.now();
+    const eventCutoff = new Date(now.getTime() - ctx.config.eventRetentionDays * DAY_MS);
+    const inboxCutoff = new Date(now.getTime() - ctx.config.inboxRetentionDays * DAY_MS);
+    const deletedEvents = await deleteEventsEndedBefore(ctx.database.db, eventCutoff);
+    // Feeds that show past events change; cached renderings must not outlive the rows.
+    if (deletedEvents > 0) ctx.dataVersion.bump();
+    const purgedBodies = await purgeDeliveryBodies(ctx.database.db, inboxCutoff, now);
+    return {
+      deletedEvents,
+      purgedBodies,
+      eventCutoff: eventCutoff.toISOString(),
+      inboxCutoff: inboxCutoff.toISOString(),
+    };
+  },
+};

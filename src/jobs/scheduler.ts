@@ -1,0 +1,103 @@
+import { createTask, type ScheduledTask } from 'node-cron';
+import type { AppContext } from '../context.js';
+import { backupJob } from './backup.js';
+import { maintenanceJob } from './maintenance.js';
+import { retentionJob } from './retention.js';
+import { syncWatchdogJob } from './sync-watchdog.js';
+import type { JobDefinition, JobRun } from './types.js';
+
+/** Every scheduled job, one per file beside this one. Schedules come from SCHEDULE_* variables. */
+export const JOBS: readonly JobDefinition[] = [retentionJob, backupJob, syncWatchdogJob, maintenanceJob];
+
+export const JOB_NAMES = JOBS.map((job) => job.name);
+
+/** The job called `name`, or undefined. */
+export function findJob(name: string): JobDefinition | undefined {
+  return JOBS.find((job) => job.name === name);
+}
+
+/**
+ * Runs one job now and logs its outcome (name, duration, result counts). A job never overlaps
+ * itself: while it runs, another run is skipped and logged. Failures are logged and returned,
+ * not thrown; an unknown name throws.
+ */
+export async function runJob(ctx: AppContext, name: string, trigger: JobRun['trigger'] = 'direct'): Promise<JobRun> {
+  const job = findJob(name);
+  if (!job) throw new Error(`jobs: no job named ${name} (known: ${JOB_NAMES.join(', ')})`);
+  const startedAt = new Date();
+  if (ctx.jobs.running.has(name)) {
+    ctx.logger.warn({ job: name, trigger }, `jobs: ${name} is still running; this run is skipped`);
+    return { name, trigger, status: 'skipped', startedAt, durationMs: 0, result: null, error: null };
+  }
+  const started = performance.now();
+  const execution = (async (): Promise<JobRun> => {
+    try {
+      const result = await job.run(ctx);
+      const durationMs = Math.round(performance.now() - started);
+      ctx.logger.info({ job: name, trigger, durationMs, result }, `jobs: ${name} finished`);
+      return { name, trigger, status: 'ok', startedAt, durationMs, result, error: null };
+    } catch (error) {
+      const durationMs = Math.round(performance.now() - started);
+      ctx.logger.error({ job: name, trigger, durationMs, err: error }, `jobs: ${name} failed`);
+      return { name, trigger, status: 'failed', startedAt, durationMs, result: null, error: error instanceof Error ? error.message : String(error) };
+    }
+  })();
+  ctx.jobs.running.set(name, execution);
+  try {
+    const run = await execution;
+    ctx.jobs.lastRuns.set(name, run);
+    return run;
+  } finally {
+    ctx.jobs.running.delete(name);
+  }
+}
+
+export interface Scheduler {
+  /** Stops scheduling and waits for running jobs to finish. */
+  stop(): Promise<void>;
+}
+
+/** Schedules every job whose schedule is not `off`, in SCHEDULE_TIMEZONE. */
+export function startScheduler(ctx: AppContext): Scheduler {
+  const { timeZone } = ctx.config.schedules;
+  const cronLogger = ctx.logger.child({ component: 'node-cron' });
+  const logger = {
+    info: (message: string) => cronLogger.debug(message),
+    warn: (message: string) => cronLogger.warn(message),
+    error: (message: string | Error, err?: Error) => cronLogger.error({ err: err ?? message }, 'jobs: scheduler error'),
+    debug: (message: string | Error) => cronLogger.debug(String(message)),
+  };
+  const tasks: ScheduledTask[] = [];
+  for (const job of JOBS) {
+    const expression = job.schedule(ctx.config);
+    if (expression === 'off') continue;
+    const task = createTask(expression, () => runJob(ctx, job.name, 'schedule'), { name: `marquee-${job.name}`, timezone: timeZone, logger });
+    void task.start();
+    tasks.push(task);
+  }
+  ctx.logger.info(
+    { timeZone, jobs: JOBS.map((job) => ({ job: job.name, schedule: job.schedule(ctx.config) })) },
+    'jobs: scheduler started',
+  );
+  let stopping: Promise<void> | null = null;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        for (const task of tasks) await task.destroy();
+        await Promise.allSettled(ctx.jobs.running.values());
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** When a job would next run, for the admin page; null when off or not scheduled here. */
+export function nextRunOf(expression: string, timeZone: string): Date | null {
+  if (expression === 'off') return null;
+  const task = createTask(expression, () => undefined, { timezone: timeZone });
+  try {
+    return task.getNextRuns(1)[0] ?? null;
+  } finally {
+    void task.destroy();
+  }
+}

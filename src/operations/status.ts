@@ -1,0 +1,126 @@
+import type { AppContext } from '../context.js';
+import { fileSize } from '../db/maintenance.js';
+import { countEventsByStatus } from '../events/event-repository.js';
+import { countDeliveries, countPendingDeliveries, lastDeliveryTimes, listDeliveries } from '../inbox/inbox-repository.js';
+import { JOBS, nextRunOf } from '../jobs/scheduler.js';
+import { checkSyncFreshness } from '../jobs/sync-watchdog.js';
+import { sources } from '../sources/index.js';
+
+/** Everything an operator asks "is it working?" about, for GET /admin, /admin/status.json and `marquee status`. */
+export interface OperationsStatus {
+  generatedAt: string;
+  sources: SourceStatus[];
+  organizations: {
+    source: string;
+    id: string;
+    name: string | null;
+    lastSyncAt: string | null;
+    lastSyncEventCount: number | null;
+    stale: boolean;
+  }[];
+  staleAfterHours: number;
+  inboxBacklog: number;
+  events: { visibility: string; status: string; count: number }[];
+  jobs: {
+    name: string;
+    description: string;
+    schedule: string;
+    nextRunAt: string | null;
+    running: boolean;
+    lastRun: { status: string; trigger: string; startedAt: string; durationMs: number; result: unknown; error: string | null } | null;
+  }[];
+  jobsEnabled: boolean;
+  scheduleTimeZone: string;
+  database: { path: string; bytes: number; walBytes: number };
+}
+
+export interface SourceStatus {
+  name: string;
+  configured: boolean;
+  lastDeliveryAt: string | null;
+  /** Deliveries received in the last 24 hours. `accepted` is everything answered 202. */
+  last24h: { accepted: number; rejected: number; processed: number; failed: number; ignored: number; pending: number };
+  /** The newest failed or rejected deliveries, with their reasons. */
+  recentErrors: { delivery: number; receivedAt: string; status: string; messageType: string | null; error: string | null }[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** Gathers the operations status from the database and the in-memory job state. */
+export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> {
+  const db = ctx.database.db;
+  const now = ctx.now();
+  const [counts, lastTimes, backlog, events, freshness] = await Promise.all([
+    countDeliveries(db, new Date(now.getTime() - DAY_MS)),
+    lastDeliveryTimes(db),
+    countPendingDeliveries(db),
+    countEventsByStatus(db),
+    checkSyncFreshness(ctx),
+  ]);
+  const sourceStatuses: SourceStatus[] = [];
+  for (const adapter of Object.values(sources)) {
+    const mine = counts.filter((row) => row.source === adapter.name);
+    const count = (status: string) => mine.filter((row) => row.status === status).reduce((sum, row) => sum + row.count, 0);
+    const errors = await listDeliveries(db, { source: adapter.name, status: ['failed', 'rejected'], limit: 10 });
+    sourceStatuses.push({
+      name: adapter.name,
+      configured: adapter.isConfigured(ctx.config),
+      lastDeliveryAt: lastTimes.get(adapter.name)?.toISOString() ?? null,
+      last24h: {
+        accepted: count('pending') + count('processed') + count('failed') + count('ignored'),
+        rejected: count('rejected'),
+        processed: count('processed'),
+        failed: count('failed'),
+        ignored: count('ignored'),
+        pending: count('pending'),
+      },
+      recentErrors: errors.map((delivery) => ({
+        delivery: delivery.id,
+        receivedAt: delivery.receivedAt.toISOString(),
+        status: delivery.status,
+        messageType: delivery.messageType,
+        error: delivery.error,
+      })),
+    });
+  }
+  const { timeZone } = ctx.config.schedules;
+  return {
+    generatedAt: now.toISOString(),
+    sources: sourceStatuses,
+    organizations: freshness.organizations.map((organization) => ({
+      source: organization.source,
+      id: organization.id,
+      name: organization.name,
+      lastSyncAt: organization.lastSyncAt?.toISOString() ?? null,
+      lastSyncEventCount: organization.lastSyncEventCount,
+      stale: organization.stale,
+    })),
+    staleAfterHours: freshness.staleAfterHours,
+    inboxBacklog: backlog,
+    events,
+    jobs: JOBS.map((job) => {
+      const schedule = job.schedule(ctx.config);
+      const lastRun = ctx.jobs.lastRuns.get(job.name);
+      return {
+        name: job.name,
+        description: job.description,
+        schedule,
+        nextRunAt: ctx.config.jobsEnabled ? (nextRunOf(schedule, timeZone)?.toISOString() ?? null) : null,
+        running: ctx.jobs.running.has(job.name),
+        lastRun: lastRun
+          ? {
+              status: lastRun.status,
+              trigger: lastRun.trigger,
+              startedAt: lastRun.startedAt.toISOString(),
+              durationMs: lastRun.durationMs,
+              result: lastRun.result,
+              error: lastRun.error,
+            }
+          : null,
+      };
+    }),
+    jobsEnabled: ctx.config.jobsEnabled,
+    scheduleTimeZone: timeZone,
+    database: { path: ctx.database.path, bytes: fileSize(ctx.database.path), walBytes: fileSize(`${ctx.database.path}-wal`) },
+  };
+}

@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DEFAULT_TEST_ENV } from './test-app.js';
+
+/**
+ * Marquee as a real child process (`node --import tsx src/main.ts`) on a given database file,
+ * for tests that kill it. The child runs on the same Node binary as the tests, on the real clock.
+ */
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+/** A port nobody listens on right now (loopback). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface ChildApp {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code or signal once the process has ended. */
+  exited: Promise<string>;
+  /** SIGKILL: no shutdown hook runs. */
+  kill(): Promise<string>;
+  /** SIGTERM: the orderly shutdown of main.ts. */
+  stop(): Promise<string>;
+  /** Polls /healthz until the inbox has no pending delivery. */
+  waitForEmptyInbox(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts Marquee on `databasePath` with the test secrets and waits until /healthz answers. */
+export async function startChildApp(databasePath: string, env: Record<string, string> = {}): Promise<ChildApp> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...DEFAULT_TEST_ENV,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_PATH: databasePath,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const app: ChildApp = {
+    url,
+    child,
+    output: () => Buffer.concat(chunks).toString('utf8'),
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async waitForEmptyInbox(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const response = await fetch(`${url}/healthz`);
+        const health = (await response.json()) as { inboxBacklog?: number };
+        if (response.status === 200 && health.inboxBacklog === 0) return;
+        if (Date.now() > deadline) throw new Error(`child-app: inbox not empty after ${timeoutMs} ms: ${JSON.stringify(health)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`child-app: exited during start (${await exited}):\n${app.output()}`);
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) return app;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await app.kill();
+      throw new Error(`child-app: /healthz did not answer within 30 s:\n${app.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Runs `read` on its own connection to the database file (WAL lets it share with a running app).
+ * Read-only while an app runs; after a SIGKILL with no app running, a read-write connection is
+ * needed to recover the WAL (it writes nothing else).
+ */
+export function readDatabase<T>(databasePath: string, read: (db: Database.Database) => T, options: { readonly?: boolean } = {}): T {
+  const db = new Database(databasePath, { readonly: options.readonly ?? true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}

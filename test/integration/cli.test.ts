@@ -1,0 +1,190 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_TEST_ENV, fixture, startTestApp, tempDatabasePath, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `src/cli.ts` in a child process (as `npx tsx src/cli.ts` would), with only the given environment. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const { LOG_LEVEL: _level, ...testEnv } = DEFAULT_TEST_ENV;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      {
+        cwd: ROOT,
+        timeout: 20_000,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), ...testEnv, ...env },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const apps: TestApp[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+/** A database with processed events and one failed delivery, closed again. */
+async function preparedDatabase(): Promise<string> {
+  const app = await startTestApp();
+  expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+  expect((await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} }))).status).toBe(202);
+  await app.settle();
+  await app.close();
+  return app.databasePath;
+}
+
+const rows = (file: string, sql: string) => {
+  const db = new Sqlite(file, { readonly: true });
+  try {
+    return db.prepare(sql).all();
+  } finally {
+    db.close();
+  }
+};
+
+// Each spawn starts tsx (about a second, more on a busy machine), hence the longer timeout.
+describe('marquee (the command line)', { timeout: 90_000 }, () => {
+  it('prints help for the CLI and for each command; exit 2 on misuse', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['send-test', 'replay', 'backup', 'restore', 'migrate', 'prune', 'status', 'job']) {
+      expect(help.stdout).toContain(`  ${command} `);
+    }
+    const commandHelp = await cli(['replay', '--help']);
+    expect(commandHelp.code).toBe(0);
+    expect(commandHelp.stdout).toContain('marquee replay [--failed | --all] [--since DATE]');
+
+    const unknown = await cli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const badOption = await cli(['backup', '--nope']);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain('usage: marquee backup');
+  });
+
+  it('prints configuration errors and exits 1', async () => {
+    const result = await cli(['status'], { PORT: 'eighty', SCHEDULE_BACKUP: 'nightly' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('config: invalid environment');
+    expect(result.stderr).toContain('PORT');
+    expect(result.stderr).toContain('SCHEDULE_BACKUP');
+  });
+
+  it('migrates a new database; other commands refuse a missing one', async () => {
+    const databasePath = tempDatabasePath();
+    const missing = await cli(['status'], { DATABASE_PATH: databasePath });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no database at');
+    expect(fs.existsSync(databasePath)).toBe(false);
+
+    const first = await cli(['migrate'], { DATABASE_PATH: databasePath });
+    expect(first).toMatchObject({ code: 0, stdout: 'applied: 0001-initial\n' });
+  });
+
+  it('backs up and restores, refusing to overwrite without --force', async () => {
+    const databasePath = await preparedDatabase();
+    const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-cli-backups-'));
+    const backup = await cli(['backup'], { DATABASE_PATH: databasePath, BACKUP_DIR: backupDir });
+    expect(backup.code).toBe(0);
+    const file = /backup written: (\S+)/.exec(backup.stdout)?.[1];
+    expect(file).toBeDefined();
+    expect(path.dirname(file!)).toBe(backupDir);
+
+    const target = tempDatabasePath();
+    const restored = await cli(['restore', file!], { DATABASE_PATH: target });
+    expect(restored.code).toBe(0);
+    expect(rows(target, 'select id, revision from events order by id')).toEqual(rows(databasePath, 'select id, revision from events order by id'));
+
+    const refused = await cli(['restore', file!], { DATABASE_PATH: target });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('already exists; pass --force');
+    const forced = await cli(['restore', file!, '--force'], { DATABASE_PATH: target });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('.pre-restore');
+  });
+
+  it('replays failed deliveries, or all since a date, and prints the outcome', async () => {
+    const databasePath = await preparedDatabase();
+    const failed = await cli(['replay'], { DATABASE_PATH: databasePath });
+    expect(failed.code).toBe(0);
+    expect(failed.stdout).toContain('requeued 1 failed deliveries');
+    expect(failed.stdout).toContain('processed 0, ignored 0, failed 1');
+
+    const all = await cli(['replay', '--all', '--since', '2026-11-01'], { DATABASE_PATH: databasePath });
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('requeued 2 deliveries received since 2026-11-01T00:00:00.000Z');
+    expect(all.stdout).toContain('processed 1, ignored 0, failed 1');
+    expect(rows(databasePath, 'select status from deliveries order by id')).toEqual([{ status: 'processed' }, { status: 'failed' }]);
+
+    expect((await cli(['replay', '--all', '--failed'], { DATABASE_PATH: databasePath })).code).toBe(2);
+  });
+
+  it('prints the status, as text and as JSON, and prunes', async () => {
+    const databasePath = await preparedDatabase();
+    const text = await cli(['status'], { DATABASE_PATH: databasePath });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('stager: configured');
+    expect(text.stdout).toContain('accepted 2, processed 1, ignored 0, failed 1, rejected 0, pending 0');
+    expect(text.stdout).toContain('inbox backlog: 0');
+    const json = await cli(['status', '--json'], { DATABASE_PATH: databasePath });
+    expect(JSON.parse(json.stdout)).toMatchObject({ inboxBacklog: 0, sources: [{ name: 'stager' }, { name: 'eventport' }] });
+
+    const prune = await cli(['prune'], { DATABASE_PATH: databasePath });
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toMatch(/events deleted \(ended before .*\): 0/);
+    const job = await cli(['job', 'sync-watchdog'], { DATABASE_PATH: databasePath });
+    expect(job.code).toBe(0);
+    expect(job.stdout).toContain('sync-watchdog finished');
+  });
+
+  it('sends signed and authenticated test deliveries to a running Marquee', async () => {
+    const app = await startTestApp();
+    apps.push(app);
+    const stager = await cli(['send-test', 'stager', '--url', app.url]);
+    expect(stager.code).toBe(0);
+    expect(stager.stdout).toContain(`POST ${app.url}/webhooks/stager`);
+    expect(stager.stdout).toContain('HTTP 202');
+
+    const token = await cli(['send-test', 'eventport', '--url', `${app.url}/webhooks/eventport`]);
+    expect(token.code).toBe(0);
+    expect(token.stdout).toContain('accessToken=[redacted]');
+    expect(token.stdout).not.toContain(TEST_SECRETS.eventportToken);
+    const basicAuth = await cli(['send-test', 'eventport', '--basic', '--url', app.url]);
+    expect(basicAuth.stdout).toContain('HTTP 202');
+    const file = await cli(['send-test', 'stager', 'test/fixtures/stager/update-events.json', '--url', app.url]);
+    expect(file.stdout).toContain('from test/fixtures/stager/update-events.json');
+
+    await app.settle();
+    expect(app.query('select source, status from deliveries order by id')).toEqual([
+      { source: 'stager', status: 'processed' },
+      { source: 'eventport', status: 'processed' },
+      { source: 'eventport', status: 'processed' },
+      { source: 'stager', status: 'processed' },
+    ]);
+    expect(app.query("select visibility from events where id = 'stager-marquee-send-test'")).toEqual([{ visibility: 'hidden' }]);
+    expect(app.query("select title from events where id = 'eventport-marquee-send-test'")).toEqual([{ title: 'Marquee test event' }]);
+
+    const wrongKey = await cli(['send-test', 'stager', '--url', app.url], { STAGER_SIGNING_KEYS: 'some-other-key-0123456789' });
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stdout).toContain('HTTP 401');
+    const unreachable = await cli(['send-test', 'stager', '--url', 'http://127.0.0.1:9']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain('request failed');
+  });
+});

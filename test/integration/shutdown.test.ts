@@ -1,0 +1,137 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_TEST_ENV, fixture, signStager, tempDatabasePath } from '../helpers/test-app.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Main {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  databasePath: string;
+  output: () => string;
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running: Main[] = [];
+afterEach(() => {
+  for (const main of running.splice(0)) if (main.child.exitCode === null) main.child.kill('SIGKILL');
+});
+
+/** Starts `src/main.ts` as its own process (the way `npx tsx src/main.ts` would) on a fresh database. */
+async function startMain(env: Record<string, string> = {}): Promise<Main> {
+  const port = await freePort();
+  const databasePath = tempDatabasePath();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      TMPDIR: os.tmpdir(),
+      ...DEFAULT_TEST_ENV,
+      JOBS_ENABLED: 'true',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_PATH: databasePath,
+      BACKUP_DIR: path.join(path.dirname(databasePath), 'backups'),
+      ...env,
+    },
+  });
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const main: Main = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    databasePath,
+    output: () => text,
+    async waitFor(needle, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!text.includes(needle)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${needle}; output:\n${text}`);
+        if (child.exitCode !== null) throw new Error(`exited (${child.exitCode}) before ${needle}; output:\n${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+    exited,
+  };
+  running.push(main);
+  await main.waitFor('marquee: listening');
+  return main;
+}
+
+const statuses = (file: string) => {
+  const db = new Sqlite(file, { readonly: true });
+  try {
+    return (db.prepare('select status from deliveries order by id').all() as { status: string }[]).map((row) => row.status);
+  } finally {
+    db.close();
+  }
+};
+
+// Each test starts processes with tsx: seconds, or tens of seconds on a machine busy with other tests.
+describe('process shutdown', { timeout: 180_000 }, () => {
+  it('on SIGTERM processes the deliveries it acknowledged, stops jobs, closes the database and exits 0', async () => {
+    const main = await startMain();
+    expect(main.output()).toContain('jobs: scheduler started');
+    const body = fixture('stager/update-events.json');
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${main.url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body }),
+      ),
+    );
+    expect(answers.map((response) => response.status)).toEqual(Array(20).fill(202));
+    main.child.kill('SIGTERM');
+    expect(await main.exited).toEqual({ code: 0, signal: null });
+    expect(main.output()).toContain('marquee: shutting down');
+    expect(main.output()).toContain('marquee: stopped');
+    expect(statuses(main.databasePath)).toEqual(Array(20).fill('processed'));
+  });
+
+  it('does not let a stalled client hold shutdown past SHUTDOWN_TIMEOUT_SECONDS; a second signal exits at once', async () => {
+    const stalled = (main: Main) => {
+      // A request whose body never finishes keeps its connection busy.
+      const request = http.request(`${main.url}/webhooks/stager`, { method: 'POST', headers: { 'content-length': '1000' } });
+      request.on('error', () => undefined);
+      request.write('{"messageType": ');
+      return request;
+    };
+
+    const patient = await startMain({ SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const first = stalled(patient);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    patient.child.kill('SIGTERM');
+    expect(await patient.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(patient.output()).toContain('marquee: stopped');
+    first.destroy();
+
+    const impatient = await startMain({ SHUTDOWN_TIMEOUT_SECONDS: '30' });
+    const second = stalled(impatient);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    impatient.child.kill('SIGTERM');
+    await impatient.waitFor('marquee: shutting down');
+    impatient.child.kill('SIGTERM');
+    expect(await impatient.exited).toEqual({ code: 1, signal: null });
+    expect(impatient.output()).toContain('marquee: second signal, exiting now');
+    second.destroy();
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import type { EventFilter } from '../../src/events/filter.js';
+import {
+  createTemplates,
+  eventJsonLd,
+  groupByDay,
+  isoInZone,
+  jsonForScriptElement,
+  renderEventPage,
+  subscribeLinks,
+  type SiteInfo,
+} from '../../src/render/html.js';
+import { buildEvent, sampleEvents } from '../helpers/sample-events.js';
+
+const templates = createTemplates();
+const site: SiteInfo = {
+  siteTitle: 'Marquee',
+  publicUrl: 'https://marquee.test',
+  timeZone: 'Europe/Amsterdam',
+  assets: {
+    siteCss: '/assets/site.css?v=1',
+    siteJs: '/assets/site.js?v=1',
+    embedCss: '/assets/embed.css?v=1',
+    embedFrameJs: '/assets/embed-frame.js?v=1',
+  },
+  feedPaths: { ics: '/events.ics', rss: '/events.rss', atom: '/events.atom', json: '/events.json' },
+};
+const noFilter: EventFilter = {
+  city: [],
+  genre: [],
+  organizer: [],
+  venue: [],
+  source: [],
+  from: null,
+  to: null,
+  q: [],
+  limit: 50,
+  offset: 0,
+};
+
+describe('html renderer', () => {
+  it('writes times with the zone offset of the date, across DST', () => {
+    expect(isoInZone(new Date('2026-12-05T19:30:00Z'), 'Europe/Amsterdam')).toBe(
+      '2026-12-05T20:30:00+01:00',
+    );
+    expect(isoInZone(new Date('2027-06-19T12:00:00Z'), 'Europe/Berlin')).toBe(
+      '2027-06-19T14:00:00+02:00',
+    );
+    expect(isoInZone(new Date('2026-12-05T19:30:00Z'), 'America/St_Johns')).toBe(
+      '2026-12-05T16:00:00-03:30',
+    );
+  });
+
+  it('groups by the start day in the site zone, not in UTC', () => {
+    const late = buildEvent({
+      id: 'stager-late',
+      startsAt: new Date('2026-12-05T23:30:00Z'),
+      endsAt: null,
+    });
+    const groups = groupByDay([buildEvent(), late], 'Europe/Amsterdam');
+    expect(groups.map((group) => [group.heading, group.events.map((event) => event.time)])).toEqual(
+      [
+        ['Saturday 5 December 2026', ['20:30–23:00']],
+        ['Sunday 6 December 2026', ['00:30']],
+      ],
+    );
+  });
+
+  it('keeps JSON-LD inside its element whatever the values hold', () => {
+    const text = jsonForScriptElement({ name: '</script><script>alert(1)</script> & <!-- \u2028' });
+    expect(text).not.toMatch(/[<>&\u2028]/);
+    expect(JSON.parse(text)).toEqual({ name: '</script><script>alert(1)</script> & <!-- \u2028' });
+  });
+
+  it('describes a rescheduled, sold-out event in schema.org terms', () => {
+    const rescheduled = sampleEvents()[3]!;
+    const data = eventJsonLd(rescheduled, site);
+    expect(data.eventStatus).toBe('https://schema.org/EventRescheduled');
+    expect(data.previousStartDate).toBe('2027-06-12T14:00:00+02:00');
+    expect(data.offers).toEqual([
+      {
+        '@type': 'Offer',
+        name: 'Early bird',
+        price: 35,
+        priceCurrency: 'EUR',
+        url: 'https://eventport.test/e/88',
+        availability: 'https://schema.org/SoldOut',
+      },
+      {
+        '@type': 'Offer',
+        name: 'Odd currency',
+        price: 12,
+        priceCurrency: 'XX1',
+        url: 'https://eventport.test/e/88',
+        availability: 'https://schema.org/SoldOut',
+      },
+    ]);
+    expect(data.organizer).toBeUndefined();
+  });
+
+  it('renders the hostile sample event inert', () => {
+    const hostile = sampleEvents()[4]!;
+    const html = renderEventPage(templates, { site, event: hostile });
+    expect(html).not.toMatch(
+      /<script>alert|<iframe|<img src=x|onerror=alert\(1\)>|href="javascript:/,
+    );
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Night ]]&gt; Tapes');
+    // The image URL is normalized and escaped, never able to close its attribute.
+    expect(html).toContain(
+      'src="https://evil.test/pic.png?a=1&amp;b=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"',
+    );
+    const json = /<script type="application\/ld\+json">([^<]*)<\/script>/.exec(html)![1]!;
+    // The name is the title as text: XML-illegal control characters dropped, whitespace collapsed.
+    expect((JSON.parse(json) as { name: string }).name).toBe(
+      '<script>alert(1)</script> Night ]]> Tapes ]]> 🎸 X-INJECTED:1',
+    );
+  });
+
+  it('builds subscription links, webcal from http too', () => {
+    const links = subscribeLinks(
+      { ...site, publicUrl: 'http://localhost:3000' },
+      { ...noFilter, city: ['München'] },
+    );
+    expect(links.ics).toBe('http://localhost:3000/events.ics?city=M%C3%BCnchen');
+    expect(links.webcal).toBe('webcal://localhost:3000/events.ics?city=M%C3%BCnchen');
+    expect(links.google).toBe(
+      `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(links.webcal)}`,
+    );
+    expect(links.name).toBe('Marquee: Events in München');
+  });
+});
