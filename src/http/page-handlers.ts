@@ -17,6 +17,9 @@ import {
 } from '../render/html.js';
 import { loadAssets, type Assets } from './asset-handlers.js';
 import { FEED_FORMATS, cachedRender, filterFromRequest, findPublicEvent } from './feed-handlers.js';
+
+// Shared links pick these up on the way; a page must not answer them with an error.
+const TRACKING_PARAMETERS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'fbclid', 'gclid', 'mc_cid', 'mc_eid', 'ref'];
 import { sendCached } from './render-cache.js';
 
 /**
@@ -172,7 +175,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
 
     async home(req, res) {
       const pageNumber = parsePage(req);
-      let filter: EventFilter = filterFromRequest(ctx, req, LIST_PAGE_SIZE, ['page']);
+      let filter: EventFilter = filterFromRequest(ctx, req, LIST_PAGE_SIZE, ['page', ...TRACKING_PARAMETERS]);
       if (pageNumber !== null) {
         if (filter.offset !== 0)
           throw new InvalidInputError('filter: use "page" or "offset", not both');
@@ -219,7 +222,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
 
     async embed(req, res) {
       const theme = parseEmbedTheme(req);
-      const filter = filterFromRequest(ctx, req, EMBED_LIMIT, ['theme', 'accent']);
+      const filter = filterFromRequest(ctx, req, EMBED_LIMIT, ['theme', 'accent', ...TRACKING_PARAMETERS]);
       if (filter.limit > EMBED_MAX_LIMIT) {
         throw new InvalidInputError(
           `filter: "limit" must be a whole number from 1 to ${EMBED_MAX_LIMIT} here`,

@@ -108,6 +108,19 @@ export const optionalTimeZone = z
   .optional()
   .transform((value) => (typeof value === 'string' && value.length < 64 && isKnownTimeZone(value) ? value : null));
 
+/** A list whose unreadable items are dropped rather than failing the event. */
+export const listOf = <T extends z.ZodTypeAny>(item: T) =>
+  z
+    .array(z.unknown())
+    .nullish()
+    .catch(null)
+    .transform((items) =>
+      (items ?? []).flatMap((entry) => {
+        const parsed = item.safeParse(entry);
+        return parsed.success ? [parsed.data as z.output<T>] : [];
+      }),
+    );
+
 /** Turns a zod error into one line naming the fields: "startsAt: must be …; name: must be text". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues

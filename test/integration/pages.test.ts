@@ -181,6 +181,14 @@ describe('GET /', () => {
     expect(html).toMatch(/Google Calendar only about once or twice a day/);
   });
 
+  it('accepts tracking parameters that shared links pick up, and leaves them out of its links', async () => {
+    const tracked = await page('/?limit=3&utm_source=newsletter&utm_medium=email&fbclid=abc');
+    expect(tracked.response.status).toBe(200);
+    expect(listedIds(tracked.html)).toEqual(ALL_IDS.slice(0, 3));
+    expect(tracked.html).not.toContain('utm_source');
+    expect((await page('/?colour=red')).response.status).toBe(400);
+  });
+
   it('pages long lists with "page" and shareable links', async () => {
     const first = await page('/?limit=3');
     expect(listedIds(first.html)).toEqual(ALL_IDS.slice(0, 3));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   externalId,
+  listOf,
   instant,
   looseBoolean,
   looseNumber,
@@ -61,18 +62,6 @@ const photo = z.object({
     .catch(null)
     .transform((value) => value ?? []),
 });
-
-const listOf = <T extends z.ZodTypeAny>(item: T) =>
-  z
-    .array(z.unknown())
-    .nullish()
-    .catch(null)
-    .transform((items) =>
-      (items ?? []).flatMap((entry) => {
-        const parsed = item.safeParse(entry);
-        return parsed.success ? [parsed.data as z.output<T>] : [];
-      }),
-    );
 
 export const eventSchema = z.object({
   _id: externalId,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   coordinate,
+  listOf,
   externalId,
   instant,
   looseBoolean,
@@ -65,18 +66,6 @@ const ticketType = z.object({
   feeInCents: looseNumber,
   soldOut: looseBoolean,
 });
-
-const listOf = <T extends z.ZodTypeAny>(item: T) =>
-  z
-    .array(z.unknown())
-    .nullish()
-    .catch(null)
-    .transform((items) =>
-      (items ?? []).flatMap((entry) => {
-        const parsed = item.safeParse(entry);
-        return parsed.success ? [parsed.data as z.output<T>] : [];
-      }),
-    );
 
 export const eventSchema = z.object({
   id: externalId,
