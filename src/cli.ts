@@ -34,11 +34,6 @@ interface Command {
 
 const out = (line = '') => console.log(line);
 
-/** Loads the configuration; a ConfigError becomes exit code 1 with its message. */
-function config(): Config {
-  return loadConfig();
-}
-
 /** Logs go to stderr and stay quiet (warnings and errors) unless LOG_LEVEL is set. */
 function cliLogger(cfg: Config) {
   const level = process.env.LOG_LEVEL ? cfg.logLevel : 'warn';
@@ -60,7 +55,7 @@ async function openContext(cfg: Config): Promise<AppContext> {
 }
 
 async function withContext(run: (ctx: AppContext) => Promise<number>): Promise<number> {
-  const ctx = await openContext(config());
+  const ctx = await openContext(loadConfig());
   try {
     return await run(ctx);
   } finally {
@@ -124,6 +119,7 @@ function webhookUrl(base: string, source: string): URL {
     throw new UsageError(`--url: not a URL: ${base}`);
   }
   if (!/^https?:$/.test(url.protocol)) throw new UsageError(`--url: must be http or https: ${base}`);
+  if (url.username || url.password) throw new UsageError('--url: leave credentials out of the URL; they come from EVENTPORT_BASIC_AUTH');
   if (!url.pathname.endsWith(`/webhooks/${source}`)) url.pathname = `${url.pathname.replace(/\/+$/, '')}/webhooks/${source}`;
   return url;
 }
@@ -147,7 +143,7 @@ Options:
     const [source, file, ...extra] = positionals;
     if (!source || !SOURCE_NAMES.includes(source as never)) throw new UsageError(`the source must be one of ${SOURCE_NAMES.join(', ')}`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
-    const cfg = config();
+    const cfg = loadConfig();
     const url = webhookUrl(typeof values.url === 'string' ? values.url : cfg.publicUrl, source);
     let body: Buffer;
     if (file) {
@@ -256,7 +252,7 @@ Options:
     const [file, ...extra] = positionals;
     if (!file) throw new UsageError('which backup? give its FILE');
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
-    const cfg = config();
+    const cfg = loadConfig();
     try {
       const result = restoreBackup(file, cfg.databasePath, { force: values.force === true });
       out(`restored ${file} to ${result.restored}`);
@@ -276,7 +272,7 @@ const migrate: Command = {
   options: {},
   async run(positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-    const cfg = config();
+    const cfg = loadConfig();
     const database = openDatabase(cfg.databasePath);
     try {
       const applied = await migrateToLatest(database.db);

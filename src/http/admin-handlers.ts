@@ -1,7 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { Eta } from 'eta';
 import type { AppContext } from '../context.js';
 import { matchesSecret, parseBasicAuth } from '../inbox/verify.js';
 import { collectStatus } from '../operations/status.js';
+import { createTemplates } from '../render/html.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
 import { notFoundHandler } from './error-handler.js';
 
@@ -30,10 +32,12 @@ export function adminAuth(ctx: AppContext): RequestHandler {
 
 /** GET /admin: the status page. */
 export function adminPageHandler(ctx: AppContext) {
+  let templates: Eta | null = null;
   return async (req: Request, res: Response) => {
+    templates ??= createTemplates();
     const status = await collectStatus(ctx);
     const replayed = typeof req.query.replayed === 'string' && /^\d{1,9}$/.test(req.query.replayed) ? Number(req.query.replayed) : null;
-    const html = renderAdminPage(status, {
+    const html = renderAdminPage(templates, status, {
       siteTitle: ctx.config.siteTitle,
       timeZone: ctx.config.timeZone,
       notice: replayed === null ? null : `Replayed ${replayed} failed ${replayed === 1 ? 'delivery' : 'deliveries'}.`,
@@ -56,7 +60,8 @@ function isCrossSite(req: Request): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   try {
-    return new URL(origin).host !== req.headers.host;
+    // req.host is the Host header, or X-Forwarded-Host behind a trusted proxy (TRUST_PROXY).
+    return new URL(origin).host !== req.host;
   } catch {
     return true;
   }

@@ -1,29 +1,20 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/child-app.js';
 import { DEFAULT_TEST_ENV, fixture, signStager, tempDatabasePath } from '../helpers/test-app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Main {
   child: ChildProcessWithoutNullStreams;
   url: string;
   databasePath: string;
+  /** Everything written to stdout and stderr so far (log lines are batched: complete after exit). */
   output: () => string;
-  waitFor(text: string, timeoutMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -31,6 +22,26 @@ const running: Main[] = [];
 afterEach(() => {
   for (const main of running.splice(0)) if (main.child.exitCode === null) main.child.kill('SIGKILL');
 });
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `ready()` is true; fails with the output when the process ends or time runs out. */
+async function until(main: Main, what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    const { exitCode, signalCode } = main.child;
+    if (exitCode !== null || signalCode !== null) throw new Error(`exited (${exitCode ?? signalCode}) before ${what}; output:\n${main.output()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${main.output()}`);
+    await pause(50);
+  }
+}
+
+/** True when /healthz answers 200; false while nothing listens. */
+const healthy = (main: Main) => () =>
+  fetch(`${main.url}/healthz`).then(
+    (response) => response.ok,
+    () => false,
+  );
 
 /** Starts `src/main.ts` as its own process (the way `npx tsx src/main.ts` would) on a fresh database. */
 async function startMain(env: Record<string, string> = {}): Promise<Main> {
@@ -57,23 +68,9 @@ async function startMain(env: Record<string, string> = {}): Promise<Main> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const main: Main = {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    databasePath,
-    output: () => text,
-    async waitFor(needle, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!text.includes(needle)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${needle}; output:\n${text}`);
-        if (child.exitCode !== null) throw new Error(`exited (${child.exitCode}) before ${needle}; output:\n${text}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    },
-    exited,
-  };
+  const main: Main = { child, url: `http://127.0.0.1:${port}`, databasePath, output: () => text, exited };
   running.push(main);
-  await main.waitFor('marquee: listening');
+  await until(main, '/healthz', healthy(main));
   return main;
 }
 
@@ -90,7 +87,6 @@ const statuses = (file: string) => {
 describe('process shutdown', { timeout: 180_000 }, () => {
   it('on SIGTERM processes the deliveries it acknowledged, stops jobs, closes the database and exits 0', async () => {
     const main = await startMain();
-    expect(main.output()).toContain('jobs: scheduler started');
     const body = fixture('stager/update-events.json');
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
@@ -100,6 +96,7 @@ describe('process shutdown', { timeout: 180_000 }, () => {
     expect(answers.map((response) => response.status)).toEqual(Array(20).fill(202));
     main.child.kill('SIGTERM');
     expect(await main.exited).toEqual({ code: 0, signal: null });
+    expect(main.output()).toContain('jobs: scheduler started');
     expect(main.output()).toContain('marquee: shutting down');
     expect(main.output()).toContain('marquee: stopped');
     expect(statuses(main.databasePath)).toEqual(Array(20).fill('processed'));
@@ -116,7 +113,7 @@ describe('process shutdown', { timeout: 180_000 }, () => {
 
     const patient = await startMain({ SHUTDOWN_TIMEOUT_SECONDS: '1' });
     const first = stalled(patient);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pause(200);
     const started = Date.now();
     patient.child.kill('SIGTERM');
     expect(await patient.exited).toEqual({ code: 0, signal: null });
@@ -126,9 +123,10 @@ describe('process shutdown', { timeout: 180_000 }, () => {
 
     const impatient = await startMain({ SHUTDOWN_TIMEOUT_SECONDS: '30' });
     const second = stalled(impatient);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pause(200);
     impatient.child.kill('SIGTERM');
-    await impatient.waitFor('marquee: shutting down');
+    // Shutdown has begun once nothing accepts connections; the stalled request holds it there.
+    await until(impatient, 'the listener to close', async () => !(await healthy(impatient)()));
     impatient.child.kill('SIGTERM');
     expect(await impatient.exited).toEqual({ code: 1, signal: null });
     expect(impatient.output()).toContain('marquee: second signal, exiting now');
