@@ -39,7 +39,6 @@ const flag = z
 
 const envSchema = z
   .object({
-    NODE_ENV: z.string().default('production'),
     PORT: port.default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     DATABASE_PATH: z.string().min(1).default('data/marquee.db'),
@@ -97,7 +96,6 @@ const envSchema = z
   .transform((env) => {
     const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
     return {
-      env: env.NODE_ENV,
       port: env.PORT,
       host: env.HOST,
       databasePath: env.DATABASE_PATH,
