@@ -13,7 +13,6 @@ const csv = (value: string | undefined): string[] =>
     .map((part) => part.trim())
     .filter((part) => part.length > 0);
 
-
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 /** Parses `25mb`, `512kb`, `1048576` into bytes; null when malformed. */
@@ -30,121 +29,133 @@ const schedule = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .refine((value) => value === 'off' || isCronExpression(value), 'must be a cron expression such as "30 3 * * *", or off');
+    .refine(
+      (value) => value === 'off' || isCronExpression(value),
+      'must be a cron expression such as "30 3 * * *", or off',
+    );
 const nonNegativeInt = z.coerce.number().int().min(0);
 const positiveInt = z.coerce.number().int().min(1);
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const envSchema = z
-  .object({
-    PORT: port.default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    DATABASE_PATH: z.string().min(1).default('data/marquee.db'),
-    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-    TIMEZONE: z
-      .string()
-      .default('Europe/Amsterdam')
-      .refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Amsterdam'),
-    BODY_LIMIT: z
-      .string()
-      .default('25mb')
-      .refine((value) => parseByteSize(value) !== null, 'must be a size such as 25mb, 512kb or 1048576'),
-    STAGER_SIGNING_KEYS: z.string().optional(),
-    EVENTPORT_TOKENS: z.string().optional(),
-    EVENTPORT_TIMEZONE: z
-      .string()
-      .default('Europe/Berlin')
-      .refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
-    EVENTPORT_BASIC_AUTH: z
-      .string()
-      .optional()
-      .refine(
-        (value) => csv(value).every((pair) => /^[^:]+:.+$/.test(pair)),
-        'must be comma-separated user:password pairs',
-      ),
-    INBOX_RETENTION_DAYS: positiveInt.default(30),
-    EVENT_RETENTION_DAYS: positiveInt.default(90),
-    PAST_DAYS: nonNegativeInt.default(0),
-    DEFAULT_DURATION_HOURS: z.coerce.number().positive().max(72).default(3),
-    CITY_ALIASES: z
-      .string()
-      .optional()
-      .refine(
-        (value) => csv(value).every((pair) => /^[^=]+=[^=]+$/.test(pair)),
-        'must be comma-separated Spelling=City pairs such as Munich=München',
-      ),
-    CANCELLED_PREFIX: z.string().default('Cancelled: '),
-    FEED_CACHE_CONTROL: z.string().min(1).default('public, max-age=300, stale-while-revalidate=600'),
-    SITE_TITLE: z.string().min(1).default('Marquee'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TRUST_PROXY: z.string().default(''),
-    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    BACKUP_DIR: z.string().min(1).default('data/backups'),
-    BACKUP_KEEP: positiveInt.default(7),
-    SCHEDULE_RETENTION: schedule('30 3 * * *'),
-    SCHEDULE_BACKUP: schedule('0 4 * * *'),
-    SCHEDULE_SYNC_WATCHDOG: schedule('*/15 * * * *'),
-    SCHEDULE_MAINTENANCE: schedule('15 * * * *'),
-    SCHEDULE_TIMEZONE: z.string().optional().refine((zone) => zone === undefined || isKnownTimeZone(zone), 'must be an IANA time zone'),
-    SYNC_STALE_HOURS: z.coerce.number().positive().default(26),
-    JOBS_ENABLED: flag.default(true),
-    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(8),
-  })
-  .transform((env) => {
-    const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
-    return {
-      port: env.PORT,
-      host: env.HOST,
-      databasePath: env.DATABASE_PATH,
-      publicUrl,
-      publicHost: new URL(publicUrl).hostname,
-      timeZone: env.TIMEZONE,
-      bodyLimitBytes: parseByteSize(env.BODY_LIMIT) ?? 25 * 1024 ** 2,
-      stager: { signingKeys: csv(env.STAGER_SIGNING_KEYS) },
-      eventport: {
-        tokens: csv(env.EVENTPORT_TOKENS),
-        timeZone: env.EVENTPORT_TIMEZONE,
-        basicAuth: csv(env.EVENTPORT_BASIC_AUTH).map((pair) => {
-          const colon = pair.indexOf(':');
-          return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
-        }),
-      },
-      inboxRetentionDays: env.INBOX_RETENTION_DAYS,
-      eventRetentionDays: env.EVENT_RETENTION_DAYS,
-      pastDays: env.PAST_DAYS,
-      defaultDurationHours: env.DEFAULT_DURATION_HOURS,
-      cityAliases: Object.fromEntries(
-        csv(env.CITY_ALIASES).map((pair) => {
-          const [spelling = '', city = ''] = pair.split('=');
-          return [spelling.trim(), city.trim()];
-        }),
-      ) as Record<string, string>,
-      cancelledPrefix: env.CANCELLED_PREFIX,
-      feedCacheControl: env.FEED_CACHE_CONTROL,
-      siteTitle: env.SITE_TITLE,
-      logLevel: env.LOG_LEVEL,
-      trustProxy: env.TRUST_PROXY,
-      adminToken: env.ADMIN_TOKEN ?? null,
-      backupDir: env.BACKUP_DIR,
-      backupKeep: env.BACKUP_KEEP,
-      schedules: {
-        retention: env.SCHEDULE_RETENTION,
-        backup: env.SCHEDULE_BACKUP,
-        syncWatchdog: env.SCHEDULE_SYNC_WATCHDOG,
-        maintenance: env.SCHEDULE_MAINTENANCE,
-        timeZone: env.SCHEDULE_TIMEZONE ?? env.TIMEZONE,
-      },
-      syncStaleHours: env.SYNC_STALE_HOURS,
-      jobsEnabled: env.JOBS_ENABLED,
-      metricsToken: env.METRICS_TOKEN ?? null,
-      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
-    };
-  });
+const variablesSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_PATH: z.string().min(1).default('data/marquee.db'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TIMEZONE: z
+    .string()
+    .default('Europe/Amsterdam')
+    .refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Amsterdam'),
+  BODY_LIMIT: z
+    .string()
+    .default('25mb')
+    .refine(
+      (value) => parseByteSize(value) !== null,
+      'must be a size such as 25mb, 512kb or 1048576',
+    ),
+  STAGER_SIGNING_KEYS: z.string().optional(),
+  EVENTPORT_TOKENS: z.string().optional(),
+  EVENTPORT_TIMEZONE: z
+    .string()
+    .default('Europe/Berlin')
+    .refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+  EVENTPORT_BASIC_AUTH: z
+    .string()
+    .optional()
+    .refine(
+      (value) => csv(value).every((pair) => /^[^:]+:.+$/.test(pair)),
+      'must be comma-separated user:password pairs',
+    ),
+  INBOX_RETENTION_DAYS: positiveInt.default(30),
+  EVENT_RETENTION_DAYS: positiveInt.default(90),
+  PAST_DAYS: nonNegativeInt.default(0),
+  DEFAULT_DURATION_HOURS: z.coerce.number().positive().max(72).default(3),
+  CITY_ALIASES: z
+    .string()
+    .optional()
+    .refine(
+      (value) => csv(value).every((pair) => /^[^=]+=[^=]+$/.test(pair)),
+      'must be comma-separated Spelling=City pairs such as Munich=München',
+    ),
+  CANCELLED_PREFIX: z.string().default('Cancelled: '),
+  FEED_CACHE_CONTROL: z.string().min(1).default('public, max-age=300, stale-while-revalidate=600'),
+  SITE_TITLE: z.string().min(1).default('Marquee'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: z.string().default(''),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  BACKUP_DIR: z.string().min(1).default('data/backups'),
+  BACKUP_KEEP: positiveInt.default(7),
+  SCHEDULE_RETENTION: schedule('30 3 * * *'),
+  SCHEDULE_BACKUP: schedule('0 4 * * *'),
+  SCHEDULE_SYNC_WATCHDOG: schedule('*/15 * * * *'),
+  SCHEDULE_MAINTENANCE: schedule('15 * * * *'),
+  SCHEDULE_TIMEZONE: z
+    .string()
+    .optional()
+    .refine((zone) => zone === undefined || isKnownTimeZone(zone), 'must be an IANA time zone'),
+  SYNC_STALE_HOURS: z.coerce.number().positive().default(26),
+  JOBS_ENABLED: flag.default(true),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(8),
+});
+
+const envSchema = variablesSchema.transform((env) => {
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    databasePath: env.DATABASE_PATH,
+    publicUrl,
+    publicHost: new URL(publicUrl).hostname,
+    timeZone: env.TIMEZONE,
+    bodyLimitBytes: parseByteSize(env.BODY_LIMIT) ?? 25 * 1024 ** 2,
+    stager: { signingKeys: csv(env.STAGER_SIGNING_KEYS) },
+    eventport: {
+      tokens: csv(env.EVENTPORT_TOKENS),
+      timeZone: env.EVENTPORT_TIMEZONE,
+      basicAuth: csv(env.EVENTPORT_BASIC_AUTH).map((pair) => {
+        const colon = pair.indexOf(':');
+        return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
+      }),
+    },
+    inboxRetentionDays: env.INBOX_RETENTION_DAYS,
+    eventRetentionDays: env.EVENT_RETENTION_DAYS,
+    pastDays: env.PAST_DAYS,
+    defaultDurationHours: env.DEFAULT_DURATION_HOURS,
+    cityAliases: Object.fromEntries(
+      csv(env.CITY_ALIASES).map((pair) => {
+        const [spelling = '', city = ''] = pair.split('=');
+        return [spelling.trim(), city.trim()];
+      }),
+    ) as Record<string, string>,
+    cancelledPrefix: env.CANCELLED_PREFIX,
+    feedCacheControl: env.FEED_CACHE_CONTROL,
+    siteTitle: env.SITE_TITLE,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.TRUST_PROXY,
+    adminToken: env.ADMIN_TOKEN ?? null,
+    backupDir: env.BACKUP_DIR,
+    backupKeep: env.BACKUP_KEEP,
+    schedules: {
+      retention: env.SCHEDULE_RETENTION,
+      backup: env.SCHEDULE_BACKUP,
+      syncWatchdog: env.SCHEDULE_SYNC_WATCHDOG,
+      maintenance: env.SCHEDULE_MAINTENANCE,
+      timeZone: env.SCHEDULE_TIMEZONE ?? env.TIMEZONE,
+    },
+    syncStaleHours: env.SYNC_STALE_HOURS,
+    jobsEnabled: env.JOBS_ENABLED,
+    metricsToken: env.METRICS_TOKEN ?? null,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+  };
+});
 
 export type Config = z.output<typeof envSchema>;
+
+/** Every environment variable Marquee reads. */
+export const CONFIG_VARIABLES = Object.keys(variablesSchema.shape);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -161,7 +172,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(present);
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+      result.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
+      ),
     );
   }
   return result.data;

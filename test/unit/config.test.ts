@@ -54,3 +54,17 @@ describe('loadConfig', () => {
     expect(parseByteSize('lots')).toBeNull();
   });
 });
+
+describe('documentation', () => {
+  it('lists every variable in README.md and .env.example', async () => {
+    const { CONFIG_VARIABLES } = await import('../../src/config.js');
+    const fs = await import('node:fs');
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = fs.readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    expect(CONFIG_VARIABLES.length).toBeGreaterThan(30);
+    for (const name of CONFIG_VARIABLES) {
+      expect(readme, name).toContain(`| \`${name}\` |`);
+      expect(example, name).toMatch(new RegExp(`^(# )?${name}=`, 'm'));
+    }
+  });
+});
