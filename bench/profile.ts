@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
+import { startMarquee, tempDir } from './processes.js';
+
+/**
+ * `npm run bench:profile`: where Marquee's time goes on the two paths whose targets are hardest
+ * (signed deliveries under load, a 10,000-event sync). Runs the built app under
+ * `node --cpu-prof`, then prints and writes (bench/PROFILE.md) the functions that dominate.
+ */
+
+const { values: options } = parseArgs({
+  options: { duration: { type: 'string', default: '5' }, 'sync-events': { type: 'string', default: '10000' } },
+});
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function label(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const where = url
+    .replace(/^.*\/node_modules\//, '')
+    .replace(/^file:\/\/.*?\/dist\//, 'dist/')
+    .replace(/^node:/, 'node:');
+  return `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
+}
+
+/** Self and inclusive milliseconds per function, busiest first. */
+function summarize(profile: Profile, top: number): { busyMs: number; self: [string, number][]; inclusive: [string, number][] } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const sampleTime = new Map<number, number>();
+  profile.samples.forEach((id, index) => sampleTime.set(id, (sampleTime.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  let busy = 0;
+  for (const [id, micros] of sampleTime) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const name = label(node);
+    if (name.startsWith('(idle)') || name.startsWith('(program)')) continue;
+    busy += micros;
+    self.set(name, (self.get(name) ?? 0) + micros);
+    const seen = new Set<string>();
+    for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
+      const ancestor = byId.get(current);
+      if (!ancestor) break;
+      const key = label(ancestor);
+      if (key.startsWith('(root)') || seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + micros);
+    }
+  }
+  const sorted = (map: Map<string, number>) =>
+    [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, micros]): [string, number] => [name, micros / 1000]);
+  return { busyMs: busy / 1000, self: sorted(self), inclusive: sorted(inclusive) };
+}
+
+async function profileRun(name: string, work: (url: string) => Promise<string>): Promise<string> {
+  const dir = tempDir(`profile-${name}`);
+  const profiles = path.join(dir, 'profiles');
+  const marquee = await startMarquee(path.join(dir, 'marquee.db'), {}, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
+  const outcome = await work(marquee.url);
+  await marquee.stop();
+  const file = fs.readdirSync(profiles).find((entry) => entry.endsWith('.cpuprofile'));
+  if (!file) throw new Error('bench: no profile written');
+  const summary = summarize(JSON.parse(fs.readFileSync(path.join(profiles, file), 'utf8')) as Profile, 25);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const table = (rows: [string, number][]) => rows.map(([label, ms]) => `| ${ms.toFixed(0)} | \`${label}\` |`).join('\n');
+  return `## ${name}
+
+${outcome}. CPU busy in the server process: ${summary.busyMs.toFixed(0)} ms.
+
+Inclusive time (the function and everything it calls):
+
+| ms | function |
+|---|---|
+${table(summary.inclusive)}
+
+Self time:
+
+| ms | function |
+|---|---|
+${table(summary.self)}
+`;
+}
+
+async function main() {
+  const duration = Number(options.duration);
+  const syncEvents = Number(options['sync-events']);
+  const sections: string[] = [];
+  sections.push(
+    await profileRun('Signed Stager deliveries, 10 connections', async (url) => {
+      const requests = Array.from({ length: 200 }, (_, index) => {
+        const body = stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]);
+        return { method: 'POST' as const, path: '/webhooks/stager', headers: { 'content-type': 'application/json', 'x-signature': signStager(body) }, body: body.toString() };
+      });
+      const result = await autocannon({ url, connections: 10, duration, requests });
+      return `${result['2xx']} deliveries acknowledged in ${duration} s (${result.requests.average.toFixed(0)} req/s)`;
+    }),
+  );
+  sections.push(
+    await profileRun(`ORGANIZATION_SYNC of ${syncEvents} events`, async (url) => {
+      const body = stagerSync(1, 1, syncEvents);
+      const started = performance.now();
+      const response = await fetch(`${url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body });
+      if (response.status !== 202) throw new Error(`bench: sync answered ${response.status}`);
+      for (;;) {
+        const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };
+        if (health.inboxBacklog === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return `processed ${(performance.now() - started).toFixed(0)} ms after the POST started`;
+    }),
+  );
+  const markdown = `# Profile\n\nGenerated by \`npm run bench:profile\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${sections.join('\n')}`;
+  fs.writeFileSync(path.join(import.meta.dirname, 'PROFILE.md'), markdown);
+  process.stdout.write(`${markdown}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
