@@ -1,10 +1,15 @@
 /**
  * A bounded least-recently-used map with string keys, bounded by entry count and, optionally,
  * by a total weight (for example characters of cached text).
+ *
+ * A hit only stamps the entry with a use counter; when a bound is exceeded, the least recently
+ * used entries are dropped in one pass, down to a tenth below the bounds, so that neither a hit
+ * nor a miss costs more than a few map operations on average.
  */
 export class LruCache<V> {
-  private readonly entries = new Map<string, V>();
+  private readonly entries = new Map<string, { value: V; weight: number; used: number }>();
   private weight = 0;
+  private clock = 0;
 
   constructor(
     readonly maxEntries: number,
@@ -24,32 +29,27 @@ export class LruCache<V> {
 
   /** The value for `key`, marking it recently used. */
   get(key: string): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = ++this.clock;
+    return entry.value;
   }
 
   /** Stores `value`, dropping the least recently used entries beyond the bounds. */
   set(key: string, value: V): void {
     this.delete(key);
-    this.entries.set(key, value);
-    this.weight += this.weigh(key, value);
-    while (this.entries.size > this.maxEntries || this.weight > this.maxWeight) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.delete(oldest.value);
-    }
+    const weight = this.weigh(key, value);
+    this.entries.set(key, { value, weight, used: ++this.clock });
+    this.weight += weight;
+    if (this.entries.size > this.maxEntries || this.weight > this.maxWeight) this.evict();
   }
 
   /** Removes `key`; true when it was present. */
   delete(key: string): boolean {
-    const value = this.entries.get(key);
-    if (value === undefined) return false;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return false;
     this.entries.delete(key);
-    this.weight -= this.weigh(key, value);
+    this.weight -= entry.weight;
     return true;
   }
 
@@ -57,5 +57,15 @@ export class LruCache<V> {
   clear(): void {
     this.entries.clear();
     this.weight = 0;
+  }
+
+  private evict(): void {
+    const maxEntries = this.maxEntries - Math.floor(this.maxEntries / 10);
+    const maxWeight = this.maxWeight * 0.9;
+    const byAge = [...this.entries].sort((a, b) => a[1].used - b[1].used);
+    for (const [key] of byAge) {
+      if (this.entries.size <= maxEntries && this.weight <= maxWeight) break;
+      this.delete(key);
+    }
   }
 }

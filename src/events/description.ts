@@ -23,6 +23,8 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
     h1: 'h2',
   },
   allowedSchemesAppliedToAttributes: ['href'],
+  // html-to-text walks the tree recursively: thousands of nested tags overflow the stack.
+  nestingLimit: 50,
 };
 
 // Characters XML 1.0 forbids, and lone surrogates: strict parsers reject feeds carrying them.

@@ -134,8 +134,10 @@ export function parseFilterDate(
     return instantFromWallTime({ year, month, day, hour, minute, second }, timeZone);
   }
   if (ZONED_DATE_TIME.test(value)) {
+    const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
     const instant = new Date(value);
-    if (!Number.isNaN(instant.getTime())) return instant;
+    // Date() would move 2027-02-30T20:00Z to 2 March; the other forms reject it, so does this one.
+    if (!Number.isNaN(instant.getTime()) && validWallDate(year, month, day)) return instant;
   }
   throw new InvalidInputError(`filter: "${name}" must be an ISO date or date-time (${accepted})`);
 }

@@ -10,10 +10,10 @@ import {
   type EventFilter,
 } from '../events/filter.js';
 import type { Event } from '../events/types.js';
-import { renderEventsApi } from '../render/api.js';
+import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
-import { renderIcs, renderSingleEventIcs } from '../render/ics.js';
-import { renderAtom, renderJsonFeed, renderRss } from '../render/syndication.js';
+import { icsDocument, renderSingleEventIcs } from '../render/ics.js';
+import { atomDocument, jsonFeedDocument, rssDocument } from '../render/syndication.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import { sendCached, type CachedResponse, type Rendered } from './render-cache.js';
 
@@ -23,7 +23,8 @@ export interface FeedFormat {
   path: string;
   contentType: string;
   defaultLimit: number;
-  render(ctx: AppContext, page: { total: number; events: Event[] }, filter: EventFilter, channel: FeedChannel): string;
+  /** The response body (UTF-8). */
+  render(ctx: AppContext, page: { total: number; events: Event[] }, filter: EventFilter, channel: FeedChannel): Buffer;
 }
 
 export const FEED_FORMATS = {
@@ -32,35 +33,35 @@ export const FEED_FORMATS = {
     path: '/events.ics',
     contentType: 'text/calendar; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => renderIcs(page.events, channel, ctx.fragmentCache),
+    render: (ctx, page, _filter, channel) => icsDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   rss: {
     name: 'rss',
     path: '/events.rss',
     contentType: 'application/rss+xml; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => renderRss(page.events, channel, ctx.fragmentCache),
+    render: (ctx, page, _filter, channel) => rssDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   atom: {
     name: 'atom',
     path: '/events.atom',
     contentType: 'application/atom+xml; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => renderAtom(page.events, channel, ctx.fragmentCache),
+    render: (ctx, page, _filter, channel) => atomDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   jsonfeed: {
     name: 'jsonfeed',
     path: '/events.json',
     contentType: 'application/feed+json; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => renderJsonFeed(page.events, channel, ctx.fragmentCache),
+    render: (ctx, page, _filter, channel) => jsonFeedDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   api: {
     name: 'api',
     path: '/api/events',
     contentType: 'application/json; charset=utf-8',
     defaultLimit: 100,
-    render: (ctx, page, filter, channel) => renderEventsApi(page, filter, channel, ctx.fragmentCache),
+    render: (ctx, page, filter, channel) => eventsApiDocument(page, filter, channel, ctx.fragmentCache).bytes(),
   },
 } satisfies Record<string, FeedFormat>;
 
@@ -158,7 +159,7 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
       }, ctx.eventCache);
       const channel = channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified);
       return {
-        body: Buffer.from(format.render(ctx, page, filter, channel), 'utf8'),
+        body: format.render(ctx, page, filter, channel),
         contentType: format.contentType,
         lastModified: page.lastModified,
         expiresAt: page.expiresAt,

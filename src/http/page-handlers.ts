@@ -187,7 +187,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
         defaultPageSize: LIST_PAGE_SIZE,
       };
       const entry = await cachedRender(ctx, `html|${filterKey(filter)}`, async () => {
-        const page = await findEvents(ctx.database.db, filter, eventWindow());
+        const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
         const facets = await findFacets(ctx.database.db, ctx.now());
         return {
           body: html(renderListPage(templates, { site, filter, page, facets, paging })),
@@ -230,7 +230,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
       }
       const key = `embed|${theme.theme ?? ''}|${theme.accent ?? ''}|${filterKey(filter)}`;
       const entry = await cachedRender(ctx, key, async () => {
-        const page = await findEvents(ctx.database.db, filter, eventWindow());
+        const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
         return {
           body: html(renderEmbed(templates, { site, filter, page, theme })),
           contentType: HTML,

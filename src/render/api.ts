@@ -1,6 +1,6 @@
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { eventFragments, type FragmentCache } from './fragment-cache.js';
+import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
 
 /** The public JSON shape of an event: every public field, nothing private or internal. */
 export interface PublicEvent {
@@ -63,20 +63,30 @@ export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUr
   };
 }
 
-/**
- * GET /api/events body: `{ total, limit, offset, events }`. With a cache, each event's JSON is
- * rendered once per event revision and channel.
- */
+/** GET /api/events body: `{ total, limit, offset, events }`. */
 export function renderEventsApi(
   page: { total: number; events: readonly Event[] },
   paging: { limit: number; offset: number },
   channel: FeedChannel,
   cache?: FragmentCache,
 ): string {
+  return eventsApiDocument(page, paging, channel, cache).text();
+}
+
+/**
+ * The GET /api/events body as a document of per-event JSON, exactly
+ * `JSON.stringify({ total, limit, offset, events })`. With a cache, each event's JSON is
+ * rendered once per event revision and channel.
+ */
+export function eventsApiDocument(
+  page: { total: number; events: readonly Event[] },
+  paging: { limit: number; offset: number },
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): FeedDocument {
   const events = eventFragments('api', page.events, channel, cache, (missing) =>
     missing.map((event) => JSON.stringify(toPublicEvent(event, channel))),
   );
-  // `JSON.stringify({ total, limit, offset, events })`, assembled from per-event JSON.
   const head = JSON.stringify({ total: page.total, limit: paging.limit, offset: paging.offset });
-  return `${head.slice(0, -1)},"events":[${events.join(',')}]}`;
+  return new FeedDocument(`${head.slice(0, -1)},"events":[`, events, ']}', ',');
 }

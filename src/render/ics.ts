@@ -14,7 +14,7 @@ import { cleanText } from '../events/description.js';
 import { isKnownTimeZone, wallTimeIn } from '../events/time.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { eventFragments, type FragmentCache } from './fragment-cache.js';
+import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
 import {
   descriptionPlainText,
   eventUrl,
@@ -44,15 +44,24 @@ const ZONELESS_CALENDAR = new ICalCalendar();
 /** Per-event VEVENT text (the shared per-event fragment cache), kept under its former name. */
 export { FragmentCache as IcsEventCache } from './fragment-cache.js';
 
-/**
- * Renders a calendar of `events` in the given order. With a cache, a VEVENT is rendered once
- * per event revision and channel.
- */
+/** Renders a calendar of `events` in the given order. */
 export function renderIcs(
   events: readonly Event[],
   channel: FeedChannel,
   cache?: FragmentCache,
 ): string {
+  return icsDocument(events, channel, cache).text();
+}
+
+/**
+ * The calendar of `events` in the given order, as a document of VEVENTs. With a cache, a
+ * VEVENT is rendered once per event revision and channel.
+ */
+export function icsDocument(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): FeedDocument {
   const zones = new Map<string, ResolvedZone>();
   for (const event of events) {
     const zone = resolveZone(event.timeZone);
@@ -62,7 +71,11 @@ export function renderIcs(
     missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone))),
   );
   const vtimezones = [...zones.keys()].sort().map((tzid) => zones.get(tzid)?.vtimezone ?? '');
-  return renderHeader(channel) + vtimezones.join('') + vevents.join('') + 'END:VCALENDAR' + CRLF;
+  return new FeedDocument(
+    renderHeader(channel) + vtimezones.join(''),
+    vevents,
+    'END:VCALENDAR' + CRLF,
+  );
 }
 
 /** Renders a calendar holding one event (GET /events/:id.ics). */

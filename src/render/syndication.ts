@@ -1,7 +1,7 @@
 import { Feed, type Enclosure, type FeedOptions, type Item } from 'feed';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { eventFragments, type FragmentCache } from './fragment-cache.js';
+import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
 import {
   descriptionHtml,
   descriptionPlainText,
@@ -33,28 +33,66 @@ import {
 
 const GENERATOR = 'Marquee';
 
-/**
- * Renders an RSS 2.0 feed; `channel.selfUrl` is the RSS URL. With a cache, each item is rendered
- * once per event revision and channel.
- */
-export function renderRss(events: readonly Event[], channel: FeedChannel, cache?: FragmentCache): string {
-  const shell = splitShell(new Feed(feedOptions(channel, { rss: channel.selfUrl })).rss2(), RSS_TAIL);
-  const items = eventFragments('rss', events, channel, cache, (missing) =>
-    itemTexts(missing.map((event) => rssItem(event, channel)), 'rss'),
-  );
-  return shell.head + items.join('') + shell.tail;
+/** Renders an RSS 2.0 feed; `channel.selfUrl` is the RSS URL. */
+export function renderRss(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): string {
+  return rssDocument(events, channel, cache).text();
 }
 
 /**
- * Renders an Atom 1.0 feed; `channel.selfUrl` is the Atom URL. With a cache, each entry is
- * rendered once per event revision and channel.
+ * An RSS 2.0 feed as a document of items. With a cache, each item is rendered once per event
+ * revision and channel.
  */
-export function renderAtom(events: readonly Event[], channel: FeedChannel, cache?: FragmentCache): string {
-  const shell = splitShell(new Feed(feedOptions(channel, { atom: channel.selfUrl })).atom1(), ATOM_TAIL);
-  const entries = eventFragments('atom', events, channel, cache, (missing) =>
-    itemTexts(missing.map((event) => atomItem(event, channel)), 'atom'),
+export function rssDocument(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): FeedDocument {
+  const shell = splitShell(
+    new Feed(feedOptions(channel, { rss: channel.selfUrl })).rss2(),
+    RSS_TAIL,
   );
-  return shell.head + entries.join('') + shell.tail;
+  const items = eventFragments('rss', events, channel, cache, (missing) =>
+    itemTexts(
+      missing.map((event) => rssItem(event, channel)),
+      'rss',
+    ),
+  );
+  return new FeedDocument(shell.head, items, shell.tail);
+}
+
+/** Renders an Atom 1.0 feed; `channel.selfUrl` is the Atom URL. */
+export function renderAtom(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): string {
+  return atomDocument(events, channel, cache).text();
+}
+
+/**
+ * An Atom 1.0 feed as a document of entries. With a cache, each entry is rendered once per event
+ * revision and channel.
+ */
+export function atomDocument(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): FeedDocument {
+  const shell = splitShell(
+    new Feed(feedOptions(channel, { atom: channel.selfUrl })).atom1(),
+    ATOM_TAIL,
+  );
+  const entries = eventFragments('atom', events, channel, cache, (missing) =>
+    itemTexts(
+      missing.map((event) => atomItem(event, channel)),
+      'atom',
+    ),
+  );
+  return new FeedDocument(shell.head, entries, shell.tail);
 }
 
 function rssItem(event: Event, channel: FeedChannel): Item {
@@ -132,7 +170,7 @@ const itemFormats = {
   },
 };
 
-/** The text `feed` writes for each item inside a document (`\n    <entry>…</entry>` and the like). */
+/** The text `feed` writes for each item inside a document (`\n    <entry>…</entry>` etc.). */
 function itemTexts(items: readonly Item[], format: 'rss' | 'atom'): string[] {
   const { shell, start, render } = itemFormats[format];
   const cut = (list: readonly Item[]): string => {
@@ -152,11 +190,24 @@ function itemTexts(items: readonly Item[], format: 'rss' | 'atom'): string[] {
   return items.map((item) => cut([item]));
 }
 
+/** Renders a JSON Feed 1.1 document; `channel.selfUrl` is the JSON Feed URL. */
+export function renderJsonFeed(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): string {
+  return jsonFeedDocument(events, channel, cache).text();
+}
+
 /**
- * Renders a JSON Feed 1.1 document; `channel.selfUrl` is the JSON Feed URL. With a cache, each
- * item is rendered once per event revision and channel.
+ * A JSON Feed 1.1 document of items. With a cache, each item is rendered once per event revision
+ * and channel.
  */
-export function renderJsonFeed(events: readonly Event[], channel: FeedChannel, cache?: FragmentCache): string {
+export function jsonFeedDocument(
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache,
+): FeedDocument {
   // Emitted directly: `feed` writes version 1 (`author`, no `authors`) and an enclosure object
   // where JSON Feed wants an image URL.
   const description = oneLine(channel.description);
@@ -168,14 +219,23 @@ export function renderJsonFeed(events: readonly Event[], channel: FeedChannel, c
     ...(description === '' ? {} : { description }),
     authors: [{ name: oneLine(channel.siteTitle), url: channel.publicUrl }],
   };
-  // `JSON.stringify(document-with-items, null, 2)`, assembled: items are the last member, each
-  // indented by four spaces (JSON text has line breaks only between tokens).
+  // `JSON.stringify({ ...document, items }, null, 2)`, assembled: items are the last member.
   const items = eventFragments('jsonfeed', events, channel, cache, (missing) =>
-    missing.map((event) => JSON.stringify(jsonFeedItem(event, channel), null, 2).replace(/\n/g, '\n    ')),
+    missing.map((event) => jsonFeedItemText(jsonFeedItem(event, channel))),
   );
-  const head = JSON.stringify(document, null, 2);
-  const list = items.length === 0 ? '[]' : `[\n    ${items.join(',\n    ')}\n  ]`;
-  return `${head.slice(0, -'\n}'.length)},\n  "items": ${list}\n}\n`;
+  const head = `${JSON.stringify(document, null, 2).slice(0, -'\n}'.length)},\n  "items": `;
+  if (items.length === 0) return new FeedDocument(`${head}[]`, items, '\n}\n');
+  return new FeedDocument(`${head}[\n${ITEM_INDENT}`, items, '\n  ]\n}\n', `,\n${ITEM_INDENT}`);
+}
+
+const ITEM_INDENT = '    ';
+const ITEMS_HEAD = `{\n  "items": [\n${ITEM_INDENT}`;
+const ITEMS_TAIL = '\n  ]\n}';
+
+/** An item's JSON as it reads inside the document's `items`, indented to its depth. */
+function jsonFeedItemText(item: Record<string, unknown>): string {
+  const text = JSON.stringify({ items: [item] }, null, 2);
+  return text.slice(ITEMS_HEAD.length, text.length - ITEMS_TAIL.length);
 }
 
 function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']): FeedOptions {

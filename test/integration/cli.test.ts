@@ -94,7 +94,7 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     expect(fs.existsSync(databasePath)).toBe(false);
 
     const first = await cli(['migrate'], { DATABASE_PATH: databasePath });
-    expect(first).toMatchObject({ code: 0, stdout: 'applied: 0001-initial\n' });
+    expect(first).toMatchObject({ code: 0, stdout: 'applied: 0001-initial, 0002-city-window-index\n' });
   });
 
   it('backs up and restores, refusing to overwrite without --force', async () => {
