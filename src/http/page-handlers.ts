@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Eta } from 'eta';
+import { LruCache } from '../lru-cache.js';
 import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
-import { findEvents, findFacets } from '../events/event-repository.js';
+import { findEvents, findFacets, type Facets } from '../events/event-repository.js';
 import { filterKey, type EventFilter } from '../events/filter.js';
 import {
   createTemplates,
@@ -146,6 +147,23 @@ export function pagesFor(ctx: AppContext): Pages {
 }
 
 function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
+  // Each event's list markup, per revision: a change to one event re-renders that one only.
+  const itemCache = new LruCache<string>(20_000, 16 * 1024 * 1024, (key, value) => key.length + value.length);
+  // Filter choices come from every upcoming event; they change with the data, not per request.
+  let facetsMemo: { version: number; at: number; facets: Promise<Facets> } | null = null;
+  const facetsFor = (): Promise<Facets> => {
+    const version = ctx.dataVersion.value;
+    const now = ctx.now().getTime();
+    if (!facetsMemo || facetsMemo.version !== version || now - facetsMemo.at > 60_000) {
+      const facets = findFacets(ctx.database.db, ctx.now());
+      const memo = { version, at: now, facets };
+      facets.catch(() => {
+        if (facetsMemo === memo) facetsMemo = null;
+      });
+      facetsMemo = memo;
+    }
+    return facetsMemo.facets;
+  };
   const site: SiteInfo = {
     siteTitle: ctx.config.siteTitle,
     publicUrl: ctx.config.publicUrl,
@@ -188,9 +206,9 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
       };
       const entry = await cachedRender(ctx, `html|${filterKey(filter)}`, async () => {
         const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
-        const facets = await findFacets(ctx.database.db, ctx.now());
+        const facets = await facetsFor();
         return {
-          body: html(renderListPage(templates, { site, filter, page, facets, paging })),
+          body: html(renderListPage(templates, { site, filter, page, facets, paging }, itemCache)),
           contentType: HTML,
           lastModified: page.lastModified,
           expiresAt: page.expiresAt,
@@ -232,7 +250,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
       const entry = await cachedRender(ctx, key, async () => {
         const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
         return {
-          body: html(renderEmbed(templates, { site, filter, page, theme })),
+          body: html(renderEmbed(templates, { site, filter, page, theme }, itemCache)),
           contentType: HTML,
           lastModified: page.lastModified,
           expiresAt: page.expiresAt,

@@ -5,6 +5,7 @@ import type { Facets } from '../events/event-repository.js';
 import { describeFilter, filterQueryString, type EventFilter } from '../events/filter.js';
 import { foldKey } from '../events/text-key.js';
 import { localDateKey, wallTimeIn, zoneOffsetMs } from '../events/time.js';
+import type { LruCache } from '../lru-cache.js';
 import type { Event } from '../events/types.js';
 import {
   formatClock,
@@ -134,12 +135,20 @@ export interface EventListItem {
   badges: StatusBadge[];
 }
 
+/** An event whose list markup was rendered (or taken from a cache) beforehand. */
+export interface RenderedListItem {
+  html: string;
+}
+
 /** Events of one day. */
 export interface DayGroup {
   dateKey: string;
   heading: string;
-  events: EventListItem[];
+  events: (EventListItem | RenderedListItem)[];
 }
+
+/** Renders one list item's markup; `build` makes its view model when it is needed. */
+export type ListItemRenderer = (event: Event, build: () => EventListItem) => string;
 
 const text = (value: string | null): string | null => {
   if (value === null) return null;
@@ -171,8 +180,11 @@ function listItem(event: Event, timeZone: string): EventListItem {
   };
 }
 
-/** Groups events (sorted by start) by their start day in `timeZone`. */
-export function groupByDay(events: readonly Event[], timeZone: string): DayGroup[] {
+/**
+ * Groups events (sorted by start) by their start day in `timeZone`. With `renderItem`, items
+ * arrive as markup (so a cache can spare building and rendering unchanged events).
+ */
+export function groupByDay(events: readonly Event[], timeZone: string, renderItem?: ListItemRenderer): DayGroup[] {
   const groups: DayGroup[] = [];
   for (const event of events) {
     const dateKey = localDateKey(event.startsAt, timeZone);
@@ -181,9 +193,32 @@ export function groupByDay(events: readonly Event[], timeZone: string): DayGroup
       group = { dateKey, heading: dayHeading(dateKey), events: [] };
       groups.push(group);
     }
-    group.events.push(listItem(event, timeZone));
+    group.events.push(renderItem ? { html: renderItem(event, () => listItem(event, timeZone)) } : listItem(event, timeZone));
   }
   return groups;
+}
+
+/**
+ * A renderer of list items through the `event-item` template, caching each item's markup per
+ * event revision (and everything else the markup depends on) in `cache`.
+ */
+export function cachedListItems(
+  templates: Eta,
+  cache: LruCache<string> | undefined,
+  options: { timeZone: string; compact: boolean; urlPrefix: string },
+): ListItemRenderer {
+  return (event, build) => {
+    const key = `${options.compact ? 'c' : 'l'}|${options.timeZone}|${options.urlPrefix}|${event.id}|${event.revision}|${event.lastChangedAt.getTime()}`;
+    const known = cache?.get(key);
+    if (known !== undefined) return known;
+    const item = build();
+    const html = templates.render('./partials/event-item', {
+      item: { ...item, url: options.urlPrefix + item.url },
+      compact: options.compact,
+    });
+    cache?.set(key, html);
+    return html;
+  };
 }
 
 /** The links of a subscribe panel for one filter. */
@@ -302,7 +337,7 @@ function pageUrl(filter: EventFilter, paging: Paging, page: number): string {
 }
 
 /** Builds the list page's view model. */
-export function listPageModel(input: ListPageInput) {
+export function listPageModel(input: ListPageInput, renderItem?: ListItemRenderer) {
   const { site, filter, page, facets, paging } = input;
   const links = subscribeLinks(site, filter);
   const first = page.total === 0 ? 0 : filter.offset + 1;
@@ -346,7 +381,7 @@ export function listPageModel(input: ListPageInput) {
       ],
       filtered,
     },
-    days: groupByDay(page.events, site.timeZone),
+    days: groupByDay(page.events, site.timeZone, renderItem),
     total: page.total,
     range: page.events.length > 0 ? `${first}–${last} of ${page.total}` : null,
     pager: {
@@ -359,9 +394,10 @@ export function listPageModel(input: ListPageInput) {
   };
 }
 
-/** The event list page. */
-export function renderListPage(templates: Eta, input: ListPageInput): string {
-  return templates.render('./home', listPageModel(input));
+/** The event list page; `itemCache` keeps each event's markup across renders. */
+export function renderListPage(templates: Eta, input: ListPageInput, itemCache?: LruCache<string>): string {
+  const renderItem = cachedListItems(templates, itemCache, { timeZone: input.site.timeZone, compact: false, urlPrefix: '' });
+  return templates.render('./home', listPageModel(input, renderItem));
 }
 
 /** Theme and accent of an embed, validated by the HTTP layer. */
@@ -387,7 +423,7 @@ export interface EmbedInput {
 }
 
 /** Builds the embed's view model. */
-export function embedModel(input: EmbedInput) {
+export function embedModel(input: EmbedInput, renderItem?: ListItemRenderer) {
   const { site, filter, page, theme } = input;
   const listQuery = filterQueryString(filter);
   return {
@@ -395,16 +431,21 @@ export function embedModel(input: EmbedInput) {
     title: `${describeFilter(filter)} · ${site.siteTitle}`,
     theme: theme.theme,
     accentStyle: embedAccentStyle(theme.accent),
-    days: groupByDay(page.events, site.timeZone),
+    days: groupByDay(page.events, site.timeZone, renderItem),
     more: page.total > page.events.length ? page.total - page.events.length : 0,
     listUrl: `${site.publicUrl}/${listQuery}`,
     subscribeUrl: `${site.publicUrl}/${listQuery}#subscribe`,
   };
 }
 
-/** The compact list shown inside an iframe. */
-export function renderEmbed(templates: Eta, input: EmbedInput): string {
-  return templates.render('./embed', embedModel(input));
+/** The compact list shown inside an iframe; `itemCache` keeps each event's markup. */
+export function renderEmbed(templates: Eta, input: EmbedInput, itemCache?: LruCache<string>): string {
+  const renderItem = cachedListItems(templates, itemCache, {
+    timeZone: input.site.timeZone,
+    compact: true,
+    urlPrefix: input.site.publicUrl,
+  });
+  return templates.render('./embed', embedModel(input, renderItem));
 }
 
 const SCHEMA_STATUS: Record<Event['status'], string> = {

@@ -6,10 +6,15 @@ import {
   groupByDay,
   isoInZone,
   jsonForScriptElement,
+  listPageModel,
+  renderEmbed,
+  embedModel,
   renderEventPage,
+  renderListPage,
   subscribeLinks,
   type SiteInfo,
 } from '../../src/render/html.js';
+import { LruCache } from '../../src/lru-cache.js';
 import { buildEvent, sampleEvents } from '../helpers/sample-events.js';
 
 const templates = createTemplates();
@@ -58,7 +63,7 @@ describe('html renderer', () => {
       endsAt: null,
     });
     const groups = groupByDay([buildEvent(), late], 'Europe/Amsterdam');
-    expect(groups.map((group) => [group.heading, group.events.map((event) => event.time)])).toEqual(
+    expect(groups.map((group) => [group.heading, group.events.map((event) => ('time' in event ? event.time : null))])).toEqual(
       [
         ['Saturday 5 December 2026', ['20:30–23:00']],
         ['Sunday 6 December 2026', ['00:30']],
@@ -127,5 +132,28 @@ describe('html renderer', () => {
       `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(links.webcal)}`,
     );
     expect(links.name).toBe('Marquee: Events in München');
+  });
+});
+
+describe('list item caching', () => {
+  it('renders the same bytes from cached item markup as from the templates alone', () => {
+    const events = sampleEvents();
+    const input = {
+      site,
+      filter: noFilter,
+      page: { total: events.length, events },
+      facets: { cities: [], genres: [], organizers: [] },
+      paging: { page: 1, pageSize: 50, defaultPageSize: 50 },
+    };
+    const plain = templates.render('./home', listPageModel(input));
+    const cache = new LruCache<string>(100);
+    expect(renderListPage(templates, input, cache)).toBe(plain);
+    expect(cache.size).toBe(events.length);
+    expect(renderListPage(templates, input, cache)).toBe(plain);
+
+    const embedInput = { site, filter: noFilter, page: { total: events.length, events }, theme: { theme: null, accent: null } };
+    const plainEmbed = templates.render('./embed', embedModel(embedInput));
+    expect(renderEmbed(templates, embedInput, cache)).toBe(plainEmbed);
+    expect(renderEmbed(templates, embedInput, cache)).toBe(plainEmbed);
   });
 });
