@@ -36,10 +36,15 @@ export interface ChildApp {
   stop(): Promise<string>;
   /** Polls /healthz until the inbox has no pending delivery. */
   waitForEmptyInbox(timeoutMs?: number): Promise<void>;
+  /** Runs `work`; if it fails, the error says whether the process died, how, and what it wrote last. */
+  diagnose<T>(work: Promise<T>): Promise<T>;
 }
 
 /** Starts Marquee on `databasePath` with the test secrets and waits until /healthz answers. */
-export async function startChildApp(databasePath: string, env: Record<string, string> = {}): Promise<ChildApp> {
+export async function startChildApp(
+  databasePath: string,
+  env: Record<string, string> = {},
+): Promise<ChildApp> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
     cwd: root,
@@ -80,8 +85,26 @@ export async function startChildApp(databasePath: string, env: Record<string, st
         const response = await fetch(`${url}/healthz`);
         const health = (await response.json()) as { inboxBacklog?: number };
         if (response.status === 200 && health.inboxBacklog === 0) return;
-        if (Date.now() > deadline) throw new Error(`child-app: inbox not empty after ${timeoutMs} ms: ${JSON.stringify(health)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `child-app: inbox not empty after ${timeoutMs} ms: ${JSON.stringify(health)}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async diagnose(work) {
+      try {
+        return await work;
+      } catch (error) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const ended = child.exitCode !== null || child.signalCode !== null;
+        const state = ended
+          ? `the process ended (${child.signalCode ?? `exit ${child.exitCode}`})`
+          : 'the process is still running';
+        throw new Error(
+          `${(error as Error).message}; ${state}; its last output:\n${app.output().slice(-2_000)}`,
+          { cause: error },
+        );
       }
     },
   };
@@ -108,8 +131,15 @@ export async function startChildApp(databasePath: string, env: Record<string, st
  * Read-only while an app runs; after a SIGKILL with no app running, a read-write connection is
  * needed to recover the WAL (it writes nothing else).
  */
-export function readDatabase<T>(databasePath: string, read: (db: Database.Database) => T, options: { readonly?: boolean } = {}): T {
-  const db = new Database(databasePath, { readonly: options.readonly ?? true, fileMustExist: true });
+export function readDatabase<T>(
+  databasePath: string,
+  read: (db: Database.Database) => T,
+  options: { readonly?: boolean } = {},
+): T {
+  const db = new Database(databasePath, {
+    readonly: options.readonly ?? true,
+    fileMustExist: true,
+  });
   try {
     return read(db);
   } finally {

@@ -47,8 +47,19 @@ export function stagerEvent(input: StagerEventInput): Record<string, unknown> {
     },
     genres: ['Indie', 'Electronic'],
     tags: ['Concert'],
-    description: { format: 'MARKDOWN', text: input.description ?? `**${input.name}** live.\n\n[Tickets](https://example.org/t/${input.id})` },
-    images: [{ type: 'MAIN', url: `https://cdn.example.org/${input.id}/main.jpg`, altText: `${input.name} on stage` }],
+    description: {
+      format: 'MARKDOWN',
+      text:
+        input.description ??
+        `**${input.name}** live.\n\n[Tickets](https://example.org/t/${input.id})`,
+    },
+    images: [
+      {
+        type: 'MAIN',
+        url: `https://cdn.example.org/${input.id}/main.jpg`,
+        altText: `${input.name} on stage`,
+      },
+    ],
     ticketShopUrl: `https://shop.example.org/events/${input.id}`,
     ticketTypes: [{ name: 'Regular', priceInCents: 2450, feeInCents: 250, soldOut: false }],
     soldOut: false,
@@ -63,7 +74,9 @@ export function stagerMessage(
   events: unknown[],
   extra: Record<string, unknown> = {},
 ): Buffer {
-  return Buffer.from(JSON.stringify({ messageType: type, messageContent: { organization, events }, ...extra }));
+  return Buffer.from(
+    JSON.stringify({ messageType: type, messageContent: { organization, events }, ...extra }),
+  );
 }
 
 export interface EventportEventInput {
@@ -81,7 +94,12 @@ export const PRIVATE_PROFILE = {
   phone: '+49 176 555 0100',
   email: 'office.private@eventport-profile.example',
   counterparts: [
-    { name: 'Maxima Privatperson', phone: '+49 176 555 0199', email: 'maxima.privat@counterpart.example', roles: ['Marketing'] },
+    {
+      name: 'Maxima Privatperson',
+      phone: '+49 176 555 0199',
+      email: 'maxima.privat@counterpart.example',
+      roles: ['Marketing'],
+    },
   ],
 };
 
@@ -91,13 +109,24 @@ export const PRIVATE_EVENT_FIELDS = {
   publisherReceiverGroups: ['receiver-group-private-0002'],
   userReceivers: ['user-receiver-private-0003'],
   channels: {
-    publisherNewsletter: { description: 'PRIVATE newsletter text for publishers only', useGeneralDescription: false },
-    facebook: { id: 'fb-private-internal-0004', description: 'PRIVATE facebook text', postTimeType: 0, useGeneralDescription: false },
+    publisherNewsletter: {
+      description: 'PRIVATE newsletter text for publishers only',
+      useGeneralDescription: false,
+    },
+    facebook: {
+      id: 'fb-private-internal-0004',
+      description: 'PRIVATE facebook text',
+      postTimeType: 0,
+      useGeneralDescription: false,
+    },
   },
 };
 
 /** One Eventport v1.0 `post` delivery, private fields included as real deliveries carry them. */
-export function eventportPost(input: EventportEventInput, extra: Record<string, unknown> = {}): Buffer {
+export function eventportPost(
+  input: EventportEventInput,
+  extra: Record<string, unknown> = {},
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       type: 'event',
@@ -123,7 +152,9 @@ export function eventportPost(input: EventportEventInput, extra: Record<string, 
             city: input.city ?? 'München',
             facebookPageId: 785890424771022,
           },
-          priceCategories: [{ name: { id: 'PRESALE_PRICE', text: 'Pre-sale' }, price: 12, hasProcessingFee: 0 }],
+          priceCategories: [
+            { name: { id: 'PRESALE_PRICE', text: 'Pre-sale' }, price: 12, hasProcessingFee: 0 },
+          ],
           tickets: [{ url: `https://tickets.example.org/${input.id}`, text: 'Tickets' }],
           media: [],
           rescheduled: false,
@@ -133,7 +164,12 @@ export function eventportPost(input: EventportEventInput, extra: Record<string, 
           ...(input.changedOn ? { changedOn: input.changedOn.toISOString() } : {}),
           ...PRIVATE_EVENT_FIELDS,
         },
-        profile: { _id: 'tj4zTLeFTkAunsnMh', name: 'Eventport', city: 'München', ...PRIVATE_PROFILE },
+        profile: {
+          _id: 'tj4zTLeFTkAunsnMh',
+          name: 'Eventport',
+          city: 'München',
+          ...PRIVATE_PROFILE,
+        },
       },
       ...extra,
     }),
@@ -142,5 +178,13 @@ export function eventportPost(input: EventportEventInput, extra: Record<string, 
 
 /** An Eventport v1.0 `cancel` delivery. */
 export function eventportCancel(id: string, extra: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(JSON.stringify({ type: 'event', method: 'cancel', version: '1.0', data: { event: { _id: id } }, ...extra }));
+  return Buffer.from(
+    JSON.stringify({
+      type: 'event',
+      method: 'cancel',
+      version: '1.0',
+      data: { event: { _id: id } },
+      ...extra,
+    }),
+  );
 }

@@ -43,19 +43,32 @@ const controlChar = fc.integer({ min: 0, max: 0x1f }).map((code) => String.fromC
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.string({ unit: anyCodeUnit, maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.oneof(controlChar, fc.constantFrom('a', ' ', '<', '&')), maxLength: 20 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc.oneof(controlChar, fc.constantFrom('a', ' ', '<', '&')),
+      maxLength: 20,
+    }),
+  },
   { weight: 3, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.constantFrom(...NASTY_STRINGS), fc.string({ unit: 'binary', maxLength: 10 }), fc.constantFrom(...NASTY_STRINGS))
+      .tuple(
+        fc.constantFrom(...NASTY_STRINGS),
+        fc.string({ unit: 'binary', maxLength: 10 }),
+        fc.constantFrom(...NASTY_STRINGS),
+      )
       .map((parts) => parts.join('')),
   },
 );
 
 /** A string between 1,000 and 200,000 characters (titles are capped at 1,000, text at 100,000). */
 export const hugeString = fc
-  .tuple(fc.integer({ min: 1_000, max: 200_000 }), fc.constantFrom('x', '<b>', '🎸', '\u0001', 'a ', '*'))
+  .tuple(
+    fc.integer({ min: 1_000, max: 200_000 }),
+    fc.constantFrom('x', '<b>', '🎸', '\u0001', 'a ', '*'),
+  )
   .map(([length, unit]) => unit.repeat(Math.ceil(length / unit.length)));
 
 const DEEP_MARK = /"@@deep-nesting:(\d+):([01])@@"/g;
@@ -80,10 +93,15 @@ export class DeepNesting {
 
 /** Turns a payload holding DeepNesting placeholders into JSON text. */
 export function toJsonText(value: unknown): string {
-  return (JSON.stringify(value) ?? 'null').replace(DEEP_MARK, (_whole, depth: string, arrays: string) => {
-    const levels = Number(depth);
-    return arrays === '1' ? `${'['.repeat(levels)}"bottom"${']'.repeat(levels)}` : `${'{"nested":'.repeat(levels)}"bottom"${'}'.repeat(levels)}`;
-  });
+  return (JSON.stringify(value) ?? 'null').replace(
+    DEEP_MARK,
+    (_whole, depth: string, arrays: string) => {
+      const levels = Number(depth);
+      return arrays === '1'
+        ? `${'['.repeat(levels)}"bottom"${']'.repeat(levels)}`
+        : `${'{"nested":'.repeat(levels)}"bottom"${'}'.repeat(levels)}`;
+    },
+  );
 }
 
 export const deepNesting = fc
@@ -185,11 +203,54 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 
 /** Field names both contracts read, so mutations often hit a field that matters. */
 export const KNOWN_FIELDS = [
-  'id', '_id', 'name', 'status', 'startsAt', 'endsAt', 'doorsOpenAt', 'timeZone', 'updatedAt', 'location', 'latitude',
-  'longitude', 'city', 'description', 'format', 'text', 'images', 'url', 'ticketTypes', 'priceInCents', 'organization',
-  'events', 'messageType', 'messageContent', 'begin', 'end', 'inlet', 'openEnd', 'changedOn', 'cancelled', 'photos',
-  'purposes', 'priceCategories', 'price', 'tickets', 'type', 'method', 'version', 'data', 'event', 'profile', 'delete',
-  'genres', 'types', 'tags', 'soldOut', 'subtitle', 'organizer',
+  'id',
+  '_id',
+  'name',
+  'status',
+  'startsAt',
+  'endsAt',
+  'doorsOpenAt',
+  'timeZone',
+  'updatedAt',
+  'location',
+  'latitude',
+  'longitude',
+  'city',
+  'description',
+  'format',
+  'text',
+  'images',
+  'url',
+  'ticketTypes',
+  'priceInCents',
+  'organization',
+  'events',
+  'messageType',
+  'messageContent',
+  'begin',
+  'end',
+  'inlet',
+  'openEnd',
+  'changedOn',
+  'cancelled',
+  'photos',
+  'purposes',
+  'priceCategories',
+  'price',
+  'tickets',
+  'type',
+  'method',
+  'version',
+  'data',
+  'event',
+  'profile',
+  'delete',
+  'genres',
+  'types',
+  'tags',
+  'soldOut',
+  'subtitle',
+  'organizer',
 ];
 
 export const POLLUTION_KEYS = ['__proto__', 'constructor', 'prototype'];
@@ -202,11 +263,43 @@ export type Mutation =
   | { kind: 'root'; value: unknown };
 
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), node: fc.nat(), key: fc.nat() }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('replace' as const), node: fc.nat(), key: fc.nat(), value: hostileValue }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), node: fc.nat(), field: fc.constantFrom(...KNOWN_FIELDS), value: hostileValue }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pollute' as const), node: fc.nat(), key: fc.constantFrom(...POLLUTION_KEYS) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('root' as const), value: fc.oneof(wrongType, deepNesting) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('delete' as const), node: fc.nat(), key: fc.nat() }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('replace' as const),
+      node: fc.nat(),
+      key: fc.nat(),
+      value: hostileValue,
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('set' as const),
+      node: fc.nat(),
+      field: fc.constantFrom(...KNOWN_FIELDS),
+      value: hostileValue,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('pollute' as const),
+      node: fc.nat(),
+      key: fc.constantFrom(...POLLUTION_KEYS),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('root' as const),
+      value: fc.oneof(wrongType, deepNesting),
+    }),
+  },
 );
 
 type Container = Record<string, unknown> | unknown[];
@@ -242,7 +335,12 @@ function containers(root: unknown): Container[] {
 
 /** Sets an own property, also for `__proto__` (as JSON.parse does), never the prototype. */
 function defineOwn(target: Container, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** Applies mutations to a deep copy of a JSON payload; returns the parsed result, as if received. */
@@ -284,14 +382,29 @@ const httpUrl = fc.webUrl({ validSchemes: ['https', 'http'] });
 /** One event in the assumed Stager content shape; only id, name and startsAt are required. */
 export const stagerEventArb = fc.record(
   {
-    id: fc.oneof(fc.integer({ min: 1, max: 2 ** 31 }), fc.stringMatching(/^[A-Za-z0-9_.:-]{1,30}$/)),
-    status: fc.constantFrom('CONFIRMED', 'TO_BE_CONFIRMED', 'OPTION', 'TO_BE_CANCELLED', 'CANCELLED'),
+    id: fc.oneof(
+      fc.integer({ min: 1, max: 2 ** 31 }),
+      fc.stringMatching(/^[A-Za-z0-9_.:-]{1,30}$/),
+    ),
+    status: fc.constantFrom(
+      'CONFIRMED',
+      'TO_BE_CONFIRMED',
+      'OPTION',
+      'TO_BE_CANCELLED',
+      'CANCELLED',
+    ),
     name: text(60).map((name) => `Act ${name}`),
     subtitle: text(40),
     startsAt: upcomingInstant,
     endsAt: upcomingInstant,
     doorsOpenAt: upcomingInstant,
-    timeZone: fc.constantFrom('Europe/Amsterdam', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Pacific/Chatham'),
+    timeZone: fc.constantFrom(
+      'Europe/Amsterdam',
+      'Europe/Berlin',
+      'America/New_York',
+      'Asia/Kolkata',
+      'Pacific/Chatham',
+    ),
     location: fc.record(
       {
         id: fc.nat(),
@@ -307,15 +420,28 @@ export const stagerEventArb = fc.record(
     ),
     genres: fc.array(text(20), { maxLength: 4 }),
     tags: fc.array(text(20), { maxLength: 3 }),
-    description: fc.record({ format: fc.constantFrom('MARKDOWN', 'HTML', 'TEXT'), text: text(300) }),
-    images: fc.array(fc.record({ type: fc.constantFrom('MAIN', 'ADDITIONAL'), url: httpUrl, altText: text(30) }), { maxLength: 3 }),
+    description: fc.record({
+      format: fc.constantFrom('MARKDOWN', 'HTML', 'TEXT'),
+      text: text(300),
+    }),
+    images: fc.array(
+      fc.record({ type: fc.constantFrom('MAIN', 'ADDITIONAL'), url: httpUrl, altText: text(30) }),
+      { maxLength: 3 },
+    ),
     ticketShopUrl: httpUrl,
     ticketTypes: fc.array(
-      fc.record({ name: text(20), priceInCents: fc.nat({ max: 100_000 }), feeInCents: fc.nat({ max: 1_000 }), soldOut: fc.boolean() }),
+      fc.record({
+        name: text(20),
+        priceInCents: fc.nat({ max: 100_000 }),
+        feeInCents: fc.nat({ max: 1_000 }),
+        soldOut: fc.boolean(),
+      }),
       { maxLength: 3 },
     ),
     soldOut: fc.boolean(),
-    updatedAt: fc.date({ min: new Date('2026-01-01'), max: new Date('2026-11-20'), noInvalidDate: true }).map((date) => date.toISOString()),
+    updatedAt: fc
+      .date({ min: new Date('2026-01-01'), max: new Date('2026-11-20'), noInvalidDate: true })
+      .map((date) => date.toISOString()),
   },
   { requiredKeys: ['id', 'name', 'startsAt'] },
 );
@@ -366,22 +492,35 @@ export const eventportEventArb = fc.record(
     description: text(300),
     priceCategories: fc.array(
       fc.record({
-        name: fc.record({ id: fc.constantFrom('PRESALE_PRICE', 'BOX_OFFICE_PRICE'), text: text(20) }),
+        name: fc.record({
+          id: fc.constantFrom('PRESALE_PRICE', 'BOX_OFFICE_PRICE'),
+          text: text(20),
+        }),
         price: fc.double({ min: 0, max: 500, noNaN: true }),
         hasProcessingFee: fc.oneof(fc.boolean(), fc.nat({ max: 1 })),
         conditions: text(40),
       }),
       { maxLength: 3 },
     ),
-    tickets: fc.array(fc.oneof(fc.record({ url: httpUrl, text: text(20) }), httpUrl), { maxLength: 2 }),
+    tickets: fc.array(fc.oneof(fc.record({ url: httpUrl, text: text(20) }), httpUrl), {
+      maxLength: 2,
+    }),
     photos: fc.array(
-      fc.record({ _id: eventportId, url: httpUrl, thumbnailUrl: httpUrl, purposes: fc.array(fc.constantFrom('0', '1', '2', '6'), { maxLength: 3 }), title: text(20) }),
+      fc.record({
+        _id: eventportId,
+        url: httpUrl,
+        thumbnailUrl: httpUrl,
+        purposes: fc.array(fc.constantFrom('0', '1', '2', '6'), { maxLength: 3 }),
+        title: text(20),
+      }),
       { maxLength: 3 },
     ),
     rescheduled: fc.boolean(),
     relocated: fc.boolean(),
     cancelled: fc.boolean(),
-    changedOn: fc.date({ min: new Date('2026-01-01'), max: new Date('2026-11-20'), noInvalidDate: true }).map((date) => date.toISOString()),
+    changedOn: fc
+      .date({ min: new Date('2026-01-01'), max: new Date('2026-11-20'), noInvalidDate: true })
+      .map((date) => date.toISOString()),
   },
   { requiredKeys: ['_id', 'name', 'begin'] },
 );
@@ -392,15 +531,39 @@ const eventportProfileArb = fc.record({
   city: text(20),
   phone: text(20),
   email: fc.emailAddress(),
-  counterparts: fc.array(fc.record({ name: text(30), phone: text(20), email: fc.emailAddress(), roles: fc.array(text(10), { maxLength: 2 }) }), {
-    maxLength: 2,
-  }),
+  counterparts: fc.array(
+    fc.record({
+      name: text(30),
+      phone: text(20),
+      email: fc.emailAddress(),
+      roles: fc.array(text(10), { maxLength: 2 }),
+    }),
+    {
+      maxLength: 2,
+    },
+  ),
 });
 
 /** An Eventport delivery: v1.0 post or cancel, or the pre-1.0 bare event or delete forms. */
 export const eventportMessageArb: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ type: fc.constant('event'), method: fc.constant('post'), version: fc.constant('1.0'), data: fc.record({ event: eventportEventArb, profile: eventportProfileArb }) }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('event'), method: fc.constant('cancel'), version: fc.constant('1.0'), data: fc.record({ event: fc.record({ _id: eventportId }) }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('event'),
+      method: fc.constant('post'),
+      version: fc.constant('1.0'),
+      data: fc.record({ event: eventportEventArb, profile: eventportProfileArb }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('event'),
+      method: fc.constant('cancel'),
+      version: fc.constant('1.0'),
+      data: fc.record({ event: fc.record({ _id: eventportId }) }),
+    }),
+  },
   { weight: 1, arbitrary: eventportEventArb },
   { weight: 1, arbitrary: fc.record({ delete: fc.constant(true), _id: eventportId }) },
 );

@@ -25,7 +25,8 @@ export function parseXmlStrict(xml: string): XmlNode {
   });
   parser.on('opentag', (tag) => {
     const attributes: Record<string, string> = {};
-    for (const attribute of Object.values(tag.attributes)) attributes[attribute.name] = attribute.value;
+    for (const attribute of Object.values(tag.attributes))
+      attributes[attribute.name] = attribute.value;
     const node: XmlNode = { name: tag.name, attributes, children: [], text: '' };
     stack.at(-1)?.children.push(node);
     root ??= node;
@@ -61,14 +62,38 @@ export interface HtmlTag {
   raw: string | null;
 }
 
-const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'plaintext']);
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", colon: ':', tab: '\t', newline: '\n', nbsp: '\u00a0' };
+const RAW_TEXT = new Set([
+  'script',
+  'style',
+  'textarea',
+  'title',
+  'xmp',
+  'iframe',
+  'noembed',
+  'noframes',
+  'noscript',
+  'plaintext',
+]);
+const NAMED_ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  colon: ':',
+  tab: '\t',
+  newline: '\n',
+  nbsp: '\u00a0',
+};
 
 /** Decodes character references in an attribute value (as a browser would before using it). */
 export function decodeEntities(value: string): string {
   return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);?/gi, (whole, ref: string) => {
     if (ref[0] === '#') {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      const code =
+        ref[1] === 'x' || ref[1] === 'X'
+          ? Number.parseInt(ref.slice(2), 16)
+          : Number.parseInt(ref.slice(1), 10);
       return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     }
     return NAMED_ENTITIES[ref.toLowerCase()] ?? whole;
@@ -106,7 +131,8 @@ export function htmlTags(html: string): HtmlTag[] {
       while (cursor < html.length && /[\s/]/.test(html[cursor] as string)) cursor += 1;
       if (cursor >= html.length || html[cursor] === '>') break;
       let attributeName = html[cursor++] as string;
-      while (cursor < html.length && !/[\s/>=]/.test(html[cursor] as string)) attributeName += html[cursor++];
+      while (cursor < html.length && !/[\s/>=]/.test(html[cursor] as string))
+        attributeName += html[cursor++];
       while (cursor < html.length && /\s/.test(html[cursor] as string)) cursor += 1;
       let value = '';
       if (html[cursor] === '=') {
@@ -118,7 +144,8 @@ export function htmlTags(html: string): HtmlTag[] {
           value = html.slice(cursor + 1, end < 0 ? html.length : end);
           cursor = end < 0 ? html.length : end + 1;
         } else {
-          while (cursor < html.length && !/[\s>]/.test(html[cursor] as string)) value += html[cursor++];
+          while (cursor < html.length && !/[\s>]/.test(html[cursor] as string))
+            value += html[cursor++];
         }
       }
       attributes.push([attributeName.toLowerCase(), decodeEntities(value)]);
@@ -135,8 +162,30 @@ export function htmlTags(html: string): HtmlTag[] {
   return tags;
 }
 
-const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'xlink:href', 'poster', 'data', 'background', 'srcset', 'ping']);
-const DANGEROUS_ELEMENTS = new Set(['iframe', 'object', 'embed', 'frame', 'frameset', 'applet', 'base', 'meta', 'form', 'math']);
+const URL_ATTRIBUTES = new Set([
+  'href',
+  'src',
+  'action',
+  'formaction',
+  'xlink:href',
+  'poster',
+  'data',
+  'background',
+  'srcset',
+  'ping',
+]);
+const DANGEROUS_ELEMENTS = new Set([
+  'iframe',
+  'object',
+  'embed',
+  'frame',
+  'frameset',
+  'applet',
+  'base',
+  'meta',
+  'form',
+  'math',
+]);
 
 /**
  * Problems that would let content run code or leave the page in a browser: scripts other than
@@ -154,22 +203,40 @@ export function unsafeHtml(html: string, options: { allowedElements?: string[] }
         try {
           JSON.parse(tag.raw ?? '');
         } catch {
-          problems.push(`a JSON-LD script that is not JSON (broken out of?): ${tag.raw?.slice(0, 80)}`);
+          problems.push(
+            `a JSON-LD script that is not JSON (broken out of?): ${tag.raw?.slice(0, 80)}`,
+          );
         }
-      } else if (!(src !== undefined && /^(\/|https:\/\/events\.example\.org\/)(assets|embed)/.test(src) && (tag.raw ?? '').trim() === '')) {
-        problems.push(`a script element: <script ${JSON.stringify(tag.attributes)}>${tag.raw?.slice(0, 80)}`);
+      } else if (!(
+        src !== undefined &&
+        /^(\/|https:\/\/events\.example\.org\/)(assets|embed)/.test(src) &&
+        (tag.raw ?? '').trim() === ''
+      )) {
+        problems.push(
+          `a script element: <script ${JSON.stringify(tag.attributes)}>${tag.raw?.slice(0, 80)}`,
+        );
       }
     }
-    if (DANGEROUS_ELEMENTS.has(tag.name) && !allowed.has(tag.name)) problems.push(`a <${tag.name}> element`);
+    // <base target> (links open in a new window) is harmless; <base href> re-points every relative URL.
+    const harmlessBase = tag.name === 'base' && !tag.attributes.some(([name]) => name === 'href');
+    if (DANGEROUS_ELEMENTS.has(tag.name) && !allowed.has(tag.name) && !harmlessBase)
+      problems.push(`a <${tag.name}> element`);
     for (const [name, value] of tag.attributes) {
-      if (name.startsWith('on')) problems.push(`an event-handler attribute ${name}="${value.slice(0, 60)}" on <${tag.name}>`);
+      if (name.startsWith('on'))
+        problems.push(
+          `an event-handler attribute ${name}="${value.slice(0, 60)}" on <${tag.name}>`,
+        );
       // eslint-disable-next-line no-control-regex
       const compact = value.replace(/[\u0000-\u0020]/g, '').toLowerCase();
       const urls = name === 'srcset' ? compact.split(',') : [compact];
-      if (URL_ATTRIBUTES.has(name) && urls.some((url) => /^(javascript:|vbscript:|data:text\/html|data:image\/svg)/.test(url))) {
+      if (
+        URL_ATTRIBUTES.has(name) &&
+        urls.some((url) => /^(javascript:|vbscript:|data:text\/html|data:image\/svg)/.test(url))
+      ) {
         problems.push(`a script URL in ${name}="${value.slice(0, 60)}" on <${tag.name}>`);
       }
-      if (name === 'style' && /expression\(|javascript:|url\(\s*['"]?\s*javascript/i.test(value)) problems.push(`script in a style attribute on <${tag.name}>`);
+      if (name === 'style' && /expression\(|javascript:|url\(\s*['"]?\s*javascript/i.test(value))
+        problems.push(`script in a style attribute on <${tag.name}>`);
     }
   }
   return problems;

@@ -26,25 +26,39 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 export function rawRequest(baseUrl: string, request: RawRequest): Promise<RawResponse> {
   const url = new URL(baseUrl);
   const grouped = new Map<string, string[]>();
-  for (const [name, value] of request.headers ?? []) grouped.set(name, [...(grouped.get(name) ?? []), value]);
+  for (const [name, value] of request.headers ?? [])
+    grouped.set(name, [...(grouped.get(name) ?? []), value]);
   return new Promise((resolve, reject) => {
     // Validated first: a request that throws half-built would hang on its socket.
     for (const [name, values] of grouped) {
       http.validateHeaderName(name);
       for (const value of values) http.validateHeaderValue(name, value);
     }
-    const req = http.request({ host: url.hostname, port: url.port, method: request.method ?? 'GET', path: request.path, agent });
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      method: request.method ?? 'GET',
+      path: request.path,
+      agent,
+    });
     req.on('error', reject);
-    for (const [name, values] of grouped) req.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+    for (const [name, values] of grouped)
+      req.setHeader(name, values.length === 1 ? (values[0] as string) : values);
     // Node frames a GET/DELETE/OPTIONS body with nothing (it runs until the connection closes),
     // which would corrupt the kept-alive connection: give every body its length.
-    if (request.body !== undefined && !grouped.has('content-length') && !grouped.has('transfer-encoding')) {
+    if (
+      request.body !== undefined &&
+      !grouped.has('content-length') &&
+      !grouped.has('transfer-encoding')
+    ) {
       req.setHeader('content-length', Buffer.byteLength(request.body));
     }
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
       res.on('error', reject);
     });
     req.end(request.body);
@@ -52,7 +66,11 @@ export function rawRequest(baseUrl: string, request: RawRequest): Promise<RawRes
 }
 
 /** Writes bytes to a fresh connection and returns whatever comes back before the server closes it (or `timeoutMs`). */
-export function rawSocket(baseUrl: string, bytes: string | Buffer, timeoutMs = 2_000): Promise<string> {
+export function rawSocket(
+  baseUrl: string,
+  bytes: string | Buffer,
+  timeoutMs = 2_000,
+): Promise<string> {
   const url = new URL(baseUrl);
   return new Promise((resolve) => {
     const socket = net.connect(Number(url.port), url.hostname);

@@ -1,5 +1,5 @@
 import { afterAll, expect } from 'vitest';
-import { capturedLogs, sentCredentials } from './test-app.js';
+import { capturedLogs, removeTempDirs, sentCredentials } from './test-app.js';
 
 /**
  * Runs after every test file (vitest setupFiles): no configured secret and no credential a test
@@ -9,6 +9,13 @@ import { capturedLogs, sentCredentials } from './test-app.js';
 afterAll(() => {
   const logs = capturedLogs.join('');
   if (logs.length === 0) return;
-  const leaked = [...sentCredentials].filter((credential) => credential.length >= 8 && logs.includes(credential));
+  const leaked = [...sentCredentials].filter(
+    (credential) => credential.length >= 8 && logs.includes(credential),
+  );
   expect(leaked, 'credentials found in log output').toEqual([]);
+});
+
+// Registered first, so it runs after the file's own afterAll hooks have closed their apps.
+afterAll(() => {
+  removeTempDirs();
 });

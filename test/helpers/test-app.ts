@@ -47,8 +47,18 @@ export function signStager(body: Buffer | string, key = TEST_SECRETS.stagerKeys[
   return signature;
 }
 
+const tempDirs: string[] = [];
+
+/** A database path in a fresh temporary folder, removed when the test file ends. */
 export function tempDatabasePath(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-test-')), 'marquee.db');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-test-'));
+  tempDirs.push(dir);
+  return path.join(dir, 'marquee.db');
+}
+
+/** Removes the folders tempDatabasePath made (called after each test file). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export interface TestApp extends RunningServer {

@@ -15,6 +15,9 @@ import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/te
  */
 
 const NUM_RUNS = Number(process.env.MARQUEE_PROPERTY_RUNS ?? 400);
+// A failing run prints its seed; MARQUEE_PROPERTY_SEED=<seed> repeats it.
+if (process.env.MARQUEE_PROPERTY_SEED)
+  fc.configureGlobal({ seed: Number(process.env.MARQUEE_PROPERTY_SEED) });
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
 let app: TestApp;
@@ -22,19 +25,30 @@ const statuses = new Map<number, number>();
 let requests = 0;
 let closedOversized = 0;
 let accepted = 0;
+/** The last requests sent, for the message of a transport error. */
 const history: string[] = [];
+const remember = (line: string) => {
+  history.push(line);
+  if (history.length > 6) history.shift();
+};
 
 beforeAll(async () => {
-  app = await startTestApp({ env: { ADMIN_TOKEN: TEST_SECRETS.adminToken, METRICS_TOKEN, BODY_LIMIT: '2mb' } });
+  app = await startTestApp({
+    env: { ADMIN_TOKEN: TEST_SECRETS.adminToken, METRICS_TOKEN, BODY_LIMIT: '2mb' },
+  });
   expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
-  expect((await app.postEventport(fixture('eventport/post-upcoming-munich-house.json'))).status).toBe(202);
+  expect(
+    (await app.postEventport(fixture('eventport/post-upcoming-munich-house.json'))).status,
+  ).toBe(202);
   await app.settle();
 });
 
 afterAll(async () => {
   await app?.close();
   console.log(
-    `http fuzz: ${requests} requests answered (${closedOversized} more closed by the server for headers over 16 KB; ${accepted} webhook deliveries accepted), statuses ${[...statuses]
+    `http fuzz: ${requests} requests answered (${closedOversized} more closed by the server for headers over 16 KB; ${accepted} webhook deliveries accepted), statuses ${[
+      ...statuses,
+    ]
       .sort(([a], [b]) => a - b)
       .map(([status, count]) => `${status}×${count}`)
       .join(' ')}`,
@@ -42,10 +56,23 @@ afterAll(async () => {
 });
 
 /** Sends and checks: a response below 500. Returns null when the client itself refused the request. */
-async function send(method: string, path: string, headers: [string, string][], body?: Buffer): Promise<RawResponse | null> {
+async function send(
+  method: string,
+  path: string,
+  headers: [string, string][],
+  body?: Buffer,
+): Promise<RawResponse | null> {
+  const headerBytes =
+    path.length + headers.reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
+  const shown = headers.map(([name, value]) => [
+    name,
+    value.length > 60 ? `${value.slice(0, 20)}…(${value.length})` : value,
+  ]);
+  remember(
+    `${method} ${path.slice(0, 100)} ${JSON.stringify(shown)} body ${body?.length ?? 0} B, headers ${headerBytes} B`,
+  );
   let response: RawResponse;
   try {
-    history.push(`${method} ${path.slice(0, 80)} ${JSON.stringify(headers.map(([n, v]) => [n, v.length > 60 ? `${v.slice(0, 10)}…(${v.length})` : v]))} body ${body?.length} header bytes ${path.length + headers.reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0)}`);
     response = await rawRequest(app.url, { method, path, headers, body });
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
@@ -53,18 +80,20 @@ async function send(method: string, path: string, headers: [string, string][], b
     if (code.startsWith('ERR_INVALID') || code === 'ERR_UNESCAPED_CHARACTERS') return null;
     // Over Node's 16 KB limit for the request line and headers, the server answers 431 and
     // closes at once; a client still sending sees the connection reset instead.
-    const headerBytes = path.length + headers.reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
     if (headerBytes > 15 * 1024 && (code === 'ECONNRESET' || code === 'EPIPE')) {
       closedOversized += 1;
       return null;
     }
-    console.log(history.slice(-3).join('\n'));
-    throw error;
+    // A transport error may come from an earlier request on the same connection: show them.
+    throw new Error(`${(error as Error).message} after:\n${history.join('\n')}`, { cause: error });
   }
-  history.push(`  -> ${response.status} ${response.headers.connection}`);
+  remember(`  -> ${response.status}`);
   requests += 1;
   statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-  expect(response.status, `${method} ${path.slice(0, 200)} -> ${response.status} ${response.body.toString('utf8').slice(0, 300)}`).toBeLessThan(500);
+  expect(
+    response.status,
+    `${method} ${path.slice(0, 200)} -> ${response.status} ${response.body.toString('utf8').slice(0, 300)}`,
+  ).toBeLessThan(500);
   expect(response.status).toBeGreaterThanOrEqual(200);
   return response;
 }
@@ -115,26 +144,115 @@ const encode = (text: string) => {
   }
 };
 
-const FILTERS = ['city', 'genre', 'organizer', 'venue', 'source', 'from', 'to', 'q', 'limit', 'offset', 'page', 'theme', 'accent', 'accessToken', '__proto__', 'constructor', 'city[]', 'a[b]'];
+const FILTERS = [
+  'city',
+  'genre',
+  'organizer',
+  'venue',
+  'source',
+  'from',
+  'to',
+  'q',
+  'limit',
+  'offset',
+  'page',
+  'theme',
+  'accent',
+  'accessToken',
+  '__proto__',
+  'constructor',
+  'city[]',
+  'a[b]',
+];
 
 const queryArb = fc.array(
   fc.oneof(
-    fc.tuple(fc.constantFrom(...FILTERS), hostileString).map(([key, value]) => `${encode(key)}=${encode(value)}`),
-    fc.tuple(fc.constantFrom(...FILTERS), fc.constantFrom('%', '%ZZ', '%C0%AF', '%00', '%E2%80', '%FF%FE', '+', '%2B', '&&', '==', '%u0041')).map(([key, raw]) => `${key}=${raw}`),
-    fc.tuple(fc.constantFrom(...FILTERS), fc.integer({ min: 100, max: 20_000 })).map(([key, length]) => `${key}=${'x'.repeat(length)}`),
-    fc.constantFrom('limit=-1', 'limit=0', 'limit=1e3', 'limit=99999999999999999999', 'offset=-5', 'from=2026-02-30', 'to=9999-99-99', 'from=2026-12-05T25:00', 'source=stager,eventport,other'),
+    fc
+      .tuple(fc.constantFrom(...FILTERS), hostileString)
+      .map(([key, value]) => `${encode(key)}=${encode(value)}`),
+    fc
+      .tuple(
+        fc.constantFrom(...FILTERS),
+        fc.constantFrom(
+          '%',
+          '%ZZ',
+          '%C0%AF',
+          '%00',
+          '%E2%80',
+          '%FF%FE',
+          '+',
+          '%2B',
+          '&&',
+          '==',
+          '%u0041',
+        ),
+      )
+      .map(([key, raw]) => `${key}=${raw}`),
+    fc
+      .tuple(fc.constantFrom(...FILTERS), fc.integer({ min: 100, max: 20_000 }))
+      .map(([key, length]) => `${key}=${'x'.repeat(length)}`),
+    fc.constantFrom(
+      'limit=-1',
+      'limit=0',
+      'limit=1e3',
+      'limit=99999999999999999999',
+      'offset=-5',
+      'from=2026-02-30',
+      'to=9999-99-99',
+      'from=2026-12-05T25:00',
+      'source=stager,eventport,other',
+    ),
   ),
   { maxLength: 6 },
 );
 
 const pathArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...PATHS) },
-  { weight: 1, arbitrary: fc.constantFrom('/events/..%2F..%2Fpackage.json', '/assets/..%2F..%2Fpackage.json', '/assets/%2e%2e%2fsite.css', '//etc/passwd', '/events/', '/events/%', '/%', '/webhooks/%2e%2e', '/webhooks/stager/', '/WEBHOOKS/STAGER', '/api/events/', '/events.ics/') },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map((tail) => `/events/${encode(tail)}`) },
-  { weight: 1, arbitrary: fc.integer({ min: 100, max: 12_000 }).map((length) => `/events/${'a'.repeat(length)}`) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '/events/..%2F..%2Fpackage.json',
+      '/assets/..%2F..%2Fpackage.json',
+      '/assets/%2e%2e%2fsite.css',
+      '//etc/passwd',
+      '/events/',
+      '/events/%',
+      '/%',
+      '/webhooks/%2e%2e',
+      '/webhooks/stager/',
+      '/WEBHOOKS/STAGER',
+      '/api/events/',
+      '/events.ics/',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .string({ unit: 'binary', maxLength: 30 })
+      .map((tail) => `/events/${encode(tail)}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 100, max: 12_000 })
+      .map((length) => `/events/${'a'.repeat(length)}`),
+  },
 );
 
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'application/json; charset=bogus', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', '*/*', '', ';;;', 'application/json; charset="utf-8'];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin1',
+  'application/json; charset=bogus',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  '*/*',
+  '',
+  ';;;',
+  'application/json; charset="utf-8',
+];
 const ENCODINGS = ['gzip', 'deflate', 'br', 'identity', 'x-bogus', 'gzip, gzip', 'GZIP', ''];
 
 const bodyArb = fc.oneof(
@@ -142,8 +260,12 @@ const bodyArb = fc.oneof(
   hostileString.map((text) => Buffer.from(text, 'utf8')),
   fc.json().map((json) => Buffer.from(json)),
   fc.constantFrom(
-    Buffer.from('{"messageType": "UPDATE_EVENTS", "messageContent": {"organization": {"id": 1}, "events": [{"id": 1, "name": "x", "startsAt": "2027-01-01T20:00:00Z"}]}}'),
-    Buffer.from('{"type":"event","method":"post","version":"1.0","data":{"event":{"_id":"AAAAAAAAAAAAAAAAA","name":"x","begin":"2027-01-01T20:00:00Z"}}}'),
+    Buffer.from(
+      '{"messageType": "UPDATE_EVENTS", "messageContent": {"organization": {"id": 1}, "events": [{"id": 1, "name": "x", "startsAt": "2027-01-01T20:00:00Z"}]}}',
+    ),
+    Buffer.from(
+      '{"type":"event","method":"post","version":"1.0","data":{"event":{"_id":"AAAAAAAAAAAAAAAAA","name":"x","begin":"2027-01-01T20:00:00Z"}}}',
+    ),
     Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`),
     Buffer.from(`{"a":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`),
     Buffer.from('\uFEFF{"messageType":"X"}'),
@@ -157,11 +279,52 @@ const headerArb = fc.record({
   encoding: fc.option(fc.constantFrom(...ENCODINGS)),
   /** How the body is actually encoded (may disagree with the header). */
   actualEncoding: fc.constantFrom('none', 'gzip', 'deflate', 'br'),
-  auth: fc.constantFrom('none', 'valid', 'valid-token', 'valid-basic', 'wrong', 'admin-bearer', 'metrics-bearer'),
+  auth: fc.constantFrom(
+    'none',
+    'valid',
+    'valid-token',
+    'valid-basic',
+    'wrong',
+    'admin-bearer',
+    'metrics-bearer',
+  ),
   extra: fc.array(
     fc.tuple(
-      fc.constantFrom('x-signature', 'authorization', 'accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'range', 'x-request-id', 'x-forwarded-for', 'cookie', 'origin', 'x-custom', 'expect', 'transfer-encoding', 'content-length'),
-      fc.oneof(hostileString, fc.integer({ min: 1_000, max: 40_000 }).map((length) => 'v'.repeat(length)), fc.constantFrom('*', 'gzip;q=0', 'br, gzip', '"x"', 'W/"x"', 'Thu, 01 Jan 1970 00:00:00 GMT', 'bytes=0-1', 'bytes=9-0', '100-continue', 'chunked', '-1', '0')),
+      fc.constantFrom(
+        'x-signature',
+        'authorization',
+        'accept',
+        'accept-encoding',
+        'if-none-match',
+        'if-modified-since',
+        'range',
+        'x-request-id',
+        'x-forwarded-for',
+        'cookie',
+        'origin',
+        'x-custom',
+        'expect',
+        'transfer-encoding',
+        'content-length',
+      ),
+      fc.oneof(
+        hostileString,
+        fc.integer({ min: 1_000, max: 40_000 }).map((length) => 'v'.repeat(length)),
+        fc.constantFrom(
+          '*',
+          'gzip;q=0',
+          'br, gzip',
+          '"x"',
+          'W/"x"',
+          'Thu, 01 Jan 1970 00:00:00 GMT',
+          'bytes=0-1',
+          'bytes=9-0',
+          '100-continue',
+          'chunked',
+          '-1',
+          '0',
+        ),
+      ),
     ),
     { maxLength: 4 },
   ),
@@ -175,84 +338,154 @@ function compress(body: Buffer, how: string): Buffer {
 }
 
 describe('random requests against every endpoint', () => {
-  it(`never answers 5xx and keeps answering (${NUM_RUNS} requests)`, { timeout: 180_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('GET', 'GET', 'GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'),
-        pathArb,
-        queryArb,
-        headerArb,
-        bodyArb,
-        async (method, path, query, header, plainBody) => {
-          const body = compress(plainBody, header.actualEncoding);
-          const target = path.startsWith('/webhooks/eventport') && (header.auth === 'valid' || header.auth === 'valid-token')
-            ? [...query, `accessToken=${TEST_SECRETS.eventportToken}`]
-            : query;
-          const headers: [string, string][] = [];
-          if (header.contentType !== null) headers.push(['content-type', header.contentType]);
-          if (header.encoding !== null) headers.push(['content-encoding', header.encoding]);
-          if (header.auth === 'valid') headers.push(['x-signature', createHmac('sha256', TEST_SECRETS.stagerKeys[0]!).update(plainBody).digest('hex')]);
-          if (header.auth === 'valid' || header.auth === 'valid-basic') {
-            headers.push(['authorization', `Basic ${Buffer.from(`${TEST_SECRETS.basicUser}:${TEST_SECRETS.basicPassword}`).toString('base64')}`]);
-          }
-          if (header.auth === 'wrong') headers.push(['x-signature', 'a'.repeat(64)], ['authorization', 'Basic Og==']);
-          if (header.auth === 'admin-bearer') headers.push(['authorization', `Bearer ${TEST_SECRETS.adminToken}`]);
-          if (header.auth === 'metrics-bearer') headers.push(['authorization', `Bearer ${METRICS_TOKEN}`]);
-          headers.push(...header.extra.filter(([name]) => name !== 'content-length' && name !== 'transfer-encoding'));
-          const withBody = method !== 'GET' && method !== 'HEAD' && method !== 'TRACE' ? body : undefined;
-          await syncHeaderGuard(() => send(method, target.length > 0 ? `${path}?${target.join('&')}` : path, headers, withBody));
-        },
-      ),
-      { numRuns: NUM_RUNS },
-    );
-    await healthy();
-  });
+  it(
+    `never answers 5xx and keeps answering (${NUM_RUNS} requests)`,
+    { timeout: 180_000 },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(
+            'GET',
+            'GET',
+            'GET',
+            'POST',
+            'POST',
+            'HEAD',
+            'PUT',
+            'DELETE',
+            'OPTIONS',
+            'PATCH',
+            'TRACE',
+          ),
+          pathArb,
+          queryArb,
+          headerArb,
+          bodyArb,
+          async (method, path, query, header, plainBody) => {
+            const body = compress(plainBody, header.actualEncoding);
+            const target =
+              path.startsWith('/webhooks/eventport') &&
+              (header.auth === 'valid' || header.auth === 'valid-token')
+                ? [...query, `accessToken=${TEST_SECRETS.eventportToken}`]
+                : query;
+            const headers: [string, string][] = [];
+            if (header.contentType !== null) headers.push(['content-type', header.contentType]);
+            if (header.encoding !== null) headers.push(['content-encoding', header.encoding]);
+            if (header.auth === 'valid')
+              headers.push([
+                'x-signature',
+                createHmac('sha256', TEST_SECRETS.stagerKeys[0]!).update(plainBody).digest('hex'),
+              ]);
+            if (header.auth === 'valid' || header.auth === 'valid-basic') {
+              headers.push([
+                'authorization',
+                `Basic ${Buffer.from(`${TEST_SECRETS.basicUser}:${TEST_SECRETS.basicPassword}`).toString('base64')}`,
+              ]);
+            }
+            if (header.auth === 'wrong')
+              headers.push(['x-signature', 'a'.repeat(64)], ['authorization', 'Basic Og==']);
+            if (header.auth === 'admin-bearer')
+              headers.push(['authorization', `Bearer ${TEST_SECRETS.adminToken}`]);
+            if (header.auth === 'metrics-bearer')
+              headers.push(['authorization', `Bearer ${METRICS_TOKEN}`]);
+            headers.push(
+              ...header.extra.filter(
+                ([name]) => name !== 'content-length' && name !== 'transfer-encoding',
+              ),
+            );
+            const withBody =
+              method !== 'GET' && method !== 'HEAD' && method !== 'TRACE' ? body : undefined;
+            await syncHeaderGuard(() =>
+              send(
+                method,
+                target.length > 0 ? `${path}?${target.join('&')}` : path,
+                headers,
+                withBody,
+              ),
+            );
+          },
+        ),
+        { numRuns: NUM_RUNS },
+      );
+      await healthy();
+    },
+  );
 
-  it(`answers webhook deliveries of any shape 202, 400, 401, 413 or 415, storing exactly the accepted ones (${Math.ceil(NUM_RUNS / 2)} requests)`, { timeout: 120_000 }, async () => {
-    const count = () => app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n;
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom('stager', 'eventport'), headerArb, bodyArb, fc.boolean(), async (source, header, plainBody, announceEncoding) => {
-        const body = compress(plainBody, header.actualEncoding);
-        const valid = header.auth.startsWith('valid');
-        const headers: [string, string][] = [];
-        if (header.contentType !== null) headers.push(['content-type', header.contentType]);
-        if (announceEncoding && header.actualEncoding !== 'none') headers.push(['content-encoding', header.actualEncoding]);
-        else if (header.encoding !== null && header.actualEncoding === 'none') headers.push(['content-encoding', header.encoding]);
-        let path = `/webhooks/${source}`;
-        if (source === 'stager') {
-          // The signature covers the body as Marquee reads it, after Content-Encoding.
-          const signed = announceEncoding ? plainBody : body;
-          headers.push(['x-signature', valid ? createHmac('sha256', TEST_SECRETS.stagerKeys[1]!).update(signed).digest('base64') : 'sha256=' + '0'.repeat(64)]);
-        } else if (header.auth === 'valid-basic') {
-          headers.push(['authorization', `Basic ${Buffer.from(`${TEST_SECRETS.basicUser}:${TEST_SECRETS.basicPassword}`).toString('base64')}`]);
-        } else {
-          path += `?accessToken=${valid ? TEST_SECRETS.eventportToken : 'not-the-token'}`;
-        }
-        const before = count();
-        const response = await send('POST', path, headers, body);
-        if (response === null) return;
-        expect([202, 400, 401, 413, 415], `${response.status} ${response.body.toString('utf8').slice(0, 200)}`).toContain(response.status);
-        const stored = count() - before;
-        if (response.status === 202) {
-          expect(stored).toBe(1);
-          const { delivery } = JSON.parse(response.body.toString('utf8')) as { delivery: number };
-          const [row] = app.query<{ body: Buffer; status: string }>('select body, status from deliveries where id = ?', delivery);
-          expect(row!.status).not.toBe('rejected');
-          expect(Buffer.compare(row!.body, announceEncoding ? plainBody : body)).toBe(0);
-        } else if (response.status === 400 && /not JSON/.test(response.body.toString('utf8'))) {
-          expect(stored).toBe(1); // authenticated but not JSON: kept as rejected
-        } else {
-          expect(stored).toBe(0);
-        }
-        if (!valid) expect(response.status).not.toBe(202);
-        accepted += response.status === 202 ? 1 : 0;
-      }),
-      { numRuns: Math.ceil(NUM_RUNS / 2) },
-    );
-    await app.settle();
-    expect(accepted).toBeGreaterThan(0);
-    await healthy();
-  });
+  it(
+    `answers webhook deliveries of any shape 202, 400, 401, 413 or 415, storing exactly the accepted ones (${Math.ceil(NUM_RUNS / 2)} requests)`,
+    { timeout: 120_000 },
+    async () => {
+      const count = () => app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('stager', 'eventport'),
+          headerArb,
+          bodyArb,
+          fc.boolean(),
+          async (source, header, plainBody, announceEncoding) => {
+            const body = compress(plainBody, header.actualEncoding);
+            const valid = header.auth.startsWith('valid');
+            const headers: [string, string][] = [];
+            if (header.contentType !== null) headers.push(['content-type', header.contentType]);
+            if (announceEncoding && header.actualEncoding !== 'none')
+              headers.push(['content-encoding', header.actualEncoding]);
+            else if (header.encoding !== null && header.actualEncoding === 'none')
+              headers.push(['content-encoding', header.encoding]);
+            let path = `/webhooks/${source}`;
+            if (source === 'stager') {
+              // The signature covers the body as Marquee reads it, after Content-Encoding.
+              const signed = announceEncoding ? plainBody : body;
+              headers.push([
+                'x-signature',
+                valid
+                  ? createHmac('sha256', TEST_SECRETS.stagerKeys[1]!)
+                      .update(signed)
+                      .digest('base64')
+                  : 'sha256=' + '0'.repeat(64),
+              ]);
+            } else if (header.auth === 'valid-basic') {
+              headers.push([
+                'authorization',
+                `Basic ${Buffer.from(`${TEST_SECRETS.basicUser}:${TEST_SECRETS.basicPassword}`).toString('base64')}`,
+              ]);
+            } else {
+              path += `?accessToken=${valid ? TEST_SECRETS.eventportToken : 'not-the-token'}`;
+            }
+            const before = count();
+            const response = await send('POST', path, headers, body);
+            if (response === null) return;
+            expect(
+              [202, 400, 401, 413, 415],
+              `${response.status} ${response.body.toString('utf8').slice(0, 200)}`,
+            ).toContain(response.status);
+            const stored = count() - before;
+            if (response.status === 202) {
+              expect(stored).toBe(1);
+              const { delivery } = JSON.parse(response.body.toString('utf8')) as {
+                delivery: number;
+              };
+              const [row] = app.query<{ body: Buffer; status: string }>(
+                'select body, status from deliveries where id = ?',
+                delivery,
+              );
+              expect(row!.status).not.toBe('rejected');
+              expect(Buffer.compare(row!.body, announceEncoding ? plainBody : body)).toBe(0);
+            } else if (response.status === 400 && /not JSON/.test(response.body.toString('utf8'))) {
+              expect(stored).toBe(1); // authenticated but not JSON: kept as rejected
+            } else {
+              expect(stored).toBe(0);
+            }
+            if (!valid) expect(response.status).not.toBe(202);
+            accepted += response.status === 202 ? 1 : 0;
+          },
+        ),
+        { numRuns: Math.ceil(NUM_RUNS / 2) },
+      );
+      await app.settle();
+      expect(accepted).toBeGreaterThan(0);
+      await healthy();
+    },
+  );
 
   it('survives requests no well-behaved client sends', { timeout: 60_000 }, async () => {
     const host = new URL(app.url).host;
@@ -277,11 +510,19 @@ describe('random requests against every endpoint', () => {
     ];
     for (const request of malformed) {
       const answer = await rawSocket(app.url, request, 800);
-      for (const status of statusCodes(answer)) expect(status, `${JSON.stringify(request.slice(0, 120))} -> ${answer.slice(0, 200)}`).toBeLessThan(500);
+      for (const status of statusCodes(answer))
+        expect(
+          status,
+          `${JSON.stringify(request.slice(0, 120))} -> ${answer.slice(0, 200)}`,
+        ).toBeLessThan(500);
     }
     // Slow or abandoned uploads: the connection closes, nothing is stored half.
     const before = app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n;
-    await rawSocket(app.url, `POST /webhooks/stager HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1000\r\nX-Signature: ${signature}\r\n\r\n{"half":`, 300);
+    await rawSocket(
+      app.url,
+      `POST /webhooks/stager HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1000\r\nX-Signature: ${signature}\r\n\r\n{"half":`,
+      300,
+    );
     await healthy();
     expect(app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n).toBe(before);
   });
@@ -291,37 +532,61 @@ describe('injection attempts in filters and ids', () => {
   const SQL = [
     "' OR '1'='1",
     "' OR 1=1 --",
-    "1; DROP TABLE events; --",
+    '1; DROP TABLE events; --',
     "') OR ('1'='1",
     '" OR ""="',
     "%' OR '%'='",
     "x' UNION SELECT id, body, headers FROM deliveries --",
-    "*/ OR 1=1 /*",
+    '*/ OR 1=1 /*',
     "\\' OR 1=1 #",
     "'; UPDATE events SET title='pwned'; --",
     "1' AND sqlite_version() --",
-    "%",
-    "_",
-    "\\",
+    '%',
+    '_',
+    '\\',
   ];
-  const FORMATS = ['/api/events', '/events.ics', '/events.rss', '/events.atom', '/events.json', '/', '/embed'];
+  const FORMATS = [
+    '/api/events',
+    '/events.ics',
+    '/events.rss',
+    '/events.atom',
+    '/events.json',
+    '/',
+    '/embed',
+  ];
 
   function fingerprint(): string {
     return JSON.stringify([
       app.query('select * from events order by id'),
       app.query('select id, status, body_sha256 from deliveries order by id'),
-      app.query("select type, name, sql from sqlite_master order by name"),
+      app.query('select type, name, sql from sqlite_master order by name'),
     ]);
   }
 
   it('answers SQL fragments in every filter with 400 or a result that does not widen, and changes nothing', async () => {
     const before = fingerprint();
-    const all = ((await (await app.get('/api/events?limit=1000')).json()) as { total: number }).total;
+    const all = ((await (await app.get('/api/events?limit=1000')).json()) as { total: number })
+      .total;
     expect(all).toBeGreaterThan(0);
     for (const fragment of SQL) {
-      for (const parameter of ['city', 'genre', 'organizer', 'venue', 'q', 'source', 'from', 'to', 'limit', 'offset']) {
+      for (const parameter of [
+        'city',
+        'genre',
+        'organizer',
+        'venue',
+        'q',
+        'source',
+        'from',
+        'to',
+        'limit',
+        'offset',
+      ]) {
         for (const path of FORMATS) {
-          const response = await send('GET', `${path}?${parameter}=${encodeURIComponent(fragment)}`, []);
+          const response = await send(
+            'GET',
+            `${path}?${parameter}=${encodeURIComponent(fragment)}`,
+            [],
+          );
           expect([200, 400], `${path}?${parameter}=${fragment}`).toContain(response!.status);
           if (path === '/api/events' && response!.status === 200) {
             const { total } = JSON.parse(response!.body.toString('utf8')) as { total: number };
@@ -368,6 +633,29 @@ describe('injection attempts in filters and ids', () => {
       }
     }
     expect(fingerprint()).toBe(before);
+  });
+
+  it('answers impossible calendar dates in from/to with 400 in every form, instead of moving them', async () => {
+    for (const value of [
+      '2027-02-30',
+      '2027-02-30T20:00',
+      '2027-02-30T20:00:00Z',
+      '2027-04-31T20:00:00+02:00',
+      '2027-02-29T00:00Z',
+    ]) {
+      for (const parameter of ['from', 'to']) {
+        const response = await send(
+          'GET',
+          `/api/events?${parameter}=${encodeURIComponent(value)}`,
+          [],
+        );
+        expect(response!.status, `${parameter}=${value}`).toBe(400);
+      }
+    }
+    expect(
+      (await send('GET', `/api/events?from=${encodeURIComponent('2028-02-29T00:00:00Z')}`, []))!
+        .status,
+    ).toBe(200);
   });
 
   it('answers overlong values with 400/404/414/431, never 5xx', async () => {
