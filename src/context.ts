@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
 import { DurabilityGate } from './db/durability.js';
+import { createPageCaches, type PageCaches } from './http/page-caches.js';
 import { DataVersion } from './events/data-version.js';
 import { EventCache } from './events/event-repository.js';
 import { CityAliases } from './events/text-key.js';
@@ -31,6 +32,8 @@ export interface AppContext {
    */
   fragmentCache: FragmentCache;
   eventCache: EventCache;
+  /** Pages: each event's list markup per revision, and the filter choices of the list page. */
+  pageCaches: PageCaches;
   /** Render cache counters, read by metrics. */
   renderStats: { hits: number; misses: number };
   /** Observers of processing outcomes (metrics). */
@@ -76,6 +79,7 @@ export function createContext(options: {
     renderCache: new RenderCache(undefined, renderStats),
     fragmentCache: new FragmentCache(),
     eventCache: new EventCache(),
+    pageCaches: createPageCaches(),
     renderStats,
     processingListeners,
     jobs: createJobState(),

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Eta } from 'eta';
-import { LruCache } from '../lru-cache.js';
+import { cachedFacets } from './page-caches.js';
 import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
-import { findEvents, findFacets, type Facets } from '../events/event-repository.js';
+import { findEvents, findFacets } from '../events/event-repository.js';
 import { filterKey, type EventFilter } from '../events/filter.js';
 import {
   createTemplates,
@@ -147,23 +147,9 @@ export function pagesFor(ctx: AppContext): Pages {
 }
 
 function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
-  // Each event's list markup, per revision: a change to one event re-renders that one only.
-  const itemCache = new LruCache<string>(20_000, 16 * 1024 * 1024, (key, value) => key.length + value.length);
-  // Filter choices come from every upcoming event; they change with the data, not per request.
-  let facetsMemo: { version: number; at: number; facets: Promise<Facets> } | null = null;
-  const facetsFor = (): Promise<Facets> => {
-    const version = ctx.dataVersion.value;
-    const now = ctx.now().getTime();
-    if (!facetsMemo || facetsMemo.version !== version || now - facetsMemo.at > 60_000) {
-      const facets = findFacets(ctx.database.db, ctx.now());
-      const memo = { version, at: now, facets };
-      facets.catch(() => {
-        if (facetsMemo === memo) facetsMemo = null;
-      });
-      facetsMemo = memo;
-    }
-    return facetsMemo.facets;
-  };
+  const itemCache = ctx.pageCaches.items;
+  const facetsFor = () =>
+    cachedFacets(ctx.pageCaches, ctx.dataVersion.value, ctx.now().getTime(), () => findFacets(ctx.database.db, ctx.now()));
   const site: SiteInfo = {
     siteTitle: ctx.config.siteTitle,
     publicUrl: ctx.config.publicUrl,
