@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': ['error', { allow: ['error'] }],
     },
@@ -24,7 +27,10 @@ export default tseslint.config(
   {
     files: ['src/render/**', 'src/http/**', 'src/sources/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'kysely', message: 'Only repositories and db/ talk to the database.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kysely', message: 'Only repositories and db/ talk to the database.' }] },
+      ],
     },
   },
 );

@@ -7,12 +7,36 @@ export const BENCH_SECRETS = {
   eventportToken: 'bench-eventport-token-abcdefghij',
 };
 
-const CITIES = ['Amsterdam', 'Rotterdam', 'Utrecht', 'Den Haag', 'Eindhoven', 'Groningen', 'Haarlem', 'Leiden', 'Nijmegen', 'Tilburg'];
-const GENRES = ['Indie', 'Electronic', 'House', 'Techno', 'Jazz', 'Hip Hop', 'Pop', 'Rock', 'Folk', 'Classical'];
+const CITIES = [
+  'Amsterdam',
+  'Rotterdam',
+  'Utrecht',
+  'Den Haag',
+  'Eindhoven',
+  'Groningen',
+  'Haarlem',
+  'Leiden',
+  'Nijmegen',
+  'Tilburg',
+];
+const GENRES = [
+  'Indie',
+  'Electronic',
+  'House',
+  'Techno',
+  'Jazz',
+  'Hip Hop',
+  'Pop',
+  'Rock',
+  'Folk',
+  'Classical',
+];
 
 /** One Stager event; every tenth event is in Amsterdam, so 10% of any set match `city=Amsterdam`. */
 export function stagerEvent(id: number, revision = 0): Record<string, unknown> {
-  const start = new Date(Date.UTC(2027, 0, 1, 19, 30) + (id % 360) * 86_400_000 + (id % 7) * 1_800_000);
+  const start = new Date(
+    Date.UTC(2027, 0, 1, 19, 30) + (id % 360) * 86_400_000 + (id % 7) * 1_800_000,
+  );
   const city = CITIES[id % CITIES.length] as string;
   return {
     id,
@@ -39,7 +63,13 @@ export function stagerEvent(id: number, revision = 0): Record<string, unknown> {
       format: 'MARKDOWN',
       text: `**Artist ${id}** returns with a new record.\n\nExpect songs from the album and a few surprises. [More](https://example.org/artists/${id}).`,
     },
-    images: [{ type: 'MAIN', url: `https://cdn.example.org/${id}/main.jpg`, altText: `Artist ${id} on stage` }],
+    images: [
+      {
+        type: 'MAIN',
+        url: `https://cdn.example.org/${id}/main.jpg`,
+        altText: `Artist ${id} on stage`,
+      },
+    ],
     ticketShopUrl: `https://shop.example.org/events/${id}`,
     ticketTypes: [
       { name: 'Regular', priceInCents: 2000 + (id % 20) * 50, feeInCents: 200, soldOut: false },
@@ -50,9 +80,19 @@ export function stagerEvent(id: number, revision = 0): Record<string, unknown> {
   };
 }
 
-export function stagerMessage(type: 'UPDATE_EVENTS' | 'ORGANIZATION_SYNC', organizationId: number, events: Record<string, unknown>[]): Buffer {
+export function stagerMessage(
+  type: 'UPDATE_EVENTS' | 'ORGANIZATION_SYNC',
+  organizationId: number,
+  events: Record<string, unknown>[],
+): Buffer {
   return Buffer.from(
-    JSON.stringify({ messageType: type, messageContent: { organization: { id: organizationId, name: `Organization ${organizationId}` }, events } }),
+    JSON.stringify({
+      messageType: type,
+      messageContent: {
+        organization: { id: organizationId, name: `Organization ${organizationId}` },
+        events,
+      },
+    }),
   );
 }
 
@@ -86,8 +126,20 @@ export function eventportPost(id: number): Buffer {
           description: 'All night long.\n\nBring friends.',
           genres: ['House', 'Techno'],
           types: ['Clubevent'],
-          location: { _id: 'loc', name: 'Harry Klein', street: 'Sonnenstraße 8', postalcode: '80331', city: 'München' },
-          priceCategories: [{ name: { id: 'BOX_OFFICE_PRICE', text: 'Box office' }, price: 15, hasProcessingFee: false }],
+          location: {
+            _id: 'loc',
+            name: 'Harry Klein',
+            street: 'Sonnenstraße 8',
+            postalcode: '80331',
+            city: 'München',
+          },
+          priceCategories: [
+            {
+              name: { id: 'BOX_OFFICE_PRICE', text: 'Box office' },
+              price: 15,
+              hasProcessingFee: false,
+            },
+          ],
           tickets: [{ url: 'https://tickets.example.org/', text: 'Tickets' }],
           rescheduled: false,
           relocated: false,
@@ -96,7 +148,12 @@ export function eventportPost(id: number): Buffer {
           changedOn: new Date(Date.UTC(2026, 10, 1) + id * 1000).toISOString(),
           organizer: 'Harry Klein',
         },
-        profile: { _id: 'BenchProfile00001', name: 'Harry Klein', phone: '+49 000', email: 'x@example.org' },
+        profile: {
+          _id: 'BenchProfile00001',
+          name: 'Harry Klein',
+          phone: '+49 000',
+          email: 'x@example.org',
+        },
       },
     }),
   );

@@ -70,7 +70,11 @@ export function tempDir(name: string): string {
 }
 
 /** Starts the built Marquee (dist/main.js) with its default configuration plus bench secrets. */
-export async function startMarquee(databasePath: string, env: Record<string, string> = {}, nodeOptions: string[] = []): Promise<ServerProcess> {
+export async function startMarquee(
+  databasePath: string,
+  env: Record<string, string> = {},
+  nodeOptions: string[] = [],
+): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeOptions, path.join(root, 'dist/main.js')], {
     cwd: root,

@@ -12,7 +12,10 @@ import { startMarquee, tempDir } from './processes.js';
  */
 
 const { values: options } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, 'sync-events': { type: 'string', default: '10000' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    'sync-events': { type: 'string', default: '10000' },
+  },
 });
 
 interface ProfileNode {
@@ -36,12 +39,18 @@ function label(node: ProfileNode): string {
 }
 
 /** Self and inclusive milliseconds per function, busiest first. */
-function summarize(profile: Profile, top: number): { busyMs: number; self: [string, number][]; inclusive: [string, number][] } {
+function summarize(
+  profile: Profile,
+  top: number,
+): { busyMs: number; self: [string, number][]; inclusive: [string, number][] } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
   const sampleTime = new Map<number, number>();
-  profile.samples.forEach((id, index) => sampleTime.set(id, (sampleTime.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  profile.samples.forEach((id, index) =>
+    sampleTime.set(id, (sampleTime.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)),
+  );
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   let busy = 0;
@@ -53,7 +62,11 @@ function summarize(profile: Profile, top: number): { busyMs: number; self: [stri
     busy += micros;
     self.set(name, (self.get(name) ?? 0) + micros);
     const seen = new Set<string>();
-    for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
+    for (
+      let current: number | undefined = id;
+      current !== undefined;
+      current = parent.get(current)
+    ) {
       const ancestor = byId.get(current);
       if (!ancestor) break;
       const key = label(ancestor);
@@ -63,21 +76,31 @@ function summarize(profile: Profile, top: number): { busyMs: number; self: [stri
     }
   }
   const sorted = (map: Map<string, number>) =>
-    [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, micros]): [string, number] => [name, micros / 1000]);
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, micros]): [string, number] => [name, micros / 1000]);
   return { busyMs: busy / 1000, self: sorted(self), inclusive: sorted(inclusive) };
 }
 
 async function profileRun(name: string, work: (url: string) => Promise<string>): Promise<string> {
   const dir = tempDir(`profile-${name}`);
   const profiles = path.join(dir, 'profiles');
-  const marquee = await startMarquee(path.join(dir, 'marquee.db'), {}, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
+  const marquee = await startMarquee(path.join(dir, 'marquee.db'), {}, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profiles}`,
+  ]);
   const outcome = await work(marquee.url);
   await marquee.stop();
   const file = fs.readdirSync(profiles).find((entry) => entry.endsWith('.cpuprofile'));
   if (!file) throw new Error('bench: no profile written');
-  const summary = summarize(JSON.parse(fs.readFileSync(path.join(profiles, file), 'utf8')) as Profile, 25);
+  const summary = summarize(
+    JSON.parse(fs.readFileSync(path.join(profiles, file), 'utf8')) as Profile,
+    25,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
-  const table = (rows: [string, number][]) => rows.map(([label, ms]) => `| ${ms.toFixed(0)} | \`${label}\` |`).join('\n');
+  const table = (rows: [string, number][]) =>
+    rows.map(([label, ms]) => `| ${ms.toFixed(0)} | \`${label}\` |`).join('\n');
   return `## ${name}
 
 ${outcome}. CPU busy in the server process: ${summary.busyMs.toFixed(0)} ms.
@@ -104,7 +127,12 @@ async function main() {
     await profileRun('Signed Stager deliveries, 10 connections', async (url) => {
       const requests = Array.from({ length: 200 }, (_, index) => {
         const body = stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]);
-        return { method: 'POST' as const, path: '/webhooks/stager', headers: { 'content-type': 'application/json', 'x-signature': signStager(body) }, body: body.toString() };
+        return {
+          method: 'POST' as const,
+          path: '/webhooks/stager',
+          headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
+          body: body.toString(),
+        };
       });
       const result = await autocannon({ url, connections: 10, duration, requests });
       return `${result['2xx']} deliveries acknowledged in ${duration} s (${result.requests.average.toFixed(0)} req/s)`;
@@ -114,7 +142,11 @@ async function main() {
     await profileRun(`ORGANIZATION_SYNC of ${syncEvents} events`, async (url) => {
       const body = stagerSync(1, 1, syncEvents);
       const started = performance.now();
-      const response = await fetch(`${url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body });
+      const response = await fetch(`${url}/webhooks/stager`, {
+        method: 'POST',
+        headers: { 'x-signature': signStager(body) },
+        body,
+      });
       if (response.status !== 202) throw new Error(`bench: sync answered ${response.status}`);
       for (;;) {
         const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };

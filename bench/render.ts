@@ -22,7 +22,11 @@ const median = (values: number[]) => {
  * for 1,000 matching events out of `events` stored. Runs in this process so caches can be
  * emptied between samples; times are full HTTP requests on loopback.
  */
-export async function measureRenders(options: { events: number; samples: number; log: (line: string) => void }): Promise<RenderFigures> {
+export async function measureRenders(options: {
+  events: number;
+  samples: number;
+  log: (line: string) => void;
+}): Promise<RenderFigures> {
   const dir = tempDir('render');
   const config = loadConfig({
     DATABASE_PATH: path.join(dir, 'marquee.db'),
@@ -30,9 +34,18 @@ export async function measureRenders(options: { events: number; samples: number;
     STAGER_SIGNING_KEYS: BENCH_SECRETS.stagerKey,
     JOBS_ENABLED: 'false',
   });
-  const running = await startServer({ config, logger: createLogger(config, pino.destination('/dev/null')), port: 0, host: '127.0.0.1' });
+  const running = await startServer({
+    config,
+    logger: createLogger(config, pino.destination('/dev/null')),
+    port: 0,
+    host: '127.0.0.1',
+  });
   const post = async (body: Buffer) => {
-    const response = await fetch(`${running.url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body });
+    const response = await fetch(`${running.url}/webhooks/stager`, {
+      method: 'POST',
+      headers: { 'x-signature': signStager(body) },
+      body,
+    });
     if (response.status !== 202) throw new Error(`bench: render seed answered ${response.status}`);
     running.ctx.processor.notify();
     await running.ctx.processor.idle();
@@ -40,7 +53,9 @@ export async function measureRenders(options: { events: number; samples: number;
   const timed = async (feedPath: string) => {
     const started = performance.now();
     // identity: this measures rendering; compressing the result is a separate, per-encoding cost.
-    const response = await fetch(`${running.url}${feedPath}`, { headers: { 'accept-encoding': 'identity' } });
+    const response = await fetch(`${running.url}${feedPath}`, {
+      headers: { 'accept-encoding': 'identity' },
+    });
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`bench: ${feedPath} answered ${response.status}`);
     return performance.now() - started;
@@ -55,7 +70,16 @@ export async function measureRenders(options: { events: number; samples: number;
       const response = await fetch(`${running.url}${feed[1].replace('Amsterdam', 'Utrecht')}`);
       await response.arrayBuffer();
       if (response.status === 200) served.push(feed);
-      else rows.push({ measure: `render ${feed[0]}`, marquee: `HTTP ${response.status}`, baseline: '', ratio: Number.NaN, target: '', pass: false, note: 'not served' });
+      else
+        rows.push({
+          measure: `render ${feed[0]}`,
+          marquee: `HTTP ${response.status}`,
+          baseline: '',
+          ratio: Number.NaN,
+          target: '',
+          pass: false,
+          note: 'not served',
+        });
     }
 
     const cold = new Map<string, number[]>();

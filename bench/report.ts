@@ -40,11 +40,20 @@ export function writeReport(rows: Row[], info: RunInfo): void {
   const table = [
     '| measure | Marquee | baseline | ratio / figure | target | met |',
     '|---|---|---|---|---|---|',
-    ...rows.map((row) => `| ${row.measure} | ${row.marquee} | ${row.baseline} | ${figure(row)} | ${row.target} | ${row.pass ? 'yes' : '**no**'} |`),
+    ...rows.map(
+      (row) =>
+        `| ${row.measure} | ${row.marquee} | ${row.baseline} | ${figure(row)} | ${row.target} | ${row.pass ? 'yes' : '**no**'} |`,
+    ),
   ].join('\n');
-  const notes = rows.filter((row) => row.note).map((row) => `- ${row.measure}: ${row.note}`).join('\n');
+  const notes = rows
+    .filter((row) => row.note)
+    .map((row) => `- ${row.measure}: ${row.note}`)
+    .join('\n');
   process.stdout.write(`\n${table}\n\n${notes}\n\nTotal ${info.seconds.toFixed(0)} s\n`);
-  fs.writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify({ date, ...info, rows }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(root, 'bench/results.json'),
+    `${JSON.stringify({ date, ...info, rows }, null, 2)}\n`,
+  );
   if (info.quick) return;
   const markdown = `# Benchmarks
 

@@ -10,7 +10,14 @@ import { loadConfig } from '../src/config.js';
 import { stagerAdapter } from '../src/sources/stager/index.js';
 import { FEEDS } from './feeds.js';
 import { measureRenders, type RenderFigures } from './render.js';
-import { BENCH_SECRETS, eventportPost, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
+import {
+  BENCH_SECRETS,
+  eventportPost,
+  signStager,
+  stagerEvent,
+  stagerMessage,
+  stagerSync,
+} from './payloads.js';
 import { startBaseline, startMarquee, tempDir, type ServerProcess } from './processes.js';
 import { writeReport, type Row } from './report.js';
 
@@ -53,7 +60,8 @@ interface LoadResult {
 async function load(options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
   const statuses: Record<string, number> = {};
-  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = (stat as { count: number }).count;
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {}))
+    statuses[code] = (stat as { count: number }).count;
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
@@ -72,10 +80,18 @@ async function sideBySide(baseline: () => Promise<LoadResult>, marquee: () => Pr
     b.push(await baseline());
     m.push(await marquee());
   }
-  const mean = (list: LoadResult[], key: 'rps' | 'p99') => list.reduce((sum, item) => sum + item[key], 0) / list.length;
+  const mean = (list: LoadResult[], key: 'rps' | 'p99') =>
+    list.reduce((sum, item) => sum + item[key], 0) / list.length;
   return {
     baseline: { rps: mean(b, 'rps'), p99: mean(b, 'p99') },
-    marquee: { rps: mean(m, 'rps'), p99: mean(m, 'p99'), ok: m.reduce((s, r) => s + r.ok, 0), non2xx: m.reduce((s, r) => s + r.non2xx, 0), errors: m.reduce((s, r) => s + r.errors, 0), statuses: m.map((r) => r.statuses) },
+    marquee: {
+      rps: mean(m, 'rps'),
+      p99: mean(m, 'p99'),
+      ok: m.reduce((s, r) => s + r.ok, 0),
+      non2xx: m.reduce((s, r) => s + r.non2xx, 0),
+      errors: m.reduce((s, r) => s + r.errors, 0),
+      statuses: m.map((r) => r.statuses),
+    },
   };
 }
 
@@ -83,14 +99,22 @@ function countDeliveries(databasePath: string): { total: number; pending: number
   const db = new SqliteDatabase(databasePath, { readonly: true });
   try {
     const total = (db.prepare('select count(*) as n from deliveries').get() as { n: number }).n;
-    const pending = (db.prepare("select count(*) as n from deliveries where status = 'pending'").get() as { n: number }).n;
+    const pending = (
+      db.prepare("select count(*) as n from deliveries where status = 'pending'").get() as {
+        n: number;
+      }
+    ).n;
     return { total, pending };
   } finally {
     db.close();
   }
 }
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 10): Promise<number> {
+async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 10,
+): Promise<number> {
   const started = performance.now();
   while (performance.now() - started < timeoutMs) {
     if (await check()) return performance.now() - started;
@@ -104,15 +128,40 @@ async function apiTotal(server: ServerProcess, query: string): Promise<number> {
   return ((await response.json()) as { total: number }).total;
 }
 
-async function measureIngest(marquee: ServerProcess, baseline: ServerProcess, databasePath: string) {
-  const stagerBodies = Array.from({ length: 200 }, (_, index) => stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]));
+async function measureIngest(
+  marquee: ServerProcess,
+  baseline: ServerProcess,
+  databasePath: string,
+) {
+  const stagerBodies = Array.from({ length: 200 }, (_, index) =>
+    stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]),
+  );
   const eventportBodies = Array.from({ length: 200 }, (_, index) => eventportPost(index));
-  const cycle = (bodies: Buffer[], headers: (body: Buffer) => Record<string, string>, path: string): autocannon.Request[] =>
-    bodies.map((body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json', ...headers(body) }, body: body.toString() }));
+  const cycle = (
+    bodies: Buffer[],
+    headers: (body: Buffer) => Record<string, string>,
+    path: string,
+  ): autocannon.Request[] =>
+    bodies.map((body) => ({
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json', ...headers(body) },
+      body: body.toString(),
+    }));
 
   for (const [name, bodies, headers, path] of [
-    ['Stager UPDATE_EVENTS (1 event)', stagerBodies, (body: Buffer) => ({ 'x-signature': signStager(body) }), '/webhooks/stager'],
-    ['Eventport post', eventportBodies, () => ({}), `/webhooks/eventport?accessToken=${BENCH_SECRETS.eventportToken}`],
+    [
+      'Stager UPDATE_EVENTS (1 event)',
+      stagerBodies,
+      (body: Buffer) => ({ 'x-signature': signStager(body) }),
+      '/webhooks/stager',
+    ],
+    [
+      'Eventport post',
+      eventportBodies,
+      () => ({}),
+      `/webhooks/eventport?accessToken=${BENCH_SECRETS.eventportToken}`,
+    ],
   ] as const) {
     log(`ingest: ${name}`);
     const before = countDeliveries(databasePath).total;
@@ -120,11 +169,19 @@ async function measureIngest(marquee: ServerProcess, baseline: ServerProcess, da
     // 2xx answers can be compared exactly with the count of stored deliveries.
     const amount = quick ? 1000 : 5000;
     const result = await sideBySide(
-      () => load({ url: `${baseline.url}/ingest`, requests: cycle(bodies, headers, '/ingest'), amount }),
+      () =>
+        load({
+          url: `${baseline.url}/ingest`,
+          requests: cycle(bodies, headers, '/ingest'),
+          amount,
+        }),
       () => load({ url: marquee.url, requests: cycle(bodies, headers, path), amount }),
     );
     const ended = performance.now();
-    const processedAfterMs = await waitUntil(() => countDeliveries(databasePath).pending === 0, 60_000);
+    const processedAfterMs = await waitUntil(
+      () => countDeliveries(databasePath).pending === 0,
+      60_000,
+    );
     const stored = countDeliveries(databasePath).total - before;
     const ratio = result.marquee.rps / result.baseline.rps;
     rows.push({
@@ -133,7 +190,11 @@ async function measureIngest(marquee: ServerProcess, baseline: ServerProcess, da
       baseline: `${result.baseline.rps.toFixed(0)} req/s, p99 ${result.baseline.p99.toFixed(1)} ms`,
       ratio,
       target: '>= 0.5x',
-      pass: ratio >= 0.5 && stored === result.marquee.ok && result.marquee.non2xx === 0 && processedAfterMs <= 2000,
+      pass:
+        ratio >= 0.5 &&
+        stored === result.marquee.ok &&
+        result.marquee.non2xx === 0 &&
+        processedAfterMs <= 2000,
       note: `2xx ${result.marquee.ok}, stored ${stored}, non-2xx ${result.marquee.non2xx}, all processed ${processedAfterMs.toFixed(0)} ms after the last`,
     });
     void ended;
@@ -156,15 +217,27 @@ async function measureSync(marquee: ServerProcess) {
 
   // Baseline: the same normalized rows, inserted with raw better-sqlite3 in one transaction.
   const config = loadConfig({});
-  const message = stagerAdapter.interpret(JSON.parse(body.toString()), { receivedAt: new Date() }, config);
+  const message = stagerAdapter.interpret(
+    JSON.parse(body.toString()),
+    { receivedAt: new Date() },
+    config,
+  );
   if (message.kind !== 'sync') throw new Error('bench: sync payload not read as a sync');
   const now = new Date();
-  const eventRows = message.events.map((event) => toEventRow(event, contentHash(event), undefined, { now, receivedAt: now, defaultDurationHours: 3 }));
+  const eventRows = message.events.map((event) =>
+    toEventRow(event, contentHash(event), undefined, {
+      now,
+      receivedAt: now,
+      defaultDurationHours: 3,
+    }),
+  );
   const dir = tempDir('raw');
   const handle = openDatabase(path.join(dir, 'raw.db'));
   await migrateToLatest(handle.db);
   const columns = Object.keys(eventRows[0] as object);
-  const insert = handle.sqlite.prepare(`insert into events (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`);
+  const insert = handle.sqlite.prepare(
+    `insert into events (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`,
+  );
   const rawStarted = performance.now();
   handle.sqlite.transaction(() => {
     for (const row of eventRows) insert.run(row);
@@ -184,7 +257,6 @@ async function measureSync(marquee: ServerProcess) {
   });
 }
 
-
 async function measureWarmFeeds(marquee: ServerProcess, baseline: ServerProcess) {
   for (const [name, path] of FEEDS) {
     const first = await fetch(`${marquee.url}${path}`);
@@ -196,7 +268,15 @@ async function measureWarmFeeds(marquee: ServerProcess, baseline: ServerProcess)
       body,
     });
     if (first.status !== 200) {
-      rows.push({ measure: `warm ${name}`, marquee: `HTTP ${first.status}`, baseline: '', ratio: Number.NaN, target: '>= 0.7x', pass: false, note: 'not served' });
+      rows.push({
+        measure: `warm ${name}`,
+        marquee: `HTTP ${first.status}`,
+        baseline: '',
+        ratio: Number.NaN,
+        target: '>= 0.7x',
+        pass: false,
+        note: 'not served',
+      });
       continue;
     }
     log(`warm feed: ${name} (${size} bytes)`);
@@ -242,7 +322,9 @@ async function measureFeedUnderIngest(marquee: ServerProcess) {
   log('feed while deliveries arrive at 200/s');
   const path = '/events.rss?city=Amsterdam&limit=1000';
   const quiet = await load({ url: `${marquee.url}${path}` });
-  const bodies = Array.from({ length: 400 }, (_, index) => stagerMessage('UPDATE_EVENTS', 9100, [stagerEvent(600_000 + index)]));
+  const bodies = Array.from({ length: 400 }, (_, index) =>
+    stagerMessage('UPDATE_EVENTS', 9100, [stagerEvent(600_000 + index)]),
+  );
   const requests = bodies.map((body) => ({
     method: 'POST' as const,
     path: '/webhooks/stager',
@@ -273,7 +355,11 @@ async function measureMemory() {
   const perSync = 10_000;
   for (let first = 1, org = 1; first <= MEMORY_EVENTS; first += perSync, org += 1) {
     const body = stagerSync(org, first, Math.min(perSync, MEMORY_EVENTS - first + 1));
-    const response = await fetch(`${marquee.url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body });
+    const response = await fetch(`${marquee.url}/webhooks/stager`, {
+      method: 'POST',
+      headers: { 'x-signature': signStager(body) },
+      body,
+    });
     if (response.status !== 202) throw new Error(`bench: memory sync answered ${response.status}`);
     await waitUntil(() => countDeliveries(databasePath).pending === 0, 120_000, 20);
   }
@@ -284,7 +370,9 @@ async function measureMemory() {
   for (const [, feedPath] of FEEDS) {
     for (const variant of [feedPath, feedPath.split('?')[0] as string]) {
       await fetch(`${marquee.url}${variant}`).then((response) => response.arrayBuffer());
-      await fetch(`${marquee.url}${variant}`, { headers: { 'accept-encoding': 'br' } }).then((response) => response.arrayBuffer());
+      await fetch(`${marquee.url}${variant}`, { headers: { 'accept-encoding': 'br' } }).then(
+        (response) => response.arrayBuffer(),
+      );
     }
   }
   const servePeak = marquee.peakRssMb();
@@ -311,7 +399,8 @@ async function main() {
   const baseline = await startBaseline();
   let renders: RenderFigures | null = null;
   try {
-    if (ONLY.has('sync') || ONLY.has('warm') || ONLY.has('304') || ONLY.has('busy')) await measureSync(marquee);
+    if (ONLY.has('sync') || ONLY.has('warm') || ONLY.has('304') || ONLY.has('busy'))
+      await measureSync(marquee);
     if (ONLY.has('ingest')) await measureIngest(marquee, baseline, databasePath);
     if (ONLY.has('warm')) await measureWarmFeeds(marquee, baseline);
     if (ONLY.has('304')) await measureNotModified(marquee, baseline);

@@ -43,13 +43,17 @@ function cliLogger(cfg: Config) {
 /** Opens an existing, migrated database and builds a context on it; the caller closes it. */
 async function openContext(cfg: Config): Promise<AppContext> {
   if (cfg.databasePath !== ':memory:' && !fs.existsSync(cfg.databasePath)) {
-    throw new CliError(`no database at ${cfg.databasePath} (DATABASE_PATH); run \`marquee migrate\` to create one`);
+    throw new CliError(
+      `no database at ${cfg.databasePath} (DATABASE_PATH); run \`marquee migrate\` to create one`,
+    );
   }
   const database = openDatabase(cfg.databasePath);
   const pending = await pendingMigrations(database.db);
   if (pending.length > 0) {
     await database.close();
-    throw new CliError(`the database schema is behind (pending: ${pending.join(', ')}); run \`marquee migrate\` first`);
+    throw new CliError(
+      `the database schema is behind (pending: ${pending.join(', ')}); run \`marquee migrate\` first`,
+    );
   }
   return createContext({ config: cfg, database, logger: cliLogger(cfg) });
 }
@@ -118,9 +122,14 @@ function webhookUrl(base: string, source: string): URL {
   } catch {
     throw new UsageError(`--url: not a URL: ${base}`);
   }
-  if (!/^https?:$/.test(url.protocol)) throw new UsageError(`--url: must be http or https: ${base}`);
-  if (url.username || url.password) throw new UsageError('--url: leave credentials out of the URL; they come from EVENTPORT_BASIC_AUTH');
-  if (!url.pathname.endsWith(`/webhooks/${source}`)) url.pathname = `${url.pathname.replace(/\/+$/, '')}/webhooks/${source}`;
+  if (!/^https?:$/.test(url.protocol))
+    throw new UsageError(`--url: must be http or https: ${base}`);
+  if (url.username || url.password)
+    throw new UsageError(
+      '--url: leave credentials out of the URL; they come from EVENTPORT_BASIC_AUTH',
+    );
+  if (!url.pathname.endsWith(`/webhooks/${source}`))
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/webhooks/${source}`;
   return url;
 }
 
@@ -141,7 +150,8 @@ Options:
   options: { url: { type: 'string' }, basic: { type: 'boolean' } },
   async run(positionals, values) {
     const [source, file, ...extra] = positionals;
-    if (!source || !SOURCE_NAMES.includes(source as never)) throw new UsageError(`the source must be one of ${SOURCE_NAMES.join(', ')}`);
+    if (!source || !SOURCE_NAMES.includes(source as never))
+      throw new UsageError(`the source must be one of ${SOURCE_NAMES.join(', ')}`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
     const cfg = loadConfig();
     const url = webhookUrl(typeof values.url === 'string' ? values.url : cfg.publicUrl, source);
@@ -155,7 +165,10 @@ Options:
     } else {
       body = Buffer.from(JSON.stringify(sampleMessage(source, cfg), null, 2));
     }
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'marquee-send-test' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'marquee-send-test',
+    };
     if (source === 'stager') {
       const key = cfg.stager.signingKeys[0];
       if (!key) throw new CliError('STAGER_SIGNING_KEYS is not set; nothing to sign with');
@@ -164,16 +177,29 @@ Options:
       const token = cfg.eventport.tokens[0];
       const pair = cfg.eventport.basicAuth[0];
       if (token && !(values.basic && pair)) url.searchParams.set('accessToken', token);
-      else if (pair) headers.authorization = `Basic ${Buffer.from(`${pair.user}:${pair.password}`).toString('base64')}`;
-      else throw new CliError('neither EVENTPORT_TOKENS nor EVENTPORT_BASIC_AUTH is set; nothing to authenticate with');
+      else if (pair)
+        headers.authorization = `Basic ${Buffer.from(`${pair.user}:${pair.password}`).toString('base64')}`;
+      else
+        throw new CliError(
+          'neither EVENTPORT_TOKENS nor EVENTPORT_BASIC_AUTH is set; nothing to authenticate with',
+        );
     }
-    out(`POST ${redactUrl(url.toString())} (${body.length} bytes${file ? ` from ${file}` : ', built-in sample'})`);
+    out(
+      `POST ${redactUrl(url.toString())} (${body.length} bytes${file ? ` from ${file}` : ', built-in sample'})`,
+    );
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
+      response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(15_000),
+      });
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message;
-      throw new CliError(`request failed: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
+      throw new CliError(
+        `request failed: ${(error as Error).message}${cause ? ` (${cause})` : ''}`,
+      );
     }
     out(`HTTP ${response.status} ${response.statusText}`);
     out(await response.text());
@@ -201,7 +227,8 @@ While Marquee runs, prefer the admin page's replay button (POST /admin/replay).`
     let since: Date | null = null;
     if (typeof values.since === 'string') {
       since = new Date(values.since);
-      if (Number.isNaN(since.getTime())) throw new UsageError(`--since: not a date: ${values.since}`);
+      if (Number.isNaN(since.getTime()))
+        throw new UsageError(`--since: not a date: ${values.since}`);
     }
     const scope = values.all ? 'all' : 'failed';
     return withContext(async (ctx) => {
@@ -211,8 +238,12 @@ While Marquee runs, prefer the admin page's replay button (POST /admin/replay).`
       });
       const requeued = await ctx.processor.replay({ scope, since });
       await ctx.processor.stop();
-      out(`requeued ${requeued} ${scope === 'all' ? '' : 'failed '}deliveries${since ? ` received since ${since.toISOString()}` : ''}`);
-      out(`processed ${outcomes.processed}, ignored ${outcomes.ignored}, failed ${outcomes.failed}`);
+      out(
+        `requeued ${requeued} ${scope === 'all' ? '' : 'failed '}deliveries${since ? ` received since ${since.toISOString()}` : ''}`,
+      );
+      out(
+        `processed ${outcomes.processed}, ignored ${outcomes.ignored}, failed ${outcomes.failed}`,
+      );
       if (outcomes.failed > 0) out('see `marquee status` for the reasons');
       return 0;
     });
@@ -259,7 +290,8 @@ Options:
       if (result.replaced) out(`the previous database is kept as ${result.replaced}`);
       return 0;
     } catch (error) {
-      if (error instanceof RestoreError) throw new CliError(error.message.replace(/^restore: /, ''));
+      if (error instanceof RestoreError)
+        throw new CliError(error.message.replace(/^restore: /, ''));
       throw error;
     }
   },
@@ -268,7 +300,8 @@ Options:
 const migrate: Command = {
   usage: 'marquee migrate',
   summary: 'create the database or apply pending migrations',
-  details: 'Applies every pending migration to DATABASE_PATH, creating the file if needed. Marquee also migrates on start.',
+  details:
+    'Applies every pending migration to DATABASE_PATH, creating the file if needed. Marquee also migrates on start.',
   options: {},
   async run(positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
@@ -276,7 +309,11 @@ const migrate: Command = {
     const database = openDatabase(cfg.databasePath);
     try {
       const applied = await migrateToLatest(database.db);
-      out(applied.length > 0 ? `applied: ${applied.join(', ')}` : `${cfg.databasePath}: schema is up to date`);
+      out(
+        applied.length > 0
+          ? `applied: ${applied.join(', ')}`
+          : `${cfg.databasePath}: schema is up to date`,
+      );
       return 0;
     } finally {
       await database.close();
@@ -295,24 +332,36 @@ bodies older than INBOX_RETENTION_DAYS (their metadata is kept). The retention j
     return withContext(async (ctx) => {
       const run = await runJob(ctx, 'retention');
       if (run.status !== 'ok') throw new CliError(`retention failed: ${run.error ?? run.status}`);
-      out(`events deleted (ended before ${String(run.result?.eventCutoff)}): ${String(run.result?.deletedEvents)}`);
-      out(`delivery bodies purged (received before ${String(run.result?.inboxCutoff)}): ${String(run.result?.purgedBodies)}`);
+      out(
+        `events deleted (ended before ${String(run.result?.eventCutoff)}): ${String(run.result?.deletedEvents)}`,
+      );
+      out(
+        `delivery bodies purged (received before ${String(run.result?.inboxCutoff)}): ${String(run.result?.purgedBodies)}`,
+      );
       return 0;
     });
   },
 };
 
 function printStatus(status: OperationsStatus): void {
-  out(`status at ${status.generatedAt}; database ${status.database.path} (${status.database.bytes} bytes)`);
+  out(
+    `status at ${status.generatedAt}; database ${status.database.path} (${status.database.bytes} bytes)`,
+  );
   out(`inbox backlog: ${status.inboxBacklog}`);
   out();
   out('sources (last 24 hours):');
   for (const source of status.sources) {
     const c = source.last24h;
-    out(`  ${source.name}: ${source.configured ? 'configured' : 'NOT CONFIGURED'}; last delivery ${source.lastDeliveryAt ?? 'never'}`);
-    out(`    accepted ${c.accepted}, processed ${c.processed}, ignored ${c.ignored}, failed ${c.failed}, rejected ${c.rejected}, pending ${c.pending}`);
+    out(
+      `  ${source.name}: ${source.configured ? 'configured' : 'NOT CONFIGURED'}; last delivery ${source.lastDeliveryAt ?? 'never'}`,
+    );
+    out(
+      `    accepted ${c.accepted}, processed ${c.processed}, ignored ${c.ignored}, failed ${c.failed}, rejected ${c.rejected}, pending ${c.pending}`,
+    );
     for (const error of source.recentErrors) {
-      out(`    ! delivery ${error.delivery} ${error.status} ${error.receivedAt} ${error.messageType ?? ''}: ${error.error ?? ''}`);
+      out(
+        `    ! delivery ${error.delivery} ${error.status} ${error.receivedAt} ${error.messageType ?? ''}: ${error.error ?? ''}`,
+      );
     }
   }
   out();
@@ -360,7 +409,8 @@ ${JOBS.map((definition) => `  ${definition.name.padEnd(14)}${definition.descript
   options: {},
   async run(positionals) {
     const [name, ...extra] = positionals;
-    if (!name || !JOB_NAMES.includes(name)) throw new UsageError(`the job must be one of ${JOB_NAMES.join(', ')}`);
+    if (!name || !JOB_NAMES.includes(name))
+      throw new UsageError(`the job must be one of ${JOB_NAMES.join(', ')}`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
     return withContext(async (ctx) => {
       const run = await runJob(ctx, name);
@@ -433,7 +483,10 @@ async function runCli(argv: string[]): Promise<number> {
     }
     if (error instanceof ConfigError) console.error(error.message);
     else if (error instanceof CliError) console.error(`marquee ${name}: ${error.message}`);
-    else console.error(`marquee ${name}: failed: ${error instanceof Error ? error.message : String(error)}`);
+    else
+      console.error(
+        `marquee ${name}: failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     return 1;
   }
 }

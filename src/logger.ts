@@ -14,7 +14,10 @@ export function secretScrubber(config: Config): (text: string) => string {
   const secrets = [
     ...config.stager.signingKeys,
     ...config.eventport.tokens,
-    ...config.eventport.basicAuth.flatMap((pair) => [pair.password, `${pair.user}:${pair.password}`]),
+    ...config.eventport.basicAuth.flatMap((pair) => [
+      pair.password,
+      `${pair.user}:${pair.password}`,
+    ]),
     ...(config.adminToken ? [config.adminToken] : []),
     ...(config.metricsToken ? [config.metricsToken] : []),
   ].filter((secret) => secret.length >= 4);
@@ -29,19 +32,34 @@ export function createLogger(config: Config, destination?: pino.DestinationStrea
       level: config.logLevel,
       base: undefined,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-signature"]', 'req.query.accessToken', 'headers.authorization', 'headers["x-signature"]'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers["x-signature"]',
+          'req.query.accessToken',
+          'headers.authorization',
+          'headers["x-signature"]',
+        ],
         censor: '[redacted]',
       },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, args.map((arg) => (typeof arg === 'string' ? scrub(arg) : arg)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            args.map((arg) => (typeof arg === 'string' ? scrub(arg) : arg)) as Parameters<
+              typeof method
+            >,
+          );
         },
       },
       serializers: {
         err: (error: unknown) => {
           if (!(error instanceof Error)) return scrub(String(error));
           const serialized = pino.stdSerializers.err(error);
-          return { ...serialized, message: scrub(serialized.message ?? ''), stack: scrub(serialized.stack ?? '') };
+          return {
+            ...serialized,
+            message: scrub(serialized.message ?? ''),
+            stack: scrub(serialized.stack ?? ''),
+          };
         },
       },
     },

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
       listen: `${config.host}:${config.port}`,
       database: config.databasePath,
       stager: config.stager.signingKeys.length > 0 ? 'configured' : 'not configured',
-      eventport: config.eventport.tokens.length + config.eventport.basicAuth.length > 0 ? 'configured' : 'not configured',
+      eventport:
+        config.eventport.tokens.length + config.eventport.basicAuth.length > 0
+          ? 'configured'
+          : 'not configured',
     },
     'marquee: listening',
   );

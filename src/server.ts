@@ -30,7 +30,12 @@ export async function startServer(options: {
 }): Promise<RunningServer> {
   const database = openDatabase(options.config.databasePath);
   await migrateToLatest(database.db);
-  const ctx = createContext({ config: options.config, database, logger: options.logger, now: options.now });
+  const ctx = createContext({
+    config: options.config,
+    database,
+    logger: options.logger,
+    now: options.now,
+  });
   const app = createApp(ctx);
   const server = http.createServer(app);
   // Slow or idle clients cannot hold connections forever.
@@ -39,7 +44,9 @@ export async function startServer(options: {
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? options.config.port, options.host ?? options.config.host, () => resolve());
+    server.listen(options.port ?? options.config.port, options.host ?? options.config.host, () =>
+      resolve(),
+    );
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.port;
@@ -68,7 +75,10 @@ export async function startServer(options: {
           await ctx.processor.stop();
         } catch (error) {
           // The database must still be closed; whatever stayed pending is processed on the next start.
-          ctx.logger.error({ err: error }, 'marquee: processing stopped with an error during shutdown');
+          ctx.logger.error(
+            { err: error },
+            'marquee: processing stopped with an error during shutdown',
+          );
           await ctx.processor.stop().catch(() => undefined);
         }
         await jobsStopped;

@@ -26,7 +26,9 @@ export function openDatabase(databasePath: string): DatabaseHandle {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   let closed = false;
   return {
     db,
@@ -60,7 +62,9 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDatabase.Dat
     get(target, property) {
       if (property === 'prepare') return prepare;
       const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }
@@ -74,15 +78,22 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await migrator(db).migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
-    throw new Error(`db: migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `db: migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
-  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  return (results ?? [])
+    .filter((result) => result.status === 'Success')
+    .map((result) => result.migrationName);
 }
 
 /** Names of migrations this build knows but the database has not applied. */
 export async function pendingMigrations(db: Db): Promise<string[]> {
   const all = await migrator(db).getMigrations();
-  return all.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+  return all
+    .filter((migration) => migration.executedAt === undefined)
+    .map((migration) => migration.name);
 }

@@ -52,15 +52,26 @@ export function inspectDatabaseFile(file: string): string[] {
   }
   try {
     const tables = new Set(
-      (sqlite.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]).map((row) => row.name),
+      (
+        sqlite.prepare("select name from sqlite_master where type = 'table'").all() as {
+          name: string;
+        }[]
+      ).map((row) => row.name),
     );
     const missing = REQUIRED_TABLES.filter((table) => !tables.has(table));
-    if (missing.length > 0) return [`${file} is not a Marquee database (no ${missing.join(', ')} table)`];
-    const checks = (sqlite.pragma('integrity_check') as { integrity_check: string }[]).map((row) => row.integrity_check);
-    return checks.length === 1 && checks[0] === 'ok' ? [] : checks.slice(0, 10).map((problem) => `integrity: ${problem}`);
+    if (missing.length > 0)
+      return [`${file} is not a Marquee database (no ${missing.join(', ')} table)`];
+    const checks = (sqlite.pragma('integrity_check') as { integrity_check: string }[]).map(
+      (row) => row.integrity_check,
+    );
+    return checks.length === 1 && checks[0] === 'ok'
+      ? []
+      : checks.slice(0, 10).map((problem) => `integrity: ${problem}`);
   } catch (error) {
     // "file is not a database" surfaces on the first query, not on open.
-    return [`${file} is not a readable SQLite database: ${error instanceof Error ? error.message : String(error)}`];
+    return [
+      `${file} is not a readable SQLite database: ${error instanceof Error ? error.message : String(error)}`,
+    ];
   } finally {
     sqlite.close();
   }
@@ -81,7 +92,10 @@ export function isDatabaseInUse(file: string): boolean {
     sqlite.exec('COMMIT');
     return false;
   } catch (error) {
-    return (error as { code?: string }).code === 'SQLITE_BUSY' || (error as { code?: string }).code === 'SQLITE_LOCKED';
+    return (
+      (error as { code?: string }).code === 'SQLITE_BUSY' ||
+      (error as { code?: string }).code === 'SQLITE_LOCKED'
+    );
   } finally {
     sqlite?.close();
   }

@@ -11,8 +11,31 @@ const markdown = new MarkdownIt({ html: true, linkify: true, breaks: false });
 
 const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
-    'p', 'br', 'strong', 'b', 'em', 'i', 'u', 's', 'a', 'ul', 'ol', 'li', 'blockquote',
-    'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'code', 'pre', 'span', 'small', 'sub', 'sup',
+    'p',
+    'br',
+    'strong',
+    'b',
+    'em',
+    'i',
+    'u',
+    's',
+    'a',
+    'ul',
+    'ol',
+    'li',
+    'blockquote',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'hr',
+    'code',
+    'pre',
+    'span',
+    'small',
+    'sub',
+    'sup',
   ],
   allowedAttributes: { a: ['href', 'title', 'rel'] },
   allowedSchemes: ['http', 'https', 'mailto'],
@@ -28,8 +51,9 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
 };
 
 // Characters XML 1.0 forbids, and lone surrogates: strict parsers reject feeds carrying them.
-// eslint-disable-next-line no-control-regex
-const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const XML_ILLEGAL =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Removes characters that XML (and so every feed format) cannot carry. */
 export function cleanText(text: string): string {
@@ -101,7 +125,10 @@ export function describe(
   return result;
 }
 
-function convertDescription(source: string, format: DescriptionFormat): { text: string | null; html: string | null } {
+function convertDescription(
+  source: string,
+  format: DescriptionFormat,
+): { text: string | null; html: string | null } {
   const html =
     format === 'html'
       ? sanitizeDescriptionHtml(source)

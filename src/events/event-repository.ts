@@ -15,7 +15,8 @@ const CHUNK = 400;
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
-  for (let index = 0; index < items.length; index += size) out.push(items.slice(index, index + size));
+  for (let index = 0; index < items.length; index += size)
+    out.push(items.slice(index, index + size));
   return out;
 }
 
@@ -28,12 +29,41 @@ const date = (value: string | null): Date | null => (value === null ? null : new
 
 /** The columns `toEvent` reads: every column but the search and filter keys and the hash. */
 const EVENT_COLUMNS = [
-  'id', 'source', 'external_id', 'title', 'subtitle', 'description_text', 'description_html',
-  'starts_at', 'ends_at', 'effective_end_at', 'doors_at', 'previous_starts_at', 'time_zone',
-  'venue_name', 'venue_street', 'venue_postal_code', 'venue_city', 'venue_country', 'latitude',
-  'longitude', 'genres', 'tags', 'organization_id', 'organizer_name', 'ticket_url', 'prices',
-  'sold_out', 'image_url', 'image_alt', 'status', 'visibility', 'source_updated_at',
-  'first_seen_at', 'last_changed_at', 'revision',
+  'id',
+  'source',
+  'external_id',
+  'title',
+  'subtitle',
+  'description_text',
+  'description_html',
+  'starts_at',
+  'ends_at',
+  'effective_end_at',
+  'doors_at',
+  'previous_starts_at',
+  'time_zone',
+  'venue_name',
+  'venue_street',
+  'venue_postal_code',
+  'venue_city',
+  'venue_country',
+  'latitude',
+  'longitude',
+  'genres',
+  'tags',
+  'organization_id',
+  'organizer_name',
+  'ticket_url',
+  'prices',
+  'sold_out',
+  'image_url',
+  'image_alt',
+  'status',
+  'visibility',
+  'source_updated_at',
+  'first_seen_at',
+  'last_changed_at',
+  'revision',
 ] as const satisfies readonly (keyof EventRow)[];
 
 /** Maps a stored row to the domain event. */
@@ -91,7 +121,10 @@ export interface StoredEventState {
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
-export async function findEventStates(db: Queryable, ids: readonly string[]): Promise<Map<string, StoredEventState>> {
+export async function findEventStates(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, StoredEventState>> {
   const states = new Map<string, StoredEventState>();
   for (const part of chunks([...new Set(ids)])) {
     const rows = await db
@@ -127,12 +160,42 @@ export async function findEventStates(db: Queryable, ids: readonly string[]): Pr
 }
 
 const UPDATABLE_COLUMNS = [
-  'organization_id', 'organizer_name', 'organizer_key', 'title', 'subtitle', 'description_text',
-  'description_html', 'starts_at', 'ends_at', 'effective_end_at', 'doors_at', 'previous_starts_at',
-  'time_zone', 'venue_name', 'venue_key', 'venue_street', 'venue_postal_code', 'venue_city',
-  'venue_country', 'latitude', 'longitude', 'city_key', 'genres', 'tags', 'prices', 'ticket_url',
-  'sold_out', 'image_url', 'image_alt', 'status', 'visibility', 'search_text', 'source_updated_at',
-  'content_hash', 'revision', 'last_changed_at',
+  'organization_id',
+  'organizer_name',
+  'organizer_key',
+  'title',
+  'subtitle',
+  'description_text',
+  'description_html',
+  'starts_at',
+  'ends_at',
+  'effective_end_at',
+  'doors_at',
+  'previous_starts_at',
+  'time_zone',
+  'venue_name',
+  'venue_key',
+  'venue_street',
+  'venue_postal_code',
+  'venue_city',
+  'venue_country',
+  'latitude',
+  'longitude',
+  'city_key',
+  'genres',
+  'tags',
+  'prices',
+  'ticket_url',
+  'sold_out',
+  'image_url',
+  'image_alt',
+  'status',
+  'visibility',
+  'search_text',
+  'source_updated_at',
+  'content_hash',
+  'revision',
+  'last_changed_at',
 ] as const satisfies readonly (keyof NewEventRow)[];
 
 /** Inserts or replaces whole event rows and their genre index, in chunks. */
@@ -143,9 +206,13 @@ export async function upsertEvents(db: Queryable, rows: readonly NewEventRow[]):
       .insertInto('events')
       .values(part)
       .onConflict((conflict) =>
-        conflict.column('id').doUpdateSet((eb) =>
-          Object.fromEntries(UPDATABLE_COLUMNS.map((column) => [column, eb.ref(`excluded.${column}`)])),
-        ),
+        conflict
+          .column('id')
+          .doUpdateSet((eb) =>
+            Object.fromEntries(
+              UPDATABLE_COLUMNS.map((column) => [column, eb.ref(`excluded.${column}`)]),
+            ),
+          ),
       )
       .execute();
   }
@@ -165,8 +232,16 @@ export async function upsertEvents(db: Queryable, rows: readonly NewEventRow[]):
 }
 
 /** Moves the source's own update time forward without a material change. */
-export async function touchSourceUpdatedAt(db: Queryable, id: string, sourceUpdatedAt: string): Promise<void> {
-  await db.updateTable('events').set({ source_updated_at: sourceUpdatedAt }).where('id', '=', id).execute();
+export async function touchSourceUpdatedAt(
+  db: Queryable,
+  id: string,
+  sourceUpdatedAt: string,
+): Promise<void> {
+  await db
+    .updateTable('events')
+    .set({ source_updated_at: sourceUpdatedAt })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Ids of an organization's public or hidden events that have not ended by `now`. */
@@ -188,7 +263,11 @@ export async function findUpcomingIdsOfOrganization(
 }
 
 /** Marks events removed (kept, out of every output), bumping their revision. */
-export async function markEventsRemoved(db: Queryable, ids: readonly string[], now: Date): Promise<number> {
+export async function markEventsRemoved(
+  db: Queryable,
+  ids: readonly string[],
+  now: Date,
+): Promise<number> {
   let count = 0;
   for (const part of chunks(ids)) {
     const result = await db
@@ -210,7 +289,12 @@ export async function markEventsRemoved(db: Queryable, ids: readonly string[], n
  * Marks events cancelled. `at` becomes their source update time when later, so a stale copy of
  * the event delivered after the cancel cannot revive it.
  */
-export async function markEventsCancelled(db: Queryable, ids: readonly string[], now: Date, at: Date): Promise<number> {
+export async function markEventsCancelled(
+  db: Queryable,
+  ids: readonly string[],
+  now: Date,
+  at: Date,
+): Promise<number> {
   let count = 0;
   for (const part of chunks(ids)) {
     const result = await db
@@ -231,7 +315,10 @@ export async function markEventsCancelled(db: Queryable, ids: readonly string[],
 
 /** Deletes events that ended before `cutoff`; returns how many. */
 export async function deleteEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
-  const result = await db.deleteFrom('events').where('effective_end_at', '<', cutoff.toISOString()).executeTakeFirst();
+  const result = await db
+    .deleteFrom('events')
+    .where('effective_end_at', '<', cutoff.toISOString())
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
@@ -268,7 +355,11 @@ function matchesFilter(filter: EventFilter, aliases: CityAliases) {
   return (eb: ExpressionBuilder<Database, 'events'>) => {
     const conditions = [];
     if (filter.city.length > 0) {
-      conditions.push(eb('events.city_key', 'in', [...new Set(filter.city.flatMap((city) => aliases.spellingsOf(city)))]));
+      conditions.push(
+        eb('events.city_key', 'in', [
+          ...new Set(filter.city.flatMap((city) => aliases.spellingsOf(city))),
+        ]),
+      );
     }
     if (filter.genre.length > 0) {
       conditions.push(
@@ -289,7 +380,8 @@ function matchesFilter(filter: EventFilter, aliases: CityAliases) {
         ]),
       );
     }
-    if (filter.venue.length > 0) conditions.push(eb('events.venue_key', 'in', filter.venue.map(foldKey)));
+    if (filter.venue.length > 0)
+      conditions.push(eb('events.venue_key', 'in', filter.venue.map(foldKey)));
     if (filter.source.length > 0) conditions.push(eb('events.source', 'in', filter.source));
     if (filter.q.length > 0) {
       conditions.push(
@@ -299,7 +391,10 @@ function matchesFilter(filter: EventFilter, aliases: CityAliases) {
               foldKey(query)
                 .split(' ')
                 .filter((word) => word.length > 0)
-                .map((word) => sql<boolean>`${eb.ref('events.search_text')} like ${`%${escapeLike(word)}%`} escape '\\'`),
+                .map(
+                  (word) =>
+                    sql<boolean>`${eb.ref('events.search_text')} like ${`%${escapeLike(word)}%`} escape '\\'`,
+                ),
             ),
           ),
         ),
@@ -310,7 +405,13 @@ function matchesFilter(filter: EventFilter, aliases: CityAliases) {
 }
 
 /** What identifies one stored version of an event row: every write changes one of these. */
-const STAMP_COLUMNS = ['id', 'revision', 'last_changed_at', 'source_updated_at', 'content_hash'] as const;
+const STAMP_COLUMNS = [
+  'id',
+  'revision',
+  'last_changed_at',
+  'source_updated_at',
+  'content_hash',
+] as const;
 
 type StampRow = Pick<EventRow, (typeof STAMP_COLUMNS)[number]>;
 
@@ -367,7 +468,9 @@ export async function findEvents(
   window: EventWindow,
   cache: EventCache = new EventCache(filter.limit),
 ): Promise<EventPage> {
-  const lower = (filter.from ?? new Date(window.now.getTime() - window.pastDays * DAY_MS)).toISOString();
+  const lower = (
+    filter.from ?? new Date(window.now.getTime() - window.pastDays * DAY_MS)
+  ).toISOString();
   const matching = matchesFilter(filter, window.cityAliases);
   let inWindow = db
     .selectFrom('events')
@@ -437,20 +540,28 @@ export async function findEvents(
         .max(
           eb
             .case()
-            .when(eb.and([eb('events.visibility', '=', 'public'), eb('events.effective_end_at', '<=', lower)]))
+            .when(
+              eb.and([
+                eb('events.visibility', '=', 'public'),
+                eb('events.effective_end_at', '<=', lower),
+              ]),
+            )
             .then(eb.ref('events.effective_end_at'))
             .else(eb.ref('events.last_changed_at'))
             .end(),
         )
         .as('last_change'),
     ])
-    .where((eb) => eb.or([eb('events.visibility', '!=', 'public'), eb('events.effective_end_at', '<=', lower)]))
+    .where((eb) =>
+      eb.or([eb('events.visibility', '!=', 'public'), eb('events.effective_end_at', '<=', lower)]),
+    )
     .executeTakeFirst();
 
   const candidates = [summary.last_changed, departed?.last_change].filter(
     (value): value is string => typeof value === 'string',
   );
-  const lastModified = candidates.length > 0 ? candidates.sort().at(-1)! : new Date(0).toISOString();
+  const lastModified =
+    candidates.length > 0 ? candidates.sort().at(-1)! : new Date(0).toISOString();
   const expiresAt =
     summary.first_end && !filter.from
       ? new Date(new Date(summary.first_end).getTime() + window.pastDays * DAY_MS)
@@ -473,7 +584,11 @@ interface Summary {
  * The events of a page read as row versions: cached ones as they are, the others loaded and
  * mapped. Null when a row changed or went away since the page was read.
  */
-async function eventsOf(db: Queryable, page: readonly StampRow[], cache: EventCache): Promise<Event[] | null> {
+async function eventsOf(
+  db: Queryable,
+  page: readonly StampRow[],
+  cache: EventCache,
+): Promise<Event[] | null> {
   const stamps = page.map(stampOf);
   const events = page.map((row, index) => cache.get(row.id, stamps[index] as string));
   const missing = new Map<string, number>();
@@ -511,7 +626,11 @@ export async function findFacets(db: Queryable, now: Date): Promise<Facets> {
     .selectFrom('events')
     .where('visibility', '=', 'public')
     .where('effective_end_at', '>', now.toISOString());
-  const cities = await base.select('venue_city').distinct().where('venue_city', 'is not', null).execute();
+  const cities = await base
+    .select('venue_city')
+    .distinct()
+    .where('venue_city', 'is not', null)
+    .execute();
   const organizers = await base
     .select(['organization_id', 'organizer_name'])
     .distinct()
@@ -524,8 +643,14 @@ export async function findFacets(db: Queryable, now: Date): Promise<Facets> {
     return [...map.values()].sort((a, b) => key(a).localeCompare(key(b)));
   };
   return {
-    cities: byKey(cities.map((row) => row.venue_city as string), foldKey),
-    genres: byKey(genreRows.flatMap((row) => parseList<string>(row.genres)), foldKey),
+    cities: byKey(
+      cities.map((row) => row.venue_city as string),
+      foldKey,
+    ),
+    genres: byKey(
+      genreRows.flatMap((row) => parseList<string>(row.genres)),
+      foldKey,
+    ),
     organizers: byKey(
       organizers.map((row) => ({ id: row.organization_id, name: row.organizer_name as string })),
       (organizer) => foldKey(organizer.name),
@@ -534,11 +659,17 @@ export async function findFacets(db: Queryable, now: Date): Promise<Facets> {
 }
 
 /** Counts events by visibility and status, for metrics and the admin page. */
-export async function countEventsByStatus(db: Queryable): Promise<{ visibility: string; status: string; count: number }[]> {
+export async function countEventsByStatus(
+  db: Queryable,
+): Promise<{ visibility: string; status: string; count: number }[]> {
   const rows = await db
     .selectFrom('events')
     .select(['visibility', 'status', (eb) => eb.fn.countAll<number>().as('count')])
     .groupBy(['visibility', 'status'])
     .execute();
-  return rows.map((row) => ({ visibility: row.visibility, status: row.status, count: Number(row.count) }));
+  return rows.map((row) => ({
+    visibility: row.visibility,
+    status: row.status,
+    count: Number(row.count),
+  }));
 }

@@ -64,7 +64,9 @@ function values(name: string, raw: QueryValue): string[] {
       const value = part.trim();
       if (value.length === 0) continue;
       if (value.length > MAX_VALUE_LENGTH) {
-        throw new InvalidInputError(`filter: "${name}" values are at most ${MAX_VALUE_LENGTH} characters`);
+        throw new InvalidInputError(
+          `filter: "${name}" values are at most ${MAX_VALUE_LENGTH} characters`,
+        );
       }
       out.push(value);
     }
@@ -83,11 +85,14 @@ function single(name: string, raw: QueryValue): string | null {
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
-const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+const ZONED_DATE_TIME =
+  /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
 
 function validWallDate(year: number, month: number, day: number): boolean {
   const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return (
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  );
 }
 
 /**
@@ -108,7 +113,10 @@ export function parseFilterDate(
     if (!validWallDate(year, month, day)) {
       throw new InvalidInputError(`filter: "${name}" is not a valid date (${accepted})`);
     }
-    const start = instantFromWallTime({ year, month, day, hour: 0, minute: 0, second: 0 }, timeZone);
+    const start = instantFromWallTime(
+      { year, month, day, hour: 0, minute: 0, second: 0 },
+      timeZone,
+    );
     if (!endOfDay) return start;
     const next = new Date(Date.UTC(year, month - 1, day + 1));
     return instantFromWallTime(
@@ -127,14 +135,25 @@ export function parseFilterDate(
   if (local) {
     const [year, month, day, hour, minute, second = 0] = local
       .slice(1)
-      .map((part) => (part === undefined ? 0 : Number(part))) as number[] as [number, number, number, number, number, number?];
+      .map((part) => (part === undefined ? 0 : Number(part))) as number[] as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number?,
+    ];
     if (!validWallDate(year, month, day) || hour > 23 || minute > 59 || second > 59) {
       throw new InvalidInputError(`filter: "${name}" is not a valid date-time (${accepted})`);
     }
     return instantFromWallTime({ year, month, day, hour, minute, second }, timeZone);
   }
   if (ZONED_DATE_TIME.test(value)) {
-    const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [
+      number,
+      number,
+      number,
+    ];
     const instant = new Date(value);
     // Date() would move 2027-02-30T20:00Z to 2 March; the other forms reject it, so does this one.
     if (!Number.isNaN(instant.getTime()) && validWallDate(year, month, day)) return instant;
@@ -142,7 +161,13 @@ export function parseFilterDate(
   throw new InvalidInputError(`filter: "${name}" must be an ISO date or date-time (${accepted})`);
 }
 
-function parseInteger(name: string, value: string | null, fallback: number, min: number, max: number): number {
+function parseInteger(
+  name: string,
+  value: string | null,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === null) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new InvalidInputError(`filter: "${name}" must be a whole number from ${min} to ${max}`);
@@ -151,7 +176,10 @@ function parseInteger(name: string, value: string | null, fallback: number, min:
 }
 
 /** Parses a request's query into an EventFilter; throws InvalidInputError naming the parameter. */
-export function parseEventFilter(query: Record<string, unknown>, options: FilterOptions): EventFilter {
+export function parseEventFilter(
+  query: Record<string, unknown>,
+  options: FilterOptions,
+): EventFilter {
   const allowed = new Set<string>([...FILTER_PARAMETERS, ...(options.extraParameters ?? [])]);
   const unknown = Object.keys(query).filter((key) => !allowed.has(key));
   if (unknown.length > 0) {
@@ -170,7 +198,8 @@ export function parseEventFilter(query: Record<string, unknown>, options: Filter
 
   const fromValue = single('from', query.from);
   const toValue = single('to', query.to);
-  const from = fromValue === null ? null : parseFilterDate('from', fromValue, options.timeZone, false);
+  const from =
+    fromValue === null ? null : parseFilterDate('from', fromValue, options.timeZone, false);
   const to = toValue === null ? null : parseFilterDate('to', toValue, options.timeZone, true);
   if (from && to && to.getTime() <= from.getTime()) {
     throw new InvalidInputError('filter: "to" must be after "from"');
@@ -211,7 +240,10 @@ export function filterKey(filter: EventFilter): string {
 }
 
 /** The query string that reproduces `filter` (without limit/offset unless asked). */
-export function filterQueryString(filter: EventFilter, include: { limit?: boolean; offset?: boolean } = {}): string {
+export function filterQueryString(
+  filter: EventFilter,
+  include: { limit?: boolean; offset?: boolean } = {},
+): string {
   const params = new URLSearchParams();
   const add = (name: string, list: readonly string[]) => {
     if (list.length > 0) params.set(name, list.join(','));

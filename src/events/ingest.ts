@@ -60,7 +60,10 @@ export function contentHash(event: NormalizedEvent): string {
 }
 
 /** When an event counts as over: its end, or start plus the default duration when open-ended. */
-export function effectiveEnd(event: Pick<NormalizedEvent, 'startsAt' | 'endsAt'>, defaultDurationHours: number): Date {
+export function effectiveEnd(
+  event: Pick<NormalizedEvent, 'startsAt' | 'endsAt'>,
+  defaultDurationHours: number,
+): Date {
   return event.endsAt ?? new Date(event.startsAt.getTime() + defaultDurationHours * 3_600_000);
 }
 
@@ -73,10 +76,12 @@ export function toEventRow(
 ): NewEventRow {
   const now = options.now.toISOString();
   const startsAt = event.startsAt.toISOString();
-  const moved = stored !== undefined && stored.visibility === 'public' && stored.startsAt !== startsAt;
+  const moved =
+    stored !== undefined && stored.visibility === 'public' && stored.startsAt !== startsAt;
   const previousStartsAt = moved ? stored.startsAt : (stored?.previousStartsAt ?? null);
   // A published event whose start moved is rescheduled, whether or not the source says so.
-  const status = event.status === 'scheduled' && previousStartsAt !== null ? 'rescheduled' : event.status;
+  const status =
+    event.status === 'scheduled' && previousStartsAt !== null ? 'rescheduled' : event.status;
   const searchText = foldKey(
     [event.title, event.subtitle, event.descriptionText, event.venue.name, event.organizer.name]
       .filter(Boolean)
@@ -180,10 +185,17 @@ export async function applyMessage(
       // Events skipped as unreadable are still listed: they must not vanish from the feeds.
       const listed = new Set([
         ...message.events.map((event) => eventId(source, event.externalId)),
-        ...message.skipped.flatMap((skip) => (skip.externalId ? [eventId(source, skip.externalId)] : [])),
+        ...message.skipped.flatMap((skip) =>
+          skip.externalId ? [eventId(source, skip.externalId)] : [],
+        ),
       ]);
       await recordOrganizationSync(db, source, message.organization, listed.size, options);
-      const upcoming = await findUpcomingIdsOfOrganization(db, source, message.organization.id, options.now);
+      const upcoming = await findUpcomingIdsOfOrganization(
+        db,
+        source,
+        message.organization.id,
+        options.now,
+      );
       summary.removed = await markEventsRemoved(
         db,
         upcoming.filter((id) => !listed.has(id)),
@@ -194,8 +206,15 @@ export async function applyMessage(
     case 'cancel': {
       const ids = message.externalIds.map((externalId) => eventId(source, externalId));
       const known = await findEventStates(db, ids);
-      summary.unknown = message.externalIds.filter((externalId) => !known.has(eventId(source, externalId)));
-      summary.cancelled = await markEventsCancelled(db, [...known.keys()], options.now, options.receivedAt);
+      summary.unknown = message.externalIds.filter(
+        (externalId) => !known.has(eventId(source, externalId)),
+      );
+      summary.cancelled = await markEventsCancelled(
+        db,
+        [...known.keys()],
+        options.now,
+        options.receivedAt,
+      );
       return summary;
     }
   }

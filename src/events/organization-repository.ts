@@ -31,7 +31,12 @@ export async function recordOrganizationSync(
 
 /** Every organization that ever synced, with its last sync. */
 export async function listOrganizations(db: Queryable): Promise<OrganizationSync[]> {
-  const rows = await db.selectFrom('organizations').selectAll().orderBy('source').orderBy('name').execute();
+  const rows = await db
+    .selectFrom('organizations')
+    .selectAll()
+    .orderBy('source')
+    .orderBy('name')
+    .execute();
   return rows.map((row) => ({
     source: row.source as SourceName,
     id: row.external_id,

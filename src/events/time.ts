@@ -76,7 +76,9 @@ export function zoneOffsetMs(instant: Date, timeZone: string): number {
 
 /** The wall-clock reading of `instant` in `timeZone`. */
 export function wallTimeIn(instant: Date, timeZone: string): WallTime {
-  const shifted = new Date(Math.floor(instant.getTime() / 1000) * 1000 + zoneOffsetMs(instant, timeZone));
+  const shifted = new Date(
+    Math.floor(instant.getTime() / 1000) * 1000 + zoneOffsetMs(instant, timeZone),
+  );
   return {
     year: shifted.getUTCFullYear(),
     month: shifted.getUTCMonth() + 1,

@@ -21,9 +21,17 @@ export function adminAuth(ctx: AppContext): RequestHandler {
     const header = req.headers.authorization;
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
     const candidate = bearer ?? parseBasicAuth(header)?.password;
-    res.set({ 'Cache-Control': 'no-store', 'X-Robots-Tag': 'noindex', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' });
+    res.set({
+      'Cache-Control': 'no-store',
+      'X-Robots-Tag': 'noindex',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+    });
     if (!matchesSecret(candidate, [token])) {
-      res.status(401).set('WWW-Authenticate', 'Basic realm="marquee admin", charset="UTF-8"').json({ error: 'admin: ADMIN_TOKEN required' });
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Basic realm="marquee admin", charset="UTF-8"')
+        .json({ error: 'admin: ADMIN_TOKEN required' });
       return;
     }
     next();
@@ -36,11 +44,17 @@ export function adminPageHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
     templates ??= createTemplates();
     const status = await collectStatus(ctx);
-    const replayed = typeof req.query.replayed === 'string' && /^\d{1,9}$/.test(req.query.replayed) ? Number(req.query.replayed) : null;
+    const replayed =
+      typeof req.query.replayed === 'string' && /^\d{1,9}$/.test(req.query.replayed)
+        ? Number(req.query.replayed)
+        : null;
     const html = renderAdminPage(templates, status, {
       siteTitle: ctx.config.siteTitle,
       timeZone: ctx.config.timeZone,
-      notice: replayed === null ? null : `Replayed ${replayed} failed ${replayed === 1 ? 'delivery' : 'deliveries'}.`,
+      notice:
+        replayed === null
+          ? null
+          : `Replayed ${replayed} failed ${replayed === 1 ? 'delivery' : 'deliveries'}.`,
     });
     res.set('Content-Security-Policy', ADMIN_PAGE_CSP).type('html').send(html);
   };

@@ -35,9 +35,17 @@ interface TimeView {
 }
 
 /** Builds the page's view model: times formatted in `timeZone`, errors of all sources in one list. */
-export function adminPageModel(status: OperationsStatus, options: { siteTitle: string; timeZone: string; notice: string | null }) {
-  const format = new Intl.DateTimeFormat('en-GB', { timeZone: options.timeZone, dateStyle: 'medium', timeStyle: 'medium' });
-  const time = (iso: string | null): TimeView | null => (iso ? { iso, text: format.format(new Date(iso)) } : null);
+export function adminPageModel(
+  status: OperationsStatus,
+  options: { siteTitle: string; timeZone: string; notice: string | null },
+) {
+  const format = new Intl.DateTimeFormat('en-GB', {
+    timeZone: options.timeZone,
+    dateStyle: 'medium',
+    timeStyle: 'medium',
+  });
+  const time = (iso: string | null): TimeView | null =>
+    iso ? { iso, text: format.format(new Date(iso)) } : null;
   return {
     title: `${options.siteTitle} admin`,
     css: CSS,
@@ -46,13 +54,23 @@ export function adminPageModel(status: OperationsStatus, options: { siteTitle: s
     inboxBacklog: status.inboxBacklog,
     databaseKiB: Math.round(status.database.bytes / 1024),
     walKiB: Math.round(status.database.walBytes / 1024),
-    sources: status.sources.map((source) => ({ ...source, lastDeliveryAt: time(source.lastDeliveryAt) })),
+    sources: status.sources.map((source) => ({
+      ...source,
+      lastDeliveryAt: time(source.lastDeliveryAt),
+    })),
     errors: status.sources.flatMap((source) =>
-      source.recentErrors.map((error) => ({ ...error, source: source.name, receivedAt: time(error.receivedAt) })),
+      source.recentErrors.map((error) => ({
+        ...error,
+        source: source.name,
+        receivedAt: time(error.receivedAt),
+      })),
     ),
     failedLast24h: status.sources.reduce((sum, source) => sum + source.last24h.failed, 0),
     staleAfterHours: status.staleAfterHours,
-    organizations: status.organizations.map((organization) => ({ ...organization, lastSyncAt: time(organization.lastSyncAt) })),
+    organizations: status.organizations.map((organization) => ({
+      ...organization,
+      lastSyncAt: time(organization.lastSyncAt),
+    })),
     events: status.events,
     jobsEnabled: status.jobsEnabled,
     scheduleTimeZone: status.scheduleTimeZone,

@@ -26,7 +26,13 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 /** Error pages for browsers; the API, feeds and webhooks keep JSON errors. */
 export interface HtmlErrorPages {
   wantsHtml(req: Request): boolean;
-  sendError(req: Request, res: Response, status: number, message: string, headers: Record<string, string>): void;
+  sendError(
+    req: Request,
+    res: Response,
+    status: number,
+    message: string,
+    headers: Record<string, string>,
+  ): void;
 }
 
 /** Maps known errors to status codes; anything else is a logged 500 with no detail leaked. */
@@ -39,18 +45,27 @@ export function errorHandler(logger: Logger, htmlPages?: HtmlErrorPages): ErrorR
       status = error.status;
       message = error.message;
       headers = error.headers;
-    } else if (typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string') {
+    } else if (
+      typeof error === 'object' &&
+      error !== null &&
+      typeof (error as BodyParserError).type === 'string'
+    ) {
       const known = BODY_ERRORS[(error as BodyParserError).type as string];
       if (known) [status, message] = known;
       else if ((error as BodyParserError).expose && (error as BodyParserError).status) {
         status = (error as BodyParserError).status as number;
         message = (error as Error).message;
       }
-    } else if (typeof error === 'object' && error !== null && (error as BodyParserError).status === 400) {
+    } else if (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as BodyParserError).status === 400
+    ) {
       status = 400;
       message = 'malformed request';
     }
-    if (status >= 500 && !(error instanceof HttpError)) logger.error({ err: error, method: req.method, path: req.path }, 'http: request failed');
+    if (status >= 500 && !(error instanceof HttpError))
+      logger.error({ err: error, method: req.method, path: req.path }, 'http: request failed');
     if (res.headersSent) {
       res.destroy();
       return;

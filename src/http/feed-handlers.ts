@@ -24,7 +24,12 @@ export interface FeedFormat {
   contentType: string;
   defaultLimit: number;
   /** The response body (UTF-8). */
-  render(ctx: AppContext, page: { total: number; events: Event[] }, filter: EventFilter, channel: FeedChannel): Buffer;
+  render(
+    ctx: AppContext,
+    page: { total: number; events: Event[] },
+    filter: EventFilter,
+    channel: FeedChannel,
+  ): Buffer;
 }
 
 export const FEED_FORMATS = {
@@ -33,35 +38,40 @@ export const FEED_FORMATS = {
     path: '/events.ics',
     contentType: 'text/calendar; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => icsDocument(page.events, channel, ctx.fragmentCache).bytes(),
+    render: (ctx, page, _filter, channel) =>
+      icsDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   rss: {
     name: 'rss',
     path: '/events.rss',
     contentType: 'application/rss+xml; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => rssDocument(page.events, channel, ctx.fragmentCache).bytes(),
+    render: (ctx, page, _filter, channel) =>
+      rssDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   atom: {
     name: 'atom',
     path: '/events.atom',
     contentType: 'application/atom+xml; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => atomDocument(page.events, channel, ctx.fragmentCache).bytes(),
+    render: (ctx, page, _filter, channel) =>
+      atomDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   jsonfeed: {
     name: 'jsonfeed',
     path: '/events.json',
     contentType: 'application/feed+json; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) => jsonFeedDocument(page.events, channel, ctx.fragmentCache).bytes(),
+    render: (ctx, page, _filter, channel) =>
+      jsonFeedDocument(page.events, channel, ctx.fragmentCache).bytes(),
   },
   api: {
     name: 'api',
     path: '/api/events',
     contentType: 'application/json; charset=utf-8',
     defaultLimit: 100,
-    render: (ctx, page, filter, channel) => eventsApiDocument(page, filter, channel, ctx.fragmentCache).bytes(),
+    render: (ctx, page, filter, channel) =>
+      eventsApiDocument(page, filter, channel, ctx.fragmentCache).bytes(),
   },
 } satisfies Record<string, FeedFormat>;
 
@@ -108,7 +118,13 @@ export function filterFromRequest(
 }
 
 /** The channel description of a filtered output at `path`. */
-export function channelFor(ctx: AppContext, filter: EventFilter, path: string, defaultLimit: number, lastModified: Date): FeedChannel {
+export function channelFor(
+  ctx: AppContext,
+  filter: EventFilter,
+  path: string,
+  defaultLimit: number,
+  lastModified: Date,
+): FeedChannel {
   const { publicUrl, siteTitle } = ctx.config;
   const query = filterQueryString(filter, { limit: filter.limit !== defaultLimit, offset: true });
   return {
@@ -132,7 +148,11 @@ const inflight = new WeakMap<AppContext, Map<string, Promise<CachedResponse>>>()
  * that finds the data changed waits for the new render; requests arriving while it runs get the
  * previous response at once rather than queueing behind it (stale by one render at most).
  */
-export async function cachedRender(ctx: AppContext, key: string, render: () => Promise<Rendered>): Promise<CachedResponse> {
+export async function cachedRender(
+  ctx: AppContext,
+  key: string,
+  render: () => Promise<Rendered>,
+): Promise<CachedResponse> {
   const version = ctx.dataVersion.value;
   const hit = ctx.renderCache.get(key, version, ctx.now());
   if (hit) return hit;
@@ -152,11 +172,16 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
   return async (req: Request, res: Response) => {
     const { filter, key } = parsedFilterFromRequest(ctx, req, format.defaultLimit);
     const entry = await cachedRender(ctx, `${format.name}|${key}`, async () => {
-      const page = await findEvents(ctx.database.db, filter, {
-        now: ctx.now(),
-        pastDays: ctx.config.pastDays,
-        cityAliases: ctx.cityAliases,
-      }, ctx.eventCache);
+      const page = await findEvents(
+        ctx.database.db,
+        filter,
+        {
+          now: ctx.now(),
+          pastDays: ctx.config.pastDays,
+          cityAliases: ctx.cityAliases,
+        },
+        ctx.eventCache,
+      );
       const channel = channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified);
       return {
         body: format.render(ctx, page, filter, channel),
@@ -165,7 +190,10 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
         expiresAt: page.expiresAt,
       };
     });
-    sendCached(req, res, ctx.renderCache, entry, { cacheControl: ctx.config.feedCacheControl, headers: CORS });
+    sendCached(req, res, ctx.renderCache, entry, {
+      cacheControl: ctx.config.feedCacheControl,
+      headers: CORS,
+    });
   };
 }
 
@@ -176,19 +204,27 @@ export async function findPublicEvent(ctx: AppContext, id: string): Promise<Even
   if (!EVENT_ID.test(id)) throw new HttpError(404, 'event: no such event');
   const event = await findEventById(ctx.database.db, id);
   if (!event || event.visibility === 'hidden') throw new HttpError(404, 'event: no such event');
-  if (event.visibility === 'removed') throw new HttpError(410, 'event: this event was removed by its organizer');
+  if (event.visibility === 'removed')
+    throw new HttpError(410, 'event: this event was removed by its organizer');
   return event;
 }
 
 /** GET /events/:id.ics: one event, for "add to calendar". */
 export function singleEventIcsHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
-    if (Object.keys(req.query).length > 0) throw new InvalidInputError('event: this URL takes no parameters');
+    if (Object.keys(req.query).length > 0)
+      throw new InvalidInputError('event: this URL takes no parameters');
     const id = String(req.params.id);
     const entry = await cachedRender(ctx, `ics-single|${id}`, async () => {
       const event = await findPublicEvent(ctx, id);
       const channel: FeedChannel = {
-        ...channelFor(ctx, { ...emptyFilter(), limit: 1 }, `/events/${encodeURIComponent(id)}.ics`, 1, event.lastChangedAt),
+        ...channelFor(
+          ctx,
+          { ...emptyFilter(), limit: 1 },
+          `/events/${encodeURIComponent(id)}.ics`,
+          1,
+          event.lastChangedAt,
+        ),
         title: `${ctx.config.siteTitle}: ${event.title}`,
         selfUrl: `${ctx.config.publicUrl}/events/${encodeURIComponent(id)}.ics`,
       };
@@ -207,5 +243,16 @@ export function singleEventIcsHandler(ctx: AppContext) {
 }
 
 function emptyFilter(): EventFilter {
-  return { city: [], genre: [], organizer: [], venue: [], source: [], from: null, to: null, q: [], limit: 100, offset: 0 };
+  return {
+    city: [],
+    genre: [],
+    organizer: [],
+    venue: [],
+    source: [],
+    from: null,
+    to: null,
+    q: [],
+    limit: 100,
+    offset: 0,
+  };
 }

@@ -17,7 +17,8 @@ export interface Metrics {
 export function createMetrics(ctx: AppContext): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const log = (what: string) => (error: unknown) => ctx.logger.warn({ err: error }, `metrics: ${what} not collected`);
+  const log = (what: string) => (error: unknown) =>
+    ctx.logger.warn({ err: error }, `metrics: ${what} not collected`);
 
   const webhookRequests = new Counter({
     name: 'marquee_webhook_requests_total',
@@ -48,7 +49,10 @@ export function createMetrics(ctx: AppContext): Metrics {
     help: 'Deliveries stored but not yet processed.',
     registers: [registry],
     async collect() {
-      await countPendingDeliveries(ctx.database.db).then((count) => this.set(count), log('inbox backlog'));
+      await countPendingDeliveries(ctx.database.db).then(
+        (count) => this.set(count),
+        log('inbox backlog'),
+      );
     },
   });
   new Gauge({
@@ -59,7 +63,8 @@ export function createMetrics(ctx: AppContext): Metrics {
     async collect() {
       await countEventsByStatus(ctx.database.db).then((rows) => {
         this.reset();
-        for (const row of rows) this.set({ visibility: row.visibility, status: row.status }, row.count);
+        for (const row of rows)
+          this.set({ visibility: row.visibility, status: row.status }, row.count);
       }, log('events by status'));
     },
   });
@@ -78,7 +83,8 @@ export function createMetrics(ctx: AppContext): Metrics {
     registers: [registry],
     collect() {
       for (const run of ctx.jobs.lastRuns.values()) {
-        if (run.status === 'ok') this.set({ job: run.name }, (run.startedAt.getTime() + run.durationMs) / 1000);
+        if (run.status === 'ok')
+          this.set({ job: run.name }, (run.startedAt.getTime() + run.durationMs) / 1000);
       }
     },
   });
@@ -137,11 +143,16 @@ export function requestMetrics(metrics: Metrics): RequestHandler {
     if (req.method === 'POST' && path.startsWith('/webhooks/')) {
       const source = findSource(path.slice('/webhooks/'.length));
       if (source) {
-        res.on('finish', () => metrics.webhookRequests.inc({ source: source.name, status: String(res.statusCode) }));
+        res.on('finish', () =>
+          metrics.webhookRequests.inc({ source: source.name, status: String(res.statusCode) }),
+        );
       }
     } else if (req.method === 'GET' || req.method === 'HEAD') {
       const format = feedFormatOf(path);
-      if (format) res.on('finish', () => metrics.feedRequests.inc({ format, status: String(res.statusCode) }));
+      if (format)
+        res.on('finish', () =>
+          metrics.feedRequests.inc({ format, status: String(res.statusCode) }),
+        );
     }
     next();
   };
@@ -154,7 +165,10 @@ export function metricsHandler(ctx: AppContext, metrics: Metrics) {
     if (token) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       if (!matchesSecret(match?.[1], [token])) {
-        res.status(401).set('WWW-Authenticate', 'Bearer realm="marquee metrics"').json({ error: 'metrics: bearer token required' });
+        res
+          .status(401)
+          .set('WWW-Authenticate', 'Bearer realm="marquee metrics"')
+          .json({ error: 'metrics: bearer token required' });
         return;
       }
     }

@@ -11,7 +11,11 @@ export interface PageCaches {
 
 export function createPageCaches(): PageCaches {
   return {
-    items: new LruCache<string>(20_000, 16 * 1024 * 1024, (key, value) => key.length + value.length),
+    items: new LruCache<string>(
+      20_000,
+      16 * 1024 * 1024,
+      (key, value) => key.length + value.length,
+    ),
     facets: null,
   };
 }

@@ -20,7 +20,18 @@ import { loadAssets, type Assets } from './asset-handlers.js';
 import { FEED_FORMATS, cachedRender, filterFromRequest, findPublicEvent } from './feed-handlers.js';
 
 // Shared links pick these up on the way; a page must not answer them with an error.
-const TRACKING_PARAMETERS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'fbclid', 'gclid', 'mc_cid', 'mc_eid', 'ref'];
+const TRACKING_PARAMETERS = [
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'fbclid',
+  'gclid',
+  'mc_cid',
+  'mc_eid',
+  'ref',
+];
 import { sendCached } from './render-cache.js';
 
 /**
@@ -149,7 +160,9 @@ export function pagesFor(ctx: AppContext): Pages {
 function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
   const itemCache = ctx.pageCaches.items;
   const facetsFor = () =>
-    cachedFacets(ctx.pageCaches, ctx.dataVersion.value, ctx.now().getTime(), () => findFacets(ctx.database.db, ctx.now()));
+    cachedFacets(ctx.pageCaches, ctx.dataVersion.value, ctx.now().getTime(), () =>
+      findFacets(ctx.database.db, ctx.now()),
+    );
   const site: SiteInfo = {
     siteTitle: ctx.config.siteTitle,
     publicUrl: ctx.config.publicUrl,
@@ -179,7 +192,10 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
 
     async home(req, res) {
       const pageNumber = parsePage(req);
-      let filter: EventFilter = filterFromRequest(ctx, req, LIST_PAGE_SIZE, ['page', ...TRACKING_PARAMETERS]);
+      let filter: EventFilter = filterFromRequest(ctx, req, LIST_PAGE_SIZE, [
+        'page',
+        ...TRACKING_PARAMETERS,
+      ]);
       if (pageNumber !== null) {
         if (filter.offset !== 0)
           throw new InvalidInputError('filter: use "page" or "offset", not both');
@@ -226,7 +242,11 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
 
     async embed(req, res) {
       const theme = parseEmbedTheme(req);
-      const filter = filterFromRequest(ctx, req, EMBED_LIMIT, ['theme', 'accent', ...TRACKING_PARAMETERS]);
+      const filter = filterFromRequest(ctx, req, EMBED_LIMIT, [
+        'theme',
+        'accent',
+        ...TRACKING_PARAMETERS,
+      ]);
       if (filter.limit > EMBED_MAX_LIMIT) {
         throw new InvalidInputError(
           `filter: "limit" must be a whole number from 1 to ${EMBED_MAX_LIMIT} here`,

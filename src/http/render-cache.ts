@@ -41,7 +41,11 @@ export class RenderCache {
   /** The cached response for `key` if still valid for `dataVersion` at `now`. */
   get(key: string, dataVersion: number, now: Date): CachedResponse | undefined {
     const entry = this.entries.get(key);
-    if (!entry || entry.dataVersion !== dataVersion || (entry.expiresAt && entry.expiresAt.getTime() <= now.getTime())) {
+    if (
+      !entry ||
+      entry.dataVersion !== dataVersion ||
+      (entry.expiresAt && entry.expiresAt.getTime() <= now.getTime())
+    ) {
       this.stats.misses += 1;
       return undefined;
     }
@@ -90,7 +94,10 @@ export class RenderCache {
     if (encoding === 'br') {
       if (!entry.brotli) {
         entry.brotli = brotliCompressSync(entry.body, {
-          params: { [zlib.BROTLI_PARAM_QUALITY]: 5, [zlib.BROTLI_PARAM_SIZE_HINT]: entry.body.length },
+          params: {
+            [zlib.BROTLI_PARAM_QUALITY]: 5,
+            [zlib.BROTLI_PARAM_SIZE_HINT]: entry.body.length,
+          },
         });
         this.bytes += entry.brotli.length;
       }
@@ -163,13 +170,23 @@ export interface SendOptions {
 }
 
 /** Sends a cached response: 304 when the client is current, else the body in the best encoding. */
-export function sendCached(req: Request, res: Response, cache: RenderCache, entry: CachedResponse, options: SendOptions): void {
-  const encoding = entry.body.length >= COMPRESS_MIN_BYTES ? negotiateEncoding(req.headers['accept-encoding']) : null;
+export function sendCached(
+  req: Request,
+  res: Response,
+  cache: RenderCache,
+  entry: CachedResponse,
+  options: SendOptions,
+): void {
+  const encoding =
+    entry.body.length >= COMPRESS_MIN_BYTES
+      ? negotiateEncoding(req.headers['accept-encoding'])
+      : null;
   res.setHeader('Cache-Control', options.cacheControl);
   res.setHeader('Vary', 'Accept-Encoding');
   res.setHeader('ETag', etagFor(entry, encoding));
   res.setHeader('Last-Modified', entry.lastModifiedHeader);
-  if (options.headers) for (const [name, value] of Object.entries(options.headers)) res.setHeader(name, value);
+  if (options.headers)
+    for (const [name, value] of Object.entries(options.headers)) res.setHeader(name, value);
   if (isNotModified(req, entry)) {
     res.statusCode = 304;
     res.end();

@@ -1,7 +1,12 @@
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.js';
 import { sources } from '../sources/index.js';
-import { adminAuth, adminPageHandler, adminReplayHandler, adminStatusHandler } from './admin-handlers.js';
+import {
+  adminAuth,
+  adminPageHandler,
+  adminReplayHandler,
+  adminStatusHandler,
+} from './admin-handlers.js';
 import { FEED_FORMATS, feedHandler, singleEventIcsHandler } from './feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';

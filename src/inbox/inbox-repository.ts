@@ -38,13 +38,23 @@ function toRow(delivery: NewDelivery): NewDeliveryRow {
 }
 
 /** Inserts deliveries in one statement (one commit); returns their ids in order. */
-export async function insertDeliveries(db: Db, deliveries: readonly NewDelivery[]): Promise<number[]> {
-  const rows = await db.insertInto('deliveries').values(deliveries.map(toRow)).returning('id').execute();
+export async function insertDeliveries(
+  db: Db,
+  deliveries: readonly NewDelivery[],
+): Promise<number[]> {
+  const rows = await db
+    .insertInto('deliveries')
+    .values(deliveries.map(toRow))
+    .returning('id')
+    .execute();
   return rows.map((row) => row.id);
 }
 
 /** Deliveries waiting for processing, oldest first, with their sizes (for batching). */
-export async function findPendingDeliveries(db: Queryable, limit: number): Promise<{ id: number; bodySize: number }[]> {
+export async function findPendingDeliveries(
+  db: Queryable,
+  limit: number,
+): Promise<{ id: number; bodySize: number }[]> {
   const rows = await db
     .selectFrom('deliveries')
     .select(['id', 'body_size'])
@@ -64,7 +74,12 @@ export async function findDelivery(db: Queryable, id: number): Promise<StoredDel
 export async function markDeliveryDone(
   db: Queryable,
   id: number,
-  outcome: { status: Extract<DeliveryStatus, 'processed' | 'ignored'>; messageType: string | null; result: unknown; at: Date },
+  outcome: {
+    status: Extract<DeliveryStatus, 'processed' | 'ignored'>;
+    messageType: string | null;
+    result: unknown;
+    at: Date;
+  },
 ): Promise<void> {
   await db
     .updateTable('deliveries')
@@ -106,12 +121,19 @@ export interface ReplaySelection {
 }
 
 /** Puts deliveries back in the queue; returns how many. Purged bodies cannot be replayed. */
-export async function requeueDeliveries(db: Queryable, selection: ReplaySelection): Promise<number> {
+export async function requeueDeliveries(
+  db: Queryable,
+  selection: ReplaySelection,
+): Promise<number> {
   let query = db
     .updateTable('deliveries')
     .set({ status: 'pending', error: null })
     .where('body', 'is not', null)
-    .where('status', 'in', selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored']);
+    .where(
+      'status',
+      'in',
+      selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored'],
+    );
   if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
@@ -174,7 +196,12 @@ export interface DeliveryCounts {
 export async function countDeliveries(db: Queryable, since: Date): Promise<DeliveryCounts[]> {
   const rows = await db
     .selectFrom('deliveries')
-    .select(['source', 'status', (eb) => eb.fn.countAll<number>().as('count'), (eb) => eb.fn.max('received_at').as('last')])
+    .select([
+      'source',
+      'status',
+      (eb) => eb.fn.countAll<number>().as('count'),
+      (eb) => eb.fn.max('received_at').as('last'),
+    ])
     .where('received_at', '>=', since.toISOString())
     .groupBy(['source', 'status'])
     .execute();
@@ -193,7 +220,9 @@ export async function lastDeliveryTimes(db: Queryable): Promise<Map<string, Date
     .select(['source', (eb) => eb.fn.max('received_at').as('last')])
     .groupBy('source')
     .execute();
-  return new Map(rows.flatMap((row) => (row.last ? [[row.source, new Date(row.last)] as const] : [])));
+  return new Map(
+    rows.flatMap((row) => (row.last ? [[row.source, new Date(row.last)] as const] : [])),
+  );
 }
 
 /** How many deliveries wait for processing. */

@@ -42,7 +42,14 @@ export class InboxProcessor {
   private readonly parsed = new Map<number, unknown>();
 
   constructor(
-    private readonly deps: { db: Db; gate: DurabilityGate; config: Config; now: () => Date; logger: Logger; hooks: ProcessorHooks },
+    private readonly deps: {
+      db: Db;
+      gate: DurabilityGate;
+      config: Config;
+      now: () => Date;
+      logger: Logger;
+      hooks: ProcessorHooks;
+    },
   ) {}
 
   /** Asks for processing of pending deliveries; `payload` spares parsing a body twice. */
@@ -120,11 +127,18 @@ export class InboxProcessor {
         if (!result) continue;
         outcomes.push(result.outcome);
         changed ||= result.changed;
-        observed.push({ source: result.source, outcome: result.outcome, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        observed.push({
+          source: result.source,
+          outcome: result.outcome,
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        });
       }
       await trx.commit().execute();
     } catch (error) {
-      await trx.rollback().execute().catch(() => undefined);
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined);
       throw error;
     }
     for (const line of logLines) line();
@@ -167,14 +181,28 @@ export class InboxProcessor {
       });
       await savepoint.releaseSavepoint('delivery').execute();
       logLines.push(() =>
-        logger.info({ delivery: id, source: delivery.source, messageType, outcome, summary: summaryForLog(summary) }, 'inbox: delivery processed'),
+        logger.info(
+          {
+            delivery: id,
+            source: delivery.source,
+            messageType,
+            outcome,
+            summary: summaryForLog(summary),
+          },
+          'inbox: delivery processed',
+        ),
       );
       return { source: delivery.source, outcome, changed: changedAnything(summary) };
     } catch (error) {
       await savepoint.rollbackToSavepoint('delivery').execute();
       const reason = error instanceof Error ? error.message : String(error);
       await markDeliveryFailed(trx, id, { error: reason, messageType, at: now() });
-      logLines.push(() => logger.warn({ delivery: id, source: delivery.source, messageType, err: reason }, 'inbox: delivery failed'));
+      logLines.push(() =>
+        logger.warn(
+          { delivery: id, source: delivery.source, messageType, err: reason },
+          'inbox: delivery failed',
+        ),
+      );
       return { source: delivery.source, outcome: 'failed', changed: false };
     }
   }
@@ -188,7 +216,10 @@ function batchesOf(pending: readonly { id: number; bodySize: number }[]): { id: 
   let current: { id: number }[] = [];
   let bytes = 0;
   for (const delivery of pending) {
-    if (current.length > 0 && (current.length >= MAX_BATCH || bytes + delivery.bodySize > MAX_BATCH_BYTES)) {
+    if (
+      current.length > 0 &&
+      (current.length >= MAX_BATCH || bytes + delivery.bodySize > MAX_BATCH_BYTES)
+    ) {
       batches.push(current);
       current = [];
       bytes = 0;

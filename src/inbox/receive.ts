@@ -6,9 +6,20 @@ import type { SourceAdapter } from '../sources/types.js';
 import { parseJsonBody } from './processor.js';
 
 /** Headers worth keeping with a delivery. Authorization and X-Signature never are. */
-const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-length', 'user-agent', 'x-request-id', 'x-forwarded-for'];
+const KEPT_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'content-length',
+  'user-agent',
+  'x-request-id',
+  'x-forwarded-for',
+];
 
-function keptHeaders(headers: IncomingHttpHeaders, remoteAddress: string | undefined, authMethod: string): Record<string, string> {
+function keptHeaders(
+  headers: IncomingHttpHeaders,
+  remoteAddress: string | undefined,
+  authMethod: string,
+): Record<string, string> {
   const kept: Record<string, string> = { 'x-marquee-auth': authMethod };
   for (const name of KEPT_HEADERS) {
     const value = headers[name];
@@ -42,7 +53,11 @@ export async function receiveDelivery(
   }
   const auth = adapter.authenticate(request, ctx.config);
   if (!auth.ok) {
-    throw new HttpError(401, `${adapter.name}: authentication failed`, adapter.name === 'eventport' ? { 'WWW-Authenticate': 'Basic realm="marquee"' } : {});
+    throw new HttpError(
+      401,
+      `${adapter.name}: authentication failed`,
+      adapter.name === 'eventport' ? { 'WWW-Authenticate': 'Basic realm="marquee"' } : {},
+    );
   }
   let payload: unknown;
   let parseError: string | null = null;
@@ -51,7 +66,8 @@ export async function receiveDelivery(
   } catch (error) {
     parseError = `body is not JSON: ${error instanceof Error ? error.message : String(error)}`;
   }
-  const contentType = typeof request.headers['content-type'] === 'string' ? request.headers['content-type'] : null;
+  const contentType =
+    typeof request.headers['content-type'] === 'string' ? request.headers['content-type'] : null;
   const deliveryId = await ctx.recorder.recordDelivery({
     source: adapter.name,
     receivedAt: ctx.now(),

@@ -20,7 +20,11 @@ export function decodeSignature(header: string): Buffer | null {
 }
 
 /** True when `header` is HMAC-SHA256(key, body) for one of `keys`. */
-export function verifySignature(body: Buffer, header: string | undefined, keys: readonly string[]): boolean {
+export function verifySignature(
+  body: Buffer,
+  header: string | undefined,
+  keys: readonly string[],
+): boolean {
   if (header === undefined || keys.length === 0) return false;
   const given = decodeSignature(header);
   if (!given) return false;

@@ -40,7 +40,9 @@ export function pruneBackups(dir: string, keep: number): string[] {
  * the newest BACKUP_KEEP files. The copy is written under a temporary name and renamed, so a
  * crash never leaves a truncated file that looks like the newest backup.
  */
-export async function createBackup(ctx: AppContext): Promise<{ file: string; bytes: number; deleted: string[] }> {
+export async function createBackup(
+  ctx: AppContext,
+): Promise<{ file: string; bytes: number; deleted: string[] }> {
   const dir = ctx.config.backupDir;
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, backupFileName(ctx.now()));
@@ -84,15 +86,21 @@ export function restoreBackup(
 ): { restored: string; replaced: string | null } {
   if (!fs.existsSync(file)) throw new RestoreError(`restore: ${file} does not exist`);
   const problems = inspectDatabaseFile(file);
-  if (problems.length > 0) throw new RestoreError(`restore: refusing ${file}:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0)
+    throw new RestoreError(`restore: refusing ${file}:\n  ${problems.join('\n  ')}`);
   const target = path.resolve(databasePath);
-  if (path.resolve(file) === target) throw new RestoreError('restore: the backup is the database itself');
+  if (path.resolve(file) === target)
+    throw new RestoreError('restore: the backup is the database itself');
   const exists = fs.existsSync(target);
   if (exists && isDatabaseInUse(target)) {
-    throw new RestoreError(`restore: ${databasePath} is open in another process; stop Marquee before restoring`);
+    throw new RestoreError(
+      `restore: ${databasePath} is open in another process; stop Marquee before restoring`,
+    );
   }
   if (exists && !options.force) {
-    throw new RestoreError(`restore: ${databasePath} already exists; pass --force to replace it (it is kept as ${databasePath}.pre-restore)`);
+    throw new RestoreError(
+      `restore: ${databasePath} already exists; pass --force to replace it (it is kept as ${databasePath}.pre-restore)`,
+    );
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const incoming = `${target}.restoring`;

@@ -16,7 +16,16 @@ export const maintenanceJob: JobDefinition = {
     const walBytes = fileSize(walFile);
     if (walBytes <= WAL_CHECKPOINT_BYTES) return { optimized: true, walBytes, checkpointed: false };
     const checkpoint = checkpointWal(handle);
-    if (checkpoint.busy) ctx.logger.warn({ walBytes }, 'jobs: WAL checkpoint was blocked by a reader; retrying next run');
-    return { optimized: true, walBytes, checkpointed: checkpoint.busy === 0, walBytesAfter: fileSize(walFile) };
+    if (checkpoint.busy)
+      ctx.logger.warn(
+        { walBytes },
+        'jobs: WAL checkpoint was blocked by a reader; retrying next run',
+      );
+    return {
+      optimized: true,
+      walBytes,
+      checkpointed: checkpoint.busy === 0,
+      walBytesAfter: fileSize(walFile),
+    };
   },
 };

@@ -7,7 +7,12 @@ import { syncWatchdogJob } from './sync-watchdog.js';
 import type { JobDefinition, JobRun } from './types.js';
 
 /** Every scheduled job, one per file beside this one. Schedules come from SCHEDULE_* variables. */
-export const JOBS: readonly JobDefinition[] = [retentionJob, backupJob, syncWatchdogJob, maintenanceJob];
+export const JOBS: readonly JobDefinition[] = [
+  retentionJob,
+  backupJob,
+  syncWatchdogJob,
+  maintenanceJob,
+];
 
 export const JOB_NAMES = JOBS.map((job) => job.name);
 
@@ -21,13 +26,25 @@ export function findJob(name: string): JobDefinition | undefined {
  * itself: while it runs, another run is skipped and logged. Failures are logged and returned,
  * not thrown; an unknown name throws.
  */
-export async function runJob(ctx: AppContext, name: string, trigger: JobRun['trigger'] = 'direct'): Promise<JobRun> {
+export async function runJob(
+  ctx: AppContext,
+  name: string,
+  trigger: JobRun['trigger'] = 'direct',
+): Promise<JobRun> {
   const job = findJob(name);
   if (!job) throw new Error(`jobs: no job named ${name} (known: ${JOB_NAMES.join(', ')})`);
   const startedAt = new Date();
   if (ctx.jobs.running.has(name)) {
     ctx.logger.warn({ job: name, trigger }, `jobs: ${name} is still running; this run is skipped`);
-    return { name, trigger, status: 'skipped', startedAt, durationMs: 0, result: null, error: null };
+    return {
+      name,
+      trigger,
+      status: 'skipped',
+      startedAt,
+      durationMs: 0,
+      result: null,
+      error: null,
+    };
   }
   const started = performance.now();
   const execution = (async (): Promise<JobRun> => {
@@ -39,7 +56,15 @@ export async function runJob(ctx: AppContext, name: string, trigger: JobRun['tri
     } catch (error) {
       const durationMs = Math.round(performance.now() - started);
       ctx.logger.error({ job: name, trigger, durationMs, err: error }, `jobs: ${name} failed`);
-      return { name, trigger, status: 'failed', startedAt, durationMs, result: null, error: error instanceof Error ? error.message : String(error) };
+      return {
+        name,
+        trigger,
+        status: 'failed',
+        startedAt,
+        durationMs,
+        result: null,
+        error: error instanceof Error ? error.message : String(error),
+      };
     }
   })();
   ctx.jobs.running.set(name, execution);
@@ -64,14 +89,19 @@ export function startScheduler(ctx: AppContext): Scheduler {
   const logger = {
     info: (message: string) => cronLogger.debug(message),
     warn: (message: string) => cronLogger.warn(message),
-    error: (message: string | Error, err?: Error) => cronLogger.error({ err: err ?? message }, 'jobs: scheduler error'),
+    error: (message: string | Error, err?: Error) =>
+      cronLogger.error({ err: err ?? message }, 'jobs: scheduler error'),
     debug: (message: string | Error) => cronLogger.debug(String(message)),
   };
   const tasks: ScheduledTask[] = [];
   for (const job of JOBS) {
     const expression = job.schedule(ctx.config);
     if (expression === 'off') continue;
-    const task = createTask(expression, () => runJob(ctx, job.name, 'schedule'), { name: `marquee-${job.name}`, timezone: timeZone, logger });
+    const task = createTask(expression, () => runJob(ctx, job.name, 'schedule'), {
+      name: `marquee-${job.name}`,
+      timezone: timeZone,
+      logger,
+    });
     void task.start();
     tasks.push(task);
   }

@@ -5,24 +5,40 @@ import type { JobDefinition, OrganizationFreshness, SyncWatchResult } from './ty
 const HOUR_MS = 3_600_000;
 
 /** Judges each organization: stale when its last full sync is older than `staleAfterHours` (or never). */
-export function assessSyncFreshness(organizations: readonly OrganizationSync[], now: Date, staleAfterHours: number): SyncWatchResult {
+export function assessSyncFreshness(
+  organizations: readonly OrganizationSync[],
+  now: Date,
+  staleAfterHours: number,
+): SyncWatchResult {
   const limit = now.getTime() - staleAfterHours * HOUR_MS;
   const judged: OrganizationFreshness[] = organizations.map((organization) => ({
     ...organization,
     stale: organization.lastSyncAt === null || organization.lastSyncAt.getTime() < limit,
   }));
-  return { checkedAt: now, staleAfterHours, organizations: judged, stale: judged.filter((organization) => organization.stale) };
+  return {
+    checkedAt: now,
+    staleAfterHours,
+    organizations: judged,
+    stale: judged.filter((organization) => organization.stale),
+  };
 }
 
 /** Checks every organization now and keeps the verdict on the context for /healthz and the admin page. */
 export async function checkSyncFreshness(ctx: AppContext): Promise<SyncWatchResult> {
-  const result = assessSyncFreshness(await listOrganizations(ctx.database.db), ctx.now(), ctx.config.syncStaleHours);
+  const result = assessSyncFreshness(
+    await listOrganizations(ctx.database.db),
+    ctx.now(),
+    ctx.config.syncStaleHours,
+  );
   ctx.jobs.syncWatch = result;
   return result;
 }
 
 /** The watchdog's latest verdict, checked afresh when there is none younger than `maxAgeMs`. */
-export async function currentSyncWatch(ctx: AppContext, maxAgeMs = 5 * 60_000): Promise<SyncWatchResult> {
+export async function currentSyncWatch(
+  ctx: AppContext,
+  maxAgeMs = 5 * 60_000,
+): Promise<SyncWatchResult> {
   const latest = ctx.jobs.syncWatch;
   if (latest && ctx.now().getTime() - latest.checkedAt.getTime() <= maxAgeMs) return latest;
   return checkSyncFreshness(ctx);
@@ -58,7 +74,13 @@ export const syncWatchdogJob: JobDefinition = {
         'jobs: organization sync is stale',
       );
     }
-    if (recovered.length > 0) ctx.logger.info({ organizations: recovered }, 'jobs: organization sync recovered');
-    return { organizations: result.organizations.length, stale: result.stale.length, newlyStale: newlyStale.length, recovered: recovered.length };
+    if (recovered.length > 0)
+      ctx.logger.info({ organizations: recovered }, 'jobs: organization sync recovered');
+    return {
+      organizations: result.organizations.length,
+      stale: result.stale.length,
+      newlyStale: newlyStale.length,
+      recovered: recovered.length,
+    };
   },
 };

@@ -1,7 +1,12 @@
 import type { AppContext } from '../context.js';
 import { fileSize } from '../db/maintenance.js';
 import { countEventsByStatus } from '../events/event-repository.js';
-import { countDeliveries, countPendingDeliveries, lastDeliveryTimes, listDeliveries } from '../inbox/inbox-repository.js';
+import {
+  countDeliveries,
+  countPendingDeliveries,
+  lastDeliveryTimes,
+  listDeliveries,
+} from '../inbox/inbox-repository.js';
 import { JOBS, nextRunOf } from '../jobs/scheduler.js';
 import { checkSyncFreshness } from '../jobs/sync-watchdog.js';
 import { sources } from '../sources/index.js';
@@ -27,7 +32,14 @@ export interface OperationsStatus {
     schedule: string;
     nextRunAt: string | null;
     running: boolean;
-    lastRun: { status: string; trigger: string; startedAt: string; durationMs: number; result: unknown; error: string | null } | null;
+    lastRun: {
+      status: string;
+      trigger: string;
+      startedAt: string;
+      durationMs: number;
+      result: unknown;
+      error: string | null;
+    } | null;
   }[];
   jobsEnabled: boolean;
   scheduleTimeZone: string;
@@ -39,9 +51,22 @@ export interface SourceStatus {
   configured: boolean;
   lastDeliveryAt: string | null;
   /** Deliveries received in the last 24 hours. `accepted` is everything answered 202. */
-  last24h: { accepted: number; rejected: number; processed: number; failed: number; ignored: number; pending: number };
+  last24h: {
+    accepted: number;
+    rejected: number;
+    processed: number;
+    failed: number;
+    ignored: number;
+    pending: number;
+  };
   /** The newest failed or rejected deliveries, with their reasons. */
-  recentErrors: { delivery: number; receivedAt: string; status: string; messageType: string | null; error: string | null }[];
+  recentErrors: {
+    delivery: number;
+    receivedAt: string;
+    status: string;
+    messageType: string | null;
+    error: string | null;
+  }[];
 }
 
 const DAY_MS = 86_400_000;
@@ -60,8 +85,13 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
   const sourceStatuses: SourceStatus[] = [];
   for (const adapter of Object.values(sources)) {
     const mine = counts.filter((row) => row.source === adapter.name);
-    const count = (status: string) => mine.filter((row) => row.status === status).reduce((sum, row) => sum + row.count, 0);
-    const errors = await listDeliveries(db, { source: adapter.name, status: ['failed', 'rejected'], limit: 10 });
+    const count = (status: string) =>
+      mine.filter((row) => row.status === status).reduce((sum, row) => sum + row.count, 0);
+    const errors = await listDeliveries(db, {
+      source: adapter.name,
+      status: ['failed', 'rejected'],
+      limit: 10,
+    });
     sourceStatuses.push({
       name: adapter.name,
       configured: adapter.isConfigured(ctx.config),
@@ -105,7 +135,9 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
         name: job.name,
         description: job.description,
         schedule,
-        nextRunAt: ctx.config.jobsEnabled ? (nextRunOf(schedule, timeZone)?.toISOString() ?? null) : null,
+        nextRunAt: ctx.config.jobsEnabled
+          ? (nextRunOf(schedule, timeZone)?.toISOString() ?? null)
+          : null,
         running: ctx.jobs.running.has(job.name),
         lastRun: lastRun
           ? {
@@ -121,6 +153,10 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     }),
     jobsEnabled: ctx.config.jobsEnabled,
     scheduleTimeZone: timeZone,
-    database: { path: ctx.database.path, bytes: fileSize(ctx.database.path), walBytes: fileSize(`${ctx.database.path}-wal`) },
+    database: {
+      path: ctx.database.path,
+      bytes: fileSize(ctx.database.path),
+      walBytes: fileSize(`${ctx.database.path}-wal`),
+    },
   };
 }

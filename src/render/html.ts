@@ -184,7 +184,11 @@ function listItem(event: Event, timeZone: string): EventListItem {
  * Groups events (sorted by start) by their start day in `timeZone`. With `renderItem`, items
  * arrive as markup (so a cache can spare building and rendering unchanged events).
  */
-export function groupByDay(events: readonly Event[], timeZone: string, renderItem?: ListItemRenderer): DayGroup[] {
+export function groupByDay(
+  events: readonly Event[],
+  timeZone: string,
+  renderItem?: ListItemRenderer,
+): DayGroup[] {
   const groups: DayGroup[] = [];
   for (const event of events) {
     const dateKey = localDateKey(event.startsAt, timeZone);
@@ -193,7 +197,11 @@ export function groupByDay(events: readonly Event[], timeZone: string, renderIte
       group = { dateKey, heading: dayHeading(dateKey), events: [] };
       groups.push(group);
     }
-    group.events.push(renderItem ? { html: renderItem(event, () => listItem(event, timeZone)) } : listItem(event, timeZone));
+    group.events.push(
+      renderItem
+        ? { html: renderItem(event, () => listItem(event, timeZone)) }
+        : listItem(event, timeZone),
+    );
   }
   return groups;
 }
@@ -395,8 +403,16 @@ export function listPageModel(input: ListPageInput, renderItem?: ListItemRendere
 }
 
 /** The event list page; `itemCache` keeps each event's markup across renders. */
-export function renderListPage(templates: Eta, input: ListPageInput, itemCache?: LruCache<string>): string {
-  const renderItem = cachedListItems(templates, itemCache, { timeZone: input.site.timeZone, compact: false, urlPrefix: '' });
+export function renderListPage(
+  templates: Eta,
+  input: ListPageInput,
+  itemCache?: LruCache<string>,
+): string {
+  const renderItem = cachedListItems(templates, itemCache, {
+    timeZone: input.site.timeZone,
+    compact: false,
+    urlPrefix: '',
+  });
   return templates.render('./home', listPageModel(input, renderItem));
 }
 
@@ -439,7 +455,11 @@ export function embedModel(input: EmbedInput, renderItem?: ListItemRenderer) {
 }
 
 /** The compact list shown inside an iframe; `itemCache` keeps each event's markup. */
-export function renderEmbed(templates: Eta, input: EmbedInput, itemCache?: LruCache<string>): string {
+export function renderEmbed(
+  templates: Eta,
+  input: EmbedInput,
+  itemCache?: LruCache<string>,
+): string {
   const renderItem = cachedListItems(templates, itemCache, {
     timeZone: input.site.timeZone,
     compact: true,

@@ -39,7 +39,9 @@ const LATEST = Date.UTC(2200, 0, 1);
 /** Whether the year, month and day name a day that exists (no 30 February). */
 function isCalendarDate(year: number, month: number, day: number): boolean {
   const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return (
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  );
 }
 
 /** An ISO-8601 instant with an offset or Z, between 1970 and 2200. */
@@ -47,56 +49,79 @@ export const instant = z
   .string({ error: 'must be an ISO-8601 date-time' })
   .transform((value, ctx) => {
     const trimmed = value.trim();
-    const match = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(trimmed);
+    const match =
+      /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(trimmed);
     // V8 rolls impossible days over (2027-02-30 becomes March 2): such a date is rejected, not moved.
-    const date = match && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]))
-      ? new Date(trimmed)
-      : new Date(Number.NaN);
+    const date =
+      match && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]))
+        ? new Date(trimmed)
+        : new Date(Number.NaN);
     if (Number.isNaN(date.getTime()) || date.getTime() < EARLIEST || date.getTime() > LATEST) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time with offset between 1970 and 2200' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be an ISO-8601 date-time with offset between 1970 and 2200',
+      });
       return z.NEVER;
     }
     return date;
   });
 
-export const optionalInstant = instant.nullish().catch(null).transform((value) => value ?? null);
+export const optionalInstant = instant
+  .nullish()
+  .catch(null)
+  .transform((value) => value ?? null);
 
 /** An absolute http(s) URL, else null. */
-export const optionalHttpUrl = z.unknown().optional().transform((value): string | null => {
-  if (typeof value !== 'string') return null;
-  const trimmed = value.trim();
-  if (trimmed.length > 2000) return null;
-  try {
-    const url = new URL(trimmed.startsWith('//') ? `https:${trimmed}` : trimmed);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : null;
-  } catch {
-    return null;
-  }
-});
+export const optionalHttpUrl = z
+  .unknown()
+  .optional()
+  .transform((value): string | null => {
+    if (typeof value !== 'string') return null;
+    const trimmed = value.trim();
+    if (trimmed.length > 2000) return null;
+    try {
+      const url = new URL(trimmed.startsWith('//') ? `https:${trimmed}` : trimmed);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : null;
+    } catch {
+      return null;
+    }
+  });
 
 /** A list of short texts; non-text items are dropped, duplicates removed. */
-export const textList = z.unknown().optional().transform((value): string[] => {
-  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
-  const out = new Set<string>();
-  for (const item of items.slice(0, 100)) {
-    if (typeof item !== 'string' && typeof item !== 'number') continue;
-    const text = cleanText(String(item)).trim();
-    if (text.length > 0 && text.length <= 100) out.add(text);
-  }
-  return [...out];
-});
+export const textList = z
+  .unknown()
+  .optional()
+  .transform((value): string[] => {
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
+    const out = new Set<string>();
+    for (const item of items.slice(0, 100)) {
+      if (typeof item !== 'string' && typeof item !== 'number') continue;
+      const text = cleanText(String(item)).trim();
+      if (text.length > 0 && text.length <= 100) out.add(text);
+    }
+    return [...out];
+  });
 
 /** true, "true", 1, "1", "yes" are true; anything else false. */
 export const looseBoolean = z
   .unknown()
   .optional()
-  .transform((value) => value === true || value === 1 || (typeof value === 'string' && /^(true|1|yes)$/i.test(value.trim())));
+  .transform(
+    (value) =>
+      value === true ||
+      value === 1 ||
+      (typeof value === 'string' && /^(true|1|yes)$/i.test(value.trim())),
+  );
 
 /** A finite number, also from a numeric string; else null. */
-export const looseNumber = z.unknown().optional().transform((value): number | null => {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value.replace(',', '.')) : value;
-  return typeof number === 'number' && Number.isFinite(number) ? number : null;
-});
+export const looseNumber = z
+  .unknown()
+  .optional()
+  .transform((value): number | null => {
+    const number =
+      typeof value === 'string' && value.trim() !== '' ? Number(value.replace(',', '.')) : value;
+    return typeof number === 'number' && Number.isFinite(number) ? number : null;
+  });
 
 /** A latitude or longitude within range, else null. */
 export const coordinate = (limit: number) =>
@@ -106,7 +131,9 @@ export const coordinate = (limit: number) =>
 export const optionalTimeZone = z
   .unknown()
   .optional()
-  .transform((value) => (typeof value === 'string' && value.length < 64 && isKnownTimeZone(value) ? value : null));
+  .transform((value) =>
+    typeof value === 'string' && value.length < 64 && isKnownTimeZone(value) ? value : null,
+  );
 
 /** A list whose unreadable items are dropped rather than failing the event. */
 export const listOf = <T extends z.ZodTypeAny>(item: T) =>

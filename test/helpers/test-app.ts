@@ -41,7 +41,10 @@ export function fixture(name: string): Buffer {
   return fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', name));
 }
 
-export function signStager(body: Buffer | string, key = TEST_SECRETS.stagerKeys[0] as string): string {
+export function signStager(
+  body: Buffer | string,
+  key = TEST_SECRETS.stagerKeys[0] as string,
+): string {
   const signature = createHmac('sha256', key).update(body).digest('hex');
   sentCredentials.add(signature);
   return signature;
@@ -64,7 +67,10 @@ export function removeTempDirs(): void {
 export interface TestApp extends RunningServer {
   databasePath: string;
   logs: string[];
-  postStager(body: Buffer | string, options?: { signature?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  postStager(
+    body: Buffer | string,
+    options?: { signature?: string | null; headers?: Record<string, string> },
+  ): Promise<Response>;
   postEventport(
     body: Buffer | string,
     options?: { token?: string | null; basic?: [string, string]; headers?: Record<string, string> },
@@ -77,13 +83,18 @@ export interface TestApp extends RunningServer {
 }
 
 /** Starts the real app over HTTP on a fresh (or given) SQLite file with a pinned clock. */
-export async function startTestApp(options: { env?: Record<string, string>; now?: Date | (() => Date); databasePath?: string } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { env?: Record<string, string>; now?: Date | (() => Date); databasePath?: string } = {},
+): Promise<TestApp> {
   const databasePath = options.databasePath ?? tempDatabasePath();
   const config = loadConfig({ ...DEFAULT_TEST_ENV, DATABASE_PATH: databasePath, ...options.env });
   for (const secret of [
     ...config.stager.signingKeys,
     ...config.eventport.tokens,
-    ...config.eventport.basicAuth.flatMap((pair) => [pair.password, Buffer.from(`${pair.user}:${pair.password}`).toString('base64')]),
+    ...config.eventport.basicAuth.flatMap((pair) => [
+      pair.password,
+      Buffer.from(`${pair.user}:${pair.password}`).toString('base64'),
+    ]),
     config.adminToken,
     config.metricsToken,
   ]) {
@@ -112,15 +123,26 @@ export async function startTestApp(options: { env?: Record<string, string>; now?
       if (sig) sentCredentials.add(sig);
       return fetch(`${running.url}/webhooks/stager`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(sig === null ? {} : { 'x-signature': sig }), ...headers },
+        headers: {
+          'content-type': 'application/json',
+          ...(sig === null ? {} : { 'x-signature': sig }),
+          ...headers,
+        },
         body,
       });
     },
     postEventport(body, { token, basic, headers } = {}) {
       const value = token === undefined ? TEST_SECRETS.eventportToken : token;
       const query = value === null ? '' : `?accessToken=${encodeURIComponent(value)}`;
-      const auth: Record<string, string> = basic ? { authorization: `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}` } : {};
-      for (const credential of [value, basic?.[1], auth.authorization?.slice('Basic '.length), headers?.authorization]) {
+      const auth: Record<string, string> = basic
+        ? { authorization: `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}` }
+        : {};
+      for (const credential of [
+        value,
+        basic?.[1],
+        auth.authorization?.slice('Basic '.length),
+        headers?.authorization,
+      ]) {
         if (credential) sentCredentials.add(credential);
       }
       return fetch(`${running.url}/webhooks/eventport${query}`, {

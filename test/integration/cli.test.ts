@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_TEST_ENV, fixture, startTestApp, tempDatabasePath, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import {
+  DEFAULT_TEST_ENV,
+  fixture,
+  startTestApp,
+  tempDatabasePath,
+  TEST_SECRETS,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -24,7 +31,13 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliResul
       {
         cwd: ROOT,
         timeout: 20_000,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), ...testEnv, ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? os.tmpdir(),
+          TMPDIR: os.tmpdir(),
+          ...testEnv,
+          ...env,
+        },
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
@@ -43,7 +56,10 @@ afterEach(async () => {
 async function preparedDatabase(): Promise<string> {
   const app = await startTestApp();
   expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
-  expect((await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} }))).status).toBe(202);
+  expect(
+    (await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} })))
+      .status,
+  ).toBe(202);
   await app.settle();
   await app.close();
   return app.databasePath;
@@ -63,7 +79,16 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
   it('prints help for the CLI and for each command; exit 2 on misuse', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['send-test', 'replay', 'backup', 'restore', 'migrate', 'prune', 'status', 'job']) {
+    for (const command of [
+      'send-test',
+      'replay',
+      'backup',
+      'restore',
+      'migrate',
+      'prune',
+      'status',
+      'job',
+    ]) {
       expect(help.stdout).toContain(`  ${command} `);
     }
     const commandHelp = await cli(['replay', '--help']);
@@ -94,7 +119,10 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     expect(fs.existsSync(databasePath)).toBe(false);
 
     const first = await cli(['migrate'], { DATABASE_PATH: databasePath });
-    expect(first).toMatchObject({ code: 0, stdout: 'applied: 0001-initial, 0002-city-window-index\n' });
+    expect(first).toMatchObject({
+      code: 0,
+      stdout: 'applied: 0001-initial, 0002-city-window-index\n',
+    });
   });
 
   it('backs up and restores, refusing to overwrite without --force', async () => {
@@ -109,7 +137,9 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     const target = tempDatabasePath();
     const restored = await cli(['restore', file!], { DATABASE_PATH: target });
     expect(restored.code).toBe(0);
-    expect(rows(target, 'select id, revision from events order by id')).toEqual(rows(databasePath, 'select id, revision from events order by id'));
+    expect(rows(target, 'select id, revision from events order by id')).toEqual(
+      rows(databasePath, 'select id, revision from events order by id'),
+    );
 
     const refused = await cli(['restore', file!], { DATABASE_PATH: target });
     expect(refused.code).toBe(1);
@@ -126,13 +156,20 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     expect(failed.stdout).toContain('requeued 1 failed deliveries');
     expect(failed.stdout).toContain('processed 0, ignored 0, failed 1');
 
-    const all = await cli(['replay', '--all', '--since', '2026-11-01'], { DATABASE_PATH: databasePath });
+    const all = await cli(['replay', '--all', '--since', '2026-11-01'], {
+      DATABASE_PATH: databasePath,
+    });
     expect(all.code).toBe(0);
     expect(all.stdout).toContain('requeued 2 deliveries received since 2026-11-01T00:00:00.000Z');
     expect(all.stdout).toContain('processed 1, ignored 0, failed 1');
-    expect(rows(databasePath, 'select status from deliveries order by id')).toEqual([{ status: 'processed' }, { status: 'failed' }]);
+    expect(rows(databasePath, 'select status from deliveries order by id')).toEqual([
+      { status: 'processed' },
+      { status: 'failed' },
+    ]);
 
-    expect((await cli(['replay', '--all', '--failed'], { DATABASE_PATH: databasePath })).code).toBe(2);
+    expect((await cli(['replay', '--all', '--failed'], { DATABASE_PATH: databasePath })).code).toBe(
+      2,
+    );
   });
 
   it('prints the status, as text and as JSON, and prunes', async () => {
@@ -140,10 +177,15 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     const text = await cli(['status'], { DATABASE_PATH: databasePath });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('stager: configured');
-    expect(text.stdout).toContain('accepted 2, processed 1, ignored 0, failed 1, rejected 0, pending 0');
+    expect(text.stdout).toContain(
+      'accepted 2, processed 1, ignored 0, failed 1, rejected 0, pending 0',
+    );
     expect(text.stdout).toContain('inbox backlog: 0');
     const json = await cli(['status', '--json'], { DATABASE_PATH: databasePath });
-    expect(JSON.parse(json.stdout)).toMatchObject({ inboxBacklog: 0, sources: [{ name: 'stager' }, { name: 'eventport' }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      inboxBacklog: 0,
+      sources: [{ name: 'stager' }, { name: 'eventport' }],
+    });
 
     const prune = await cli(['prune'], { DATABASE_PATH: databasePath });
     expect(prune.code).toBe(0);
@@ -167,7 +209,13 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     expect(token.stdout).not.toContain(TEST_SECRETS.eventportToken);
     const basicAuth = await cli(['send-test', 'eventport', '--basic', '--url', app.url]);
     expect(basicAuth.stdout).toContain('HTTP 202');
-    const file = await cli(['send-test', 'stager', 'test/fixtures/stager/update-events.json', '--url', app.url]);
+    const file = await cli([
+      'send-test',
+      'stager',
+      'test/fixtures/stager/update-events.json',
+      '--url',
+      app.url,
+    ]);
     expect(file.stdout).toContain('from test/fixtures/stager/update-events.json');
 
     await app.settle();
@@ -177,10 +225,16 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
       { source: 'eventport', status: 'processed' },
       { source: 'stager', status: 'processed' },
     ]);
-    expect(app.query("select visibility from events where id = 'stager-marquee-send-test'")).toEqual([{ visibility: 'hidden' }]);
-    expect(app.query("select title from events where id = 'eventport-marquee-send-test'")).toEqual([{ title: 'Marquee test event' }]);
+    expect(
+      app.query("select visibility from events where id = 'stager-marquee-send-test'"),
+    ).toEqual([{ visibility: 'hidden' }]);
+    expect(app.query("select title from events where id = 'eventport-marquee-send-test'")).toEqual([
+      { title: 'Marquee test event' },
+    ]);
 
-    const wrongKey = await cli(['send-test', 'stager', '--url', app.url], { STAGER_SIGNING_KEYS: 'some-other-key-0123456789' });
+    const wrongKey = await cli(['send-test', 'stager', '--url', app.url], {
+      STAGER_SIGNING_KEYS: 'some-other-key-0123456789',
+    });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toContain('HTTP 401');
     const unreachable = await cli(['send-test', 'stager', '--url', 'http://127.0.0.1:9']);

@@ -11,11 +11,19 @@ afterEach(async () => {
 });
 
 /** An app holding the Stager fixtures (Amsterdam) and two Munich events from Eventport. */
-async function appWithEvents(env: Record<string, string> = {}, now: () => Date = () => FIXED_NOW): Promise<TestApp> {
+async function appWithEvents(
+  env: Record<string, string> = {},
+  now: () => Date = () => FIXED_NOW,
+): Promise<TestApp> {
   const test = await startTestApp({ env, now });
   expect((await test.postStager(fixture('stager/update-events.json'))).status).toBe(202);
-  expect((await test.postEventport(fixture('eventport/post-upcoming-munich-house.json'))).status).toBe(202);
-  expect((await test.postEventport(fixture('eventport/post-upcoming-munich-english-spelling.json'))).status).toBe(202);
+  expect(
+    (await test.postEventport(fixture('eventport/post-upcoming-munich-house.json'))).status,
+  ).toBe(202);
+  expect(
+    (await test.postEventport(fixture('eventport/post-upcoming-munich-english-spelling.json')))
+      .status,
+  ).toBe(202);
   await test.settle();
   return test;
 }
@@ -66,7 +74,9 @@ describe('GET /api/events', () => {
     const response = await app.get('/api/events');
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
-    expect(response.headers.get('cache-control')).toBe('public, max-age=300, stale-while-revalidate=600');
+    expect(response.headers.get('cache-control')).toBe(
+      'public, max-age=300, stale-while-revalidate=600',
+    );
     const page = (await response.json()) as ApiPage & { events: Record<string, unknown>[] };
     expect(page).toMatchObject({ total: 5, limit: 100, offset: 0 });
     expect(page.events.map((event) => event.id)).toEqual([
@@ -82,7 +92,10 @@ describe('GET /api/events', () => {
       start: '2026-12-05T19:30:00.000Z',
       timeZone: 'Europe/Amsterdam',
       venue: { name: 'Paradiso Noord', city: 'Amsterdam', latitude: 52.3925 },
-      prices: [{ amount: 27, currency: 'EUR', label: 'Regular' }, { amount: 28, currency: 'EUR', label: 'Door' }],
+      prices: [
+        { amount: 27, currency: 'EUR', label: 'Regular' },
+        { amount: 28, currency: 'EUR', label: 'Door' },
+      ],
       status: 'scheduled',
     });
     expect(page.events[0]).not.toHaveProperty('visibility');
@@ -92,7 +105,10 @@ describe('GET /api/events', () => {
     app = await appWithEvents();
     const page = (await (await app.get('/api/events?limit=2&offset=2')).json()) as ApiPage;
     expect(page).toMatchObject({ total: 5, limit: 2, offset: 2 });
-    expect(page.events.map((event) => event.id)).toEqual(['stager-583921', 'eventport-MunichSpelled0001']);
+    expect(page.events.map((event) => event.id)).toEqual([
+      'stager-583921',
+      'eventport-MunichSpelled0001',
+    ]);
   });
 });
 
@@ -100,7 +116,10 @@ describe('the filter grammar', () => {
   it.each([
     ['?city=Amsterdam', ['stager-583920', 'stager-583921', 'stager-583922']],
     ['?city=munchen', ['eventport-MunichHouse000001']],
-    ['?city=MÜNCHEN,amsterdam', ['stager-583920', 'eventport-MunichHouse000001', 'stager-583921', 'stager-583922']],
+    [
+      '?city=MÜNCHEN,amsterdam',
+      ['stager-583920', 'eventport-MunichHouse000001', 'stager-583921', 'stager-583922'],
+    ],
     ['?genre=house', ['eventport-MunichHouse000001', 'stager-583921']],
     ['?genre=house&city=amsterdam', ['stager-583921']],
     ['?genre=jazz&genre=indie', ['stager-583920', 'stager-583922']],
@@ -112,11 +131,20 @@ describe('the filter grammar', () => {
     ['?q=tapes%20night', ['stager-583920']],
     ['?q=fruhschoppen', ['eventport-MunichSpelled0001']],
     ['?q=100%25', []],
-    ['?q=klein&q=brunch', ['eventport-MunichHouse000001', 'eventport-MunichSpelled0001', 'stager-583922']],
+    [
+      '?q=klein&q=brunch',
+      ['eventport-MunichHouse000001', 'eventport-MunichSpelled0001', 'stager-583922'],
+    ],
     // Events overlapping the range: the Munich night started on the 11th and is still running.
-    ['?from=2026-12-12&to=2026-12-13', ['eventport-MunichHouse000001', 'stager-583921', 'eventport-MunichSpelled0001']],
+    [
+      '?from=2026-12-12&to=2026-12-13',
+      ['eventport-MunichHouse000001', 'stager-583921', 'eventport-MunichSpelled0001'],
+    ],
     ['?to=2026-12-05', ['stager-583920']],
-    ['?from=2026-12-12T23:00:00%2B01:00', ['stager-583921', 'eventport-MunichSpelled0001', 'stager-583922']],
+    [
+      '?from=2026-12-12T23:00:00%2B01:00',
+      ['stager-583921', 'eventport-MunichSpelled0001', 'stager-583922'],
+    ],
   ])('%s', async (query, expected) => {
     app ??= await appWithEvents();
     expect(await apiIds(app, query)).toEqual(expected);
@@ -164,7 +192,11 @@ describe('the time window', () => {
     now = new Date('2026-12-20T14:00:00Z');
     expect(await apiIds(app, '')).not.toContain('stager-583922');
     await app.close();
-    app = await startTestApp({ databasePath: app.databasePath, env: { PAST_DAYS: '1' }, now: () => new Date('2026-12-06T12:00:00Z') });
+    app = await startTestApp({
+      databasePath: app.databasePath,
+      env: { PAST_DAYS: '1' },
+      now: () => new Date('2026-12-06T12:00:00Z'),
+    });
     expect((await apiIds(app, ''))[0]).toBe('stager-583920');
   });
 });
@@ -186,7 +218,9 @@ describe('GET /events.ics', () => {
     const zones = calendar.getAllSubcomponents('vtimezone');
     expect(zones.map((zone) => zone.getFirstPropertyValue('tzid'))).toEqual(['Europe/Amsterdam']);
     for (const zone of zones) ICAL.TimezoneService.register(zone);
-    const vevents = calendar.getAllSubcomponents('vevent').map((component) => new ICAL.Event(component));
+    const vevents = calendar
+      .getAllSubcomponents('vevent')
+      .map((component) => new ICAL.Event(component));
     expect(vevents.map((event) => event.uid)).toEqual([
       'stager-583920@events.example.org',
       'stager-583921@events.example.org',
@@ -201,15 +235,21 @@ describe('GET /events.ics', () => {
     expect(night.location).toContain('Paradiso Noord');
     expect(night.description).toContain('https://paradiso.stager.co/shop/default/events/583920');
     expect(night.component.getFirstPropertyValue('status')).toBe('CONFIRMED');
-    expect(night.component.getFirstPropertyValue('url')).toBe('https://events.example.org/events/stager-583920');
+    expect(night.component.getFirstPropertyValue('url')).toBe(
+      'https://events.example.org/events/stager-583920',
+    );
   });
 
   it('shows a cancellation with STATUS:CANCELLED, the prefix and a higher SEQUENCE', async () => {
     app = await appWithEvents({ CANCELLED_PREFIX: 'ABGESAGT: ' });
     expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
     await app.settle();
-    const calendar = new ICAL.Component(ICAL.parse(await (await app.get('/events.ics?genre=techno&city=amsterdam')).text()));
-    const [event] = calendar.getAllSubcomponents('vevent').map((component) => new ICAL.Event(component));
+    const calendar = new ICAL.Component(
+      ICAL.parse(await (await app.get('/events.ics?genre=techno&city=amsterdam')).text()),
+    );
+    const [event] = calendar
+      .getAllSubcomponents('vevent')
+      .map((component) => new ICAL.Event(component));
     expect(event!.summary).toBe('ABGESAGT: Floating Points (DJ set)');
     expect(event!.sequence).toBe(2);
     expect(event!.component.getFirstPropertyValue('status')).toBe('CANCELLED');
@@ -223,7 +263,9 @@ describe('GET /events.ics', () => {
     expect(calendar.getAllSubcomponents('vevent')).toHaveLength(1);
     expect((await app.get('/events/stager-999.ics')).status).toBe(404);
     expect((await app.get('/events/..%2F..%2Fetc%2Fpasswd.ics')).status).toBe(404);
-    expect((await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status).toBe(202);
+    expect(
+      (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
+    ).toBe(202);
     await app.settle();
     expect((await app.get('/events/stager-583922.ics')).status).toBe(410);
   });
@@ -235,7 +277,14 @@ describe('RSS, Atom and JSON Feed', () => {
     const response = await app.get('/events.rss?genre=house');
     expect(response.headers.get('content-type')).toBe('application/rss+xml; charset=utf-8');
     const { elements, texts } = parseXmlStrictly(await response.text());
-    for (const required of ['rss/channel/title', 'rss/channel/link', 'rss/channel/description', 'rss/channel/item/title', 'rss/channel/item/link', 'rss/channel/item/guid']) {
+    for (const required of [
+      'rss/channel/title',
+      'rss/channel/link',
+      'rss/channel/description',
+      'rss/channel/item/title',
+      'rss/channel/item/link',
+      'rss/channel/item/guid',
+    ]) {
       expect(elements).toContain(required);
     }
     expect(texts.get('rss/channel/title')).toEqual(['Marquee: house']);
@@ -253,7 +302,16 @@ describe('RSS, Atom and JSON Feed', () => {
     app = await appWithEvents();
     const text = await (await app.get('/events.atom?city=amsterdam')).text();
     const { elements, texts } = parseXmlStrictly(text);
-    for (const required of ['feed/id', 'feed/title', 'feed/updated', 'feed/author/name', 'feed/entry/id', 'feed/entry/title', 'feed/entry/updated', 'feed/entry/link']) {
+    for (const required of [
+      'feed/id',
+      'feed/title',
+      'feed/updated',
+      'feed/author/name',
+      'feed/entry/id',
+      'feed/entry/title',
+      'feed/entry/updated',
+      'feed/entry/link',
+    ]) {
       expect(elements).toContain(required);
     }
     expect(texts.get('feed/entry/id')).toHaveLength(3);
@@ -264,7 +322,12 @@ describe('RSS, Atom and JSON Feed', () => {
     app = await appWithEvents();
     const response = await app.get('/events.json?source=stager&limit=1');
     expect(response.headers.get('content-type')).toBe('application/feed+json; charset=utf-8');
-    const feed = (await response.json()) as { version: string; title: string; feed_url: string; items: { id: string; url: string; _event: Record<string, unknown> }[] };
+    const feed = (await response.json()) as {
+      version: string;
+      title: string;
+      feed_url: string;
+      items: { id: string; url: string; _event: Record<string, unknown> }[];
+    };
     expect(feed.version).toBe('https://jsonfeed.org/version/1.1');
     expect(feed.title).toBe('Marquee: Events from stager');
     expect(feed.feed_url).toBe('https://events.example.org/events.json?source=stager&limit=1');
@@ -284,7 +347,9 @@ describe('RSS, Atom and JSON Feed', () => {
   it('shows cancellation and sync removal in every format', async () => {
     app = await appWithEvents();
     expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
-    expect((await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status).toBe(202);
+    expect(
+      (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
+    ).toBe(202);
     await app.settle();
     const rss = await (await app.get('/events.rss?source=stager')).text();
     expect(rss).toContain('Cancelled: Sat 12 Dec 23:00 · Floating Points');
@@ -292,50 +357,59 @@ describe('RSS, Atom and JSON Feed', () => {
     const atom = await (await app.get('/events.atom?source=stager')).text();
     expect(atom).toContain('Cancelled: Sat 12 Dec 23:00 · Floating Points');
     expect(atom).not.toContain('Sunday Brunch Jazz');
-    const json = (await (await app.get('/events.json?source=stager')).json()) as { items: { title: string; _event: { status: string } }[] };
+    const json = (await (await app.get('/events.json?source=stager')).json()) as {
+      items: { title: string; _event: { status: string } }[];
+    };
     expect(json.items.map((item) => item._event.status)).toEqual(['scheduled', 'cancelled']);
     const api = (await (await app.get('/api/events?source=stager')).json()) as ApiPage;
     expect(api.events.map((event) => [event.id, event.status])).toEqual([
       ['stager-583920', 'scheduled'],
       ['stager-583921', 'cancelled'],
     ]);
-    expect(await (await app.get('/events.ics?source=stager')).text()).not.toContain('Sunday Brunch Jazz');
+    expect(await (await app.get('/events.ics?source=stager')).text()).not.toContain(
+      'Sunday Brunch Jazz',
+    );
   });
 });
 
 describe('HTTP caching', () => {
   const formats = ['/events.ics', '/events.rss', '/events.atom', '/events.json', '/api/events'];
 
-  it.each(formats)('%s answers 304 to If-None-Match and If-Modified-Since, and changes ETag after a write', async (path) => {
-    app = await appWithEvents();
-    const first = await app.get(path);
-    const etag = first.headers.get('etag')!;
-    const lastModified = first.headers.get('last-modified')!;
-    expect(etag).toMatch(/^"[\w-]+"$/);
-    expect(new Date(lastModified).getTime()).toBeGreaterThan(0);
-    const again = await app.get(path);
-    expect(again.headers.get('etag')).toBe(etag);
-    expect(await again.text()).toBe(await first.text());
+  it.each(formats)(
+    '%s answers 304 to If-None-Match and If-Modified-Since, and changes ETag after a write',
+    async (path) => {
+      app = await appWithEvents();
+      const first = await app.get(path);
+      const etag = first.headers.get('etag')!;
+      const lastModified = first.headers.get('last-modified')!;
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      expect(new Date(lastModified).getTime()).toBeGreaterThan(0);
+      const again = await app.get(path);
+      expect(again.headers.get('etag')).toBe(etag);
+      expect(await again.text()).toBe(await first.text());
 
-    const notModified = await app.get(path, { 'if-none-match': etag });
-    expect(notModified.status).toBe(304);
-    expect(await notModified.text()).toBe('');
-    expect((await app.get(path, { 'if-modified-since': lastModified })).status).toBe(304);
-    expect((await app.get(path, { 'if-none-match': '"other"' })).status).toBe(200);
+      const notModified = await app.get(path, { 'if-none-match': etag });
+      expect(notModified.status).toBe(304);
+      expect(await notModified.text()).toBe('');
+      expect((await app.get(path, { 'if-modified-since': lastModified })).status).toBe(304);
+      expect((await app.get(path, { 'if-none-match': '"other"' })).status).toBe(200);
 
-    expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
-    await app.settle();
-    const changed = await app.get(path, { 'if-none-match': etag });
-    expect(changed.status).toBe(200);
-    expect(changed.headers.get('etag')).not.toBe(etag);
-  });
+      expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
+      await app.settle();
+      const changed = await app.get(path, { 'if-none-match': etag });
+      expect(changed.status).toBe(200);
+      expect(changed.headers.get('etag')).not.toBe(etag);
+    },
+  );
 
   it('never moves Last-Modified backwards when an event is removed', async () => {
     let now = FIXED_NOW;
     app = await appWithEvents({}, () => now);
     const before = new Date((await app.get('/events.rss')).headers.get('last-modified')!).getTime();
     now = new Date('2026-11-23T02:00:00Z');
-    expect((await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status).toBe(202);
+    expect(
+      (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
+    ).toBe(202);
     await app.settle();
     const after = new Date((await app.get('/events.rss')).headers.get('last-modified')!).getTime();
     expect(after).toBeGreaterThanOrEqual(before);
@@ -346,12 +420,22 @@ describe('HTTP caching', () => {
     app = await appWithEvents();
     const plain = Buffer.from(await (await app.get('/events.ics')).arrayBuffer());
     const raw = (encoding: string) =>
-      new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      new Promise<{
+        status: number;
+        headers: Record<string, string | string[] | undefined>;
+        body: Buffer;
+      }>((resolve, reject) => {
         import('node:http').then(({ get }) =>
           get(`${app!.url}/events.ics`, { headers: { 'accept-encoding': encoding } }, (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (chunk: Buffer) => chunks.push(chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: Buffer.concat(chunks),
+              }),
+            );
           }).on('error', reject),
         );
       });
@@ -363,7 +447,9 @@ describe('HTTP caching', () => {
     expect(gzip.headers['content-encoding']).toBe('gzip');
     expect(Buffer.compare(gunzipSync(gzip.body), plain)).toBe(0);
     expect(gzip.headers.etag).not.toBe(br.headers.etag);
-    expect((await app.get('/events.ics', { 'if-none-match': String(br.headers.etag) })).status).toBe(304);
+    expect(
+      (await app.get('/events.ics', { 'if-none-match': String(br.headers.etag) })).status,
+    ).toBe(304);
   });
 
   it('serves repeated requests from the cache', async () => {
@@ -378,12 +464,17 @@ describe('HTTP caching', () => {
 describe('hostile content', () => {
   it('comes out inert in every format', async () => {
     app = await startTestApp();
-    const hostile = JSON.parse(fixture('stager/update-events.json').toString()) as { messageContent: { events: Record<string, unknown>[] } };
+    const hostile = JSON.parse(fixture('stager/update-events.json').toString()) as {
+      messageContent: { events: Record<string, unknown>[] };
+    };
     const event = hostile.messageContent.events[0]!;
     Object.assign(event, {
       id: 666,
       name: '<script>alert(1)</script> ]]> Night \u0001 Tapes',
-      description: { format: 'HTML', text: '<p onclick="alert(2)">Hi</p><img src=x onerror="alert(3)"><iframe src="https://evil.example"></iframe><a href="javascript:alert(4)">x</a> ]]> ]]>' },
+      description: {
+        format: 'HTML',
+        text: '<p onclick="alert(2)">Hi</p><img src=x onerror="alert(3)"><iframe src="https://evil.example"></iframe><a href="javascript:alert(4)">x</a> ]]> ]]>',
+      },
       location: { name: 'Venue <b onmouseover=alert(5)>', city: 'Amsterdam' },
     });
     hostile.messageContent.events = [event];

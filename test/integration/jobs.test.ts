@@ -5,7 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { backupFileName, listBackups, restoreBackup } from '../../src/jobs/backup.js';
 import { JOB_NAMES, runJob } from '../../src/jobs/scheduler.js';
-import { FIXED_NOW, fixture, startTestApp, tempDatabasePath, type TestApp } from '../helpers/test-app.js';
+import {
+  FIXED_NOW,
+  fixture,
+  startTestApp,
+  tempDatabasePath,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -36,7 +42,10 @@ describe('runJob', () => {
 
   it('never overlaps a job with itself: a second run while one runs is skipped and logged', async () => {
     const app = await start();
-    const [first, second] = await Promise.all([runJob(app.ctx, 'maintenance'), runJob(app.ctx, 'maintenance')]);
+    const [first, second] = await Promise.all([
+      runJob(app.ctx, 'maintenance'),
+      runJob(app.ctx, 'maintenance'),
+    ]);
     expect(first.status).toBe('ok');
     expect(second.status).toBe('skipped');
     expect(app.logs.join('')).toContain('jobs: maintenance is still running; this run is skipped');
@@ -46,8 +55,14 @@ describe('runJob', () => {
   it('logs the outcome with name, duration and result counts', async () => {
     const app = await start();
     await runJob(app.ctx, 'retention');
-    const line = app.logs.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === 'jobs: retention finished');
-    expect(line).toMatchObject({ job: 'retention', trigger: 'direct', result: { deletedEvents: 0, purgedBodies: 0 } });
+    const line = app.logs
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .find((entry) => entry.msg === 'jobs: retention finished');
+    expect(line).toMatchObject({
+      job: 'retention',
+      trigger: 'direct',
+      result: { deletedEvents: 0, purgedBodies: 0 },
+    });
     expect(typeof line!.durationMs).toBe('number');
   });
 });
@@ -55,7 +70,10 @@ describe('runJob', () => {
 describe('retention', () => {
   it('deletes events that ended over EVENT_RETENTION_DAYS ago and purges old bodies, keeping metadata', async () => {
     const clock = movableClock();
-    const app = await start({ now: clock.now, env: { EVENT_RETENTION_DAYS: '30', INBOX_RETENTION_DAYS: '10' } });
+    const app = await start({
+      now: clock.now,
+      env: { EVENT_RETENTION_DAYS: '30', INBOX_RETENTION_DAYS: '10' },
+    });
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await app.settle();
     expect(app.query('select count(*) as n from events')[0]).toEqual({ n: 3 });
@@ -64,7 +82,11 @@ describe('retention', () => {
     let run = await runJob(app.ctx, 'retention');
     expect(run.result).toMatchObject({ deletedEvents: 0, purgedBodies: 1 });
     expect(app.query('select status, body, purged_at from deliveries')).toEqual([
-      { status: 'processed', body: null, purged_at: new Date(FIXED_NOW.getTime() + 11 * DAY).toISOString() },
+      {
+        status: 'processed',
+        body: null,
+        purged_at: new Date(FIXED_NOW.getTime() + 11 * DAY).toISOString(),
+      },
     ]);
 
     // The fixture's events end in December 2026; 30 days after that they go.
@@ -105,7 +127,9 @@ describe('backup and restore', () => {
     expect(fs.readdirSync(backupDir).filter((name) => name.endsWith('.partial'))).toEqual([]);
 
     // The live database is open: restoring over it is refused even with force.
-    expect(() => restoreBackup(files[2]!, app.databasePath, { force: true })).toThrow(/open in another process/);
+    expect(() => restoreBackup(files[2]!, app.databasePath, { force: true })).toThrow(
+      /open in another process/,
+    );
 
     const restoredPath = tempDatabasePath();
     restoreBackup(files[2]!, restoredPath);
@@ -119,15 +143,21 @@ describe('backup and restore', () => {
     const dir = tempDir();
     const notSqlite = path.join(dir, 'notes.db');
     fs.writeFileSync(notSqlite, 'just text, not a database at all'.repeat(100));
-    expect(() => restoreBackup(notSqlite, path.join(dir, 'target.db'))).toThrow(/not a readable SQLite database|cannot open/);
-    expect(() => restoreBackup(path.join(dir, 'missing.db'), path.join(dir, 'target.db'))).toThrow(/does not exist/);
+    expect(() => restoreBackup(notSqlite, path.join(dir, 'target.db'))).toThrow(
+      /not a readable SQLite database|cannot open/,
+    );
+    expect(() => restoreBackup(path.join(dir, 'missing.db'), path.join(dir, 'target.db'))).toThrow(
+      /does not exist/,
+    );
 
     const other = path.join(dir, 'other.db');
     const { default: Sqlite } = await import('better-sqlite3');
     const foreign = new Sqlite(other);
     foreign.exec('create table something (x)');
     foreign.close();
-    expect(() => restoreBackup(other, path.join(dir, 'target.db'))).toThrow(/not a Marquee database \(no deliveries, events table\)/);
+    expect(() => restoreBackup(other, path.join(dir, 'target.db'))).toThrow(
+      /not a Marquee database \(no deliveries, events table\)/,
+    );
 
     const app = await start({ env: { BACKUP_DIR: dir } });
     const backup = String((await runJob(app.ctx, 'backup')).result!.file);
@@ -150,7 +180,9 @@ describe('sync-watchdog', () => {
   it('flags organizations whose last full sync is older than SYNC_STALE_HOURS, shown by /healthz', async () => {
     const clock = movableClock();
     const app = await start({ now: clock.now });
-    expect((await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status).toBe(202);
+    expect(
+      (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
+    ).toBe(202);
     await app.settle();
 
     let run = await runJob(app.ctx, 'sync-watchdog');
@@ -186,20 +218,35 @@ describe('maintenance', () => {
 
 describe('the scheduler', () => {
   it('starts with JOBS_ENABLED, runs a job on its cron schedule, and stops with the server', async () => {
-    const app = await start({ env: { JOBS_ENABLED: 'true', SCHEDULE_MAINTENANCE: '* * * * * *', SCHEDULE_BACKUP: 'off', SCHEDULE_TIMEZONE: 'UTC' } });
+    const app = await start({
+      env: {
+        JOBS_ENABLED: 'true',
+        SCHEDULE_MAINTENANCE: '* * * * * *',
+        SCHEDULE_BACKUP: 'off',
+        SCHEDULE_TIMEZONE: 'UTC',
+      },
+    });
     expect(app.logs.join('')).toContain('jobs: scheduler started');
     const deadline = Date.now() + 5_000;
-    while (!app.ctx.jobs.lastRuns.has('maintenance') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(app.ctx.jobs.lastRuns.get('maintenance')).toMatchObject({ status: 'ok', trigger: 'schedule' });
+    while (!app.ctx.jobs.lastRuns.has('maintenance') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(app.ctx.jobs.lastRuns.get('maintenance')).toMatchObject({
+      status: 'ok',
+      trigger: 'schedule',
+    });
     await app.close();
     const runs = app.logs.filter((line) => line.includes('jobs: maintenance finished')).length;
     await new Promise((resolve) => setTimeout(resolve, 1_200));
-    expect(app.logs.filter((line) => line.includes('jobs: maintenance finished')).length).toBe(runs);
+    expect(app.logs.filter((line) => line.includes('jobs: maintenance finished')).length).toBe(
+      runs,
+    );
   });
 
   it('rejects a malformed schedule in the configuration', () => {
     expect(() => loadConfig({ SCHEDULE_BACKUP: 'every night' })).toThrow(ConfigError);
-    expect(() => loadConfig({ SCHEDULE_BACKUP: 'every night' })).toThrow(/SCHEDULE_BACKUP: must be a cron expression/);
+    expect(() => loadConfig({ SCHEDULE_BACKUP: 'every night' })).toThrow(
+      /SCHEDULE_BACKUP: must be a cron expression/,
+    );
     expect(loadConfig({ SCHEDULE_BACKUP: 'off' }).schedules.backup).toBe('off');
   });
 });

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runJob } from '../../src/jobs/scheduler.js';
-import { fixture, signStager, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import {
+  fixture,
+  signStager,
+  startTestApp,
+  TEST_SECRETS,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 let app: TestApp | null = null;
 afterEach(async () => {
@@ -33,7 +39,11 @@ describe('logs', () => {
     const wrongAdmin = 'wrong-admin-token-1029384756';
     const basicHeader = `Basic ${base64(`${TEST_SECRETS.basicUser}:${TEST_SECRETS.basicPassword}`)}`;
     const wrongBasicHeader = `Basic ${base64(`${TEST_SECRETS.basicUser}:${wrongPassword}`)}`;
-    const signatures = [signStager(body, TEST_SECRETS.stagerKeys[0]), signStager(body, TEST_SECRETS.stagerKeys[1]), wrongSignature];
+    const signatures = [
+      signStager(body, TEST_SECRETS.stagerKeys[0]),
+      signStager(body, TEST_SECRETS.stagerKeys[1]),
+      wrongSignature,
+    ];
     const eventport = fixture('eventport/post-minimal-example.json');
 
     const statuses: number[] = [];
@@ -44,23 +54,55 @@ describe('logs', () => {
     };
     // Stager: both keys, a wrong signature, base64 and prefixed forms, a body that is not JSON, one too large.
     for (const signature of signatures) await send(app.postStager(body, { signature }));
-    await send(app.postStager(body, { signature: `sha256=${createHmac('sha256', TEST_SECRETS.stagerKeys[0]!).update(body).digest('base64')}` }));
+    await send(
+      app.postStager(body, {
+        signature: `sha256=${createHmac('sha256', TEST_SECRETS.stagerKeys[0]!).update(body).digest('base64')}`,
+      }),
+    );
     await send(app.postStager('not json at all'));
     await send(app.postStager(Buffer.alloc(30 * 1024, 0x20)));
-    await send(app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} })));
+    await send(
+      app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} })),
+    );
     // Eventport: token, wrong token, Basic, wrong Basic, the token in the Authorization header and in other query names.
     await send(app.postEventport(eventport));
     await send(app.postEventport(eventport, { token: wrongToken }));
-    await send(app.postEventport(eventport, { token: null, basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword] }));
-    await send(app.postEventport(eventport, { token: null, basic: [TEST_SECRETS.basicUser, wrongPassword] }));
-    await send(app.postEventport('{"broken": ', { token: null, basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword] }));
-    await send(fetch(`${app.url}/webhooks/eventport?access_token=${TEST_SECRETS.eventportToken}&token=${wrongToken}`, { method: 'POST', body: eventport }));
+    await send(
+      app.postEventport(eventport, {
+        token: null,
+        basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword],
+      }),
+    );
+    await send(
+      app.postEventport(eventport, { token: null, basic: [TEST_SECRETS.basicUser, wrongPassword] }),
+    );
+    await send(
+      app.postEventport('{"broken": ', {
+        token: null,
+        basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword],
+      }),
+    );
+    await send(
+      fetch(
+        `${app.url}/webhooks/eventport?access_token=${TEST_SECRETS.eventportToken}&token=${wrongToken}`,
+        { method: 'POST', body: eventport },
+      ),
+    );
     // Admin and metrics: Bearer, Basic, wrong tokens, a token pasted into the query string.
-    await send(app.get('/admin/status.json', { authorization: `Bearer ${TEST_SECRETS.adminToken}` }));
-    await send(app.get('/admin', { authorization: `Basic ${base64(`admin:${TEST_SECRETS.adminToken}`)}` }));
+    await send(
+      app.get('/admin/status.json', { authorization: `Bearer ${TEST_SECRETS.adminToken}` }),
+    );
+    await send(
+      app.get('/admin', { authorization: `Basic ${base64(`admin:${TEST_SECRETS.adminToken}`)}` }),
+    );
     await send(app.get('/admin', { authorization: `Bearer ${wrongAdmin}` }));
     await send(app.get(`/admin?token=${TEST_SECRETS.adminToken}`));
-    await send(fetch(`${app.url}/admin/replay`, { method: 'POST', headers: { authorization: `Bearer ${TEST_SECRETS.adminToken}` } }));
+    await send(
+      fetch(`${app.url}/admin/replay`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_SECRETS.adminToken}` },
+      }),
+    );
     await send(app.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` }));
     await send(app.get('/metrics', { authorization: `Bearer ${wrongAdmin}` }));
     await app.settle();
@@ -68,7 +110,10 @@ describe('logs', () => {
     await runJob(app.ctx, 'sync-watchdog');
     await app.close();
 
-    expect(statuses).toEqual([202, 202, 401, 202, 400, 413, 202, 202, 401, 202, 401, 400, 401, 200, 200, 401, 401, 200, 200, 401]);
+    expect(statuses).toEqual([
+      202, 202, 401, 202, 400, 413, 202, 202, 401, 202, 401, 400, 401, 200, 200, 401, 401, 200, 200,
+      401,
+    ]);
     const logs = app.logs.join('');
     for (const line of app.logs) expect(() => JSON.parse(line) as unknown).not.toThrow();
     expect(logs).toContain('/webhooks/eventport?accessToken=[redacted]');
@@ -91,7 +136,8 @@ describe('logs', () => {
       ...signatures,
       createHmac('sha256', TEST_SECRETS.stagerKeys[0]!).update(body).digest('base64'),
     ];
-    for (const secret of secrets) expect(logs, `a log line contains ${secret}`).not.toContain(secret);
+    for (const secret of secrets)
+      expect(logs, `a log line contains ${secret}`).not.toContain(secret);
     expect(logs.toLowerCase()).not.toContain('authorization');
     expect(logs.toLowerCase()).not.toContain('x-signature');
   });

@@ -73,20 +73,29 @@ describe('Stager messages', () => {
       { amount: 28, currency: 'EUR', label: 'Door' },
     ]);
     expect(night.description_html).toContain('<strong>Night Tapes</strong>');
-    expect(night.description_text).toContain('Night Tapes return with their dreamy electronic pop.');
+    expect(night.description_text).toContain(
+      'Night Tapes return with their dreamy electronic pop.',
+    );
 
     const floating = event(app, 'stager-583921')!;
     expect(floating.description_html).toBe('<p>All night long.</p>');
     expect(floating.sold_out).toBe(1);
     // No end time: counts as over DEFAULT_DURATION_HOURS (3) after the start.
-    expect(event(app, 'stager-583922')).toMatchObject({ ends_at: null, effective_end_at: '2026-12-20T14:00:00.000Z' });
+    expect(event(app, 'stager-583922')).toMatchObject({
+      ends_at: null,
+      effective_end_at: '2026-12-20T14:00:00.000Z',
+    });
   });
 
   it('marks a cancelled event cancelled and keeps it public', async () => {
     app = await startTestApp();
     await deliverStager(app, 'update-events.json');
     await deliverStager(app, 'cancelled-event.json');
-    expect(event(app, 'stager-583921')).toMatchObject({ status: 'cancelled', visibility: 'public', revision: 2 });
+    expect(event(app, 'stager-583921')).toMatchObject({
+      status: 'cancelled',
+      visibility: 'public',
+      revision: 2,
+    });
   });
 
   it('treats ORGANIZATION_SYNC as the full list: a missing event is kept but marked removed', async () => {
@@ -95,8 +104,18 @@ describe('Stager messages', () => {
     await deliverStager(app, 'organization-sync-removes-one.json');
     expect(event(app, 'stager-583922')).toMatchObject({ visibility: 'removed', revision: 2 });
     expect(event(app, 'stager-583920')).toMatchObject({ visibility: 'public', revision: 1 });
-    expect(app.query('select source, external_id, name, last_sync_at, last_sync_event_count from organizations')).toEqual([
-      { source: 'stager', external_id: '1042', name: 'Paradiso', last_sync_at: '2026-11-22T12:00:00.000Z', last_sync_event_count: 2 },
+    expect(
+      app.query(
+        'select source, external_id, name, last_sync_at, last_sync_event_count from organizations',
+      ),
+    ).toEqual([
+      {
+        source: 'stager',
+        external_id: '1042',
+        name: 'Paradiso',
+        last_sync_at: '2026-11-22T12:00:00.000Z',
+        last_sync_event_count: 2,
+      },
     ]);
   });
 
@@ -113,7 +132,9 @@ describe('Stager messages', () => {
     app = await startTestApp();
     await deliverStager(app, 'event-missing-required-field.json');
     expect(events(app).map((row) => row.id)).toEqual(['stager-583931']);
-    const [delivery] = app.query<{ status: string; result: string }>('select status, result from deliveries');
+    const [delivery] = app.query<{ status: string; result: string }>(
+      'select status, result from deliveries',
+    );
     expect(delivery!.status).toBe('processed');
     expect(JSON.parse(delivery!.result).skipped).toEqual([
       { externalId: '583930', reason: expect.stringMatching(/^startsAt: /) },
@@ -142,7 +163,11 @@ describe('Stager messages', () => {
       messageContent: { events: Record<string, unknown>[] };
     };
     const night = moved.messageContent.events[0]!;
-    Object.assign(night, { startsAt: '2026-12-06T20:30:00+01:00', endsAt: '2026-12-06T23:30:00+01:00', updatedAt: '2026-11-21T10:00:00+01:00' });
+    Object.assign(night, {
+      startsAt: '2026-12-06T20:30:00+01:00',
+      endsAt: '2026-12-06T23:30:00+01:00',
+      updatedAt: '2026-11-21T10:00:00+01:00',
+    });
     moved.messageContent.events = [night];
     expect((await app.postStager(JSON.stringify(moved))).status).toBe(202);
     await app.settle();
@@ -159,7 +184,10 @@ describe('Eventport messages', () => {
   it('normalizes both examples from the API page, the newer replacing the older', async () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-minimal-example.json'));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({ title: 'Event Title', revision: 1 });
+    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+      title: 'Event Title',
+      revision: 1,
+    });
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
     const row = event(app, 'eventport-K8qjtKSegBfbdGppg')!;
     expect(row).toMatchObject({
@@ -192,43 +220,90 @@ describe('Eventport messages', () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
     await deliverEventport(app, fixture('eventport/post-minimal-example.json'));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({ title: 'Event Title 2', revision: 1 });
+    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+      title: 'Event Title 2',
+      revision: 1,
+    });
   });
 
   it('accepts the cancel example for an event never seen, records it and changes nothing', async () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
     await deliverEventport(app, fixture('eventport/cancel-unknown-event-example.json'));
-    const [, cancel] = app.query<{ status: string; result: string }>('select status, result from deliveries order by id');
+    const [, cancel] = app.query<{ status: string; result: string }>(
+      'select status, result from deliveries order by id',
+    );
     expect(cancel!.status).toBe('processed');
-    expect(JSON.parse(cancel!.result)).toMatchObject({ cancelled: 0, unknown: ['tj4zTLeFTkAunsnMh'] });
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({ status: 'scheduled', revision: 1 });
+    expect(JSON.parse(cancel!.result)).toMatchObject({
+      cancelled: 0,
+      unknown: ['tj4zTLeFTkAunsnMh'],
+    });
+    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+      status: 'scheduled',
+      revision: 1,
+    });
   });
 
   it('cancels a known event, and a stale copy of the event cannot revive it', async () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
-    await deliverEventport(app, JSON.stringify({ type: 'event', method: 'cancel', version: '1.0', data: { event: { _id: 'K8qjtKSegBfbdGppg' } } }));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({ status: 'cancelled', visibility: 'public', revision: 2 });
+    await deliverEventport(
+      app,
+      JSON.stringify({
+        type: 'event',
+        method: 'cancel',
+        version: '1.0',
+        data: { event: { _id: 'K8qjtKSegBfbdGppg' } },
+      }),
+    );
+    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+      status: 'cancelled',
+      visibility: 'public',
+      revision: 2,
+    });
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({ status: 'cancelled', revision: 2 });
+    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+      status: 'cancelled',
+      revision: 2,
+    });
   });
 
   it('accepts the pre-1.0 bare event and {delete: true, _id} forms', async () => {
     app = await startTestApp();
-    const full = JSON.parse(fixture('eventport/post-full-example.json').toString()) as { data: { event: Record<string, unknown> } };
-    const bare = { ...full.data.event, _id: 'LegacyEvent000001', tickets: ['https://tickets.example/legacy'], preSalePrice: '9.50', priceCategories: undefined, location: { ...(full.data.event.location as object), facebookPageId: 785890424771022, addressAddiction: 'Hinterhof' } };
+    const full = JSON.parse(fixture('eventport/post-full-example.json').toString()) as {
+      data: { event: Record<string, unknown> };
+    };
+    const bare = {
+      ...full.data.event,
+      _id: 'LegacyEvent000001',
+      tickets: ['https://tickets.example/legacy'],
+      preSalePrice: '9.50',
+      priceCategories: undefined,
+      location: {
+        ...(full.data.event.location as object),
+        facebookPageId: 785890424771022,
+        addressAddiction: 'Hinterhof',
+      },
+    };
     await deliverEventport(app, JSON.stringify(bare));
     const legacy = event(app, 'eventport-LegacyEvent000001')!;
-    expect(legacy).toMatchObject({ title: 'Event Title 2', ticket_url: 'https://tickets.example/legacy', venue_street: 'Trappentreustrasse 35, Hinterhof' });
-    expect(JSON.parse(legacy.prices as string)).toEqual([{ amount: 9.5, currency: 'EUR', label: 'Pre-sale' }]);
+    expect(legacy).toMatchObject({
+      title: 'Event Title 2',
+      ticket_url: 'https://tickets.example/legacy',
+      venue_street: 'Trappentreustrasse 35, Hinterhof',
+    });
+    expect(JSON.parse(legacy.prices as string)).toEqual([
+      { amount: 9.5, currency: 'EUR', label: 'Pre-sale' },
+    ]);
     await deliverEventport(app, JSON.stringify({ delete: true, _id: 'LegacyEvent000001' }));
     expect(event(app, 'eventport-LegacyEvent000001')).toMatchObject({ status: 'cancelled' });
   });
 
   it('reads flags, open ends and loose types as the notes describe', async () => {
     app = await startTestApp();
-    const full = JSON.parse(fixture('eventport/post-full-example.json').toString()) as { data: { event: Record<string, unknown> } };
+    const full = JSON.parse(fixture('eventport/post-full-example.json').toString()) as {
+      data: { event: Record<string, unknown> };
+    };
     Object.assign(full.data.event, {
       _id: 'LooseTypes0000001',
       openEnd: true,
@@ -236,20 +311,41 @@ describe('Eventport messages', () => {
       priceCategories: [{ name: { id: 'X', text: 'Door' }, price: '18', hasProcessingFee: 1 }],
       photos: [
         { _id: 'p1', url: 'https://img.example/flyer.jpg', purposes: ['3'], title: 'Flyer' },
-        { _id: 'p2', url: 'https://img.example/main.jpg', purposes: ['0', '6'], title: 'Main photo' },
+        {
+          _id: 'p2',
+          url: 'https://img.example/main.jpg',
+          purposes: ['0', '6'],
+          title: 'Main photo',
+        },
       ],
     });
     await deliverEventport(app, JSON.stringify(full));
     const row = event(app, 'eventport-LooseTypes0000001')!;
-    expect(row).toMatchObject({ ends_at: null, status: 'rescheduled', image_url: 'https://img.example/main.jpg', image_alt: 'Main photo' });
-    expect(JSON.parse(row.prices as string)).toEqual([{ amount: 18, currency: 'EUR', label: 'Door' }]);
+    expect(row).toMatchObject({
+      ends_at: null,
+      status: 'rescheduled',
+      image_url: 'https://img.example/main.jpg',
+      image_alt: 'Main photo',
+    });
+    expect(JSON.parse(row.prices as string)).toEqual([
+      { amount: 18, currency: 'EUR', label: 'Door' },
+    ]);
   });
 
   it('stores an unknown method or version and ignores it', async () => {
     app = await startTestApp();
-    await deliverEventport(app, JSON.stringify({ type: 'event', method: 'archive', version: '1.0', data: {} }));
-    await deliverEventport(app, JSON.stringify({ type: 'venue', method: 'post', version: '1.0', data: {} }));
-    expect(app.query('select status from deliveries').map((row) => row.status)).toEqual(['ignored', 'ignored']);
+    await deliverEventport(
+      app,
+      JSON.stringify({ type: 'event', method: 'archive', version: '1.0', data: {} }),
+    );
+    await deliverEventport(
+      app,
+      JSON.stringify({ type: 'venue', method: 'post', version: '1.0', data: {} }),
+    );
+    expect(app.query('select status from deliveries').map((row) => row.status)).toEqual([
+      'ignored',
+      'ignored',
+    ]);
   });
 });
 
@@ -257,7 +353,9 @@ describe('privacy', () => {
   it('keeps publisher notes and people’s contact details out of the events table', async () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
-    const stored = JSON.stringify(app.query('select * from events')) + JSON.stringify(app.query('select * from organizations'));
+    const stored =
+      JSON.stringify(app.query('select * from events')) +
+      JSON.stringify(app.query('select * from organizations'));
     for (const value of [
       'Max Mustermann',
       '+49 176 123 4567',

@@ -15,7 +15,9 @@ async function start(options: Parameters<typeof startTestApp>[0] = {}): Promise<
 
 const ADMIN_ENV = { ADMIN_TOKEN: TEST_SECRETS.adminToken };
 const bearer = { authorization: `Bearer ${TEST_SECRETS.adminToken}` };
-const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 /** The value of one sample line of Prometheus text, e.g. `marquee_inbox_backlog` or `name{a="b"}`. */
 function sample(text: string, series: string): number | undefined {
@@ -31,7 +33,12 @@ describe('GET /healthz', () => {
     const response = await app.get('/healthz');
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ status: 'ok', database: 'ok', inboxBacklog: 1, staleOrganizations: [] });
+    expect(await response.json()).toEqual({
+      status: 'ok',
+      database: 'ok',
+      inboxBacklog: 1,
+      staleOrganizations: [],
+    });
   });
 
   it('answers 503 when the database does not answer', async () => {
@@ -64,8 +71,13 @@ describe('GET /metrics', () => {
     expect((await app.postStager(body)).status).toBe(202);
     expect((await app.postStager(body, { signature: 'bad' })).status).toBe(401);
     expect((await app.postStager('not json')).status).toBe(400);
-    expect((await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} }))).status).toBe(202);
-    expect((await app.postEventport(fixture('eventport/post-minimal-example.json'))).status).toBe(202);
+    expect(
+      (await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} })))
+        .status,
+    ).toBe(202);
+    expect((await app.postEventport(fixture('eventport/post-minimal-example.json'))).status).toBe(
+      202,
+    );
     expect((await app.postEventport(Buffer.alloc(30 * 1024, 0x20))).status).toBe(413);
     await app.settle();
 
@@ -86,30 +98,46 @@ describe('GET /metrics', () => {
     expect(sample(text, 'marquee_webhook_requests_total{source="stager",status="400"}')).toBe(1);
     expect(sample(text, 'marquee_webhook_requests_total{source="eventport",status="202"}')).toBe(1);
     expect(sample(text, 'marquee_webhook_requests_total{source="eventport",status="413"}')).toBe(1);
-    expect(sample(text, 'marquee_deliveries_processed_total{source="stager",outcome="processed"}')).toBe(1);
-    expect(sample(text, 'marquee_deliveries_processed_total{source="stager",outcome="failed"}')).toBe(1);
-    expect(sample(text, 'marquee_deliveries_processed_total{source="eventport",outcome="processed"}')).toBe(1);
+    expect(
+      sample(text, 'marquee_deliveries_processed_total{source="stager",outcome="processed"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'marquee_deliveries_processed_total{source="stager",outcome="failed"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'marquee_deliveries_processed_total{source="eventport",outcome="processed"}'),
+    ).toBe(1);
     expect(sample(text, 'marquee_delivery_processing_seconds_count{source="stager"}')).toBe(2);
     expect(sample(text, 'marquee_feed_requests_total{format="ics",status="200"}')).toBe(1);
     expect(sample(text, 'marquee_feed_requests_total{format="ics",status="304"}')).toBe(1);
     expect(sample(text, 'marquee_feed_requests_total{format="rss",status="200"}')).toBe(1);
     expect(sample(text, 'marquee_inbox_backlog')).toBe(0);
-    expect(sample(text, 'marquee_events{visibility="public",status="scheduled"}')).toBeGreaterThan(0);
-    expect(sample(text, 'marquee_render_cache_requests_total{result="miss"}')).toBe(app.ctx.renderStats.misses);
-    expect(sample(text, 'marquee_render_cache_requests_total{result="hit"}')).toBe(app.ctx.renderStats.hits);
+    expect(sample(text, 'marquee_events{visibility="public",status="scheduled"}')).toBeGreaterThan(
+      0,
+    );
+    expect(sample(text, 'marquee_render_cache_requests_total{result="miss"}')).toBe(
+      app.ctx.renderStats.misses,
+    );
+    expect(sample(text, 'marquee_render_cache_requests_total{result="hit"}')).toBe(
+      app.ctx.renderStats.hits,
+    );
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(text).not.toContain('/metrics');
 
     // Another app in the same process has its own registry.
     const otherText = await (await other.get('/metrics')).text();
-    expect(sample(otherText, 'marquee_webhook_requests_total{source="stager",status="202"}')).toBeUndefined();
+    expect(
+      sample(otherText, 'marquee_webhook_requests_total{source="stager",status="202"}'),
+    ).toBeUndefined();
   });
 
   it('requires the bearer token when METRICS_TOKEN is set', async () => {
     const token = 'metrics-token-0123456789';
     const app = await start({ env: { METRICS_TOKEN: token } });
     expect((await app.get('/metrics')).status).toBe(401);
-    expect((await app.get('/metrics', { authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    expect(
+      (await app.get('/metrics', { authorization: 'Bearer wrong-token-0123456789' })).status,
+    ).toBe(401);
     expect((await app.get('/metrics', { authorization: `Bearer ${token}` })).status).toBe(200);
   });
 });
@@ -129,40 +157,75 @@ describe('/admin', () => {
     const anonymous = await app.get('/admin');
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="marquee admin"/);
-    expect((await app.get('/admin', { authorization: 'Bearer admin-token-0123456789abcdeX' })).status).toBe(401);
+    expect(
+      (await app.get('/admin', { authorization: 'Bearer admin-token-0123456789abcdeX' })).status,
+    ).toBe(401);
     expect((await app.get('/admin', basic('admin', 'wrong'))).status).toBe(401);
     expect((await app.get('/admin/status.json', bearer)).status).toBe(200);
     expect((await app.get('/admin', basic('anyone', TEST_SECRETS.adminToken))).status).toBe(200);
   });
 
   it('reports sources, errors, organizations, backlog and events; the page escapes every value', async () => {
-    const app = await start({ env: { ...ADMIN_ENV, EVENTPORT_TOKENS: '', EVENTPORT_BASIC_AUTH: '' } });
-    expect((await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status).toBe(202);
+    const app = await start({
+      env: { ...ADMIN_ENV, EVENTPORT_TOKENS: '', EVENTPORT_BASIC_AUTH: '' },
+    });
+    expect(
+      (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
+    ).toBe(202);
     expect((await app.postStager('<script>alert(1)</script>')).status).toBe(400);
-    expect((await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} }))).status).toBe(202);
+    expect(
+      (await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} })))
+        .status,
+    ).toBe(202);
     await app.settle();
 
     const status = (await (await app.get('/admin/status.json', bearer)).json()) as {
-      sources: { name: string; configured: boolean; lastDeliveryAt: string | null; last24h: Record<string, number>; recentErrors: { status: string; error: string }[] }[];
+      sources: {
+        name: string;
+        configured: boolean;
+        lastDeliveryAt: string | null;
+        last24h: Record<string, number>;
+        recentErrors: { status: string; error: string }[];
+      }[];
       organizations: { id: string; stale: boolean; lastSyncAt: string }[];
       inboxBacklog: number;
       events: { status: string; count: number }[];
       jobs: { name: string }[];
     };
     const [stager, eventport] = status.sources;
-    expect(stager).toMatchObject({ name: 'stager', configured: true, lastDeliveryAt: '2026-11-22T12:00:00.000Z' });
-    expect(stager!.last24h).toMatchObject({ accepted: 2, processed: 1, failed: 1, rejected: 1, ignored: 0, pending: 0 });
+    expect(stager).toMatchObject({
+      name: 'stager',
+      configured: true,
+      lastDeliveryAt: '2026-11-22T12:00:00.000Z',
+    });
+    expect(stager!.last24h).toMatchObject({
+      accepted: 2,
+      processed: 1,
+      failed: 1,
+      rejected: 1,
+      ignored: 0,
+      pending: 0,
+    });
     expect(stager!.recentErrors.map((error) => error.status)).toEqual(['failed', 'rejected']);
     expect(stager!.recentErrors[1]!.error).toMatch(/not JSON/);
     expect(eventport).toMatchObject({ name: 'eventport', configured: false, lastDeliveryAt: null });
-    expect(status.organizations).toEqual([expect.objectContaining({ id: '1042', stale: false, lastSyncAt: '2026-11-22T12:00:00.000Z' })]);
+    expect(status.organizations).toEqual([
+      expect.objectContaining({ id: '1042', stale: false, lastSyncAt: '2026-11-22T12:00:00.000Z' }),
+    ]);
     expect(status.inboxBacklog).toBe(0);
     expect(status.events.reduce((sum, row) => sum + row.count, 0)).toBeGreaterThan(0);
-    expect(status.jobs.map((job) => job.name)).toEqual(['retention', 'backup', 'sync-watchdog', 'maintenance']);
+    expect(status.jobs.map((job) => job.name)).toEqual([
+      'retention',
+      'backup',
+      'sync-watchdog',
+      'maintenance',
+    ]);
 
     const page = await app.get('/admin', bearer);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; style-src 'sha256-/);
+    expect(page.headers.get('content-security-policy')).toMatch(
+      /default-src 'none'; style-src 'sha256-/,
+    );
     expect(page.headers.get('cache-control')).toBe('no-store');
     const html = await page.text();
     expect(html).not.toContain('<script');
@@ -173,7 +236,10 @@ describe('/admin', () => {
 
   it('replays failed deliveries: JSON for API clients, a redirect for form posts, never cross-site', async () => {
     const app = await start({ env: ADMIN_ENV });
-    expect((await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} }))).status).toBe(202);
+    expect(
+      (await app.postStager(JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} })))
+        .status,
+    ).toBe(202);
     await app.settle();
 
     const json = await fetch(`${app.url}/admin/replay`, { method: 'POST', headers: bearer });
@@ -197,8 +263,14 @@ describe('/admin', () => {
     const page = await (await app.get('/admin?replayed=1', bearer)).text();
     expect(page).toContain('Replayed 1 failed delivery.');
 
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
-      const forged = await fetch(`${app.url}/admin/replay`, { method: 'POST', headers: { ...bearer, ...headers } });
+    for (const headers of [
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+    ] as Record<string, string>[]) {
+      const forged = await fetch(`${app.url}/admin/replay`, {
+        method: 'POST',
+        headers: { ...bearer, ...headers },
+      });
       expect(forged.status).toBe(403);
     }
     expect((await fetch(`${app.url}/admin/replay`, { method: 'POST' })).status).toBe(401);

@@ -20,18 +20,28 @@ interface Main {
 
 const running: Main[] = [];
 afterEach(() => {
-  for (const main of running.splice(0)) if (main.child.exitCode === null) main.child.kill('SIGKILL');
+  for (const main of running.splice(0))
+    if (main.child.exitCode === null) main.child.kill('SIGKILL');
 });
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once `ready()` is true; fails with the output when the process ends or time runs out. */
-async function until(main: Main, what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(
+  main: Main,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ready())) {
     const { exitCode, signalCode } = main.child;
-    if (exitCode !== null || signalCode !== null) throw new Error(`exited (${exitCode ?? signalCode}) before ${what}; output:\n${main.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${main.output()}`);
+    if (exitCode !== null || signalCode !== null)
+      throw new Error(
+        `exited (${exitCode ?? signalCode}) before ${what}; output:\n${main.output()}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; output:\n${main.output()}`);
     await pause(50);
   }
 }
@@ -68,7 +78,13 @@ async function startMain(env: Record<string, string> = {}): Promise<Main> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const main: Main = { child, url: `http://127.0.0.1:${port}`, databasePath, output: () => text, exited };
+  const main: Main = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    databasePath,
+    output: () => text,
+    exited,
+  };
   running.push(main);
   await until(main, '/healthz', healthy(main));
   return main;
@@ -77,7 +93,9 @@ async function startMain(env: Record<string, string> = {}): Promise<Main> {
 const statuses = (file: string) => {
   const db = new Sqlite(file, { readonly: true });
   try {
-    return (db.prepare('select status from deliveries order by id').all() as { status: string }[]).map((row) => row.status);
+    return (
+      db.prepare('select status from deliveries order by id').all() as { status: string }[]
+    ).map((row) => row.status);
   } finally {
     db.close();
   }
@@ -90,7 +108,11 @@ describe('process shutdown', { timeout: 180_000 }, () => {
     const body = fixture('stager/update-events.json');
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${main.url}/webhooks/stager`, { method: 'POST', headers: { 'x-signature': signStager(body) }, body }),
+        fetch(`${main.url}/webhooks/stager`, {
+          method: 'POST',
+          headers: { 'x-signature': signStager(body) },
+          body,
+        }),
       ),
     );
     expect(answers.map((response) => response.status)).toEqual(Array(20).fill(202));
@@ -105,7 +127,10 @@ describe('process shutdown', { timeout: 180_000 }, () => {
   it('does not let a stalled client hold shutdown past SHUTDOWN_TIMEOUT_SECONDS; a second signal exits at once', async () => {
     const stalled = (main: Main) => {
       // A request whose body never finishes keeps its connection busy.
-      const request = http.request(`${main.url}/webhooks/stager`, { method: 'POST', headers: { 'content-length': '1000' } });
+      const request = http.request(`${main.url}/webhooks/stager`, {
+        method: 'POST',
+        headers: { 'content-length': '1000' },
+      });
       request.on('error', () => undefined);
       request.write('{"messageType": ');
       return request;

@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, signStager, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import {
+  fixture,
+  signStager,
+  startTestApp,
+  TEST_SECRETS,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 let app: TestApp | null = null;
 afterEach(async () => {
@@ -9,9 +15,14 @@ afterEach(async () => {
 });
 
 const deliveries = (test: TestApp) =>
-  test.query<{ id: number; source: string; status: string; body: Buffer | null; error: string | null; headers: string }>(
-    'select id, source, status, body, error, headers from deliveries order by id',
-  );
+  test.query<{
+    id: number;
+    source: string;
+    status: string;
+    body: Buffer | null;
+    error: string | null;
+    headers: string;
+  }>('select id, source, status, body, error, headers from deliveries order by id');
 
 describe('POST /webhooks/stager', () => {
   const body = fixture('stager/update-events.json');
@@ -82,7 +93,9 @@ describe('POST /webhooks/stager', () => {
     expect(((await response.json()) as { error: string }).error).toMatch(/STAGER_SIGNING_KEYS/);
     expect(deliveries(app)).toHaveLength(0);
     expect((await app.get('/healthz')).status).toBe(200);
-    expect((await app.postEventport(fixture('eventport/post-minimal-example.json'))).status).toBe(202);
+    expect((await app.postEventport(fixture('eventport/post-minimal-example.json'))).status).toBe(
+      202,
+    );
   });
 
   it('keeps the signature and secrets out of the stored headers and the logs', async () => {
@@ -111,7 +124,10 @@ describe('POST /webhooks/eventport', () => {
 
   it('accepts HTTP Basic credentials', async () => {
     app = await startTestApp();
-    const response = await app.postEventport(body, { token: null, basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword] });
+    const response = await app.postEventport(body, {
+      token: null,
+      basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword],
+    });
     expect(response.status).toBe(202);
     expect(JSON.parse(deliveries(app)[0]!.headers)).toMatchObject({ 'x-marquee-auth': 'basic' });
   });
@@ -120,10 +136,25 @@ describe('POST /webhooks/eventport', () => {
     ['a wrong token', { token: 'eventport-token-abcdefghijklmnoX' }],
     ['a token of another length', { token: 'short' }],
     ['no credentials', { token: null }],
-    ['Basic with the wrong user', { token: null, basic: ['someone', TEST_SECRETS.basicPassword] as [string, string] }],
-    ['Basic with the wrong password', { token: null, basic: [TEST_SECRETS.basicUser, 'wrong'] as [string, string] }],
-    ['a malformed Authorization header', { token: null, headers: { authorization: 'Basic %%%not-base64' } }],
-    ['Basic without a colon', { token: null, headers: { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` } }],
+    [
+      'Basic with the wrong user',
+      { token: null, basic: ['someone', TEST_SECRETS.basicPassword] as [string, string] },
+    ],
+    [
+      'Basic with the wrong password',
+      { token: null, basic: [TEST_SECRETS.basicUser, 'wrong'] as [string, string] },
+    ],
+    [
+      'a malformed Authorization header',
+      { token: null, headers: { authorization: 'Basic %%%not-base64' } },
+    ],
+    [
+      'Basic without a colon',
+      {
+        token: null,
+        headers: { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` },
+      },
+    ],
   ])('answers 401 for %s and stores nothing', async (_name, options) => {
     app = await startTestApp();
     const response = await app.postEventport(body, options);
@@ -167,14 +198,22 @@ describe('the inbox', () => {
     const first = await startTestApp();
     await first.ctx.processor.stop();
     expect((await first.postStager(fixture('stager/update-events.json'))).status).toBe(202);
-    expect((await first.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(202);
-    expect(first.query('select status from deliveries').map((row) => row.status)).toEqual(['pending', 'pending']);
+    expect((await first.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(
+      202,
+    );
+    expect(first.query('select status from deliveries').map((row) => row.status)).toEqual([
+      'pending',
+      'pending',
+    ]);
     expect(first.query('select count(*) as n from events')[0]).toEqual({ n: 0 });
     await first.close();
 
     app = await startTestApp({ databasePath: first.databasePath });
     await app.settle();
-    expect(app.query('select status from deliveries').map((row) => row.status)).toEqual(['processed', 'processed']);
+    expect(app.query('select status from deliveries').map((row) => row.status)).toEqual([
+      'processed',
+      'processed',
+    ]);
     expect(app.query('select count(*) as n from events')[0]).toEqual({ n: 4 });
   });
 
@@ -194,10 +233,15 @@ describe('the inbox', () => {
 
   it('keeps a delivery whose processing failed, with its reason, and replays it', async () => {
     app = await startTestApp();
-    const noOrganization = JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: { events: [] } });
+    const noOrganization = JSON.stringify({
+      messageType: 'UPDATE_EVENTS',
+      messageContent: { events: [] },
+    });
     expect((await app.postStager(noOrganization)).status).toBe(202);
     await app.settle();
-    const [failed] = app.query<{ status: string; error: string }>('select status, error from deliveries');
+    const [failed] = app.query<{ status: string; error: string }>(
+      'select status, error from deliveries',
+    );
     expect(failed!.status).toBe('failed');
     expect(failed!.error).toMatch(/organization/);
     expect(await app.ctx.processor.replay({ scope: 'failed', since: null })).toBe(1);

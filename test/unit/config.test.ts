@@ -37,12 +37,19 @@ describe('loadConfig', () => {
 
   it('reports every problem at once, naming each variable', () => {
     try {
-      loadConfig({ PORT: 'eighty', TIMEZONE: 'Mars/Olympus', BODY_LIMIT: 'huge', EVENTPORT_BASIC_AUTH: 'nopassword', PUBLIC_URL: 'ftp://x' });
+      loadConfig({
+        PORT: 'eighty',
+        TIMEZONE: 'Mars/Olympus',
+        BODY_LIMIT: 'huge',
+        EVENTPORT_BASIC_AUTH: 'nopassword',
+        PUBLIC_URL: 'ftp://x',
+      });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       const message = (error as ConfigError).message;
-      for (const name of ['PORT', 'TIMEZONE', 'BODY_LIMIT', 'EVENTPORT_BASIC_AUTH', 'PUBLIC_URL']) expect(message).toContain(name);
+      for (const name of ['PORT', 'TIMEZONE', 'BODY_LIMIT', 'EVENTPORT_BASIC_AUTH', 'PUBLIC_URL'])
+        expect(message).toContain(name);
       expect((error as ConfigError).problems).toHaveLength(5);
     }
   });

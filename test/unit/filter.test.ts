@@ -2,12 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { describeFilter, filterKey, parseEventFilter } from '../../src/events/filter.js';
 import { CityAliases, foldKey } from '../../src/events/text-key.js';
 
-const options = { defaultLimit: 500, timeZone: 'Europe/Amsterdam', sources: ['stager', 'eventport'] as const };
+const options = {
+  defaultLimit: 500,
+  timeZone: 'Europe/Amsterdam',
+  sources: ['stager', 'eventport'] as const,
+};
 const parse = (query: Record<string, unknown>) => parseEventFilter(query, options);
 
 describe('parseEventFilter', () => {
   it('reads repeated and comma-separated values', () => {
-    const filter = parse({ city: ['Amsterdam', 'München,Berlin'], genre: 'House', source: 'STAGER' });
+    const filter = parse({
+      city: ['Amsterdam', 'München,Berlin'],
+      genre: 'House',
+      source: 'STAGER',
+    });
     expect(filter.city).toEqual(['Amsterdam', 'München', 'Berlin']);
     expect(filter.genre).toEqual(['House']);
     expect(filter.source).toEqual(['stager']);
@@ -17,8 +25,12 @@ describe('parseEventFilter', () => {
   it('reads dates in TIMEZONE, date-times with and without offsets', () => {
     expect(parse({ from: '2026-12-05' }).from?.toISOString()).toBe('2026-12-04T23:00:00.000Z');
     expect(parse({ to: '2026-12-05' }).to?.toISOString()).toBe('2026-12-05T23:00:00.000Z');
-    expect(parse({ from: '2026-07-01T20:00' }).from?.toISOString()).toBe('2026-07-01T18:00:00.000Z');
-    expect(parse({ from: '2026-07-01T20:00:00Z' }).from?.toISOString()).toBe('2026-07-01T20:00:00.000Z');
+    expect(parse({ from: '2026-07-01T20:00' }).from?.toISOString()).toBe(
+      '2026-07-01T18:00:00.000Z',
+    );
+    expect(parse({ from: '2026-07-01T20:00:00Z' }).from?.toISOString()).toBe(
+      '2026-07-01T20:00:00.000Z',
+    );
     expect(parse({ from: '2026-03-29' }).from?.toISOString()).toBe('2026-03-28T23:00:00.000Z');
     expect(parse({ to: '2026-03-29' }).to?.toISOString()).toBe('2026-03-29T22:00:00.000Z');
   });
@@ -41,14 +53,18 @@ describe('parseEventFilter', () => {
   });
 
   it('gives equal keys to equal meanings', () => {
-    expect(filterKey(parse({ city: 'München,Amsterdam' }))).toBe(filterKey(parse({ city: ['amsterdam', 'MUNCHEN'] })));
+    expect(filterKey(parse({ city: 'München,Amsterdam' }))).toBe(
+      filterKey(parse({ city: ['amsterdam', 'MUNCHEN'] })),
+    );
     expect(filterKey(parse({ city: 'Amsterdam' }))).not.toBe(filterKey(parse({ city: 'Berlin' })));
   });
 
   it('describes a filter for titles', () => {
     expect(describeFilter(parse({ genre: 'House', city: 'München' }))).toBe('House in München');
     expect(describeFilter(parse({}))).toBe('Events');
-    expect(describeFilter(parse({ organizer: 'Paradiso', genre: 'Jazz,Soul' }))).toBe('Jazz or Soul by Paradiso');
+    expect(describeFilter(parse({ organizer: 'Paradiso', genre: 'Jazz,Soul' }))).toBe(
+      'Jazz or Soul by Paradiso',
+    );
   });
 });
 

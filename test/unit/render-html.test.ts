@@ -63,12 +63,15 @@ describe('html renderer', () => {
       endsAt: null,
     });
     const groups = groupByDay([buildEvent(), late], 'Europe/Amsterdam');
-    expect(groups.map((group) => [group.heading, group.events.map((event) => ('time' in event ? event.time : null))])).toEqual(
-      [
-        ['Saturday 5 December 2026', ['20:30–23:00']],
-        ['Sunday 6 December 2026', ['00:30']],
-      ],
-    );
+    expect(
+      groups.map((group) => [
+        group.heading,
+        group.events.map((event) => ('time' in event ? event.time : null)),
+      ]),
+    ).toEqual([
+      ['Saturday 5 December 2026', ['20:30–23:00']],
+      ['Sunday 6 December 2026', ['00:30']],
+    ]);
   });
 
   it('keeps JSON-LD inside its element whatever the values hold', () => {
@@ -151,7 +154,12 @@ describe('list item caching', () => {
     expect(cache.size).toBe(events.length);
     expect(renderListPage(templates, input, cache)).toBe(plain);
 
-    const embedInput = { site, filter: noFilter, page: { total: events.length, events }, theme: { theme: null, accent: null } };
+    const embedInput = {
+      site,
+      filter: noFilter,
+      page: { total: events.length, events },
+      theme: { theme: null, accent: null },
+    };
     const plainEmbed = templates.render('./embed', embedModel(embedInput));
     expect(renderEmbed(templates, embedInput, cache)).toBe(plainEmbed);
     expect(renderEmbed(templates, embedInput, cache)).toBe(plainEmbed);

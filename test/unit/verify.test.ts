@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeSignature, matchesBasicAuth, matchesSecret, parseBasicAuth, verifySignature } from '../../src/inbox/verify.js';
+import {
+  decodeSignature,
+  matchesBasicAuth,
+  matchesSecret,
+  parseBasicAuth,
+  verifySignature,
+} from '../../src/inbox/verify.js';
 
 const body = Buffer.from('{"messageType":"UPDATE_EVENTS"}');
 const keys = ['key-one', 'key-two'];
@@ -59,8 +65,12 @@ describe('matchesSecret and Basic auth', () => {
     expect(parseBasicAuth('Bearer abc')).toBeNull();
     expect(parseBasicAuth('Basic')).toBeNull();
     expect(parseBasicAuth(`Basic ${Buffer.from('nocolon').toString('base64')}`)).toBeNull();
-    expect(matchesBasicAuth(parseBasicAuth(header), [{ user: 'user', password: 'pa:ss' }])).toBe(true);
-    expect(matchesBasicAuth(parseBasicAuth(header), [{ user: 'user', password: 'pa' }])).toBe(false);
+    expect(matchesBasicAuth(parseBasicAuth(header), [{ user: 'user', password: 'pa:ss' }])).toBe(
+      true,
+    );
+    expect(matchesBasicAuth(parseBasicAuth(header), [{ user: 'user', password: 'pa' }])).toBe(
+      false,
+    );
     expect(matchesBasicAuth(null, [{ user: 'user', password: 'pa:ss' }])).toBe(false);
   });
 });

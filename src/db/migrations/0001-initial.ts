@@ -21,7 +21,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('processed_at', 'text')
     .addColumn('purged_at', 'text')
     .execute();
-  await db.schema.createIndex('deliveries_status_id').on('deliveries').columns(['status', 'id']).execute();
+  await db.schema
+    .createIndex('deliveries_status_id')
+    .on('deliveries')
+    .columns(['status', 'id'])
+    .execute();
   await db.schema
     .createIndex('deliveries_source_received')
     .on('deliveries')
@@ -84,15 +88,25 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('events')
     .columns(['source', 'organization_id'])
     .execute();
-  await db.schema.createIndex('events_last_changed').on('events').columns(['last_changed_at']).execute();
+  await db.schema
+    .createIndex('events_last_changed')
+    .on('events')
+    .columns(['last_changed_at'])
+    .execute();
 
   await db.schema
     .createTable('event_genres')
-    .addColumn('event_id', 'text', (col) => col.notNull().references('events.id').onDelete('cascade'))
+    .addColumn('event_id', 'text', (col) =>
+      col.notNull().references('events.id').onDelete('cascade'),
+    )
     .addColumn('genre_key', 'text', (col) => col.notNull())
     .addPrimaryKeyConstraint('event_genres_pk', ['event_id', 'genre_key'])
     .execute();
-  await db.schema.createIndex('event_genres_genre').on('event_genres').columns(['genre_key', 'event_id']).execute();
+  await db.schema
+    .createIndex('event_genres_genre')
+    .on('event_genres')
+    .columns(['genre_key', 'event_id'])
+    .execute();
 
   await db.schema
     .createTable('organizations')

@@ -4,7 +4,12 @@ import type { SourceAdapter, SourceMessage } from '../types.js';
 import { envelopeSchema, eventSchema, profileSchema } from './schema.js';
 import { normalizeEventportEvent } from './normalize.js';
 
-function readEvent(rawEvent: unknown, rawProfile: unknown, messageType: string, timeZone: string): SourceMessage {
+function readEvent(
+  rawEvent: unknown,
+  rawProfile: unknown,
+  messageType: string,
+  timeZone: string,
+): SourceMessage {
   const parsed = eventSchema.safeParse(rawEvent);
   if (!parsed.success) {
     const id = asRecord(rawEvent)?._id;
@@ -14,7 +19,8 @@ function readEvent(rawEvent: unknown, rawProfile: unknown, messageType: string, 
       events: [],
       skipped: [
         {
-          externalId: typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 64) : null,
+          externalId:
+            typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 64) : null,
           reason: describeIssues(parsed.error),
         },
       ],
@@ -30,7 +36,10 @@ function readEvent(rawEvent: unknown, rawProfile: unknown, messageType: string, 
 }
 
 function cancelOf(rawId: unknown, messageType: string): SourceMessage {
-  if ((typeof rawId !== 'string' && typeof rawId !== 'number') || !/^[A-Za-z0-9_.:-]{1,64}$/.test(String(rawId))) {
+  if (
+    (typeof rawId !== 'string' && typeof rawId !== 'number') ||
+    !/^[A-Za-z0-9_.:-]{1,64}$/.test(String(rawId))
+  ) {
     throw new Error('eventport: cancel without a usable event _id');
   }
   return { kind: 'cancel', messageType, externalIds: [String(rawId)] };
@@ -41,7 +50,8 @@ export const eventportAdapter: SourceAdapter = {
   name: 'eventport',
   secretVariables: ['EVENTPORT_TOKENS', 'EVENTPORT_BASIC_AUTH'],
 
-  isConfigured: (config) => config.eventport.tokens.length > 0 || config.eventport.basicAuth.length > 0,
+  isConfigured: (config) =>
+    config.eventport.tokens.length > 0 || config.eventport.basicAuth.length > 0,
 
   authenticate(request, config) {
     const token = request.query.accessToken;
@@ -62,7 +72,8 @@ export const eventportAdapter: SourceAdapter = {
 
     // Pre-1.0: `{delete: true, _id}` cancels, a bare event object publishes or updates.
     if (body.type === undefined && body.method === undefined) {
-      if (body.delete === true || body.delete === 'true') return cancelOf(body._id, 'legacy-delete');
+      if (body.delete === true || body.delete === 'true')
+        return cancelOf(body._id, 'legacy-delete');
       if (body._id !== undefined) return readEvent(body, null, 'legacy-event', timeZone);
       throw new Error('eventport: neither a v1.0 envelope nor a pre-1.0 event');
     }

@@ -33,7 +33,9 @@ function statusOf(event: EventportEvent): EventStatus {
 // Purpose "6" is the main homepage photo, "1" a homepage photo, "0" available to publishers.
 function mainPhoto(event: EventportEvent) {
   for (const purpose of ['6', '1', '0']) {
-    const photo = event.photos.find((candidate) => candidate.url && candidate.purposes.includes(purpose));
+    const photo = event.photos.find(
+      (candidate) => candidate.url && candidate.purposes.includes(purpose),
+    );
     if (photo) return photo;
   }
   return event.photos.find((candidate) => candidate.url) ?? null;
@@ -51,8 +53,10 @@ export function normalizeEventportEvent(
     event.description,
     event.description && LOOKS_LIKE_HTML.test(event.description) ? 'html' : 'text',
   );
-  const endsAt = !event.openEnd && event.end && event.end.getTime() > event.begin.getTime() ? event.end : null;
-  const doorsAt = event.inlet && event.inlet.getTime() <= event.begin.getTime() ? event.inlet : null;
+  const endsAt =
+    !event.openEnd && event.end && event.end.getTime() > event.begin.getTime() ? event.end : null;
+  const doorsAt =
+    event.inlet && event.inlet.getTime() <= event.begin.getTime() ? event.inlet : null;
   const photo = mainPhoto(event);
   const location = event.location;
   const latitude = location?.latitude ?? null;

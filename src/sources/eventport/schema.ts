@@ -47,7 +47,10 @@ const link = z.union([
 
 const priceCategory = z.object({
   name: z
-    .union([z.object({ id: optionalText, text: optionalText }), z.string().transform((text) => ({ id: null, text }))])
+    .union([
+      z.object({ id: optionalText, text: optionalText }),
+      z.string().transform((text) => ({ id: null, text })),
+    ])
     .nullish()
     .catch(null),
   price: looseNumber,

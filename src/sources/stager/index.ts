@@ -33,7 +33,9 @@ export const stagerAdapter: SourceAdapter = {
     }
     const content = contentSchema.safeParse(envelope.data.messageContent);
     if (!content.success) {
-      throw new Error(`stager: ${messageType} content unreadable (${describeIssues(content.error)})`);
+      throw new Error(
+        `stager: ${messageType} content unreadable (${describeIssues(content.error)})`,
+      );
     }
     const organization = content.data.organization;
     const events: NormalizedEvent[] = [];
@@ -45,7 +47,8 @@ export const stagerAdapter: SourceAdapter = {
       } else {
         const id = asRecord(raw)?.id;
         skipped.push({
-          externalId: typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 64) : null,
+          externalId:
+            typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 64) : null,
           reason: describeIssues(parsed.error),
         });
       }

@@ -3,7 +3,10 @@ import type { EventStatus, EventVisibility, NormalizedEvent, Price } from '../..
 import type { StagerEvent } from './schema.js';
 
 /** Stager's backstage status decides visibility: only confirmed events (and cancellations) are public. */
-function statusOf(status: string | null | undefined): { status: EventStatus; visibility: EventVisibility } {
+function statusOf(status: string | null | undefined): {
+  status: EventStatus;
+  visibility: EventVisibility;
+} {
   switch (status ?? 'CONFIRMED') {
     case 'CONFIRMED':
       return { status: 'scheduled', visibility: 'public' };
@@ -43,11 +46,17 @@ export function normalizeStagerEvent(
 ): NormalizedEvent {
   const { status, visibility } = statusOf(event.status);
   const description = describe(event.description?.text, formatOf(event.description?.format));
-  const main = event.images.find((image) => image.url && image.type?.toUpperCase() === 'MAIN') ??
+  const main =
+    event.images.find((image) => image.url && image.type?.toUpperCase() === 'MAIN') ??
     event.images.find((image) => image.url);
-  const endsAt = event.endsAt && event.endsAt.getTime() > event.startsAt.getTime() ? event.endsAt : null;
-  const doorsAt = event.doorsOpenAt && event.doorsOpenAt.getTime() <= event.startsAt.getTime() ? event.doorsOpenAt : null;
-  const ticketTypesSoldOut = event.ticketTypes.length > 0 && event.ticketTypes.every((ticket) => ticket.soldOut);
+  const endsAt =
+    event.endsAt && event.endsAt.getTime() > event.startsAt.getTime() ? event.endsAt : null;
+  const doorsAt =
+    event.doorsOpenAt && event.doorsOpenAt.getTime() <= event.startsAt.getTime()
+      ? event.doorsOpenAt
+      : null;
+  const ticketTypesSoldOut =
+    event.ticketTypes.length > 0 && event.ticketTypes.every((ticket) => ticket.soldOut);
   return {
     source: 'stager',
     externalId: event.id,

@@ -20,7 +20,13 @@ import {
  * in this file and normalize.ts.
  */
 
-export const STAGER_STATUSES = ['CONFIRMED', 'TO_BE_CONFIRMED', 'OPTION', 'TO_BE_CANCELLED', 'CANCELLED'] as const;
+export const STAGER_STATUSES = [
+  'CONFIRMED',
+  'TO_BE_CONFIRMED',
+  'OPTION',
+  'TO_BE_CANCELLED',
+  'CANCELLED',
+] as const;
 
 export const envelopeSchema = z.object({
   messageType: z.string({ error: 'messageType must be a string' }),
@@ -71,7 +77,12 @@ export const eventSchema = z.object({
   id: externalId,
   status: z
     .string()
-    .transform((value) => value.trim().toUpperCase().replace(/[\s-]+/g, '_'))
+    .transform((value) =>
+      value
+        .trim()
+        .toUpperCase()
+        .replace(/[\s-]+/g, '_'),
+    )
     .nullish()
     .catch('UNKNOWN'),
   name: requiredText,
