@@ -31,6 +31,8 @@ const COMPRESS_MIN_BYTES = 1024;
 /** A bounded LRU of rendered responses. */
 export class RenderCache {
   private readonly entries = new Map<string, CachedResponse>();
+  /** Ready header lines per cached response (see sendCached). */
+  readonly headerLines = new WeakMap<CachedResponse, Map<string, HeaderLines>>();
   private bytes = 0;
 
   constructor(
@@ -169,6 +171,57 @@ export interface SendOptions {
   headers?: Record<string, string>;
 }
 
+/** The header lines of a response, as `[name, value, name, value...]` for writeHead. */
+interface HeaderLines {
+  notModified: string[];
+  ok: string[] | null;
+}
+
+const headersKeys = new WeakMap<Record<string, string>, string>();
+
+function headersKey(headers: Record<string, string> | undefined): string {
+  if (!headers) return '';
+  let key = headersKeys.get(headers);
+  if (key === undefined) {
+    key = JSON.stringify(headers);
+    headersKeys.set(headers, key);
+  }
+  return key;
+}
+
+/**
+ * Header lines per entry, encoding and options, built once: a poll answered 304 then costs one
+ * writeHead with a ready array instead of a setHeader call (with its checks) per header.
+ */
+function headerLines(
+  cache: WeakMap<CachedResponse, Map<string, HeaderLines>>,
+  entry: CachedResponse,
+  encoding: 'br' | 'gzip' | null,
+  options: SendOptions,
+): HeaderLines {
+  let perEntry = cache.get(entry);
+  if (!perEntry) cache.set(entry, (perEntry = new Map()));
+  const key = `${encoding ?? ''}\n${options.cacheControl}\n${headersKey(options.headers)}`;
+  let lines = perEntry.get(key);
+  if (!lines) {
+    const common = [
+      'Cache-Control',
+      options.cacheControl,
+      'Vary',
+      'Accept-Encoding',
+      'ETag',
+      etagFor(entry, encoding),
+      'Last-Modified',
+      entry.lastModifiedHeader,
+      ...Object.entries(options.headers ?? {}).flat(),
+    ];
+    lines = { notModified: common, ok: null };
+    if (perEntry.size >= 16) perEntry.clear();
+    perEntry.set(key, lines);
+  }
+  return lines;
+}
+
 /** Sends a cached response: 304 when the client is current, else the body in the best encoding. */
 export function sendCached(
   req: Request,
@@ -181,21 +234,21 @@ export function sendCached(
     entry.body.length >= COMPRESS_MIN_BYTES
       ? negotiateEncoding(req.headers['accept-encoding'])
       : null;
-  res.setHeader('Cache-Control', options.cacheControl);
-  res.setHeader('Vary', 'Accept-Encoding');
-  res.setHeader('ETag', etagFor(entry, encoding));
-  res.setHeader('Last-Modified', entry.lastModifiedHeader);
-  if (options.headers)
-    for (const [name, value] of Object.entries(options.headers)) res.setHeader(name, value);
+  const lines = headerLines(cache.headerLines, entry, encoding, options);
   if (isNotModified(req, entry)) {
-    res.statusCode = 304;
+    res.writeHead(304, lines.notModified);
     res.end();
     return;
   }
   const body = encoding ? cache.compressed(entry, encoding) : entry.body;
-  res.setHeader('Content-Type', entry.contentType);
-  res.setHeader('Content-Length', body.length);
-  if (encoding) res.setHeader('Content-Encoding', encoding);
-  res.statusCode = 200;
+  lines.ok ??= [
+    ...lines.notModified,
+    'Content-Type',
+    entry.contentType,
+    'Content-Length',
+    String(body.length),
+    ...(encoding ? ['Content-Encoding', encoding] : []),
+  ];
+  res.writeHead(200, lines.ok);
   res.end(req.method === 'HEAD' ? undefined : body);
 }
