@@ -136,5 +136,8 @@ function convertDescription(
         ? markdownToSafeHtml(source)
         : plainTextToHtml(source);
   const text = format === 'text' ? cleanText(source).trim() : htmlToPlainText(html);
-  return { text: text || null, html: html || null };
+  // Markup can outgrow its source many times over; past this size only the text is kept.
+  return { text: text || null, html: html && html.length <= MAX_DESCRIPTION_HTML ? html : null };
 }
+
+const MAX_DESCRIPTION_HTML = 200_000;

@@ -49,7 +49,7 @@ const priceCategory = z.object({
   name: z
     .union([
       z.object({ id: optionalText, text: optionalText }),
-      z.string().transform((text) => ({ id: null, text })),
+      z.string().transform((text) => ({ id: null, text: optionalText.parse(text) })),
     ])
     .nullish()
     .catch(null),
