@@ -179,8 +179,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return result.data;
 }
-
-/** A config for tests and tools: defaults plus the given variables. */
-export function configFrom(env: Record<string, string>): Config {
-  return loadConfig(env);
-}

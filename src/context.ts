@@ -34,8 +34,6 @@ export interface AppContext {
   eventCache: EventCache;
   /** Pages: each event's list markup per revision, and the filter choices of the list page. */
   pageCaches: PageCaches;
-  /** Render cache counters, read by metrics. */
-  renderStats: { hits: number; misses: number };
   /** Observers of processing outcomes (metrics). */
   processingListeners: ((source: string, outcome: ProcessOutcome, seconds: number) => void)[];
   /** Running and last job runs, and the sync watchdog's verdict (src/jobs). */
@@ -52,7 +50,6 @@ export function createContext(options: {
   const now = options.now ?? (() => new Date());
   const dataVersion = new DataVersion();
   const processingListeners: AppContext['processingListeners'] = [];
-  const renderStats = { hits: 0, misses: 0 };
   const gate = new DurabilityGate(options.database.sqlite);
   const processor = new InboxProcessor({
     db: options.database.db,
@@ -76,11 +73,10 @@ export function createContext(options: {
     cityAliases: new CityAliases(options.config.cityAliases),
     recorder: new DeliveryRecorder(options.database.db, gate),
     processor,
-    renderCache: new RenderCache(undefined, renderStats),
+    renderCache: new RenderCache(),
     fragmentCache: new FragmentCache(),
     eventCache: new EventCache(),
     pageCaches: createPageCaches(),
-    renderStats,
     processingListeners,
     jobs: createJobState(),
   };

@@ -20,10 +20,3 @@ export class InvalidInputError extends HttpError {
     this.name = 'InvalidInputError';
   }
 }
-
-export class NotFoundError extends HttpError {
-  constructor(message = 'not found') {
-    super(404, message);
-    this.name = 'NotFoundError';
-  }
-}

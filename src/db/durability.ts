@@ -9,17 +9,16 @@ import type SqliteDatabase from 'better-sqlite3';
 export class DurabilityGate {
   private relaxedRuns: Promise<unknown> | null = null;
 
-  constructor(private readonly sqlite: SqliteDatabase.Database | null) {}
+  constructor(private readonly sqlite: SqliteDatabase.Database) {}
 
   /** Runs `work` with fsync-free commits. Calls must not overlap (the processor is serial). */
   async relaxed<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.sqlite) return work();
     this.sqlite.pragma('synchronous = NORMAL');
     const run = (async () => {
       try {
         return await work();
       } finally {
-        this.sqlite?.pragma('synchronous = FULL');
+        this.sqlite.pragma('synchronous = FULL');
       }
     })();
     this.relaxedRuns = run;

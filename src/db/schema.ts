@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
  * Table types as the database sees them. Instants are ISO-8601 UTC strings (they sort as
@@ -99,5 +99,4 @@ export type DeliveryRow = Selectable<DeliveryTable>;
 export type NewDeliveryRow = Insertable<DeliveryTable>;
 export type EventRow = Selectable<EventTable>;
 export type NewEventRow = Insertable<EventTable>;
-export type EventUpdate = Updateable<EventTable>;
 export type OrganizationRow = Selectable<OrganizationTable>;

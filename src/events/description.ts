@@ -86,14 +86,18 @@ export function htmlToPlainText(html: string): string {
   return cleanText(convertHtml(html)).trim();
 }
 
-/** Escapes plain text for HTML and keeps its paragraphs and line breaks. */
-export function plainTextToHtml(text: string): string {
-  const escaped = cleanText(text)
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
-  return escaped
+}
+
+/** Escapes plain text for HTML and keeps its paragraphs and line breaks. */
+export function plainTextToHtml(text: string): string {
+  return escapeHtml(cleanText(text))
     .split(/\n{2,}/)
     .map((paragraph) => paragraph.trim())
     .filter((paragraph) => paragraph.length > 0)

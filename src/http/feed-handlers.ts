@@ -141,30 +141,13 @@ export function channelFor(
   };
 }
 
-const inflight = new WeakMap<AppContext, Map<string, Promise<CachedResponse>>>();
-
-/**
- * Returns the cached response for `key`, rendering it once when the data changed. The request
- * that finds the data changed waits for the new render; requests arriving while it runs get the
- * previous response at once rather than queueing behind it (stale by one render at most).
- */
-export async function cachedRender(
+/** The cached response for `key` at the current data version, rendered when missing. */
+export function cachedRender(
   ctx: AppContext,
   key: string,
   render: () => Promise<Rendered>,
 ): Promise<CachedResponse> {
-  const version = ctx.dataVersion.value;
-  const hit = ctx.renderCache.get(key, version, ctx.now());
-  if (hit) return hit;
-  let pending = inflight.get(ctx);
-  if (!pending) inflight.set(ctx, (pending = new Map()));
-  const running = pending.get(key);
-  if (running) return ctx.renderCache.peek(key) ?? running;
-  const work = render()
-    .then((rendered) => ctx.renderCache.set(key, version, rendered))
-    .finally(() => pending.delete(key));
-  pending.set(key, work);
-  return work;
+  return ctx.renderCache.getOrRender(key, ctx.dataVersion.value, ctx.now(), render);
 }
 
 /** GET handler for one filtered feed format. */

@@ -34,11 +34,34 @@ export class RenderCache {
   /** Ready header lines per cached response (see sendCached). */
   readonly headerLines = new WeakMap<CachedResponse, Map<string, HeaderLines>>();
   private bytes = 0;
+  /** Renders under way, by key: concurrent requests for one missing key share a render. */
+  private readonly rendering = new Map<string, Promise<CachedResponse>>();
+  /** Hits and misses, read by metrics. */
+  readonly stats = { hits: 0, misses: 0 };
 
-  constructor(
-    private readonly maxBytes = 128 * 1024 * 1024,
-    private readonly stats: { hits: number; misses: number } = { hits: 0, misses: 0 },
-  ) {}
+  constructor(private readonly maxBytes = 128 * 1024 * 1024) {}
+
+  /**
+   * The cached response for `key`, rendering it once when the data changed. The request that
+   * finds the data changed waits for the new render; requests arriving while it runs get the
+   * previous response at once rather than queueing behind it (stale by one render at most).
+   */
+  async getOrRender(
+    key: string,
+    dataVersion: number,
+    now: Date,
+    render: () => Promise<Rendered>,
+  ): Promise<CachedResponse> {
+    const hit = this.get(key, dataVersion, now);
+    if (hit) return hit;
+    const running = this.rendering.get(key);
+    if (running) return this.entries.get(key) ?? running;
+    const work = render()
+      .then((rendered) => this.set(key, dataVersion, rendered))
+      .finally(() => this.rendering.delete(key));
+    this.rendering.set(key, work);
+    return work;
+  }
 
   /** The cached response for `key` if still valid for `dataVersion` at `now`. */
   get(key: string, dataVersion: number, now: Date): CachedResponse | undefined {
@@ -56,11 +79,6 @@ export class RenderCache {
     this.entries.set(key, entry);
     this.stats.hits += 1;
     return entry;
-  }
-
-  /** The last response stored for `key`, however old (served while a newer one renders). */
-  peek(key: string): CachedResponse | undefined {
-    return this.entries.get(key);
   }
 
   /** Stores a freshly rendered response and returns its cached form. */

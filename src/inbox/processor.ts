@@ -99,24 +99,17 @@ export class InboxProcessor {
     }
   }
 
-  /** Processes one stored delivery and records the outcome; never throws for bad content. */
-  async processDelivery(id: number): Promise<ProcessOutcome> {
-    const [outcome] = await this.processBatch([id]);
-    return outcome ?? 'ignored';
-  }
-
   /**
    * Processes deliveries in one transaction (one durable commit for a burst), each inside its own
    * savepoint: a failing delivery is rolled back alone and recorded as failed, the others commit.
    */
-  private processBatch(ids: readonly number[]): Promise<ProcessOutcome[]> {
+  private processBatch(ids: readonly number[]): Promise<void> {
     return this.deps.gate.relaxed(() => this.processBatchInTransaction(ids));
   }
 
-  private async processBatchInTransaction(ids: readonly number[]): Promise<ProcessOutcome[]> {
+  private async processBatchInTransaction(ids: readonly number[]): Promise<void> {
     const { db, hooks } = this.deps;
     const trx = await db.startTransaction().execute();
-    const outcomes: ProcessOutcome[] = [];
     const observed: { source: string; outcome: ProcessOutcome; seconds: number }[] = [];
     const logLines: (() => void)[] = [];
     let changed = false;
@@ -125,7 +118,6 @@ export class InboxProcessor {
         const started = process.hrtime.bigint();
         const result = await this.processInTransaction(trx, id, logLines);
         if (!result) continue;
-        outcomes.push(result.outcome);
         changed ||= result.changed;
         observed.push({
           source: result.source,
@@ -144,7 +136,6 @@ export class InboxProcessor {
     for (const line of logLines) line();
     if (changed) hooks.onEventsChanged();
     for (const item of observed) hooks.onProcessed?.(item.source, item.outcome, item.seconds);
-    return outcomes;
   }
 
   private async processInTransaction(

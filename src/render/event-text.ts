@@ -1,5 +1,6 @@
 import {
   cleanText,
+  escapeHtml,
   htmlToPlainText,
   plainTextToHtml,
   sanitizeDescriptionHtml,
@@ -39,15 +40,6 @@ export function eventUrl(channel: FeedChannel, event: Event): string {
 /** Text fit for a single line: XML-illegal characters removed, whitespace runs collapsed. */
 export function oneLine(text: string): string {
   return cleanText(text).replace(/\s+/g, ' ').trim();
-}
-
-/** Escapes text for HTML element content and double-quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 }
 
 /** "Night Tapes (+ support)": the title with its subtitle, on one line. */

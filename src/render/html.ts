@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Eta } from 'eta';
-import { plainTextToHtml, sanitizeDescriptionHtml } from '../events/description.js';
+import { escapeHtml, plainTextToHtml, sanitizeDescriptionHtml } from '../events/description.js';
 import type { Facets } from '../events/event-repository.js';
 import { describeFilter, filterQueryString, type EventFilter } from '../events/filter.js';
 import { foldKey } from '../events/text-key.js';
@@ -263,17 +263,9 @@ export function subscribeLinks(site: SiteInfo, filter: EventFilter): SubscribeLi
 export function embedSnippet(site: SiteInfo, filter: EventFilter): string {
   const attributes = new URLSearchParams(filterQueryString(filter).replace(/^\?/, ''));
   const data = [...attributes.entries()]
-    .map(([name, value]) => ` data-${name}="${escapeAttribute(value)}"`)
+    .map(([name, value]) => ` data-${name}="${escapeHtml(value)}"`)
     .join('');
-  return `<script src="${escapeAttribute(site.publicUrl)}/embed.js"${data} data-limit="10" async></script>`;
-}
-
-function escapeAttribute(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/"/g, '&quot;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  return `<script src="${escapeHtml(site.publicUrl)}/embed.js"${data} data-limit="10" async></script>`;
 }
 
 /** `<link rel="alternate">` entries of a listing page. */

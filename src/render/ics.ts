@@ -41,9 +41,6 @@ const PRODID = { company: 'Marquee', product: 'Marquee', language: 'EN' };
 // local wall-clock time, without a zone).
 const ZONELESS_CALENDAR = new ICalCalendar();
 
-/** Per-event VEVENT text (the shared per-event fragment cache), kept under its former name. */
-export { FragmentCache as IcsEventCache } from './fragment-cache.js';
-
 /** Renders a calendar of `events` in the given order. */
 export function renderIcs(
   events: readonly Event[],

@@ -1,11 +1,11 @@
 import { Feed, type Enclosure, type FeedOptions, type Item } from 'feed';
+import { escapeHtml } from '../events/description.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
 import {
   descriptionHtml,
   descriptionPlainText,
-  escapeHtml,
   eventUrl,
   imageMediaType,
   itemTitle,

@@ -116,10 +116,10 @@ describe('GET /metrics', () => {
       0,
     );
     expect(sample(text, 'marquee_render_cache_requests_total{result="miss"}')).toBe(
-      app.ctx.renderStats.misses,
+      app.ctx.renderCache.stats.misses,
     );
     expect(sample(text, 'marquee_render_cache_requests_total{result="hit"}')).toBe(
-      app.ctx.renderStats.hits,
+      app.ctx.renderCache.stats.hits,
     );
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(text).not.toContain('/metrics');

@@ -1,7 +1,8 @@
 import ICAL from 'ical.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Event } from '../../src/events/types.js';
-import { IcsEventCache, renderIcs, renderSingleEventIcs } from '../../src/render/ics.js';
+import { FragmentCache } from '../../src/render/fragment-cache.js';
+import { renderIcs, renderSingleEventIcs } from '../../src/render/ics.js';
 import { expectGolden } from '../helpers/golden.js';
 import { buildEvent, sampleChannel, sampleEvents } from '../helpers/sample-events.js';
 
@@ -306,11 +307,11 @@ describe('renderIcs', () => {
   });
 });
 
-describe('IcsEventCache', () => {
+describe('the per-event cache', () => {
   it('renders the same bytes as uncached rendering, cold and warm', () => {
     const events = sampleEvents();
     const channel = sampleChannel('ics');
-    const cache = new IcsEventCache();
+    const cache = new FragmentCache();
     const uncached = renderIcs(events, channel);
     expect(renderIcs(events, channel, cache)).toBe(uncached);
     expect(cache.size).toBe(events.length);
@@ -321,7 +322,7 @@ describe('IcsEventCache', () => {
   it('re-renders only an event whose revision changed', () => {
     const events = sampleEvents();
     const channel = sampleChannel('ics');
-    const cache = new IcsEventCache();
+    const cache = new FragmentCache();
     renderIcs(events, channel, cache);
 
     const changed: Event[] = events.map((event) =>
@@ -343,7 +344,7 @@ describe('IcsEventCache', () => {
 
   it('keys entries by the channel fields a VEVENT shows', () => {
     const events = sampleEvents();
-    const cache = new IcsEventCache();
+    const cache = new FragmentCache();
     renderIcs(events, sampleChannel('ics'), cache);
     const otherPrefix = { ...sampleChannel('ics'), cancelledPrefix: 'CANCELLED - ' };
     const text = renderIcs(events, otherPrefix, cache);
@@ -362,7 +363,7 @@ describe('IcsEventCache', () => {
   it('stays within its bound, dropping the least recently used entries', () => {
     const events = sampleEvents();
     const channel = sampleChannel('ics');
-    const cache = new IcsEventCache(3);
+    const cache = new FragmentCache(3);
     const text = renderIcs(events, channel, cache);
     expect(cache.size).toBe(3);
     expect(renderIcs(events, channel, cache)).toBe(text);

@@ -20,14 +20,6 @@ import {
  * in this file and normalize.ts.
  */
 
-export const STAGER_STATUSES = [
-  'CONFIRMED',
-  'TO_BE_CONFIRMED',
-  'OPTION',
-  'TO_BE_CANCELLED',
-  'CANCELLED',
-] as const;
-
 export const envelopeSchema = z.object({
   messageType: z.string({ error: 'messageType must be a string' }),
   messageContent: z.unknown(),
