@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import SqliteDatabase from 'better-sqlite3';
-import { migrateToLatest, openDatabase } from '../src/db/connection.js';
+import { migrateToLatest, openSqliteDatabase } from '../src/db/connection.js';
 import { contentHash, toEventRow } from '../src/events/ingest.js';
 import { loadConfig } from '../src/config.js';
 import { stagerAdapter } from '../src/sources/stager/index.js';
@@ -232,7 +232,7 @@ async function measureSync(marquee: ServerProcess) {
     }),
   );
   const dir = tempDir('raw');
-  const handle = openDatabase(path.join(dir, 'raw.db'));
+  const handle = openSqliteDatabase(path.join(dir, 'raw.db'));
   await migrateToLatest(handle.db);
   const columns = Object.keys(eventRows[0] as object);
   const insert = handle.sqlite.prepare(

@@ -42,12 +42,12 @@ function cliLogger(cfg: Config) {
 
 /** Opens an existing, migrated database and builds a context on it; the caller closes it. */
 async function openContext(cfg: Config): Promise<AppContext> {
-  if (cfg.databasePath !== ':memory:' && !fs.existsSync(cfg.databasePath)) {
+  if (!cfg.databaseUrl && cfg.databasePath !== ':memory:' && !fs.existsSync(cfg.databasePath)) {
     throw new CliError(
       `no database at ${cfg.databasePath} (DATABASE_PATH); run \`marquee migrate\` to create one`,
     );
   }
-  const database = openDatabase(cfg.databasePath);
+  const database = openDatabase(cfg);
   const pending = await pendingMigrations(database.db);
   if (pending.length > 0) {
     await database.close();
@@ -301,18 +301,18 @@ const migrate: Command = {
   usage: 'marquee migrate',
   summary: 'create the database or apply pending migrations',
   details:
-    'Applies every pending migration to DATABASE_PATH, creating the file if needed. Marquee also migrates on start.',
+    'Applies every pending migration to the database (DATABASE_URL, or DATABASE_PATH, creating the file if needed). Marquee also migrates on start.',
   options: {},
   async run(positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const cfg = loadConfig();
-    const database = openDatabase(cfg.databasePath);
+    const database = openDatabase(cfg);
     try {
       const applied = await migrateToLatest(database.db);
       out(
         applied.length > 0
           ? `applied: ${applied.join(', ')}`
-          : `${cfg.databasePath}: schema is up to date`,
+          : `${database.location}: schema is up to date`,
       );
       return 0;
     } finally {
@@ -345,7 +345,7 @@ bodies older than INBOX_RETENTION_DAYS (their metadata is kept). The retention j
 
 function printStatus(status: OperationsStatus): void {
   out(
-    `status at ${status.generatedAt}; database ${status.database.path} (${status.database.bytes} bytes)`,
+    `status at ${status.generatedAt}; database ${status.database.location} (${status.database.bytes} bytes)`,
   );
   out(`inbox backlog: ${status.inboxBacklog}`);
   out();

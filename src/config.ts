@@ -43,6 +43,8 @@ const variablesSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_PATH: z.string().min(1).default('data/marquee.db'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: positiveInt.max(100).default(10),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   TIMEZONE: z
     .string()
@@ -107,6 +109,8 @@ const envSchema = variablesSchema.transform((env) => {
     port: env.PORT,
     host: env.HOST,
     databasePath: env.DATABASE_PATH,
+    databaseUrl: env.DATABASE_URL ?? null,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
     publicUrl,
     publicHost: new URL(publicUrl).hostname,
     timeZone: env.TIMEZONE,

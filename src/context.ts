@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
@@ -17,6 +19,8 @@ export interface AppContext {
   config: Config;
   database: DatabaseHandle;
   logger: Logger;
+  /** Names this process among instances sharing a database (host, pid and a random part). */
+  instanceId: string;
   /** The clock; tests pin it. */
   now: () => Date;
   dataVersion: DataVersion;
@@ -48,15 +52,19 @@ export function createContext(options: {
   now?: () => Date;
 }): AppContext {
   const now = options.now ?? (() => new Date());
+  const instanceId = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const dataVersion = new DataVersion();
+  // Other instances' writes are seen only once the change listener is connected (server.ts).
+  if (options.database.dialect === 'postgres') dataVersion.setSeeingAllWrites(false);
   const processingListeners: AppContext['processingListeners'] = [];
-  const gate = new DurabilityGate(options.database.sqlite);
+  const gate = new DurabilityGate(options.database);
   const processor = new InboxProcessor({
     db: options.database.db,
     gate,
     config: options.config,
     now,
     logger: options.logger,
+    instanceId,
     hooks: {
       onEventsChanged: () => dataVersion.bump(),
       onProcessed: (source, outcome, seconds) => {
@@ -68,6 +76,7 @@ export function createContext(options: {
     config: options.config,
     database: options.database,
     logger: options.logger,
+    instanceId,
     now,
     dataVersion,
     cityAliases: new CityAliases(options.config.cityAliases),

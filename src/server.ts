@@ -1,12 +1,17 @@
 import http from 'node:http';
 import type { Express } from 'express';
 import type { AppContext } from './context.js';
+import { listenForNotifications, type ChangeListener } from './db/change-listener.js';
 import { migrateToLatest, openDatabase } from './db/connection.js';
+import { EVENTS_CHANGED_CHANNEL } from './events/event-repository.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
 import { startScheduler } from './jobs/scheduler.js';
+
+/** How often an instance on PostgreSQL looks for deliveries left pending by another. */
+const PENDING_SWEEP_MS = 5_000;
 
 export interface RunningServer {
   ctx: AppContext;
@@ -28,14 +33,34 @@ export async function startServer(options: {
   port?: number;
   host?: string;
 }): Promise<RunningServer> {
-  const database = openDatabase(options.config.databasePath);
-  await migrateToLatest(database.db);
+  const database = openDatabase(options.config);
+  try {
+    await migrateToLatest(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const ctx = createContext({
     config: options.config,
     database,
     logger: options.logger,
     now: options.now,
   });
+  let listener: ChangeListener | null = null;
+  let sweep: NodeJS.Timeout | undefined;
+  if (database.dialect === 'postgres') {
+    listener = listenForNotifications(database, {
+      channel: EVENTS_CHANGED_CHANNEL,
+      logger: options.logger,
+      onNotification: (writer) => {
+        if (writer !== ctx.instanceId) ctx.dataVersion.bump();
+      },
+      onConnectionChange: (listening) => ctx.dataVersion.setSeeingAllWrites(listening),
+    });
+    // Deliveries acknowledged by an instance that died before processing them wait for another.
+    sweep = setInterval(() => ctx.processor.notify(), PENDING_SWEEP_MS);
+    sweep.unref();
+  }
   const app = createApp(ctx);
   const server = http.createServer(app);
   // Slow or idle clients cannot hold connections forever.
@@ -82,6 +107,8 @@ export async function startServer(options: {
           await ctx.processor.stop().catch(() => undefined);
         }
         await jobsStopped;
+        clearInterval(sweep);
+        await listener?.close();
         await database.close();
       })();
       return closing;

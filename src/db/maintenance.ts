@@ -1,22 +1,53 @@
 import fs from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
-import type { DatabaseHandle } from './connection.js';
+import { sql } from 'kysely';
+import type { DatabaseHandle, SqliteHandle } from './connection.js';
 
 /**
- * SQLite-specific upkeep that Kysely does not cover: online backup, file checks, optimize and
- * WAL checkpoints. Another dialect would give these its own meaning (or none).
+ * Upkeep that Kysely does not cover, most of it SQLite's: online backup, file checks, optimize
+ * and WAL checkpoints. A PostgreSQL server does its own (autovacuum, its operator's backups).
  */
+
+export interface DatabaseSize {
+  dialect: DatabaseHandle['dialect'];
+  /** The file path, or the URL without its password. */
+  location: string;
+  bytes: number;
+  /** SQLite's write-ahead log; null on PostgreSQL. */
+  walBytes: number | null;
+}
+
+/** How much space the database takes. */
+export async function measureDatabase(handle: DatabaseHandle): Promise<DatabaseSize> {
+  if (handle.dialect === 'sqlite') {
+    return {
+      dialect: 'sqlite',
+      location: handle.location,
+      bytes: fileSize(handle.path),
+      walBytes: fileSize(`${handle.path}-wal`),
+    };
+  }
+  const { rows } = await sql<{
+    bytes: number;
+  }>`select pg_database_size(current_database()) as bytes`.execute(handle.db);
+  return {
+    dialect: 'postgres',
+    location: handle.location,
+    bytes: Number(rows[0]?.bytes ?? 0),
+    walBytes: null,
+  };
+}
 
 /** Tables a Marquee database has; a file without them is not one. */
 const REQUIRED_TABLES = ['deliveries', 'events'];
 
 /** Copies the live database into `file` with SQLite's online backup API; writers are not blocked. */
-export async function backupDatabase(handle: DatabaseHandle, file: string): Promise<void> {
+export async function backupDatabase(handle: SqliteHandle, file: string): Promise<void> {
   await handle.sqlite.backup(file);
 }
 
 /** Runs `PRAGMA optimize`, which refreshes query planner statistics where they are stale. */
-export function optimizeDatabase(handle: DatabaseHandle): void {
+export function optimizeDatabase(handle: SqliteHandle): void {
   handle.sqlite.pragma('optimize');
 }
 
@@ -28,7 +59,7 @@ export interface CheckpointResult {
 }
 
 /** Copies the WAL into the database and truncates it to zero bytes (when no reader holds it). */
-export function checkpointWal(handle: DatabaseHandle): CheckpointResult {
+export function checkpointWal(handle: SqliteHandle): CheckpointResult {
   const [row] = handle.sqlite.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
   return row ?? { busy: 1, log: -1, checkpointed: -1 };
 }

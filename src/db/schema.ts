@@ -88,11 +88,21 @@ export interface OrganizationTable {
   last_sync_event_count: number | null;
 }
 
+/** One row per scheduled job run, claimed by the instance that runs it. */
+export interface JobClaimTable {
+  job: string;
+  /** The schedule's firing time (ISO, to the minute), the same in every instance. */
+  scheduled_for: string;
+  instance: string;
+  claimed_at: string;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
   event_genres: EventGenreTable;
   organizations: OrganizationTable;
+  job_claims: JobClaimTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

@@ -4,12 +4,24 @@
  */
 export class DataVersion {
   private current = 1;
+  private blind = false;
 
+  /** While blind, every read is a new version: nothing cached is trusted. */
   get value(): number {
+    if (this.blind) this.current += 1;
     return this.current;
   }
 
   bump(): void {
+    this.current += 1;
+  }
+
+  /**
+   * Whether this process can see every write (its own, and other instances' announcements). When
+   * the announcements stop arriving (a lost connection), writes may go unseen.
+   */
+  setSeeingAllWrites(seeing: boolean): void {
+    this.blind = !seeing;
     this.current += 1;
   }
 }

@@ -1,5 +1,5 @@
-import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
-import type { Db } from '../db/connection.js';
+import { sql, type ExpressionBuilder } from 'kysely';
+import { isPostgres, type Queryable } from '../db/connection.js';
 import type { Database, EventRow, NewEventRow } from '../db/schema.js';
 import type { EventFilter } from './filter.js';
 import { LruCache } from '../lru-cache.js';
@@ -7,8 +7,6 @@ import { foldKey, type CityAliases } from './text-key.js';
 import type { Event, EventStatus, EventVisibility, Price, SourceName } from './types.js';
 
 /** Every query on the events tables. Callers see domain types only. */
-
-export type Queryable = Db | Transaction<Database>;
 
 /** SQLite caps bound parameters per statement; chunks stay well below every dialect's limit. */
 const CHUNK = 400;
@@ -229,6 +227,19 @@ export async function upsertEvents(db: Queryable, rows: readonly NewEventRow[]):
   for (const part of chunks(genres, 400)) {
     await db.insertInto('event_genres').values(part).execute();
   }
+}
+
+/** PostgreSQL channel on which writers announce that events changed; the payload is the writer. */
+export const EVENTS_CHANGED_CHANNEL = 'marquee_events_changed';
+
+/**
+ * Tells other instances on the same PostgreSQL database that events changed, so that their render
+ * caches drop what they hold. Sent inside the writing transaction, it is delivered only if that
+ * commits. SQLite has a single process; nothing to tell.
+ */
+export async function announceEventsChanged(db: Queryable, writer: string): Promise<void> {
+  if (!isPostgres(db)) return;
+  await sql`select pg_notify(${EVENTS_CHANGED_CHANNEL}, ${writer})`.execute(db);
 }
 
 /** Moves the source's own update time forward without a material change. */

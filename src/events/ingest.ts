@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Queryable } from '../db/connection.js';
 import type { NewEventRow } from '../db/schema.js';
 import type { SourceMessage } from '../sources/types.js';
 import {
@@ -8,7 +9,6 @@ import {
   markEventsRemoved,
   touchSourceUpdatedAt,
   upsertEvents,
-  type Queryable,
   type StoredEventState,
 } from './event-repository.js';
 import { recordOrganizationSync } from './organization-repository.js';

@@ -1,4 +1,4 @@
-import type { Queryable } from './event-repository.js';
+import type { Queryable } from '../db/connection.js';
 import type { SourceName } from './types.js';
 
 export interface OrganizationSync {

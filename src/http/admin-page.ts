@@ -52,8 +52,9 @@ export function adminPageModel(
     notice: options.notice,
     generatedAt: time(status.generatedAt),
     inboxBacklog: status.inboxBacklog,
+    database: status.database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite',
     databaseKiB: Math.round(status.database.bytes / 1024),
-    walKiB: Math.round(status.database.walBytes / 1024),
+    walKiB: status.database.walBytes === null ? null : Math.round(status.database.walBytes / 1024),
     sources: status.sources.map((source) => ({
       ...source,
       lastDeliveryAt: time(source.lastDeliveryAt),

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { DeliveryRow, DeliveryStatus, NewDeliveryRow } from '../db/schema.js';
-import type { Queryable } from '../events/event-repository.js';
+import { isPostgres, type Queryable } from '../db/connection.js';
 
 /** Every query on the inbox of raw deliveries. */
 
@@ -48,6 +48,30 @@ export async function insertDeliveries(
     .returning('id')
     .execute();
   return rows.map((row) => row.id);
+}
+
+/**
+ * Any PostgreSQL advisory lock key is a pair of int4; this pair is Marquee's inbox processing
+ * ("MARQ", 1). Nothing else in a database should use it.
+ */
+const PROCESSING_LOCK = [0x4d415251, 1] as const;
+
+/**
+ * Prepares a processing transaction. On PostgreSQL, several instances share the inbox: each
+ * processing transaction first takes a transaction-scoped advisory lock, so transactions that
+ * turn deliveries into events run one at a time across all instances, in arrival order, as on
+ * SQLite. A delivery's status is read under that lock, so it is processed exactly once; a
+ * claimant that dies loses its connection, the server rolls its transaction back and releases
+ * the lock, and the deliveries stay pending for the next one. The commit needs no flush
+ * (`synchronous_commit = off`): a lost one leaves its deliveries pending, to be redone.
+ * SQLite needs neither: it has one writer, and the DurabilityGate relaxes its syncs.
+ */
+export async function beginProcessing(trx: Queryable): Promise<void> {
+  if (!isPostgres(trx)) return;
+  await sql`set local synchronous_commit = off`.execute(trx);
+  await sql`select pg_advisory_xact_lock(${sql.lit(PROCESSING_LOCK[0])}, ${sql.lit(PROCESSING_LOCK[1])})`.execute(
+    trx,
+  );
 }
 
 /** Deliveries waiting for processing, oldest first, with their sizes (for batching). */

@@ -4,9 +4,11 @@ import type { Db } from '../db/connection.js';
 import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { announceEventsChanged } from '../events/event-repository.js';
 import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
 import { findSource } from '../sources/index.js';
 import {
+  beginProcessing,
   findDelivery,
   findPendingDeliveries,
   markDeliveryDone,
@@ -32,8 +34,9 @@ export function parseJsonBody(body: Buffer): unknown {
 }
 
 /**
- * Turns stored deliveries into events, one at a time in arrival order, each in its own
- * transaction with its status, so a crash mid-way leaves it pending and it is redone on start.
+ * Turns stored deliveries into events in arrival order, a batch per transaction with each
+ * delivery's status, so a crash mid-way leaves them pending and they are redone on start (or, on
+ * PostgreSQL, by another instance: see `beginProcessing`).
  */
 export class InboxProcessor {
   private running: Promise<void> | null = null;
@@ -49,6 +52,8 @@ export class InboxProcessor {
       now: () => Date;
       logger: Logger;
       hooks: ProcessorHooks;
+      /** Names this process in change announcements to other instances. */
+      instanceId: string;
     },
   ) {}
 
@@ -114,6 +119,7 @@ export class InboxProcessor {
     const logLines: (() => void)[] = [];
     let changed = false;
     try {
+      await beginProcessing(trx);
       for (const id of ids) {
         const started = process.hrtime.bigint();
         const result = await this.processInTransaction(trx, id, logLines);
@@ -125,6 +131,7 @@ export class InboxProcessor {
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
         });
       }
+      if (changed) await announceEventsChanged(trx, this.deps.instanceId);
       await trx.commit().execute();
     } catch (error) {
       await trx

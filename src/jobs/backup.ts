@@ -43,12 +43,14 @@ export function pruneBackups(dir: string, keep: number): string[] {
 export async function createBackup(
   ctx: AppContext,
 ): Promise<{ file: string; bytes: number; deleted: string[] }> {
+  const handle = ctx.database;
+  if (handle.dialect !== 'sqlite') throw new Error('backup: PostgreSQL is backed up with pg_dump');
   const dir = ctx.config.backupDir;
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, backupFileName(ctx.now()));
   const partial = `${file}.partial`;
   try {
-    await backupDatabase(ctx.database, partial);
+    await backupDatabase(handle, partial);
     fs.renameSync(partial, file);
   } finally {
     fs.rmSync(partial, { force: true });
@@ -62,6 +64,11 @@ export const backupJob: JobDefinition = {
   description: 'online SQLite backup into BACKUP_DIR, keeping the newest BACKUP_KEEP',
   schedule: (config) => config.schedules.backup,
   async run(ctx) {
+    // A PostgreSQL server is backed up by its operator (pg_dump, base backups, the provider's
+    // snapshots); a file copy in one instance's BACKUP_DIR would cover none of that.
+    if (ctx.database.dialect !== 'sqlite') {
+      return { skipped: 'PostgreSQL: back up the database with pg_dump (see README)' };
+    }
     const { file, bytes, deleted } = await createBackup(ctx);
     return { file, bytes, deleted: deleted.length };
   },

@@ -11,6 +11,8 @@ export const maintenanceJob: JobDefinition = {
   schedule: (config) => config.schedules.maintenance,
   async run(ctx) {
     const handle = ctx.database;
+    // PostgreSQL's autovacuum keeps statistics and space in order by itself.
+    if (handle.dialect !== 'sqlite') return { skipped: 'PostgreSQL maintains itself (autovacuum)' };
     optimizeDatabase(handle);
     const walFile = `${handle.path}-wal`;
     const walBytes = fileSize(walFile);

@@ -1,12 +1,14 @@
-import { deleteEventsEndedBefore } from '../events/event-repository.js';
+import { announceEventsChanged, deleteEventsEndedBefore } from '../events/event-repository.js';
 import { purgeDeliveryBodies } from '../inbox/inbox-repository.js';
+import { deleteJobClaimsBefore } from './job-claims.js';
 import type { JobDefinition } from './types.js';
 
 const DAY_MS = 86_400_000;
 
 /**
  * Deletes events that ended more than EVENT_RETENTION_DAYS ago and drops raw inbox bodies older
- * than INBOX_RETENTION_DAYS (their metadata stays for the admin page and the counts).
+ * than INBOX_RETENTION_DAYS (their metadata stays for the admin page and the counts), with the
+ * job claims of that age.
  */
 export const retentionJob: JobDefinition = {
   name: 'retention',
@@ -16,10 +18,15 @@ export const retentionJob: JobDefinition = {
     const now = ctx.now();
     const eventCutoff = new Date(now.getTime() - ctx.config.eventRetentionDays * DAY_MS);
     const inboxCutoff = new Date(now.getTime() - ctx.config.inboxRetentionDays * DAY_MS);
-    const deletedEvents = await deleteEventsEndedBefore(ctx.database.db, eventCutoff);
+    const deletedEvents = await ctx.database.db.transaction().execute(async (trx) => {
+      const deleted = await deleteEventsEndedBefore(trx, eventCutoff);
+      if (deleted > 0) await announceEventsChanged(trx, ctx.instanceId);
+      return deleted;
+    });
     // Feeds that show past events change; cached renderings must not outlive the rows.
     if (deletedEvents > 0) ctx.dataVersion.bump();
     const purgedBodies = await purgeDeliveryBodies(ctx.database.db, inboxCutoff, now);
+    await deleteJobClaimsBefore(ctx.database.db, inboxCutoff);
     return {
       deletedEvents,
       purgedBodies,

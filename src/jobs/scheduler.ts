@@ -1,6 +1,7 @@
-import { createTask, type ScheduledTask } from 'node-cron';
+import { createTask, type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { AppContext } from '../context.js';
 import { backupJob } from './backup.js';
+import { claimJobRun } from './job-claims.js';
 import { maintenanceJob } from './maintenance.js';
 import { retentionJob } from './retention.js';
 import { syncWatchdogJob } from './sync-watchdog.js';
@@ -98,9 +99,12 @@ export function startScheduler(ctx: AppContext): Scheduler {
     const expression = job.schedule(ctx.config);
     if (expression === 'off') continue;
     const task = createTask(expression, () => runJob(ctx, job.name, 'schedule'), {
-      name: `marquee-${job.name}`,
+      name: taskName(job.name),
       timezone: timeZone,
       logger,
+      ...(job.everyInstance
+        ? {}
+        : { distributed: true, runCoordinator: claimingCoordinator(ctx, job.name) }),
     });
     void task.start();
     tasks.push(task);
@@ -117,6 +121,30 @@ export function startScheduler(ctx: AppContext): Scheduler {
         await Promise.allSettled(ctx.jobs.running.values());
       })();
       return stopping;
+    },
+  };
+}
+
+const taskName = (job: string) => `marquee-${job}`;
+
+/**
+ * Elects one instance per scheduled run through a claim row in the shared database. node-cron
+ * asks with `<task name>:<scheduled time>`; a failing claim skips the run (node-cron fails
+ * closed), and the next schedule tries again.
+ */
+function claimingCoordinator(ctx: AppContext, job: string): RunCoordinator {
+  return {
+    async shouldRun(key) {
+      const scheduledFor = new Date(key.slice(taskName(job).length + 1));
+      if (Number.isNaN(scheduledFor.getTime())) throw new Error(`jobs: unexpected run key ${key}`);
+      const claimed = await claimJobRun(ctx.database.db, {
+        job,
+        scheduledFor,
+        instance: ctx.instanceId,
+        now: new Date(),
+      });
+      if (!claimed) ctx.logger.debug({ job }, `jobs: ${job} is run by another instance`);
+      return claimed;
     },
   };
 }

@@ -54,6 +54,8 @@ export const syncWatchdogJob: JobDefinition = {
   name: 'sync-watchdog',
   description: `flag organizations whose last full sync is older than SYNC_STALE_HOURS`,
   schedule: (config) => config.schedules.syncWatchdog,
+  // Its verdict feeds this process's /healthz, which each instance answers for itself.
+  everyInstance: true,
   async run(ctx) {
     const before = new Set((ctx.jobs.syncWatch?.stale ?? []).map(label));
     const result = await checkSyncFreshness(ctx);

@@ -12,6 +12,11 @@ export interface JobDefinition {
   description: string;
   /** A cron expression (node-cron syntax), or `off`. */
   schedule(config: Config): string;
+  /**
+   * Run by every instance sharing a database, not by one elected per schedule: for jobs that
+   * only look and keep what they saw in this process's memory.
+   */
+  everyInstance?: boolean;
   run(ctx: AppContext): Promise<JobResult>;
 }
 

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { fileSize } from '../db/maintenance.js';
+import { measureDatabase, type DatabaseSize } from '../db/maintenance.js';
 import { countEventsByStatus } from '../events/event-repository.js';
 import {
   countDeliveries,
@@ -43,7 +43,7 @@ export interface OperationsStatus {
   }[];
   jobsEnabled: boolean;
   scheduleTimeZone: string;
-  database: { path: string; bytes: number; walBytes: number };
+  database: DatabaseSize;
 }
 
 export interface SourceStatus {
@@ -153,10 +153,6 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     }),
     jobsEnabled: ctx.config.jobsEnabled,
     scheduleTimeZone: timeZone,
-    database: {
-      path: ctx.database.path,
-      bytes: fileSize(ctx.database.path),
-      walBytes: fileSize(`${ctx.database.path}-wal`),
-    },
+    database: await measureDatabase(ctx.database),
   };
 }

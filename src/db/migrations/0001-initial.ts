@@ -1,25 +1,48 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 // Frozen: typed against Kysely<any> and never importing app code, so it reads the same forever.
+// The SQLite schema is exactly what it was before PostgreSQL support; the PostgreSQL branches
+// only name that dialect's equivalents.
+
+/** Column types that differ between the dialects. */
+function typesFor(db: Kysely<any>) {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) {
+    return { text: 'text', blob: 'blob', real: 'real', serial: 'integer' } as const;
+  }
+  return {
+    // Byte order, as SQLite compares text: ISO instants and ids then sort identically in both,
+    // whatever the cluster's locale.
+    text: sql`text collate "C"`,
+    blob: 'bytea',
+    // PostgreSQL's `real` is 4 bytes; SQLite's REAL is 8.
+    real: 'double precision',
+    serial: 'serial',
+  } as const;
+}
 
 export async function up(db: Kysely<any>): Promise<void> {
+  const type = typesFor(db);
+  const postgres = type.serial === 'serial';
   await db.schema
     .createTable('deliveries')
-    .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
-    .addColumn('source', 'text', (col) => col.notNull())
-    .addColumn('received_at', 'text', (col) => col.notNull())
-    .addColumn('content_type', 'text')
-    .addColumn('headers', 'text', (col) => col.notNull())
-    .addColumn('body', 'blob')
-    .addColumn('body_sha256', 'text', (col) => col.notNull())
+    // SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: serial (a sequence) as the key.
+    .addColumn('id', type.serial, (col) =>
+      postgres ? col.primaryKey() : col.primaryKey().autoIncrement(),
+    )
+    .addColumn('source', type.text, (col) => col.notNull())
+    .addColumn('received_at', type.text, (col) => col.notNull())
+    .addColumn('content_type', type.text)
+    .addColumn('headers', type.text, (col) => col.notNull())
+    .addColumn('body', type.blob)
+    .addColumn('body_sha256', type.text, (col) => col.notNull())
     .addColumn('body_size', 'integer', (col) => col.notNull())
-    .addColumn('status', 'text', (col) => col.notNull())
-    .addColumn('message_type', 'text')
-    .addColumn('result', 'text')
-    .addColumn('error', 'text')
+    .addColumn('status', type.text, (col) => col.notNull())
+    .addColumn('message_type', type.text)
+    .addColumn('result', type.text)
+    .addColumn('error', type.text)
     .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
-    .addColumn('processed_at', 'text')
-    .addColumn('purged_at', 'text')
+    .addColumn('processed_at', type.text)
+    .addColumn('purged_at', type.text)
     .execute();
   await db.schema
     .createIndex('deliveries_status_id')
@@ -34,46 +57,46 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('events')
-    .addColumn('id', 'text', (col) => col.primaryKey())
-    .addColumn('source', 'text', (col) => col.notNull())
-    .addColumn('external_id', 'text', (col) => col.notNull())
-    .addColumn('organization_id', 'text')
-    .addColumn('organizer_name', 'text')
-    .addColumn('organizer_key', 'text')
-    .addColumn('title', 'text', (col) => col.notNull())
-    .addColumn('subtitle', 'text')
-    .addColumn('description_text', 'text')
-    .addColumn('description_html', 'text')
-    .addColumn('starts_at', 'text', (col) => col.notNull())
-    .addColumn('ends_at', 'text')
-    .addColumn('effective_end_at', 'text', (col) => col.notNull())
-    .addColumn('doors_at', 'text')
-    .addColumn('previous_starts_at', 'text')
-    .addColumn('time_zone', 'text', (col) => col.notNull())
-    .addColumn('venue_name', 'text')
-    .addColumn('venue_key', 'text')
-    .addColumn('venue_street', 'text')
-    .addColumn('venue_postal_code', 'text')
-    .addColumn('venue_city', 'text')
-    .addColumn('venue_country', 'text')
-    .addColumn('latitude', 'real')
-    .addColumn('longitude', 'real')
-    .addColumn('city_key', 'text')
-    .addColumn('genres', 'text', (col) => col.notNull())
-    .addColumn('tags', 'text', (col) => col.notNull())
-    .addColumn('prices', 'text', (col) => col.notNull())
-    .addColumn('ticket_url', 'text')
+    .addColumn('id', type.text, (col) => col.primaryKey())
+    .addColumn('source', type.text, (col) => col.notNull())
+    .addColumn('external_id', type.text, (col) => col.notNull())
+    .addColumn('organization_id', type.text)
+    .addColumn('organizer_name', type.text)
+    .addColumn('organizer_key', type.text)
+    .addColumn('title', type.text, (col) => col.notNull())
+    .addColumn('subtitle', type.text)
+    .addColumn('description_text', type.text)
+    .addColumn('description_html', type.text)
+    .addColumn('starts_at', type.text, (col) => col.notNull())
+    .addColumn('ends_at', type.text)
+    .addColumn('effective_end_at', type.text, (col) => col.notNull())
+    .addColumn('doors_at', type.text)
+    .addColumn('previous_starts_at', type.text)
+    .addColumn('time_zone', type.text, (col) => col.notNull())
+    .addColumn('venue_name', type.text)
+    .addColumn('venue_key', type.text)
+    .addColumn('venue_street', type.text)
+    .addColumn('venue_postal_code', type.text)
+    .addColumn('venue_city', type.text)
+    .addColumn('venue_country', type.text)
+    .addColumn('latitude', type.real)
+    .addColumn('longitude', type.real)
+    .addColumn('city_key', type.text)
+    .addColumn('genres', type.text, (col) => col.notNull())
+    .addColumn('tags', type.text, (col) => col.notNull())
+    .addColumn('prices', type.text, (col) => col.notNull())
+    .addColumn('ticket_url', type.text)
     .addColumn('sold_out', 'integer', (col) => col.notNull())
-    .addColumn('image_url', 'text')
-    .addColumn('image_alt', 'text')
-    .addColumn('status', 'text', (col) => col.notNull())
-    .addColumn('visibility', 'text', (col) => col.notNull())
-    .addColumn('search_text', 'text', (col) => col.notNull())
-    .addColumn('source_updated_at', 'text')
-    .addColumn('content_hash', 'text', (col) => col.notNull())
+    .addColumn('image_url', type.text)
+    .addColumn('image_alt', type.text)
+    .addColumn('status', type.text, (col) => col.notNull())
+    .addColumn('visibility', type.text, (col) => col.notNull())
+    .addColumn('search_text', type.text, (col) => col.notNull())
+    .addColumn('source_updated_at', type.text)
+    .addColumn('content_hash', type.text, (col) => col.notNull())
     .addColumn('revision', 'integer', (col) => col.notNull())
-    .addColumn('first_seen_at', 'text', (col) => col.notNull())
-    .addColumn('last_changed_at', 'text', (col) => col.notNull())
+    .addColumn('first_seen_at', type.text, (col) => col.notNull())
+    .addColumn('last_changed_at', type.text, (col) => col.notNull())
     .addUniqueConstraint('events_source_external_id', ['source', 'external_id'])
     .execute();
   await db.schema
@@ -96,10 +119,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('event_genres')
-    .addColumn('event_id', 'text', (col) =>
+    .addColumn('event_id', type.text, (col) =>
       col.notNull().references('events.id').onDelete('cascade'),
     )
-    .addColumn('genre_key', 'text', (col) => col.notNull())
+    .addColumn('genre_key', type.text, (col) => col.notNull())
     .addPrimaryKeyConstraint('event_genres_pk', ['event_id', 'genre_key'])
     .execute();
   await db.schema
@@ -110,10 +133,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('organizations')
-    .addColumn('source', 'text', (col) => col.notNull())
-    .addColumn('external_id', 'text', (col) => col.notNull())
-    .addColumn('name', 'text')
-    .addColumn('last_sync_at', 'text')
+    .addColumn('source', type.text, (col) => col.notNull())
+    .addColumn('external_id', type.text, (col) => col.notNull())
+    .addColumn('name', type.text)
+    .addColumn('last_sync_at', type.text)
     .addColumn('last_sync_delivery_id', 'integer')
     .addColumn('last_sync_event_count', 'integer')
     .addPrimaryKeyConstraint('organizations_pk', ['source', 'external_id'])
