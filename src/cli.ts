@@ -258,6 +258,7 @@ BACKUP_DIR/marquee-YYYYMMDD-HHMMSS.db (UTC) and deletes all but the newest BACKU
   options: {},
   async run(positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    if (loadConfig().databaseUrl) throw new CliError(POSTGRES_BACKUP_HINT);
     return withContext(async (ctx) => {
       const run = await runJob(ctx, 'backup');
       if (run.status !== 'ok') throw new CliError(`backup failed: ${run.error ?? run.status}`);
@@ -267,6 +268,9 @@ BACKUP_DIR/marquee-YYYYMMDD-HHMMSS.db (UTC) and deletes all but the newest BACKU
     });
   },
 };
+
+const POSTGRES_BACKUP_HINT =
+  'backup and restore copy SQLite files; with DATABASE_URL, back up PostgreSQL with pg_dump and restore with pg_restore (or use marquee export and import)';
 
 const restore: Command = {
   usage: 'marquee restore FILE [--force]',
@@ -284,6 +288,7 @@ Options:
     if (!file) throw new UsageError('which backup? give its FILE');
     if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
     const cfg = loadConfig();
+    if (cfg.databaseUrl) throw new CliError(POSTGRES_BACKUP_HINT);
     try {
       const result = restoreBackup(file, cfg.databasePath, { force: values.force === true });
       out(`restored ${file} to ${result.restored}`);

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     {
       url: config.publicUrl,
       listen: `${config.host}:${config.port}`,
-      database: config.databasePath,
+      database: running.ctx.database.location,
       stager: config.stager.signingKeys.length > 0 ? 'configured' : 'not configured',
       eventport:
         config.eventport.tokens.length + config.eventport.basicAuth.length > 0

@@ -51,6 +51,7 @@ export async function startServer(options: {
   if (database.dialect === 'postgres') {
     listener = listenForNotifications(database, {
       channel: EVENTS_CHANGED_CHANNEL,
+      applicationName: `marquee listener ${ctx.instanceId}`,
       logger: options.logger,
       onNotification: (writer) => {
         if (writer !== ctx.instanceId) ctx.dataVersion.bump();

@@ -18,6 +18,8 @@ export function listenForNotifications(
   handle: PostgresHandle,
   options: {
     channel: string;
+    /** Shown in pg_stat_activity, so operators can tell the instances' listeners apart. */
+    applicationName: string;
     logger: Logger;
     onNotification(payload: string): void;
     onConnectionChange(listening: boolean): void;
@@ -48,7 +50,10 @@ export function listenForNotifications(
   };
 
   const connect = async () => {
-    const current = new pg.Client(handle.connection);
+    const current = new pg.Client({
+      ...handle.connection,
+      application_name: options.applicationName.slice(0, 63),
+    });
     client = current;
     current.on('notification', (message) => {
       if (message.channel === channel) options.onNotification(message.payload ?? '');

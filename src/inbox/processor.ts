@@ -25,6 +25,9 @@ export interface ProcessorHooks {
   onProcessed?(source: string, outcome: ProcessOutcome, seconds: number): void;
 }
 
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Parses a stored body: UTF-8 JSON, a leading byte-order mark tolerated. */
@@ -40,6 +43,8 @@ export function parseJsonBody(body: Buffer): unknown {
  */
 export class InboxProcessor {
   private running: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_MIN_MS;
   private wake = false;
   private stopped = false;
   private readonly parsed = new Map<number, unknown>();
@@ -63,11 +68,33 @@ export class InboxProcessor {
     if (this.stopped) return;
     this.wake = true;
     if (!this.running) {
-      this.running = this.drain().finally(() => {
-        this.running = null;
-        if (this.wake && !this.stopped) this.notify();
-      });
+      this.running = this.drain()
+        .then(() => {
+          this.retryMs = RETRY_MIN_MS;
+        })
+        .catch((error: unknown) => this.retryLater(error))
+        .finally(() => {
+          this.running = null;
+          if (this.wake && !this.stopped) this.notify();
+        });
     }
+  }
+
+  /**
+   * A failed batch (the database went away, a deadlock, a bug) leaves its deliveries pending:
+   * nothing is lost, and processing is tried again after a growing pause rather than at once.
+   */
+  private retryLater(error: unknown): void {
+    this.wake = false;
+    this.deps.logger.error(
+      { err: error, retryInMs: this.retryMs },
+      'inbox: processing failed; the deliveries stay pending and are retried',
+    );
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.notify(), this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
 
   /** Resolves when nothing is pending or being processed. */
@@ -78,6 +105,7 @@ export class InboxProcessor {
   /** Finishes the delivery being processed and stops taking new ones. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.retryTimer);
     await this.idle();
   }
 
