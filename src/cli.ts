@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
-import { migrateToLatest, openDatabase, pendingMigrations } from './db/connection.js';
+import {
+  migrateToLatest,
+  openDatabase,
+  pendingMigrations,
+  type DatabaseHandle,
+} from './db/connection.js';
+import { exportDatabase, importDatabase, TransferError, type TableCounts } from './db/transfer.js';
 import { RestoreError, restoreBackup } from './jobs/backup.js';
 import { JOB_NAMES, JOBS, runJob } from './jobs/scheduler.js';
 import { createLogger, redactUrl } from './logger.js';
@@ -326,6 +334,94 @@ const migrate: Command = {
   },
 };
 
+/** Opens the configured database for `run` and closes it after; TransferErrors are the user's to fix. */
+async function withDatabase(
+  cfg: Config,
+  run: (database: DatabaseHandle) => Promise<number>,
+): Promise<number> {
+  const database = openDatabase(cfg);
+  try {
+    return await run(database);
+  } catch (error) {
+    if (error instanceof TransferError) throw new CliError(error.message);
+    throw error;
+  } finally {
+    await database.close();
+  }
+}
+
+const describeCounts = (counts: TableCounts) =>
+  `${counts.deliveries} deliveries, ${counts.events} events, ${counts.event_genres} event genres, ` +
+  `${counts.organizations} organizations`;
+
+/** Deletes what a failed export wrote (import would only refuse it), once the file is closed. */
+async function removePartialDump(output: Writable, file: string): Promise<void> {
+  output.destroy();
+  await finished(output).catch(() => undefined);
+  fs.rmSync(file, { force: true });
+}
+
+const exportCommand: Command = {
+  usage: 'marquee export [--out FILE]',
+  summary: 'write the inbox, events and organizations to a dump',
+  details: `Writes every delivery (with its raw body), event and organization of the database
+(DATABASE_URL, or DATABASE_PATH) as newline-delimited JSON to FILE, gzipped when FILE ends in
+.gz, or to standard output. The rows are one consistent snapshot. \`marquee import\` reads the
+dump into a new database of either kind: the way from SQLite to PostgreSQL.
+
+Options:
+  --out FILE  where to write the dump (default, or -: standard output)`,
+  options: { out: { type: 'string' } },
+  async run(positionals, values) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const file = typeof values.out === 'string' && values.out !== '-' ? values.out : null;
+    const cfg = loadConfig();
+    if (!cfg.databaseUrl && !fs.existsSync(cfg.databasePath))
+      throw new CliError(`no database at ${cfg.databasePath} (DATABASE_PATH)`);
+    return withDatabase(cfg, async (database) => {
+      const output = file ? fs.createWriteStream(file) : process.stdout;
+      let counts: TableCounts;
+      try {
+        counts = await exportDatabase(database, output, { gzip: file?.endsWith('.gz') === true });
+      } catch (error) {
+        if (file) await removePartialDump(output, file);
+        throw error;
+      }
+      // On standard output the dump is all there is to print.
+      if (file) out(`exported ${describeCounts(counts)} from ${database.location} to ${file}`);
+      return 0;
+    });
+  },
+};
+
+const importCommand: Command = {
+  usage: 'marquee import FILE',
+  summary: 'read a dump into a new, empty database',
+  details: `Reads a dump written by \`marquee export\` from FILE (gunzipped when it ends in .gz; - for
+standard input) into the database (DATABASE_URL, or DATABASE_PATH), which is created or migrated
+first and must hold no deliveries, events or organizations yet. Everything is imported in one
+transaction: a truncated or damaged dump (the error names the line) leaves the database as it was.
+
+Marquee instances on the same PostgreSQL database may keep running: deliveries they receive
+meanwhile wait for the import to commit and take ids after the imported ones, and they serve the
+imported events at once. On SQLite, stop Marquee first.`,
+  options: {},
+  async run(positionals) {
+    const [file, ...extra] = positionals;
+    if (!file) throw new UsageError('which dump? give its FILE, or - for standard input');
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${extra[0]}`);
+    if (file !== '-' && !fs.existsSync(file)) throw new CliError(`no such file: ${file}`);
+    return withDatabase(loadConfig(), async (database) => {
+      const applied = await migrateToLatest(database.db);
+      if (applied.length > 0) out(`applied: ${applied.join(', ')}`);
+      const input = file === '-' ? process.stdin : fs.createReadStream(file);
+      const counts = await importDatabase(database, input, { gzip: file.endsWith('.gz') });
+      out(`imported ${describeCounts(counts)} into ${database.location}`);
+      return 0;
+    });
+  },
+};
+
 const prune: Command = {
   usage: 'marquee prune',
   summary: 'run retention now',
@@ -431,6 +527,8 @@ const COMMANDS: Record<string, Command> = {
   replay,
   backup,
   restore,
+  export: exportCommand,
+  import: importCommand,
   migrate,
   prune,
   status,

@@ -361,14 +361,24 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
+/**
+ * Filter values as they can occur in stored text: without NUL, which ingest drops (cleanText)
+ * and PostgreSQL cannot even bind as text.
+ */
+function comparable(values: readonly string[]): string[] {
+  return values.map((value) => value.replaceAll('\0', ''));
+}
+
 /** The filter's predicates except the time window and visibility. */
 function matchesFilter(filter: EventFilter, aliases: CityAliases) {
+  const city = comparable(filter.city);
+  const organizer = comparable(filter.organizer);
   return (eb: ExpressionBuilder<Database, 'events'>) => {
     const conditions = [];
-    if (filter.city.length > 0) {
+    if (city.length > 0) {
       conditions.push(
         eb('events.city_key', 'in', [
-          ...new Set(filter.city.flatMap((city) => aliases.spellingsOf(city))),
+          ...new Set(city.flatMap((name) => aliases.spellingsOf(name))),
         ]),
       );
     }
@@ -379,25 +389,25 @@ function matchesFilter(filter: EventFilter, aliases: CityAliases) {
             .selectFrom('event_genres')
             .select('event_genres.event_id')
             .whereRef('event_genres.event_id', '=', 'events.id')
-            .where('event_genres.genre_key', 'in', filter.genre.map(foldKey)),
+            .where('event_genres.genre_key', 'in', comparable(filter.genre).map(foldKey)),
         ),
       );
     }
-    if (filter.organizer.length > 0) {
+    if (organizer.length > 0) {
       conditions.push(
         eb.or([
-          eb('events.organizer_key', 'in', filter.organizer.map(foldKey)),
-          eb('events.organization_id', 'in', filter.organizer),
+          eb('events.organizer_key', 'in', organizer.map(foldKey)),
+          eb('events.organization_id', 'in', organizer),
         ]),
       );
     }
     if (filter.venue.length > 0)
-      conditions.push(eb('events.venue_key', 'in', filter.venue.map(foldKey)));
+      conditions.push(eb('events.venue_key', 'in', comparable(filter.venue).map(foldKey)));
     if (filter.source.length > 0) conditions.push(eb('events.source', 'in', filter.source));
     if (filter.q.length > 0) {
       conditions.push(
         eb.or(
-          filter.q.map((query) =>
+          comparable(filter.q).map((query) =>
             eb.and(
               foldKey(query)
                 .split(' ')
@@ -631,8 +641,15 @@ export interface Facets {
   organizers: { id: string | null; name: string }[];
 }
 
+/** Filter choices and how long they hold. */
+export interface FacetsSnapshot {
+  facets: Facets;
+  /** When the first of the events they come from ends, changing them without a write. */
+  validUntil: Date | null;
+}
+
 /** Values to offer in filter forms, taken from upcoming public events. */
-export async function findFacets(db: Queryable, now: Date): Promise<Facets> {
+export async function findFacets(db: Queryable, now: Date): Promise<FacetsSnapshot> {
   const base = db
     .selectFrom('events')
     .where('visibility', '=', 'public')
@@ -647,25 +664,31 @@ export async function findFacets(db: Queryable, now: Date): Promise<Facets> {
     .distinct()
     .where('organizer_name', 'is not', null)
     .execute();
-  const genreRows = await base.select('genres').execute();
+  const genreRows = await base.select('genres').distinct().execute();
+  const firstEnd = await base
+    .select((eb) => eb.fn.min('effective_end_at').as('first_end'))
+    .executeTakeFirst();
   const byKey = <T>(items: T[], key: (item: T) => string) => {
     const map = new Map<string, T>();
     for (const item of items) if (!map.has(key(item))) map.set(key(item), item);
     return [...map.values()].sort((a, b) => key(a).localeCompare(key(b)));
   };
   return {
-    cities: byKey(
-      cities.map((row) => row.venue_city as string),
-      foldKey,
-    ),
-    genres: byKey(
-      genreRows.flatMap((row) => parseList<string>(row.genres)),
-      foldKey,
-    ),
-    organizers: byKey(
-      organizers.map((row) => ({ id: row.organization_id, name: row.organizer_name as string })),
-      (organizer) => foldKey(organizer.name),
-    ),
+    facets: {
+      cities: byKey(
+        cities.map((row) => row.venue_city as string),
+        foldKey,
+      ),
+      genres: byKey(
+        genreRows.flatMap((row) => parseList<string>(row.genres)),
+        foldKey,
+      ),
+      organizers: byKey(
+        organizers.map((row) => ({ id: row.organization_id, name: row.organizer_name as string })),
+        (organizer) => foldKey(organizer.name),
+      ),
+    },
+    validUntil: firstEnd?.first_end ? new Date(firstEnd.first_end) : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Facets } from '../events/event-repository.js';
+import type { FacetsSnapshot } from '../events/event-repository.js';
 import { LruCache } from '../lru-cache.js';
 
 /** What HTML pages keep between renders, beside the response cache. */
@@ -6,7 +6,7 @@ export interface PageCaches {
   /** Each event's list markup, per revision: a change to one event re-renders that one only. */
   items: LruCache<string>;
   /** The list page's filter choices, taken from every upcoming event. */
-  facets: { version: number; at: number; value: Promise<Facets> } | null;
+  facets: { version: number; value: Promise<FacetsSnapshot> } | null;
 }
 
 export function createPageCaches(): PageCaches {
@@ -21,25 +21,28 @@ export function createPageCaches(): PageCaches {
 }
 
 /**
- * The filter choices, recomputed when the data changed (at most every 10 s under a stream of
- * writes, since they scan every upcoming event) and at least every minute (events end).
+ * The filter choices, recomputed when the data changed or the first event they come from ended.
+ * Both are facts of the data, not of this process's timing, so every instance sharing a database
+ * renders the same choices.
  */
-export function cachedFacets(
+export async function cachedFacets(
   caches: PageCaches,
   version: number,
   now: number,
-  load: () => Promise<Facets>,
-): Promise<Facets> {
+  load: () => Promise<FacetsSnapshot>,
+): Promise<FacetsSnapshot> {
   const memo = caches.facets;
-  const age = memo ? now - memo.at : Number.POSITIVE_INFINITY;
-  if (!memo || age > 60_000 || (memo.version !== version && age > 10_000)) {
-    const value = load();
-    const entry = { version, at: now, value };
-    value.catch(() => {
-      if (caches.facets === entry) caches.facets = null;
-    });
-    caches.facets = entry;
-    return value;
+  if (memo && memo.version === version) {
+    const snapshot = await memo.value.catch(() => null);
+    if (snapshot && (snapshot.validUntil === null || now < snapshot.validUntil.getTime())) {
+      return snapshot;
+    }
   }
-  return memo.value;
+  const value = load();
+  const entry = { version, value };
+  value.catch(() => {
+    if (caches.facets === entry) caches.facets = null;
+  });
+  caches.facets = entry;
+  return value;
 }

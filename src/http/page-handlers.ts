@@ -208,12 +208,12 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
       };
       const entry = await cachedRender(ctx, `html|${filterKey(filter)}`, async () => {
         const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
-        const facets = await facetsFor();
+        const { facets, validUntil } = await facetsFor();
         return {
           body: html(renderListPage(templates, { site, filter, page, facets, paging }, itemCache)),
           contentType: HTML,
           lastModified: page.lastModified,
-          expiresAt: page.expiresAt,
+          expiresAt: earliest(page.expiresAt, validUntil),
         };
       });
       sendCached(req, res, ctx.renderCache, entry, {
@@ -287,4 +287,11 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
         .send(body);
     },
   };
+}
+
+/** The earlier of two optional instants. */
+function earliest(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.getTime() <= b.getTime() ? a : b;
 }

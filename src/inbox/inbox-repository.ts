@@ -18,6 +18,15 @@ export interface NewDelivery {
 
 export type StoredDelivery = Omit<DeliveryRow, 'body'> & { body: Buffer | null };
 
+/**
+ * Error messages and message types quote what senders wrote, NUL characters included, which a
+ * PostgreSQL text column refuses (the whole processing transaction would fail, again and again).
+ * Both dialects store U+FFFD in their place.
+ */
+function storableText<T extends string | null>(text: T): T {
+  return (text?.replaceAll('\0', '\uFFFD') ?? null) as T;
+}
+
 function toRow(delivery: NewDelivery): NewDeliveryRow {
   return {
     source: delivery.source,
@@ -30,7 +39,7 @@ function toRow(delivery: NewDelivery): NewDeliveryRow {
     status: delivery.status,
     message_type: null,
     result: null,
-    error: delivery.error,
+    error: storableText(delivery.error),
     attempts: 0,
     processed_at: null,
     purged_at: null,
@@ -109,7 +118,7 @@ export async function markDeliveryDone(
     .updateTable('deliveries')
     .set((eb) => ({
       status: outcome.status,
-      message_type: outcome.messageType,
+      message_type: storableText(outcome.messageType),
       result: JSON.stringify(outcome.result),
       error: null,
       attempts: eb('attempts', '+', 1),
@@ -129,8 +138,8 @@ export async function markDeliveryFailed(
     .updateTable('deliveries')
     .set((eb) => ({
       status: 'failed',
-      error: failure.error.slice(0, 2000),
-      message_type: failure.messageType,
+      error: storableText(failure.error.slice(0, 2000)),
+      message_type: storableText(failure.messageType),
       attempts: eb('attempts', '+', 1),
       processed_at: failure.at.toISOString(),
     }))

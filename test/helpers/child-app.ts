@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { DEFAULT_TEST_ENV } from './test-app.js';
+import { databaseEnv, DEFAULT_TEST_ENV } from './test-app.js';
 
 /**
- * Marquee as a real child process (`node --import tsx src/main.ts`) on a given database file,
- * for tests that kill it. The child runs on the same Node binary as the tests, on the real clock.
+ * Marquee as a real child process (`node --import tsx src/main.ts`) on a given database (a SQLite
+ * file or a PostgreSQL URL), for tests that kill it. The child runs on the same Node binary as
+ * the tests, on the real clock.
  */
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -40,9 +40,9 @@ export interface ChildApp {
   diagnose<T>(work: Promise<T>): Promise<T>;
 }
 
-/** Starts Marquee on `databasePath` with the test secrets and waits until /healthz answers. */
+/** Starts Marquee on `database` with the test secrets and waits until /healthz answers. */
 export async function startChildApp(
-  databasePath: string,
+  database: string,
   env: Record<string, string> = {},
 ): Promise<ChildApp> {
   const port = await freePort();
@@ -53,7 +53,7 @@ export async function startChildApp(
       ...DEFAULT_TEST_ENV,
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATABASE_PATH: databasePath,
+      ...databaseEnv(database),
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -123,26 +123,5 @@ export async function startChildApp(
       throw new Error(`child-app: /healthz did not answer within 30 s:\n${app.output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * Runs `read` on its own connection to the database file (WAL lets it share with a running app).
- * Read-only while an app runs; after a SIGKILL with no app running, a read-write connection is
- * needed to recover the WAL (it writes nothing else).
- */
-export function readDatabase<T>(
-  databasePath: string,
-  read: (db: Database.Database) => T,
-  options: { readonly?: boolean } = {},
-): T {
-  const db = new Database(databasePath, {
-    readonly: options.readonly ?? true,
-    fileMustExist: true,
-  });
-  try {
-    return read(db);
-  } finally {
-    db.close();
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, expect } from 'vitest';
-import { capturedLogs, removeTempDirs, sentCredentials } from './test-app.js';
+import { capturedLogs, removeTempDatabases, sentCredentials } from './test-app.js';
 
 /**
  * Runs after every test file (vitest setupFiles): no configured secret and no credential a test
@@ -16,6 +16,6 @@ afterAll(() => {
 });
 
 // Registered first, so it runs after the file's own afterAll hooks have closed their apps.
-afterAll(() => {
-  removeTempDirs();
+afterAll(async () => {
+  await removeTempDatabases();
 });

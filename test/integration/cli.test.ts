@@ -2,14 +2,18 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/db/migrations/index.js';
 import {
+  databaseEnv,
   DEFAULT_TEST_ENV,
   fixture,
+  queryDatabase,
   startTestApp,
+  tempDatabase,
   tempDatabasePath,
   TEST_SECRETS,
+  usingPostgres,
   type TestApp,
 } from '../helpers/test-app.js';
 
@@ -62,17 +66,10 @@ async function preparedDatabase(): Promise<string> {
   ).toBe(202);
   await app.settle();
   await app.close();
-  return app.databasePath;
+  return app.database;
 }
 
-const rows = (file: string, sql: string) => {
-  const db = new Sqlite(file, { readonly: true });
-  try {
-    return db.prepare(sql).all();
-  } finally {
-    db.close();
-  }
-};
+const ALL_MIGRATIONS = Object.keys(migrations).join(', ');
 
 // Each spawn starts tsx (about a second, more on a busy machine), hence the longer timeout.
 describe('marquee (the command line)', { timeout: 90_000 }, () => {
@@ -111,86 +108,114 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     expect(result.stderr).toContain('SCHEDULE_BACKUP');
   });
 
-  it('migrates a new database; other commands refuse a missing one', async () => {
-    const databasePath = tempDatabasePath();
-    const missing = await cli(['status'], { DATABASE_PATH: databasePath });
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no database at');
-    expect(fs.existsSync(databasePath)).toBe(false);
+  // A SQLite file is created by `migrate`; a PostgreSQL database exists (empty) beforehand.
+  it.skipIf(usingPostgres)(
+    'migrates a new database; other commands refuse a missing one',
+    async () => {
+      const databasePath = tempDatabasePath();
+      const missing = await cli(['status'], { DATABASE_PATH: databasePath });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('no database at');
+      expect(fs.existsSync(databasePath)).toBe(false);
 
-    const first = await cli(['migrate'], { DATABASE_PATH: databasePath });
-    expect(first).toMatchObject({
-      code: 0,
-      stdout: 'applied: 0001-initial, 0002-city-window-index\n',
-    });
+      const first = await cli(['migrate'], { DATABASE_PATH: databasePath });
+      expect(first).toMatchObject({ code: 0, stdout: `applied: ${ALL_MIGRATIONS}\n` });
+    },
+  );
+
+  it.runIf(usingPostgres)(
+    'migrates an empty PostgreSQL database; other commands refuse it until then',
+    async () => {
+      const env = databaseEnv(await tempDatabase());
+      const unmigrated = await cli(['status'], env);
+      expect(unmigrated.code).toBe(1);
+      expect(unmigrated.stderr).toContain(
+        `the database schema is behind (pending: ${ALL_MIGRATIONS})`,
+      );
+
+      const first = await cli(['migrate'], env);
+      expect(first).toMatchObject({ code: 0, stdout: `applied: ${ALL_MIGRATIONS}\n` });
+      const again = await cli(['migrate'], env);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/: schema is up to date\n$/);
+    },
+  );
+
+  it.runIf(usingPostgres)('refuses backup and restore on PostgreSQL, naming pg_dump', async () => {
+    const env = databaseEnv(await tempDatabase());
+    for (const args of [['backup'], ['restore', 'marquee-20261122-120000.db']]) {
+      const refused = await cli(args, env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('pg_dump');
+    }
   });
 
-  it('backs up and restores, refusing to overwrite without --force', async () => {
-    const databasePath = await preparedDatabase();
-    const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-cli-backups-'));
-    const backup = await cli(['backup'], { DATABASE_PATH: databasePath, BACKUP_DIR: backupDir });
-    expect(backup.code).toBe(0);
-    const file = /backup written: (\S+)/.exec(backup.stdout)?.[1];
-    expect(file).toBeDefined();
-    expect(path.dirname(file!)).toBe(backupDir);
+  // Backups are copies of the SQLite file.
+  it.skipIf(usingPostgres)(
+    'backs up and restores, refusing to overwrite without --force',
+    async () => {
+      const databasePath = await preparedDatabase();
+      const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-cli-backups-'));
+      const backup = await cli(['backup'], { DATABASE_PATH: databasePath, BACKUP_DIR: backupDir });
+      expect(backup.code).toBe(0);
+      const file = /backup written: (\S+)/.exec(backup.stdout)?.[1];
+      expect(file).toBeDefined();
+      expect(path.dirname(file!)).toBe(backupDir);
 
-    const target = tempDatabasePath();
-    const restored = await cli(['restore', file!], { DATABASE_PATH: target });
-    expect(restored.code).toBe(0);
-    expect(rows(target, 'select id, revision from events order by id')).toEqual(
-      rows(databasePath, 'select id, revision from events order by id'),
-    );
+      const target = tempDatabasePath();
+      const restored = await cli(['restore', file!], { DATABASE_PATH: target });
+      expect(restored.code).toBe(0);
+      expect(await queryDatabase(target, 'select id, revision from events order by id')).toEqual(
+        await queryDatabase(databasePath, 'select id, revision from events order by id'),
+      );
 
-    const refused = await cli(['restore', file!], { DATABASE_PATH: target });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('already exists; pass --force');
-    const forced = await cli(['restore', file!, '--force'], { DATABASE_PATH: target });
-    expect(forced.code).toBe(0);
-    expect(forced.stdout).toContain('.pre-restore');
-  });
+      const refused = await cli(['restore', file!], { DATABASE_PATH: target });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('already exists; pass --force');
+      const forced = await cli(['restore', file!, '--force'], { DATABASE_PATH: target });
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toContain('.pre-restore');
+    },
+  );
 
   it('replays failed deliveries, or all since a date, and prints the outcome', async () => {
-    const databasePath = await preparedDatabase();
-    const failed = await cli(['replay'], { DATABASE_PATH: databasePath });
+    const database = await preparedDatabase();
+    const failed = await cli(['replay'], databaseEnv(database));
     expect(failed.code).toBe(0);
     expect(failed.stdout).toContain('requeued 1 failed deliveries');
     expect(failed.stdout).toContain('processed 0, ignored 0, failed 1');
 
-    const all = await cli(['replay', '--all', '--since', '2026-11-01'], {
-      DATABASE_PATH: databasePath,
-    });
+    const all = await cli(['replay', '--all', '--since', '2026-11-01'], databaseEnv(database));
     expect(all.code).toBe(0);
     expect(all.stdout).toContain('requeued 2 deliveries received since 2026-11-01T00:00:00.000Z');
     expect(all.stdout).toContain('processed 1, ignored 0, failed 1');
-    expect(rows(databasePath, 'select status from deliveries order by id')).toEqual([
+    expect(await queryDatabase(database, 'select status from deliveries order by id')).toEqual([
       { status: 'processed' },
       { status: 'failed' },
     ]);
 
-    expect((await cli(['replay', '--all', '--failed'], { DATABASE_PATH: databasePath })).code).toBe(
-      2,
-    );
+    expect((await cli(['replay', '--all', '--failed'], databaseEnv(database))).code).toBe(2);
   });
 
   it('prints the status, as text and as JSON, and prunes', async () => {
-    const databasePath = await preparedDatabase();
-    const text = await cli(['status'], { DATABASE_PATH: databasePath });
+    const env = databaseEnv(await preparedDatabase());
+    const text = await cli(['status'], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('stager: configured');
     expect(text.stdout).toContain(
       'accepted 2, processed 1, ignored 0, failed 1, rejected 0, pending 0',
     );
     expect(text.stdout).toContain('inbox backlog: 0');
-    const json = await cli(['status', '--json'], { DATABASE_PATH: databasePath });
+    const json = await cli(['status', '--json'], env);
     expect(JSON.parse(json.stdout)).toMatchObject({
       inboxBacklog: 0,
       sources: [{ name: 'stager' }, { name: 'eventport' }],
     });
 
-    const prune = await cli(['prune'], { DATABASE_PATH: databasePath });
+    const prune = await cli(['prune'], env);
     expect(prune.code).toBe(0);
     expect(prune.stdout).toMatch(/events deleted \(ended before .*\): 0/);
-    const job = await cli(['job', 'sync-watchdog'], { DATABASE_PATH: databasePath });
+    const job = await cli(['job', 'sync-watchdog'], env);
     expect(job.code).toBe(0);
     expect(job.stdout).toContain('sync-watchdog finished');
   });
@@ -219,18 +244,18 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
     expect(file.stdout).toContain('from test/fixtures/stager/update-events.json');
 
     await app.settle();
-    expect(app.query('select source, status from deliveries order by id')).toEqual([
+    expect(await app.query('select source, status from deliveries order by id')).toEqual([
       { source: 'stager', status: 'processed' },
       { source: 'eventport', status: 'processed' },
       { source: 'eventport', status: 'processed' },
       { source: 'stager', status: 'processed' },
     ]);
     expect(
-      app.query("select visibility from events where id = 'stager-marquee-send-test'"),
+      await app.query("select visibility from events where id = 'stager-marquee-send-test'"),
     ).toEqual([{ visibility: 'hidden' }]);
-    expect(app.query("select title from events where id = 'eventport-marquee-send-test'")).toEqual([
-      { title: 'Marquee test event' },
-    ]);
+    expect(
+      await app.query("select title from events where id = 'eventport-marquee-send-test'"),
+    ).toEqual([{ title: 'Marquee test event' }]);
 
     const wrongKey = await cli(['send-test', 'stager', '--url', app.url], {
       STAGER_SIGNING_KEYS: 'some-other-key-0123456789',

@@ -193,7 +193,7 @@ describe('the time window', () => {
     expect(await apiIds(app, '')).not.toContain('stager-583922');
     await app.close();
     app = await startTestApp({
-      databasePath: app.databasePath,
+      database: app.database,
       env: { PAST_DAYS: '1' },
       now: () => new Date('2026-12-06T12:00:00Z'),
     });

@@ -111,11 +111,11 @@ describe('re-rendering after one event changed', () => {
             typeof row === 'object' && row !== null && 'first_end' in row && 'revision' in row,
         );
         if (isPageRead && ++pageReads === 1) {
-          test.ctx.database.sqlite
-            .prepare(
-              "update events set title = 'Changed meanwhile', revision = revision + 1, last_changed_at = ? where id = ?",
-            )
-            .run('2026-11-22T12:00:01.000Z', target.id);
+          await test.query(
+            "update events set title = 'Changed meanwhile', revision = revision + 1, last_changed_at = ? where id = ?",
+            '2026-11-22T12:00:01.000Z',
+            target.id,
+          );
         }
         return args.result;
       },

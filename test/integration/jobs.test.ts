@@ -10,6 +10,7 @@ import {
   fixture,
   startTestApp,
   tempDatabasePath,
+  usingPostgres,
   type TestApp,
 } from '../helpers/test-app.js';
 
@@ -76,12 +77,12 @@ describe('retention', () => {
     });
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await app.settle();
-    expect(app.query('select count(*) as n from events')[0]).toEqual({ n: 3 });
+    expect((await app.query('select count(*) as n from events'))[0]).toEqual({ n: 3 });
 
     clock.advance(11 * DAY);
     let run = await runJob(app.ctx, 'retention');
     expect(run.result).toMatchObject({ deletedEvents: 0, purgedBodies: 1 });
-    expect(app.query('select status, body, purged_at from deliveries')).toEqual([
+    expect(await app.query('select status, body, purged_at from deliveries')).toEqual([
       {
         status: 'processed',
         body: null,
@@ -94,86 +95,109 @@ describe('retention', () => {
     const version = app.ctx.dataVersion.value;
     run = await runJob(app.ctx, 'retention');
     expect(run.result).toMatchObject({ deletedEvents: 3, purgedBodies: 0 });
-    expect(app.query('select count(*) as n from events')[0]).toEqual({ n: 0 });
-    expect(app.query('select count(*) as n from deliveries')[0]).toEqual({ n: 1 });
+    expect((await app.query('select count(*) as n from events'))[0]).toEqual({ n: 0 });
+    expect((await app.query('select count(*) as n from deliveries'))[0]).toEqual({ n: 1 });
     expect(app.ctx.dataVersion.value).toBeGreaterThan(version);
   });
 });
 
+// Backups and restores are copies of the SQLite file; a PostgreSQL server is backed up with its
+// own tools, and the job says so.
 describe('backup and restore', () => {
   it('names backups by UTC time', () => {
     expect(backupFileName(new Date('2026-11-22T05:04:03.999Z'))).toBe('marquee-20261122-050403.db');
   });
 
-  it('backs up while serving, keeps BACKUP_KEEP, and a restored copy serves the same events', async () => {
+  it.runIf(usingPostgres)('skips the backup job on PostgreSQL, writing nothing', async () => {
     const backupDir = tempDir();
-    const clock = movableClock();
-    const app = await start({ now: clock.now, env: { BACKUP_DIR: backupDir, BACKUP_KEEP: '2' } });
-    expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
-    expect((await app.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(202);
-    await app.settle();
-    const before = app.query('select id, title, revision from events order by id');
-    expect(before.length).toBeGreaterThan(0);
-
-    const files: string[] = [];
-    for (let index = 0; index < 3; index += 1) {
-      const run = await runJob(app.ctx, 'backup');
-      expect(run.status).toBe('ok');
-      files.push(String(run.result!.file));
-      clock.advance(60_000);
-    }
-    expect(files[0]).toBe(path.join(backupDir, 'marquee-20261122-120000.db'));
-    expect(listBackups(backupDir)).toEqual([files[2], files[1]]);
-    expect(fs.readdirSync(backupDir).filter((name) => name.endsWith('.partial'))).toEqual([]);
-
-    // The live database is open: restoring over it is refused even with force.
-    expect(() => restoreBackup(files[2]!, app.databasePath, { force: true })).toThrow(
-      /open in another process/,
-    );
-
-    const restoredPath = tempDatabasePath();
-    restoreBackup(files[2]!, restoredPath);
-    const restored = await start({ databasePath: restoredPath });
-    expect(restored.query('select id, title, revision from events order by id')).toEqual(before);
-    const health = (await (await restored.get('/healthz')).json()) as { status: string };
-    expect(health.status).toBe('ok');
+    const app = await start({ env: { BACKUP_DIR: backupDir } });
+    const run = await runJob(app.ctx, 'backup');
+    expect(run).toMatchObject({
+      status: 'ok',
+      result: { skipped: expect.stringMatching(/pg_dump/) },
+    });
+    expect(fs.readdirSync(backupDir)).toEqual([]);
   });
 
-  it('refuses files that are not sound Marquee databases and an existing database without force', async () => {
-    const dir = tempDir();
-    const notSqlite = path.join(dir, 'notes.db');
-    fs.writeFileSync(notSqlite, 'just text, not a database at all'.repeat(100));
-    expect(() => restoreBackup(notSqlite, path.join(dir, 'target.db'))).toThrow(
-      /not a readable SQLite database|cannot open/,
-    );
-    expect(() => restoreBackup(path.join(dir, 'missing.db'), path.join(dir, 'target.db'))).toThrow(
-      /does not exist/,
-    );
+  it.skipIf(usingPostgres)(
+    'backs up while serving, keeps BACKUP_KEEP, and a restored copy serves the same events',
+    async () => {
+      const backupDir = tempDir();
+      const clock = movableClock();
+      const app = await start({ now: clock.now, env: { BACKUP_DIR: backupDir, BACKUP_KEEP: '2' } });
+      expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+      expect((await app.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(
+        202,
+      );
+      await app.settle();
+      const before = await app.query('select id, title, revision from events order by id');
+      expect(before.length).toBeGreaterThan(0);
 
-    const other = path.join(dir, 'other.db');
-    const { default: Sqlite } = await import('better-sqlite3');
-    const foreign = new Sqlite(other);
-    foreign.exec('create table something (x)');
-    foreign.close();
-    expect(() => restoreBackup(other, path.join(dir, 'target.db'))).toThrow(
-      /not a Marquee database \(no deliveries, events table\)/,
-    );
+      const files: string[] = [];
+      for (let index = 0; index < 3; index += 1) {
+        const run = await runJob(app.ctx, 'backup');
+        expect(run.status).toBe('ok');
+        files.push(String(run.result!.file));
+        clock.advance(60_000);
+      }
+      expect(files[0]).toBe(path.join(backupDir, 'marquee-20261122-120000.db'));
+      expect(listBackups(backupDir)).toEqual([files[2], files[1]]);
+      expect(fs.readdirSync(backupDir).filter((name) => name.endsWith('.partial'))).toEqual([]);
 
-    const app = await start({ env: { BACKUP_DIR: dir } });
-    const backup = String((await runJob(app.ctx, 'backup')).result!.file);
-    await app.close();
-    const target = path.join(dir, 'existing.db');
-    fs.writeFileSync(target, 'old');
-    fs.writeFileSync(`${target}-wal`, 'stale wal');
-    fs.writeFileSync(`${target}-shm`, 'stale shm');
-    expect(() => restoreBackup(backup, target)).toThrow(/already exists; pass --force/);
-    const result = restoreBackup(backup, target, { force: true });
-    expect(result.replaced).toBe(`${target}.pre-restore`);
-    expect(fs.readFileSync(`${target}.pre-restore`, 'utf8')).toBe('old');
-    expect(fs.existsSync(`${target}-wal`)).toBe(false);
-    expect(fs.existsSync(`${target}-shm`)).toBe(false);
-    expect(fs.readFileSync(target).equals(fs.readFileSync(backup))).toBe(true);
-  });
+      // The live database is open: restoring over it is refused even with force.
+      expect(() => restoreBackup(files[2]!, app.database, { force: true })).toThrow(
+        /open in another process/,
+      );
+
+      const restoredPath = tempDatabasePath();
+      restoreBackup(files[2]!, restoredPath);
+      const restored = await start({ database: restoredPath });
+      expect(await restored.query('select id, title, revision from events order by id')).toEqual(
+        before,
+      );
+      const health = (await (await restored.get('/healthz')).json()) as { status: string };
+      expect(health.status).toBe('ok');
+    },
+  );
+
+  it.skipIf(usingPostgres)(
+    'refuses files that are not sound Marquee databases and an existing database without force',
+    async () => {
+      const dir = tempDir();
+      const notSqlite = path.join(dir, 'notes.db');
+      fs.writeFileSync(notSqlite, 'just text, not a database at all'.repeat(100));
+      expect(() => restoreBackup(notSqlite, path.join(dir, 'target.db'))).toThrow(
+        /not a readable SQLite database|cannot open/,
+      );
+      expect(() =>
+        restoreBackup(path.join(dir, 'missing.db'), path.join(dir, 'target.db')),
+      ).toThrow(/does not exist/);
+
+      const other = path.join(dir, 'other.db');
+      const { default: Sqlite } = await import('better-sqlite3');
+      const foreign = new Sqlite(other);
+      foreign.exec('create table something (x)');
+      foreign.close();
+      expect(() => restoreBackup(other, path.join(dir, 'target.db'))).toThrow(
+        /not a Marquee database \(no deliveries, events table\)/,
+      );
+
+      const app = await start({ env: { BACKUP_DIR: dir } });
+      const backup = String((await runJob(app.ctx, 'backup')).result!.file);
+      await app.close();
+      const target = path.join(dir, 'existing.db');
+      fs.writeFileSync(target, 'old');
+      fs.writeFileSync(`${target}-wal`, 'stale wal');
+      fs.writeFileSync(`${target}-shm`, 'stale shm');
+      expect(() => restoreBackup(backup, target)).toThrow(/already exists; pass --force/);
+      const result = restoreBackup(backup, target, { force: true });
+      expect(result.replaced).toBe(`${target}.pre-restore`);
+      expect(fs.readFileSync(`${target}.pre-restore`, 'utf8')).toBe('old');
+      expect(fs.existsSync(`${target}-wal`)).toBe(false);
+      expect(fs.existsSync(`${target}-shm`)).toBe(false);
+      expect(fs.readFileSync(target).equals(fs.readFileSync(backup))).toBe(true);
+    },
+  );
 });
 
 describe('sync-watchdog', () => {
@@ -208,11 +232,18 @@ describe('sync-watchdog', () => {
 });
 
 describe('maintenance', () => {
-  it('optimizes and checkpoints only a large WAL', async () => {
+  it.skipIf(usingPostgres)('optimizes and checkpoints only a large WAL', async () => {
     const app = await start();
     const run = await runJob(app.ctx, 'maintenance');
     expect(run.status).toBe('ok');
     expect(run.result).toMatchObject({ optimized: true, checkpointed: false });
+  });
+
+  it.runIf(usingPostgres)('is skipped on PostgreSQL, whose autovacuum does this', async () => {
+    const app = await start();
+    const run = await runJob(app.ctx, 'maintenance');
+    expect(run.status).toBe('ok');
+    expect(run.result).toEqual({ skipped: 'PostgreSQL maintains itself (autovacuum)' });
   });
 });
 

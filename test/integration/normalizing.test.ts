@@ -20,7 +20,8 @@ interface EventRow {
 }
 
 const events = (test: TestApp) => test.query<EventRow>('select * from events order by id');
-const event = (test: TestApp, id: string) => events(test).find((row) => row.id === id);
+const event = async (test: TestApp, id: string) =>
+  (await events(test)).find((row) => row.id === id);
 
 async function deliverStager(test: TestApp, name: string) {
   const response = await test.postStager(fixture(`stager/${name}`));
@@ -38,7 +39,7 @@ describe('Stager messages', () => {
   it('normalizes UPDATE_EVENTS into the shared event model', async () => {
     app = await startTestApp();
     await deliverStager(app, 'update-events.json');
-    const night = event(app, 'stager-583920')!;
+    const night = (await event(app, 'stager-583920'))!;
     expect(night).toMatchObject({
       source: 'stager',
       external_id: '583920',
@@ -77,11 +78,11 @@ describe('Stager messages', () => {
       'Night Tapes return with their dreamy electronic pop.',
     );
 
-    const floating = event(app, 'stager-583921')!;
+    const floating = (await event(app, 'stager-583921'))!;
     expect(floating.description_html).toBe('<p>All night long.</p>');
     expect(floating.sold_out).toBe(1);
     // No end time: counts as over DEFAULT_DURATION_HOURS (3) after the start.
-    expect(event(app, 'stager-583922')).toMatchObject({
+    expect(await event(app, 'stager-583922')).toMatchObject({
       ends_at: null,
       effective_end_at: '2026-12-20T14:00:00.000Z',
     });
@@ -91,7 +92,7 @@ describe('Stager messages', () => {
     app = await startTestApp();
     await deliverStager(app, 'update-events.json');
     await deliverStager(app, 'cancelled-event.json');
-    expect(event(app, 'stager-583921')).toMatchObject({
+    expect(await event(app, 'stager-583921')).toMatchObject({
       status: 'cancelled',
       visibility: 'public',
       revision: 2,
@@ -102,10 +103,10 @@ describe('Stager messages', () => {
     app = await startTestApp();
     await deliverStager(app, 'update-events.json');
     await deliverStager(app, 'organization-sync-removes-one.json');
-    expect(event(app, 'stager-583922')).toMatchObject({ visibility: 'removed', revision: 2 });
-    expect(event(app, 'stager-583920')).toMatchObject({ visibility: 'public', revision: 1 });
+    expect(await event(app, 'stager-583922')).toMatchObject({ visibility: 'removed', revision: 2 });
+    expect(await event(app, 'stager-583920')).toMatchObject({ visibility: 'public', revision: 1 });
     expect(
-      app.query(
+      await app.query(
         'select source, external_id, name, last_sync_at, last_sync_event_count from organizations',
       ),
     ).toEqual([
@@ -122,17 +123,17 @@ describe('Stager messages', () => {
   it('stores an unknown message type, answers 202 and ignores it', async () => {
     app = await startTestApp();
     await deliverStager(app, 'unknown-message-type.json');
-    expect(app.query('select status, message_type from deliveries')).toEqual([
+    expect(await app.query('select status, message_type from deliveries')).toEqual([
       { status: 'ignored', message_type: 'ORGANIZATION_SETTINGS_CHANGED' },
     ]);
-    expect(events(app)).toHaveLength(0);
+    expect(await events(app)).toHaveLength(0);
   });
 
   it('skips an event missing a required field with its reason and keeps the rest', async () => {
     app = await startTestApp();
     await deliverStager(app, 'event-missing-required-field.json');
-    expect(events(app).map((row) => row.id)).toEqual(['stager-583931']);
-    const [delivery] = app.query<{ status: string; result: string }>(
+    expect((await events(app)).map((row) => row.id)).toEqual(['stager-583931']);
+    const [delivery] = await app.query<{ status: string; result: string }>(
       'select status, result from deliveries',
     );
     expect(delivery!.status).toBe('processed');
@@ -145,15 +146,17 @@ describe('Stager messages', () => {
     app = await startTestApp();
     await deliverStager(app, 'update-events.json');
     await deliverStager(app, 'older-update-than-stored.json');
-    expect(event(app, 'stager-583920')).toMatchObject({ title: 'Night Tapes', revision: 1 });
-    const [, second] = app.query<{ result: string }>('select result from deliveries order by id');
+    expect(await event(app, 'stager-583920')).toMatchObject({ title: 'Night Tapes', revision: 1 });
+    const [, second] = await app.query<{ result: string }>(
+      'select result from deliveries order by id',
+    );
     expect(JSON.parse(second!.result)).toMatchObject({ stale: 1, updated: 0 });
   });
 
   it('keeps options and to-be-confirmed events out of public outputs', async () => {
     app = await startTestApp();
     await deliverStager(app, 'option-event-not-public.json');
-    expect(event(app, 'stager-583940')).toMatchObject({ visibility: 'hidden' });
+    expect(await event(app, 'stager-583940')).toMatchObject({ visibility: 'hidden' });
   });
 
   it('marks a published event whose start moved as rescheduled, remembering the old start', async () => {
@@ -171,7 +174,7 @@ describe('Stager messages', () => {
     moved.messageContent.events = [night];
     expect((await app.postStager(JSON.stringify(moved))).status).toBe(202);
     await app.settle();
-    expect(event(app, 'stager-583920')).toMatchObject({
+    expect(await event(app, 'stager-583920')).toMatchObject({
       status: 'rescheduled',
       starts_at: '2026-12-06T19:30:00.000Z',
       previous_starts_at: '2026-12-05T19:30:00.000Z',
@@ -184,12 +187,12 @@ describe('Eventport messages', () => {
   it('normalizes both examples from the API page, the newer replacing the older', async () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-minimal-example.json'));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+    expect(await event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
       title: 'Event Title',
       revision: 1,
     });
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
-    const row = event(app, 'eventport-K8qjtKSegBfbdGppg')!;
+    const row = (await event(app, 'eventport-K8qjtKSegBfbdGppg'))!;
     expect(row).toMatchObject({
       title: 'Event Title 2',
       starts_at: '2014-11-21T21:00:00.000Z',
@@ -220,7 +223,7 @@ describe('Eventport messages', () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
     await deliverEventport(app, fixture('eventport/post-minimal-example.json'));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+    expect(await event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
       title: 'Event Title 2',
       revision: 1,
     });
@@ -230,7 +233,7 @@ describe('Eventport messages', () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
     await deliverEventport(app, fixture('eventport/cancel-unknown-event-example.json'));
-    const [, cancel] = app.query<{ status: string; result: string }>(
+    const [, cancel] = await app.query<{ status: string; result: string }>(
       'select status, result from deliveries order by id',
     );
     expect(cancel!.status).toBe('processed');
@@ -238,7 +241,7 @@ describe('Eventport messages', () => {
       cancelled: 0,
       unknown: ['tj4zTLeFTkAunsnMh'],
     });
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+    expect(await event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
       status: 'scheduled',
       revision: 1,
     });
@@ -256,13 +259,13 @@ describe('Eventport messages', () => {
         data: { event: { _id: 'K8qjtKSegBfbdGppg' } },
       }),
     );
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+    expect(await event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
       status: 'cancelled',
       visibility: 'public',
       revision: 2,
     });
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
-    expect(event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
+    expect(await event(app, 'eventport-K8qjtKSegBfbdGppg')).toMatchObject({
       status: 'cancelled',
       revision: 2,
     });
@@ -286,7 +289,7 @@ describe('Eventport messages', () => {
       },
     };
     await deliverEventport(app, JSON.stringify(bare));
-    const legacy = event(app, 'eventport-LegacyEvent000001')!;
+    const legacy = (await event(app, 'eventport-LegacyEvent000001'))!;
     expect(legacy).toMatchObject({
       title: 'Event Title 2',
       ticket_url: 'https://tickets.example/legacy',
@@ -296,7 +299,7 @@ describe('Eventport messages', () => {
       { amount: 9.5, currency: 'EUR', label: 'Pre-sale' },
     ]);
     await deliverEventport(app, JSON.stringify({ delete: true, _id: 'LegacyEvent000001' }));
-    expect(event(app, 'eventport-LegacyEvent000001')).toMatchObject({ status: 'cancelled' });
+    expect(await event(app, 'eventport-LegacyEvent000001')).toMatchObject({ status: 'cancelled' });
   });
 
   it('reads flags, open ends and loose types as the notes describe', async () => {
@@ -320,7 +323,7 @@ describe('Eventport messages', () => {
       ],
     });
     await deliverEventport(app, JSON.stringify(full));
-    const row = event(app, 'eventport-LooseTypes0000001')!;
+    const row = (await event(app, 'eventport-LooseTypes0000001'))!;
     expect(row).toMatchObject({
       ends_at: null,
       status: 'rescheduled',
@@ -342,10 +345,9 @@ describe('Eventport messages', () => {
       app,
       JSON.stringify({ type: 'venue', method: 'post', version: '1.0', data: {} }),
     );
-    expect(app.query('select status from deliveries').map((row) => row.status)).toEqual([
-      'ignored',
-      'ignored',
-    ]);
+    expect(
+      (await app.query('select status from deliveries order by id')).map((row) => row.status),
+    ).toEqual(['ignored', 'ignored']);
   });
 });
 
@@ -354,8 +356,8 @@ describe('privacy', () => {
     app = await startTestApp();
     await deliverEventport(app, fixture('eventport/post-full-example.json'));
     const stored =
-      JSON.stringify(app.query('select * from events')) +
-      JSON.stringify(app.query('select * from organizations'));
+      JSON.stringify(await app.query('select * from events')) +
+      JSON.stringify(await app.query('select * from organizations'));
     for (const value of [
       'Max Mustermann',
       '+49 176 123 4567',

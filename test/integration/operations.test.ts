@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { feedFormatOf } from '../../src/http/metrics.js';
-import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import {
+  cutOffPostgresDatabase,
+  fixture,
+  startTestApp,
+  TEST_SECRETS,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -18,6 +24,16 @@ const bearer = { authorization: `Bearer ${TEST_SECRETS.adminToken}` };
 const basic = (user: string, password: string) => ({
   authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
 });
+
+/**
+ * The app loses its database: SQLite's connection is closed under it; the PostgreSQL database
+ * stops accepting connections and the app's open ones are terminated.
+ */
+async function cutOff(app: TestApp): Promise<void> {
+  const database = app.ctx.database;
+  if (database.dialect === 'sqlite') database.sqlite.close();
+  else await cutOffPostgresDatabase(app.database);
+}
 
 /** The value of one sample line of Prometheus text, e.g. `marquee_inbox_backlog` or `name{a="b"}`. */
 function sample(text: string, series: string): number | undefined {
@@ -43,7 +59,7 @@ describe('GET /healthz', () => {
 
   it('answers 503 when the database does not answer', async () => {
     const app = await start();
-    app.ctx.database.sqlite.close();
+    await cutOff(app);
     const response = await app.get('/healthz');
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ status: 'unavailable', database: 'unreachable' });

@@ -2,17 +2,24 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/child-app.js';
-import { DEFAULT_TEST_ENV, fixture, signStager, tempDatabasePath } from '../helpers/test-app.js';
+import {
+  databaseEnv,
+  DEFAULT_TEST_ENV,
+  fixture,
+  queryDatabase,
+  signStager,
+  tempDatabase,
+  tempDatabasePath,
+} from '../helpers/test-app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 interface Main {
   child: ChildProcessWithoutNullStreams;
   url: string;
-  databasePath: string;
+  database: string;
   /** Everything written to stdout and stderr so far (log lines are batched: complete after exit). */
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -56,7 +63,9 @@ const healthy = (main: Main) => () =>
 /** Starts `src/main.ts` as its own process (the way `npx tsx src/main.ts` would) on a fresh database. */
 async function startMain(env: Record<string, string> = {}): Promise<Main> {
   const port = await freePort();
-  const databasePath = tempDatabasePath();
+  const database = await tempDatabase();
+  // A folder that goes with the test file, for the backups the scheduled jobs may write.
+  const backupDir = path.join(path.dirname(tempDatabasePath()), 'backups');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
@@ -67,8 +76,8 @@ async function startMain(env: Record<string, string> = {}): Promise<Main> {
       JOBS_ENABLED: 'true',
       HOST: '127.0.0.1',
       PORT: String(port),
-      DATABASE_PATH: databasePath,
-      BACKUP_DIR: path.join(path.dirname(databasePath), 'backups'),
+      ...databaseEnv(database),
+      BACKUP_DIR: backupDir,
       ...env,
     },
   });
@@ -81,7 +90,7 @@ async function startMain(env: Record<string, string> = {}): Promise<Main> {
   const main: Main = {
     child,
     url: `http://127.0.0.1:${port}`,
-    databasePath,
+    database,
     output: () => text,
     exited,
   };
@@ -90,16 +99,10 @@ async function startMain(env: Record<string, string> = {}): Promise<Main> {
   return main;
 }
 
-const statuses = (file: string) => {
-  const db = new Sqlite(file, { readonly: true });
-  try {
-    return (
-      db.prepare('select status from deliveries order by id').all() as { status: string }[]
-    ).map((row) => row.status);
-  } finally {
-    db.close();
-  }
-};
+const statuses = async (database: string) =>
+  (
+    await queryDatabase<{ status: string }>(database, 'select status from deliveries order by id')
+  ).map((row) => row.status);
 
 // Each test starts processes with tsx: seconds, or tens of seconds on a machine busy with other tests.
 describe('process shutdown', { timeout: 180_000 }, () => {
@@ -121,7 +124,7 @@ describe('process shutdown', { timeout: 180_000 }, () => {
     expect(main.output()).toContain('jobs: scheduler started');
     expect(main.output()).toContain('marquee: shutting down');
     expect(main.output()).toContain('marquee: stopped');
-    expect(statuses(main.databasePath)).toEqual(Array(20).fill('processed'));
+    expect(await statuses(main.database)).toEqual(Array(20).fill('processed'));
   });
 
   it('does not let a stalled client hold shutdown past SHUTDOWN_TIMEOUT_SECONDS; a second signal exits at once', async () => {

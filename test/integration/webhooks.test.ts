@@ -40,12 +40,12 @@ describe('POST /webhooks/stager', () => {
     const response = await app.postStager(body, { signature });
     expect(response.status).toBe(202);
     const answer = (await response.json()) as { delivery: number };
-    const stored = deliveries(app);
+    const stored = await deliveries(app);
     expect(stored).toHaveLength(1);
     expect(stored[0]!.id).toBe(answer.delivery);
     expect(Buffer.compare(stored[0]!.body!, body)).toBe(0);
     await app.settle();
-    expect(app.query('select id from events order by id').map((row) => row.id)).toEqual([
+    expect((await app.query('select id from events order by id')).map((row) => row.id)).toEqual([
       'stager-583920',
       'stager-583921',
       'stager-583922',
@@ -63,7 +63,7 @@ describe('POST /webhooks/stager', () => {
     app = await startTestApp();
     const response = await app.postStager(body, { signature });
     expect(response.status).toBe(401);
-    expect(deliveries(app)).toHaveLength(0);
+    expect(await deliveries(app)).toHaveLength(0);
   });
 
   it('answers 413 for a body over BODY_LIMIT and stores nothing', async () => {
@@ -71,7 +71,7 @@ describe('POST /webhooks/stager', () => {
     const response = await app.postStager(body);
     expect(response.status).toBe(413);
     expect(((await response.json()) as { error: string }).error).toMatch(/BODY_LIMIT/);
-    expect(deliveries(app)).toHaveLength(0);
+    expect(await deliveries(app)).toHaveLength(0);
   });
 
   it('answers 400 for an authenticated body that is not JSON, keeping it as rejected', async () => {
@@ -80,7 +80,7 @@ describe('POST /webhooks/stager', () => {
     const response = await app.postStager(notJson, { headers: { 'content-type': 'text/plain' } });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/not JSON/);
-    const stored = deliveries(app);
+    const stored = await deliveries(app);
     expect(stored).toHaveLength(1);
     expect(stored[0]!.status).toBe('rejected');
     expect(Buffer.compare(stored[0]!.body!, notJson)).toBe(0);
@@ -91,7 +91,7 @@ describe('POST /webhooks/stager', () => {
     const response = await app.postStager(body);
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: string }).error).toMatch(/STAGER_SIGNING_KEYS/);
-    expect(deliveries(app)).toHaveLength(0);
+    expect(await deliveries(app)).toHaveLength(0);
     expect((await app.get('/healthz')).status).toBe(200);
     expect((await app.postEventport(fixture('eventport/post-minimal-example.json'))).status).toBe(
       202,
@@ -103,7 +103,7 @@ describe('POST /webhooks/stager', () => {
     const signature = signStager(body);
     expect((await app.postStager(body, { signature })).status).toBe(202);
     await app.settle();
-    const headers = deliveries(app)[0]!.headers;
+    const headers = (await deliveries(app))[0]!.headers;
     expect(headers).not.toContain(signature);
     expect(JSON.parse(headers)).toMatchObject({ 'x-marquee-auth': 'signature' });
     const logs = app.logs.join('');
@@ -118,8 +118,10 @@ describe('POST /webhooks/eventport', () => {
   it('accepts the accessToken query parameter', async () => {
     app = await startTestApp();
     expect((await app.postEventport(body)).status).toBe(202);
-    expect(deliveries(app)).toHaveLength(1);
-    expect(JSON.parse(deliveries(app)[0]!.headers)).toMatchObject({ 'x-marquee-auth': 'token' });
+    expect(await deliveries(app)).toHaveLength(1);
+    expect(JSON.parse((await deliveries(app))[0]!.headers)).toMatchObject({
+      'x-marquee-auth': 'token',
+    });
   });
 
   it('accepts HTTP Basic credentials', async () => {
@@ -129,7 +131,9 @@ describe('POST /webhooks/eventport', () => {
       basic: [TEST_SECRETS.basicUser, TEST_SECRETS.basicPassword],
     });
     expect(response.status).toBe(202);
-    expect(JSON.parse(deliveries(app)[0]!.headers)).toMatchObject({ 'x-marquee-auth': 'basic' });
+    expect(JSON.parse((await deliveries(app))[0]!.headers)).toMatchObject({
+      'x-marquee-auth': 'basic',
+    });
   });
 
   it.each([
@@ -159,7 +163,7 @@ describe('POST /webhooks/eventport', () => {
     app = await startTestApp();
     const response = await app.postEventport(body, options);
     expect(response.status).toBe(401);
-    expect(deliveries(app)).toHaveLength(0);
+    expect(await deliveries(app)).toHaveLength(0);
   });
 
   it('answers 503 naming both variables when neither is configured', async () => {
@@ -169,16 +173,16 @@ describe('POST /webhooks/eventport', () => {
     const { error } = (await response.json()) as { error: string };
     expect(error).toMatch(/EVENTPORT_TOKENS/);
     expect(error).toMatch(/EVENTPORT_BASIC_AUTH/);
-    expect(deliveries(app)).toHaveLength(0);
+    expect(await deliveries(app)).toHaveLength(0);
   });
 
   it('answers 413 over BODY_LIMIT and 400 (kept) for a body that is not JSON', async () => {
     app = await startTestApp({ env: { BODY_LIMIT: '1kb' } });
     expect((await app.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(413);
-    expect(deliveries(app)).toHaveLength(0);
+    expect(await deliveries(app)).toHaveLength(0);
     const response = await app.postEventport('{"type": "event", "method": "post", ');
     expect(response.status).toBe(400);
-    expect(deliveries(app).map((row) => row.status)).toEqual(['rejected']);
+    expect((await deliveries(app)).map((row) => row.status)).toEqual(['rejected']);
   });
 
   it('never writes the token into a log line', async () => {
@@ -201,20 +205,38 @@ describe('the inbox', () => {
     expect((await first.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(
       202,
     );
-    expect(first.query('select status from deliveries').map((row) => row.status)).toEqual([
-      'pending',
-      'pending',
-    ]);
-    expect(first.query('select count(*) as n from events')[0]).toEqual({ n: 0 });
+    expect(
+      (await first.query('select status from deliveries order by id')).map((row) => row.status),
+    ).toEqual(['pending', 'pending']);
+    expect((await first.query('select count(*) as n from events'))[0]).toEqual({ n: 0 });
     await first.close();
 
-    app = await startTestApp({ databasePath: first.databasePath });
+    app = await startTestApp({ database: first.database });
     await app.settle();
-    expect(app.query('select status from deliveries').map((row) => row.status)).toEqual([
-      'processed',
-      'processed',
-    ]);
-    expect(app.query('select count(*) as n from events')[0]).toEqual({ n: 4 });
+    expect(
+      (await app.query('select status from deliveries order by id')).map((row) => row.status),
+    ).toEqual(['processed', 'processed']);
+    expect((await app.query('select count(*) as n from events'))[0]).toEqual({ n: 4 });
+  });
+
+  it('stores NUL characters quoted in an error or a message type as U+FFFD, and goes on', async () => {
+    app = await startTestApp();
+    expect((await app.postStager(Buffer.from([0x00, 0x7b]))).status).toBe(400);
+    const unknownType = JSON.stringify({ messageType: 'NEW\u0000TYPE', messageContent: {} });
+    expect((await app.postStager(unknownType)).status).toBe(202);
+    expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+    await app.settle();
+    const [rejected, ignored, processed] = await app.query<{
+      status: string;
+      message_type: string | null;
+      error: string | null;
+    }>('select status, message_type, error from deliveries order by id');
+    expect(rejected).toMatchObject({
+      status: 'rejected',
+      error: expect.stringContaining('\uFFFD'),
+    });
+    expect(ignored).toMatchObject({ status: 'ignored', message_type: 'NEW\uFFFDTYPE' });
+    expect(processed).toMatchObject({ status: 'processed', message_type: 'UPDATE_EVENTS' });
   });
 
   it('stores an identical body twice without duplicating or re-revising events', async () => {
@@ -223,8 +245,8 @@ describe('the inbox', () => {
     expect((await app.postStager(body)).status).toBe(202);
     expect((await app.postStager(body)).status).toBe(202);
     await app.settle();
-    expect(deliveries(app)).toHaveLength(2);
-    expect(app.query('select id, revision from events order by id')).toEqual([
+    expect(await deliveries(app)).toHaveLength(2);
+    expect(await app.query('select id, revision from events order by id')).toEqual([
       { id: 'stager-583920', revision: 1 },
       { id: 'stager-583921', revision: 1 },
       { id: 'stager-583922', revision: 1 },
@@ -239,12 +261,12 @@ describe('the inbox', () => {
     });
     expect((await app.postStager(noOrganization)).status).toBe(202);
     await app.settle();
-    const [failed] = app.query<{ status: string; error: string }>(
+    const [failed] = await app.query<{ status: string; error: string }>(
       'select status, error from deliveries',
     );
     expect(failed!.status).toBe('failed');
     expect(failed!.error).toMatch(/organization/);
     expect(await app.ctx.processor.replay({ scope: 'failed', since: null })).toBe(1);
-    expect(app.query('select status from deliveries')[0]).toEqual({ status: 'failed' });
+    expect((await app.query('select status from deliveries'))[0]).toEqual({ status: 'failed' });
   });
 });

@@ -39,8 +39,8 @@ afterEach(async () => {
   app = null;
 });
 
-const stored = (test: TestApp) =>
-  test.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n;
+const stored = async (test: TestApp) =>
+  (await test.query<{ n: number }>('select count(*) as n from deliveries'))[0]!.n;
 
 describe('repeated credentials', () => {
   it.each([
@@ -69,7 +69,7 @@ describe('repeated credentials', () => {
         body,
       });
       expect(response.status).toBe(401);
-      expect(stored(app)).toBe(0);
+      expect(await stored(app)).toBe(0);
     },
   );
 
@@ -89,7 +89,7 @@ describe('repeated credentials', () => {
         body: fixture('eventport/post-minimal-example.json'),
       });
       expect(response.status).toBe(401);
-      expect(stored(app)).toBe(0);
+      expect(await stored(app)).toBe(0);
     },
   );
 
@@ -107,7 +107,7 @@ describe('repeated credentials', () => {
       body: fixture('eventport/post-minimal-example.json'),
     });
     expect(response.status).toBe(401);
-    expect(stored(app)).toBe(0);
+    expect(await stored(app)).toBe(0);
   });
 
   it.each([
@@ -148,7 +148,7 @@ describe('repeated credentials', () => {
       body: fixture('eventport/post-minimal-example.json'),
     });
     expect(response.status).toBe(status);
-    expect(stored(app)).toBe(status === 202 ? 1 : 0);
+    expect(await stored(app)).toBe(status === 202 ? 1 : 0);
   });
 });
 
@@ -438,9 +438,9 @@ describe('no secret in the logs or the stored deliveries of a full scenario', ()
     ).toBe(401);
     await app.settle();
     expect(
-      app
-        .query<{ status: string }>('select status from deliveries order by id')
-        .map((row) => row.status),
+      (await app.query<{ status: string }>('select status from deliveries order by id')).map(
+        (row) => row.status,
+      ),
     ).toContain('failed');
 
     const logs = app.logs.join('');
@@ -448,8 +448,7 @@ describe('no secret in the logs or the stored deliveries of a full scenario', ()
     expect(logs).toContain('inbox: delivery failed');
     for (const secret of seen)
       expect(logs.includes(secret), `"${secret.slice(0, 6)}…" appears in the logs`).toBe(false);
-    const headers = app
-      .query<{ headers: string }>('select headers from deliveries')
+    const headers = (await app.query<{ headers: string }>('select headers from deliveries'))
       .map((row) => row.headers)
       .join('\n');
     for (const secret of seen)

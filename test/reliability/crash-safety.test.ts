@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readDatabase, startChildApp, type ChildApp } from '../helpers/child-app.js';
+import { startChildApp, type ChildApp } from '../helpers/child-app.js';
 import {
   eventportCancel,
   eventportPost,
@@ -10,7 +8,7 @@ import {
   stagerMessage,
   startFor,
 } from '../helpers/contract-payloads.js';
-import { signStager, tempDatabasePath, TEST_SECRETS } from '../helpers/test-app.js';
+import { queryDatabase, signStager, tempDatabase, TEST_SECRETS } from '../helpers/test-app.js';
 
 /**
  * Crash safety: Marquee runs as a child process and is killed with SIGKILL while deliveries
@@ -257,12 +255,9 @@ interface EventRow {
 
 const outputs: string[] = [];
 const figures: string[] = [];
-const temporaryDirectories: string[] = [];
 
 afterAll(() => {
   if (figures.length > 0) console.log(`crash-safety (seed ${SEED}):\n  ${figures.join('\n  ')}`);
-  for (const directory of temporaryDirectories)
-    fs.rmSync(directory, { recursive: true, force: true });
 });
 
 describe('crash safety (SIGKILL, restart on the same database)', () => {
@@ -270,10 +265,9 @@ describe('crash safety (SIGKILL, restart on the same database)', () => {
     `keeps every acknowledged delivery across ${KILL_POINTS} kill points of a stream over ${WORKERS.length} connections`,
     { timeout: 240_000 },
     async () => {
-      const databasePath = tempDatabasePath();
-      temporaryDirectories.push(path.dirname(databasePath));
+      const database = await tempDatabase();
       const env = { LOG_LEVEL: 'info' };
-      let app = await startChildApp(databasePath, env);
+      let app = await startChildApp(database, env);
       const next = WORKERS.map(() => 0);
       const allAcknowledged: Acknowledged[] = [];
       const rng = random(SEED);
@@ -288,17 +282,17 @@ describe('crash safety (SIGKILL, restart on the same database)', () => {
           expect(round.unexpected).toEqual([]);
           allAcknowledged.push(...round.acknowledged);
 
-          app = await startChildApp(databasePath, env);
+          app = await startChildApp(database, env);
           await app.diagnose(app.waitForEmptyInbox());
 
-          const { inbox, events } = readDatabase(databasePath, (db) => ({
-            inbox: db
-              .prepare('select id, source, body_sha256, status, error from deliveries order by id')
-              .all() as InboxRow[],
-            events: db
-              .prepare('select id, title, status, visibility from events order by id')
-              .all() as EventRow[],
-          }));
+          const inbox = await queryDatabase<InboxRow>(
+            database,
+            'select id, source, body_sha256, status, error from deliveries order by id',
+          );
+          const events = await queryDatabase<EventRow>(
+            database,
+            'select id, title, status, visibility from events order by id',
+          );
 
           // Every acknowledged delivery is in the inbox under the id it was answered with, processed.
           const bySha = new Map(inbox.map((row) => [row.body_sha256, row]));
@@ -416,10 +410,9 @@ describe('crash safety (SIGKILL, restart on the same database)', () => {
     async () => {
       const SYNC_SIZE = Number(process.env.MARQUEE_CRASH_SYNC_SIZE ?? 4000);
       const organization = { id: 8001, name: 'Big Venue' };
-      const databasePath = tempDatabasePath();
-      temporaryDirectories.push(path.dirname(databasePath));
+      const database = await tempDatabase();
       const rng = random(SEED + 1);
-      let app = await startChildApp(databasePath);
+      let app = await startChildApp(database);
       const post = async (body: Buffer) => {
         const response = await app.diagnose(
           fetch(`${app.url}/webhooks/stager`, {
@@ -470,36 +463,28 @@ describe('crash safety (SIGKILL, restart on the same database)', () => {
           await new Promise((resolve) => setTimeout(resolve, delay));
           await app.kill();
           outputs.push(app.output());
-          const statusAtKill = readDatabase(
-            databasePath,
-            (db) =>
-              (
-                db.prepare('select status from deliveries where id = ?').get(deliveryId) as {
-                  status: string;
-                }
-              ).status,
-            { readonly: false },
-          );
+          const statusOf = async () => {
+            const [row] = await queryDatabase<{ status: string }>(
+              database,
+              'select status from deliveries where id = ?',
+              deliveryId,
+            );
+            return row?.status;
+          };
+          const statusAtKill = await statusOf();
           if (statusAtKill === 'pending') pendingAtKill += 1;
 
-          app = await startChildApp(databasePath);
+          app = await startChildApp(database);
           await app.diagnose(app.waitForEmptyInbox(120_000));
-          const { status, rows } = readDatabase(databasePath, (db) => ({
-            status: (
-              db.prepare('select status from deliveries where id = ?').get(deliveryId) as {
-                status: string;
-              }
-            ).status,
-            rows: db
-              .prepare(
-                "select external_id, title, visibility from events where organization_id = '8001'",
-              )
-              .all() as {
-              external_id: string;
-              title: string;
-              visibility: string;
-            }[],
-          }));
+          const status = await statusOf();
+          const rows = await queryDatabase<{
+            external_id: string;
+            title: string;
+            visibility: string;
+          }>(
+            database,
+            "select external_id, title, visibility from events where organization_id = '8001'",
+          );
           expect(status).toBe('processed');
           const listedSet = new Set(listed.map(String));
           expect(rows).toHaveLength(everSeen.size);

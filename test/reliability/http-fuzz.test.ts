@@ -4,7 +4,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileString, NASTY_STRINGS } from '../helpers/hostile-arbitraries.js';
 import { rawRequest, rawSocket, statusCodes, type RawResponse } from '../helpers/raw-http.js';
-import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import {
+  fixture,
+  startTestApp,
+  TEST_SECRETS,
+  usingPostgres,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 /**
  * Hostile HTTP: random methods, paths, query strings, header lines and sizes, content types,
@@ -415,7 +421,8 @@ describe('random requests against every endpoint', () => {
     `answers webhook deliveries of any shape 202, 400, 401, 413 or 415, storing exactly the accepted ones (${Math.ceil(NUM_RUNS / 2)} requests)`,
     { timeout: 120_000 },
     async () => {
-      const count = () => app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n;
+      const count = async () =>
+        (await app.query<{ n: number }>('select count(*) as n from deliveries'))[0]!.n;
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom('stager', 'eventport'),
@@ -451,20 +458,20 @@ describe('random requests against every endpoint', () => {
             } else {
               path += `?accessToken=${valid ? TEST_SECRETS.eventportToken : 'not-the-token'}`;
             }
-            const before = count();
+            const before = await count();
             const response = await send('POST', path, headers, body);
             if (response === null) return;
             expect(
               [202, 400, 401, 413, 415],
               `${response.status} ${response.body.toString('utf8').slice(0, 200)}`,
             ).toContain(response.status);
-            const stored = count() - before;
+            const stored = (await count()) - before;
             if (response.status === 202) {
               expect(stored).toBe(1);
               const { delivery } = JSON.parse(response.body.toString('utf8')) as {
                 delivery: number;
               };
-              const [row] = app.query<{ body: Buffer; status: string }>(
+              const [row] = await app.query<{ body: Buffer; status: string }>(
                 'select body, status from deliveries where id = ?',
                 delivery,
               );
@@ -517,14 +524,16 @@ describe('random requests against every endpoint', () => {
         ).toBeLessThan(500);
     }
     // Slow or abandoned uploads: the connection closes, nothing is stored half.
-    const before = app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n;
+    const count = async () =>
+      (await app.query<{ n: number }>('select count(*) as n from deliveries'))[0]!.n;
+    const before = await count();
     await rawSocket(
       app.url,
       `POST /webhooks/stager HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1000\r\nX-Signature: ${signature}\r\n\r\n{"half":`,
       300,
     );
     await healthy();
-    expect(app.query<{ n: number }>('select count(*) as n from deliveries')[0]!.n).toBe(before);
+    expect(await count()).toBe(before);
   });
 });
 
@@ -555,16 +564,24 @@ describe('injection attempts in filters and ids', () => {
     '/embed',
   ];
 
-  function fingerprint(): string {
+  // Tables, columns and indexes as the database describes them.
+  const SCHEMA = usingPostgres
+    ? `select table_name as name, column_name as detail from information_schema.columns
+         where table_schema = current_schema()
+       union all select indexname, indexdef from pg_indexes where schemaname = current_schema()
+       order by name, detail`
+    : 'select type, name, sql from sqlite_master order by name';
+
+  async function fingerprint(): Promise<string> {
     return JSON.stringify([
-      app.query('select * from events order by id'),
-      app.query('select id, status, body_sha256 from deliveries order by id'),
-      app.query('select type, name, sql from sqlite_master order by name'),
+      await app.query('select * from events order by id'),
+      await app.query('select id, status, body_sha256 from deliveries order by id'),
+      await app.query(SCHEMA),
     ]);
   }
 
   it('answers SQL fragments in every filter with 400 or a result that does not widen, and changes nothing', async () => {
-    const before = fingerprint();
+    const before = await fingerprint();
     const all = ((await (await app.get('/api/events?limit=1000')).json()) as { total: number })
       .total;
     expect(all).toBeGreaterThan(0);
@@ -597,7 +614,7 @@ describe('injection attempts in filters and ids', () => {
         }
       }
     }
-    expect(fingerprint()).toBe(before);
+    expect(await fingerprint()).toBe(before);
   });
 
   it('answers path traversal and injection in /events/:id (HTML and .ics) and /assets/:name with 400/404, leaking nothing', async () => {
@@ -620,7 +637,7 @@ describe('injection attempts in filters and ids', () => {
       '%2e',
       '%2e%2e',
     ];
-    const before = fingerprint();
+    const before = await fingerprint();
     for (const id of ids) {
       for (const path of [`/events/${id}`, `/events/${id}.ics`, `/assets/${id}`]) {
         const response = await send('GET', path, []);
@@ -632,7 +649,7 @@ describe('injection attempts in filters and ids', () => {
         expect(text).not.toContain('SQLite format 3');
       }
     }
-    expect(fingerprint()).toBe(before);
+    expect(await fingerprint()).toBe(before);
   });
 
   it('answers impossible calendar dates in from/to with 400 in every form, instead of moving them', async () => {

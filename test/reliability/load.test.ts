@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readDatabase, startChildApp, type ChildApp } from '../helpers/child-app.js';
+import { startChildApp, type ChildApp } from '../helpers/child-app.js';
 import {
   eventportPost,
   stagerEvent,
@@ -11,7 +9,7 @@ import {
 } from '../helpers/contract-payloads.js';
 import { parseIcs, parseXmlStrict } from '../helpers/output-checks.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { signStager, tempDatabasePath, TEST_SECRETS } from '../helpers/test-app.js';
+import { queryDatabase, signStager, tempDatabase, TEST_SECRETS } from '../helpers/test-app.js';
 
 /**
  * A bounded load test on loopback: deliveries and feed requests at the same time, against
@@ -130,11 +128,8 @@ function checkFeed(path: string, body: string, full: boolean): void {
 }
 
 let app: ChildApp | null = null;
-const temporaryDirectories: string[] = [];
 afterAll(async () => {
   await app?.stop();
-  for (const directory of temporaryDirectories)
-    fs.rmSync(directory, { recursive: true, force: true });
 });
 
 describe('load', () => {
@@ -142,9 +137,8 @@ describe('load', () => {
     `takes ${DELIVERIES} deliveries and ${FEED_REQUESTS} feed requests at the same time: no 5xx, nothing lost, every feed well-formed`,
     { timeout: 120_000 + 600_000 * SCALE },
     async () => {
-      const databasePath = tempDatabasePath();
-      temporaryDirectories.push(path.dirname(databasePath));
-      app = await startChildApp(databasePath);
+      const database = await tempDatabase();
+      app = await startChildApp(database);
       const url = app.url;
       const statuses = new Map<string, number>();
       const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1);
@@ -207,14 +201,14 @@ describe('load', () => {
       expect(acknowledged.size).toBe(DELIVERIES);
 
       // Nothing lost: every acknowledged delivery is stored under its id, with its body, processed.
-      const { inbox, events } = readDatabase(databasePath, (db) => ({
-        inbox: db.prepare('select id, body_sha256, status from deliveries').all() as {
-          id: number;
-          body_sha256: string;
-          status: string;
-        }[],
-        events: db.prepare('select id, title from events').all() as { id: string; title: string }[],
-      }));
+      const inbox = await queryDatabase<{ id: number; body_sha256: string; status: string }>(
+        database,
+        'select id, body_sha256, status from deliveries',
+      );
+      const events = await queryDatabase<{ id: string; title: string }>(
+        database,
+        'select id, title from events',
+      );
       const byId = new Map(inbox.map((row) => [row.id, row]));
       expect(inbox).toHaveLength(DELIVERIES);
       for (const [index, { id, sha }] of acknowledged) {

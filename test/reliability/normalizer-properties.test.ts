@@ -375,7 +375,7 @@ describe('hostile payloads through the app (inbox, ingest, SQLite, feeds)', () =
           expected.set(delivery, readable ? 'done' : 'failed');
         }
         await app.settle();
-        const rows = app.query<{ id: number; status: string; error: string | null }>(
+        const rows = await app.query<{ id: number; status: string; error: string | null }>(
           'select id, status, error from deliveries',
         );
         expect(rows).toHaveLength(samples.length);

@@ -108,18 +108,20 @@ beforeAll(async () => {
   ];
   for (const body of eventport) expect((await app.postEventport(body)).status).toBe(202);
   await app.settle();
-  const failed = app.query<{ error: string }>(
+  const failed = await app.query<{ error: string }>(
     "select error from deliveries where status != 'processed'",
   );
   expect(failed).toEqual([]);
-  const skipped = app
-    .query<{ result: string }>('select result from deliveries')
-    .flatMap((row) => (JSON.parse(row.result) as { skipped: unknown[] }).skipped);
+  const skipped = (await app.query<{ result: string }>('select result from deliveries')).flatMap(
+    (row) => (JSON.parse(row.result) as { skipped: unknown[] }).skipped,
+  );
   expect(skipped).toEqual([]);
   ids.push(
-    ...app
-      .query<{ id: string }>("select id from events where visibility = 'public' order by id")
-      .map((row) => row.id),
+    ...(
+      await app.query<{ id: string }>(
+        "select id from events where visibility = 'public' order by id",
+      )
+    ).map((row) => row.id),
   );
   expect(ids).toHaveLength(6);
 });

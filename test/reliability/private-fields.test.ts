@@ -87,9 +87,9 @@ beforeAll(async () => {
     ).status,
   ).toBe(202);
   await app.settle();
-  ids = app
-    .query<{ id: string }>("select id from events where visibility = 'public' order by id")
-    .map((row) => row.id);
+  ids = (
+    await app.query<{ id: string }>("select id from events where visibility = 'public' order by id")
+  ).map((row) => row.id);
   expect(ids).toContain('eventport-PrivateFields0001');
   expect(ids).toContain('eventport-PrivateFields0002');
 });
@@ -155,11 +155,10 @@ describe('private Eventport fields', () => {
     }
   });
 
-  it('are not in the stored events, only in the raw deliveries (purged after INBOX_RETENTION_DAYS)', () => {
-    const rows = JSON.stringify(app.query('select * from events'));
+  it('are not in the stored events, only in the raw deliveries (purged after INBOX_RETENTION_DAYS)', async () => {
+    const rows = JSON.stringify(await app.query('select * from events'));
     for (const value of PRIVATE) expect(normalize(rows).includes(value), value).toBe(false);
-    const raw = app
-      .query<{ body: Buffer }>('select body from deliveries')
+    const raw = (await app.query<{ body: Buffer }>('select body from deliveries'))
       .map((row) => row.body.toString('utf8'))
       .join('\n');
     expect(raw).toContain(PRIVATE_PROFILE.counterparts[0]!.name);

@@ -1,0 +1,588 @@
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip, createGzip } from 'node:zlib';
+import { DEFAULT_MIGRATION_TABLE, sql, type RawBuilder } from 'kysely';
+import { z } from 'zod';
+import { announceEventsChanged } from '../events/event-repository.js';
+import {
+  isPostgres,
+  pendingMigrations,
+  type DatabaseHandle,
+  type Db,
+  type Queryable,
+} from './connection.js';
+import { migrations } from './migrations/index.js';
+
+/**
+ * Moves an installation's data between databases of either dialect as a dump of
+ * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
+ *
+ *   {"format":"marquee-dump","version":1,"schema":"0003-job-claims","exportedAt":"…"}
+ *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
+ *
+ * Job claims are not dumped: they only keep instances from running one schedule twice.
+ */
+
+const DUMP_FORMAT = 'marquee-dump';
+const DUMP_VERSION = 1;
+
+/** A dump or a database that cannot be transferred, with what to do about it. */
+export class TransferError extends Error {}
+
+const DUMP_TABLES = ['deliveries', 'events', 'event_genres', 'organizations'] as const;
+type DumpTable = (typeof DUMP_TABLES)[number];
+export type TableCounts = Record<DumpTable, number>;
+
+/** Rows read per query on export: a few hundred keeps memory flat and queries few. */
+const PAGE_ROWS = 500;
+/** Raw delivery bodies (up to BODY_LIMIT each) per page or insert, in bytes. */
+const PAGE_BYTES = 4 * 1024 ** 2;
+/** Bound parameters per insert: below SQLite's 32766 and PostgreSQL's 65535. */
+const INSERT_PARAMETERS = 8_000;
+
+const text = z.string();
+const optionalText = z.string().nullable();
+const integer = z.int();
+const optionalInteger = z.int().nullable();
+
+const deliveryRow = z
+  .strictObject({
+    id: z.int().positive(),
+    source: text,
+    received_at: text,
+    content_type: optionalText,
+    headers: text,
+    body: z
+      .base64()
+      .nullable()
+      .transform((body) => (body === null ? null : Buffer.from(body, 'base64'))),
+    body_sha256: text,
+    body_size: integer,
+    status: z.enum(['pending', 'processed', 'failed', 'rejected', 'ignored']),
+    message_type: optionalText,
+    result: optionalText,
+    error: optionalText,
+    attempts: integer,
+    processed_at: optionalText,
+    purged_at: optionalText,
+  })
+  // Still called when the body failed its own check (and is no Buffer then): nothing to compare.
+  .refine(
+    (row) =>
+      !Buffer.isBuffer(row.body) ||
+      createHash('sha256').update(row.body).digest('hex') === row.body_sha256,
+    { message: 'does not match body_sha256', path: ['body'] },
+  );
+
+const eventRow = z.strictObject({
+  id: text,
+  source: text,
+  external_id: text,
+  organization_id: optionalText,
+  organizer_name: optionalText,
+  organizer_key: optionalText,
+  title: text,
+  subtitle: optionalText,
+  description_text: optionalText,
+  description_html: optionalText,
+  starts_at: text,
+  ends_at: optionalText,
+  effective_end_at: text,
+  doors_at: optionalText,
+  previous_starts_at: optionalText,
+  time_zone: text,
+  venue_name: optionalText,
+  venue_key: optionalText,
+  venue_street: optionalText,
+  venue_postal_code: optionalText,
+  venue_city: optionalText,
+  venue_country: optionalText,
+  latitude: z.number().nullable(),
+  longitude: z.number().nullable(),
+  city_key: optionalText,
+  genres: text,
+  tags: text,
+  prices: text,
+  ticket_url: optionalText,
+  sold_out: integer,
+  image_url: optionalText,
+  image_alt: optionalText,
+  status: text,
+  visibility: text,
+  search_text: text,
+  source_updated_at: optionalText,
+  content_hash: text,
+  revision: integer,
+  first_seen_at: text,
+  last_changed_at: text,
+});
+
+const eventGenreRow = z.strictObject({ event_id: text, genre_key: text });
+
+const organizationRow = z.strictObject({
+  source: text,
+  external_id: text,
+  name: optionalText,
+  last_sync_at: optionalText,
+  last_sync_delivery_id: optionalInteger,
+  last_sync_event_count: optionalInteger,
+});
+
+/** How one table is read, written to the dump, checked and inserted. */
+interface TableTransfer {
+  table: DumpTable;
+  /** The primary key: rows are dumped in its order and paged by it. */
+  key: readonly string[];
+  /** The dumped columns, in dump order. */
+  columns: readonly string[];
+  /** A column that bounds a row's size in bytes, to keep pages of large rows small. */
+  sizeColumn?: string;
+  toDump(row: Record<string, unknown>): Record<string, unknown>;
+  /** Checks a dumped row; throws a ZodError. */
+  parse(row: unknown): unknown;
+  /** Inserts rows `parse` returned. */
+  insert(db: Queryable, rows: unknown[]): Promise<void>;
+}
+
+function tableTransfer<Schema extends z.ZodObject>(spec: {
+  table: DumpTable;
+  key: readonly (keyof z.output<Schema> & string)[];
+  schema: Schema;
+  sizeColumn?: keyof z.output<Schema> & string;
+  toDump?(row: Record<string, unknown>): Record<string, unknown>;
+  insert(db: Queryable, rows: z.output<Schema>[]): Promise<unknown>;
+}): TableTransfer {
+  return {
+    table: spec.table,
+    key: spec.key,
+    columns: Object.keys(spec.schema.shape),
+    sizeColumn: spec.sizeColumn,
+    toDump: spec.toDump ?? ((row) => row),
+    parse: (row) => spec.schema.parse(row),
+    async insert(db, rows) {
+      // Only ever handed what this table's `parse` returned.
+      await spec.insert(db, rows as z.output<Schema>[]);
+    },
+  };
+}
+
+/** In dump order: events before the genres that reference them. */
+const TABLES: readonly TableTransfer[] = [
+  tableTransfer({
+    table: 'deliveries',
+    key: ['id'],
+    // `refine` keeps the object's shape in zod 4; its output is the object's.
+    schema: deliveryRow,
+    sizeColumn: 'body_size',
+    toDump: (row) => ({
+      ...row,
+      body: Buffer.isBuffer(row.body) ? row.body.toString('base64') : null,
+    }),
+    insert: (db, rows) => db.insertInto('deliveries').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'events',
+    key: ['id'],
+    schema: eventRow,
+    insert: (db, rows) => db.insertInto('events').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'event_genres',
+    key: ['event_id', 'genre_key'],
+    schema: eventGenreRow,
+    insert: (db, rows) => db.insertInto('event_genres').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'organizations',
+    key: ['source', 'external_id'],
+    schema: organizationRow,
+    insert: (db, rows) => db.insertInto('organizations').values(rows).execute(),
+  }),
+];
+
+const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
+
+const emptyCounts = (): TableCounts => ({
+  deliveries: 0,
+  events: 0,
+  event_genres: 0,
+  organizations: 0,
+});
+
+const MIGRATION_NAMES = Object.keys(migrations);
+const LATEST_MIGRATION = MIGRATION_NAMES.at(-1) ?? '';
+
+/** The latest migration applied to `db`; the dump's rows have that schema's columns. */
+async function appliedSchema(db: Db): Promise<string> {
+  const pending = await pendingMigrations(db);
+  if (pending.length > 0) {
+    throw new TransferError(
+      `the database schema is behind (pending: ${pending.join(', ')}); run \`marquee migrate\` first`,
+    );
+  }
+  const migrationTable = sql.table(DEFAULT_MIGRATION_TABLE);
+  const query = sql<{ name: string | null }>`select max(name) as name from ${migrationTable}`;
+  const { rows } = await query.execute(db);
+  const latest = rows[0]?.name ?? '';
+  if (!MIGRATION_NAMES.includes(latest)) {
+    throw new TransferError(
+      `the database has schema ${latest}, which this Marquee does not know; export with the Marquee that migrated it`,
+    );
+  }
+  return latest;
+}
+
+/** The number of rows in the next page: PAGE_ROWS, or fewer while their sizes pass PAGE_BYTES. */
+async function pageLength(
+  db: Queryable,
+  spec: TableTransfer,
+  where: RawBuilder<unknown>,
+): Promise<number> {
+  if (!spec.sizeColumn) return PAGE_ROWS;
+  const key = sql.join(spec.key.map((column) => sql.ref(column)));
+  const { rows } = await sql<{ size: number }>`select ${sql.ref(spec.sizeColumn)} as size
+    from ${sql.table(spec.table)} ${where} order by ${key} limit ${PAGE_ROWS}`.execute(db);
+  let bytes = 0;
+  let length = 0;
+  for (const row of rows) {
+    bytes += row.size;
+    if (length > 0 && bytes > PAGE_BYTES) break;
+    length += 1;
+  }
+  return Math.max(length, 1);
+}
+
+/** One page of rows in key order after the key values `after` (from the start when null). */
+async function readPage(
+  db: Queryable,
+  spec: TableTransfer,
+  after: unknown[] | null,
+): Promise<Record<string, unknown>[]> {
+  const key = sql.join(spec.key.map((column) => sql.ref(column)));
+  // A row-value comparison: both dialects answer it from the primary key's index.
+  const where = after ? sql`where (${key}) > (${sql.join(after)})` : sql``;
+  const length = await pageLength(db, spec, where);
+  const columns = sql.join(spec.columns.map((column) => sql.ref(column)));
+  const { rows } = await sql<Record<string, unknown>>`select ${columns}
+    from ${sql.table(spec.table)} ${where} order by ${key} limit ${length}`.execute(db);
+  return rows;
+}
+
+/** A table's rows as dump lines, one chunk of text per page. */
+async function* tableLines(
+  db: Queryable,
+  spec: TableTransfer,
+  counts: TableCounts,
+): AsyncGenerator<string> {
+  let after: unknown[] | null = null;
+  for (;;) {
+    const page = await readPage(db, spec, after);
+    const last = page.at(-1);
+    if (!last) return;
+    // Columns in declared order, whatever order the database returns them in.
+    const lines = page.map((row) => {
+      const dumped = spec.toDump(row);
+      const ordered = Object.fromEntries(spec.columns.map((column) => [column, dumped[column]]));
+      return `${JSON.stringify({ table: spec.table, row: ordered })}\n`;
+    });
+    counts[spec.table] += page.length;
+    yield lines.join('');
+    after = spec.key.map((column) => last[column]);
+  }
+}
+
+async function* dumpLines(db: Queryable, schema: string, counts: TableCounts) {
+  const header = {
+    format: DUMP_FORMAT,
+    version: DUMP_VERSION,
+    schema,
+    exportedAt: new Date().toISOString(),
+  };
+  yield `${JSON.stringify(header)}\n`;
+  for (const spec of TABLES) yield* tableLines(db, spec, counts);
+  yield `${JSON.stringify({ end: counts })}\n`;
+}
+
+/**
+ * Writes every delivery, event, event genre and organization to `output` as a dump (gzipped
+ * with `gzip`), and ends it. The rows are one consistent snapshot, so exporting while Marquee
+ * runs is safe. Resolves to the number of rows per table.
+ */
+export async function exportDatabase(
+  handle: DatabaseHandle,
+  output: Writable,
+  options: { gzip?: boolean } = {},
+): Promise<TableCounts> {
+  const schema = await appliedSchema(handle.db);
+  // PostgreSQL: one snapshot for every page; SQLite's transaction is a snapshot in WAL mode.
+  return handle.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      const counts = emptyCounts();
+      const lines = Readable.from(dumpLines(trx, schema, counts), { objectMode: false });
+      if (options.gzip) await pipeline(lines, createGzip(), output);
+      else await pipeline(lines, output);
+      return counts;
+    });
+}
+
+/** Splits UTF-8 text into lines, numbered from 1; a last line without a newline counts. */
+async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<[number, string]> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let number = 0;
+  for await (const chunk of input) {
+    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    let start = 0;
+    for (
+      let newline = pending.indexOf('\n');
+      newline >= 0;
+      newline = pending.indexOf('\n', start)
+    ) {
+      yield [++number, pending.slice(start, newline)];
+      start = newline + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.end();
+  if (pending.length > 0) yield [++number, pending];
+}
+
+const headerLine = z.object({
+  format: z.literal(DUMP_FORMAT),
+  version: z.int().positive(),
+  schema: z.string(),
+  exportedAt: z.string(),
+});
+
+const rowLine = z.strictObject({
+  table: z.enum(DUMP_TABLES),
+  row: z.record(z.string(), z.unknown()),
+});
+
+const endLine = z.strictObject({ end: z.record(z.enum(DUMP_TABLES), z.int().nonnegative()) });
+
+const bodyLine = z.union([rowLine, endLine]);
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) =>
+      issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+    )
+    .join('; ');
+}
+
+function parseJson(number: number, line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (error) {
+    throw new TransferError(`line ${number}: not JSON (${(error as Error).message})`);
+  }
+}
+
+/** Runs a zod parse of line `number`; its failure becomes a TransferError that names the line. */
+function checkLine<T>(number: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof z.ZodError) {
+      throw new TransferError(`line ${number}: ${describeIssues(error)}`);
+    }
+    throw error;
+  }
+}
+
+/** Checks the first line: a Marquee dump this build can read, of a schema it knows. */
+function checkHeader(number: number, line: string): void {
+  const header = parseJson(number, line);
+  if ((header as { format?: unknown } | null)?.format !== DUMP_FORMAT) {
+    throw new TransferError(`line ${number}: not a Marquee dump (no "${DUMP_FORMAT}" header)`);
+  }
+  const { version, schema } = checkLine(number, () => headerLine.parse(header));
+  if (version > DUMP_VERSION) {
+    throw new TransferError(
+      `the dump has format version ${version}; this Marquee reads version ${DUMP_VERSION}: import it with a newer Marquee`,
+    );
+  }
+  // An older schema's rows are checked as this one's: no migration so far changed a dumped column.
+  if (!MIGRATION_NAMES.includes(schema)) {
+    // Migration names start with their sequence number, so a later one sorts after.
+    throw new TransferError(
+      schema > LATEST_MIGRATION
+        ? `the dump comes from a newer Marquee (schema ${schema}, this one has ${LATEST_MIGRATION}): upgrade Marquee first`
+        : `the dump has schema ${schema}, which this Marquee does not know`,
+    );
+  }
+}
+
+async function countRows(db: Queryable, table: DumpTable): Promise<number> {
+  const query = sql<{ count: number }>`select count(*) as count from ${sql.table(table)}`;
+  const { rows } = await query.execute(db);
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** Refuses to mix a dump into existing data. */
+async function checkEmpty(db: Queryable): Promise<void> {
+  const found: string[] = [];
+  for (const spec of TABLES) {
+    const count = await countRows(db, spec.table);
+    if (count > 0) found.push(`${count} ${spec.table}`);
+  }
+  if (found.length > 0) {
+    throw new TransferError(
+      `the target database is not empty (${found.join(', ')}); import only into a new database`,
+    );
+  }
+}
+
+/** Rows of one table waiting to be inserted together, with the lines they came from. */
+interface Batch {
+  spec: TableTransfer;
+  rows: unknown[];
+  bytes: number;
+  firstLine: number;
+  lastLine: number;
+}
+
+async function insertBatch(db: Queryable, batch: Batch): Promise<void> {
+  try {
+    await batch.spec.insert(db, batch.rows);
+  } catch (error) {
+    throw new TransferError(
+      `lines ${batch.firstLine}-${batch.lastLine} (${batch.spec.table}): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Inserts the rows of a dump's lines after the header; resolves to the counts once the end
+ * line confirmed them.
+ */
+async function insertLines(
+  db: Queryable,
+  lines: AsyncIterator<[number, string]>,
+): Promise<TableCounts> {
+  const counts = emptyCounts();
+  let batch: Batch | null = null;
+  let lastNumber = 1;
+  for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    const [number, line] = next.value;
+    lastNumber = number;
+    const json = parseJson(number, line);
+    const entry = checkLine(number, () => bodyLine.parse(json));
+    if ('end' in entry) {
+      if (batch) await insertBatch(db, batch);
+      checkEndCounts(number, entry.end, counts);
+      const after = await lines.next();
+      if (!after.done) throw new TransferError(`line ${after.value[0]}: text after the end line`);
+      return counts;
+    }
+    const spec = TABLES_BY_NAME.get(entry.table)!;
+    const row = checkLine(number, () => spec.parse(entry.row));
+    const rowsPerInsert = Math.floor(INSERT_PARAMETERS / spec.columns.length);
+    if (
+      batch &&
+      (batch.spec !== spec || batch.rows.length >= rowsPerInsert || batch.bytes >= PAGE_BYTES)
+    ) {
+      await insertBatch(db, batch);
+      batch = null;
+    }
+    batch ??= { spec, rows: [], bytes: 0, firstLine: number, lastLine: number };
+    batch.rows.push(row);
+    batch.bytes += line.length;
+    batch.lastLine = number;
+    counts[spec.table] += 1;
+  }
+  throw new TransferError(
+    `the dump ends at line ${lastNumber} without its end line: it is truncated`,
+  );
+}
+
+/** The end line's counts must match the rows read: a dump cut at a line boundary is caught here. */
+function checkEndCounts(number: number, expected: TableCounts, counts: TableCounts): void {
+  const wrong = DUMP_TABLES.filter((table) => expected[table] !== counts[table]);
+  if (wrong.length > 0) {
+    const differences = wrong.map(
+      (table) => `${table}: ${expected[table]} exported, ${counts[table]} in the dump`,
+    );
+    throw new TransferError(`line ${number}: rows are missing (${differences.join('; ')})`);
+  }
+}
+
+/**
+ * Moves the sequence behind deliveries.id past the imported ids. PostgreSQL's serial only
+ * advances when it hands out an id, so inserting explicit ids leaves it at 1 and the next
+ * delivery would collide with an imported one. SQLite's AUTOINCREMENT follows the largest id
+ * inserted by itself.
+ */
+async function advanceDeliveryIds(db: Queryable): Promise<void> {
+  if (!isPostgres(db)) return;
+  await sql`select setval(pg_get_serial_sequence('deliveries', 'id'), max(id))
+    from deliveries having max(id) is not null`.execute(db);
+}
+
+/**
+ * Keeps running instances from writing while the dump goes in: a delivery they receive waits
+ * for the import and then takes an id after the imported ones, instead of colliding with one.
+ * Reads (serving feeds) go on.
+ */
+async function lockTables(db: Queryable): Promise<void> {
+  if (!isPostgres(db)) return;
+  const tables = sql.join(TABLES.map((spec) => sql.table(spec.table)));
+  await sql`lock table ${tables} in exclusive mode`.execute(db);
+}
+
+function isZlibError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * Reads a dump (gunzipping with `gzip`) into an empty, migrated database in one transaction:
+ * all of it or, on any error, nothing. Resolves to the number of rows per table.
+ */
+export async function importDatabase(
+  handle: DatabaseHandle,
+  input: Readable,
+  options: { gzip?: boolean } = {},
+): Promise<TableCounts> {
+  const pending = await pendingMigrations(handle.db);
+  if (pending.length > 0) {
+    throw new TransferError(`the target database is not migrated (pending: ${pending.join(', ')})`);
+  }
+  let counts = emptyCounts();
+  const importText = async (source: AsyncIterable<Buffer | string>) => {
+    counts = await handle.db.transaction().execute(async (trx) => {
+      await lockTables(trx);
+      await checkEmpty(trx);
+      const lines = readLines(source);
+      const first = await lines.next();
+      if (first.done) throw new TransferError('the dump is empty');
+      checkHeader(...first.value);
+      const inserted = await insertLines(trx, lines);
+      await advanceDeliveryIds(trx);
+      // Other instances on this database drop their cached feeds when the import commits.
+      await announceEventsChanged(trx, `marquee-import:${os.hostname()}:${process.pid}`);
+      return inserted;
+    });
+  };
+  try {
+    if (options.gzip) await pipeline(input, createGunzip(), importText);
+    else await pipeline(input, importText);
+  } catch (error) {
+    if (isZlibError(error)) {
+      throw new TransferError(
+        `the dump is not valid gzip or is truncated (${(error as Error).message})`,
+      );
+    }
+    throw error;
+  }
+  return counts;
+}

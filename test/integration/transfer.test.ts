@@ -1,0 +1,341 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runJob } from '../../src/jobs/scheduler.js';
+import {
+  databaseEnv,
+  DEFAULT_TEST_ENV,
+  FIXED_NOW,
+  fixture,
+  startTestApp,
+  tempDatabase,
+  tempDatabasePath,
+  type TestApp,
+  usingPostgres,
+} from '../helpers/test-app.js';
+
+/**
+ * `marquee export` and `marquee import` move an installation between databases: a SQLite one
+ * filled over HTTP goes into PostgreSQL (with DATABASE_URL: a server on which the test may create
+ * and drop databases) or, without it, into another SQLite file, and comes out the same.
+ */
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const DAY_MS = 86_400_000;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `src/cli.ts` in a child process with only the given environment, `stdin` as its input. */
+function cli(args: string[], env: Record<string, string>, stdin?: Buffer): Promise<CliResult> {
+  const { LOG_LEVEL: _level, ...testEnv } = DEFAULT_TEST_ENV;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    timeout: 30_000,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      TMPDIR: os.tmpdir(),
+      ...testEnv,
+      ...env,
+    },
+  });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stdin.end(stdin);
+  return new Promise((resolve) => {
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      }),
+    );
+  });
+}
+
+const apps: TestApp[] = [];
+afterAll(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+interface DumpLine {
+  format?: string;
+  exportedAt?: string;
+  table?: string;
+  row?: Record<string, unknown>;
+  end?: Record<string, number>;
+}
+
+const dumpLines = (text: string): DumpLine[] =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as DumpLine);
+
+/** The dump's lines without the export time, which is all two exports of the same data differ in. */
+const comparable = (text: string) =>
+  dumpLines(text).map(({ exportedAt: _exportedAt, ...line }) => line);
+
+const rowsOf = (text: string, table: string) =>
+  dumpLines(text)
+    .filter((line) => line.table === table)
+    .map((line) => line.row as Record<string, unknown>);
+
+interface Served {
+  status: number;
+  etag: string | null;
+  body: Buffer;
+}
+
+async function served(app: TestApp, paths: string[]): Promise<Map<string, Served>> {
+  const answers = new Map<string, Served>();
+  for (const url of paths) {
+    const response = await app.get(url);
+    answers.set(url, {
+      status: response.status,
+      etag: response.headers.get('etag'),
+      body: Buffer.from(await response.arrayBuffer()),
+    });
+  }
+  return answers;
+}
+
+/** Polls `check` until it holds; fails after 10 seconds. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function post(app: TestApp, source: 'stager' | 'eventport', body: Buffer | string) {
+  const response = source === 'stager' ? await app.postStager(body) : await app.postEventport(body);
+  expect(response.status).toBeLessThan(500);
+  return response;
+}
+
+/**
+ * A SQLite installation after some use: processed deliveries of both sources, an ignored, a
+ * failed and a rejected one, one whose body retention purged; its outputs, and its dump
+ * (exported while it runs).
+ */
+async function usedInstallation(dumpFile: string) {
+  let clock = new Date(FIXED_NOW.getTime() - 40 * DAY_MS);
+  const app = await startTestApp({ database: tempDatabasePath(), now: () => clock });
+  apps.push(app);
+  await post(app, 'stager', fixture('stager/not-json.txt'));
+  await post(app, 'stager', fixture('stager/update-events.json'));
+  await app.settle();
+  clock = FIXED_NOW;
+  for (const name of [
+    'organization-sync-removes-one.json',
+    'cancelled-event.json',
+    'option-event-not-public.json',
+    'unknown-message-type.json',
+    'event-missing-required-field.json',
+  ]) {
+    await post(app, 'stager', fixture(`stager/${name}`));
+  }
+  await post(app, 'stager', JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} }));
+  for (const name of [
+    'post-full-example.json',
+    'post-upcoming-munich-house.json',
+    'post-upcoming-munich-english-spelling.json',
+    'cancel-unknown-event-example.json',
+  ]) {
+    await post(app, 'eventport', fixture(`eventport/${name}`));
+  }
+  await app.settle();
+  expect((await runJob(app.ctx, 'retention')).result).toMatchObject({ purgedBodies: 2 });
+
+  const exported = await cli(['export', '--out', dumpFile], { DATABASE_PATH: app.database });
+  expect(exported.stderr).toBe('');
+  expect(exported.code).toBe(0);
+  expect(exported.stdout).toContain(
+    'exported 12 deliveries, 7 events, 10 event genres, 1 organizations from ',
+  );
+  const dump = gunzipSync(fs.readFileSync(dumpFile)).toString('utf8');
+  const publicEvent = rowsOf(dump, 'events').find((row) => row.visibility === 'public');
+  expect(publicEvent).toBeDefined();
+  const outputs = [
+    '/events.ics',
+    '/events.rss',
+    '/events.atom',
+    '/events.json',
+    '/api/events',
+    '/api/events?city=München',
+    '/',
+    '/embed',
+    `/events/${String(publicEvent?.id)}`,
+    `/events/${String(publicEvent?.id)}.ics`,
+  ];
+  return { dump, outputs, served: await served(app, outputs) };
+}
+
+describe('marquee export and import', { timeout: 120_000 }, () => {
+  let dumpFile: string;
+  let original: Awaited<ReturnType<typeof usedInstallation>>;
+  beforeAll(async () => {
+    dumpFile = path.join(path.dirname(tempDatabasePath()), 'marquee.ndjson.gz');
+    original = await usedInstallation(dumpFile);
+  }, 120_000);
+
+  it('dumps every delivery, event and organization, with the inbox as it was', () => {
+    const statuses = rowsOf(original.dump, 'deliveries').map((row) => row.status);
+    expect(new Set(statuses)).toEqual(new Set(['processed', 'ignored', 'failed', 'rejected']));
+    const purged = rowsOf(original.dump, 'deliveries').filter((row) => row.purged_at !== null);
+    expect(purged.map((row) => [row.id, row.body])).toEqual([
+      [1, null],
+      [2, null],
+    ]);
+    const lines = dumpLines(original.dump);
+    expect(lines[0]).toMatchObject({
+      format: 'marquee-dump',
+      version: 1,
+      schema: '0003-job-claims',
+    });
+    expect(lines.at(-1)?.end).toEqual({
+      deliveries: 12,
+      events: 7,
+      event_genres: 10,
+      organizations: 1,
+    });
+    expect(rowsOf(original.dump, 'deliveries')[2]?.body).toBe(
+      fixture('stager/organization-sync-removes-one.json').toString('base64'),
+    );
+    for (const [url, answer] of original.served) expect(answer.status, url).toBe(200);
+  });
+
+  it('imports into a new database that then exports the same rows and serves the same bytes', async () => {
+    const target = await tempDatabase();
+    const imported = await cli(['import', dumpFile], databaseEnv(target));
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(
+      `imported 12 deliveries, 7 events, 10 event genres, 1 organizations into ${target}`,
+    );
+
+    const again = await cli(['export'], databaseEnv(target));
+    expect(again.code).toBe(0);
+    expect(comparable(again.stdout)).toEqual(comparable(original.dump));
+
+    const app = await startTestApp({ database: target });
+    apps.push(app);
+    const answers = await served(app, original.outputs);
+    for (const [url, answer] of original.served) {
+      expect(answers.get(url), url).toEqual(answer);
+    }
+
+    // The next delivery takes the id after the imported ones; none collides.
+    const next = await app.postStager(fixture('stager/update-events.json'));
+    expect(next.status).toBe(202);
+    expect(await next.json()).toEqual({ status: 'accepted', delivery: 13 });
+    await app.settle();
+  });
+
+  it.runIf(usingPostgres)(
+    'drops the cached outputs of instances already running on the PostgreSQL target',
+    async () => {
+      const target = await tempDatabase();
+      const app = await startTestApp({ database: target });
+      apps.push(app);
+      // Until its change listener is connected, an instance trusts no cached rendering at all.
+      await until(() => app.ctx.dataVersion.value === app.ctx.dataVersion.value);
+      await app.get('/api/events');
+      const hits = app.ctx.renderCache.stats.hits;
+      const empty = await (await app.get('/api/events')).text();
+      expect(app.ctx.renderCache.stats.hits).toBe(hits + 1);
+
+      expect((await cli(['import', dumpFile], databaseEnv(target))).code).toBe(0);
+      const expected = original.served.get('/api/events')?.body.toString('utf8');
+      expect(expected).not.toBe(empty);
+      await until(async () => (await (await app.get('/api/events')).text()) === expected);
+    },
+  );
+
+  it('refuses a damaged or truncated dump, leaving the database empty, and a non-empty one', async () => {
+    const target = databaseEnv(await tempDatabase());
+    const folder = path.dirname(dumpFile);
+    const lines = original.dump.trimEnd().split('\n');
+    const firstEvent = lines.findIndex((line) => line.startsWith('{"table":"events"'));
+    const importText = (text: string) => cli(['import', '-'], target, Buffer.from(text, 'utf8'));
+
+    const withoutEnd = await importText(`${lines.slice(0, -1).join('\n')}\n`);
+    expect(withoutEnd.code).toBe(1);
+    expect(withoutEnd.stderr).toContain(
+      `marquee import: the dump ends at line ${lines.length - 1} without its end line: it is truncated`,
+    );
+
+    const missingRow = lines.filter((_line, index) => index !== 1);
+    const counted = await importText(`${missingRow.join('\n')}\n`);
+    expect(counted.code).toBe(1);
+    expect(counted.stderr).toContain(
+      `line ${lines.length - 1}: rows are missing (deliveries: 12 exported, 11 in the dump)`,
+    );
+
+    const corrupt = [...lines];
+    corrupt[firstEvent + 1] = corrupt[firstEvent + 1]!.slice(0, 40);
+    const notJson = await importText(`${corrupt.join('\n')}\n`);
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain(`marquee import: line ${firstEvent + 2}: not JSON`);
+
+    const wrongType = [...lines];
+    wrongType[firstEvent] = wrongType[firstEvent]!.replace(/"title":"[^"]*"/, '"title":42');
+    const invalid = await importText(`${wrongType.join('\n')}\n`);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain(`marquee import: line ${firstEvent + 1}: title: `);
+
+    const newer = await importText(
+      [lines[0]!.replace('"0003-job-claims"', '"9999-later"'), ...lines.slice(1)].join('\n'),
+    );
+    expect(newer.code).toBe(1);
+    expect(newer.stderr).toContain('the dump comes from a newer Marquee (schema 9999-later');
+
+    const cutFile = path.join(folder, 'cut.ndjson.gz');
+    const gzipped = fs.readFileSync(dumpFile);
+    fs.writeFileSync(cutFile, gzipped.subarray(0, Math.floor(gzipped.length / 2)));
+    const cut = await cli(['import', cutFile], target);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain('the dump is not valid gzip or is truncated');
+
+    // Nothing of the refused dumps stayed: the whole dump still goes in.
+    const whole = await cli(['import', dumpFile], target);
+    expect(whole.stderr).toBe('');
+    expect(whole.code).toBe(0);
+
+    const twice = await cli(['import', dumpFile], target);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(
+      'marquee import: the target database is not empty (12 deliveries, ',
+    );
+  });
+
+  it('explains what it needs', async () => {
+    const missing = await cli(['export'], { DATABASE_PATH: tempDatabasePath() });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no database at');
+    const unmigrated = tempDatabasePath();
+    fs.writeFileSync(unmigrated, '');
+    const partial = path.join(path.dirname(unmigrated), 'partial.ndjson.gz');
+    const behind = await cli(['export', '--out', partial], { DATABASE_PATH: unmigrated });
+    expect(behind.code).toBe(1);
+    expect(behind.stderr).toContain('marquee export: the database schema is behind (pending: ');
+    expect(fs.existsSync(partial)).toBe(false);
+    expect((await cli(['import'], {})).code).toBe(2);
+    const noFile = await cli(['import', 'no-such-dump.ndjson'], {
+      DATABASE_PATH: tempDatabasePath(),
+    });
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toContain('no such file: no-such-dump.ndjson');
+  });
+});

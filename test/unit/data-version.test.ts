@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { DataVersion } from '../../src/events/data-version.js';
+
+describe('DataVersion', () => {
+  it('stays the same between writes and changes with each bump', () => {
+    const version = new DataVersion();
+    const first = version.value;
+    expect(version.value).toBe(first);
+    version.bump();
+    expect(version.value).not.toBe(first);
+  });
+
+  it('is new on every read while writes may go unseen, and settles once they are seen again', () => {
+    const version = new DataVersion();
+    const seen = version.value;
+    version.setSeeingAllWrites(false);
+    const reads = [version.value, version.value, version.value];
+    expect(new Set([seen, ...reads]).size).toBe(4);
+    version.setSeeingAllWrites(true);
+    const settled = version.value;
+    expect(reads).not.toContain(settled);
+    expect(version.value).toBe(settled);
+  });
+});
