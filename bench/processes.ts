@@ -69,10 +69,12 @@ export function tempDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `marquee-bench-${name}-`));
 }
 
-/** Starts the built Marquee (dist/main.js) with its default configuration plus bench secrets. */
+/**
+ * Starts the built Marquee (dist/main.js) with its default configuration plus bench secrets; `env`
+ * names the database (DATABASE_PATH or DATABASE_URL, see database.ts) and any other setting.
+ */
 export async function startMarquee(
-  databasePath: string,
-  env: Record<string, string> = {},
+  env: Record<string, string>,
   nodeOptions: string[] = [],
 ): Promise<ServerProcess> {
   const port = await freePort();
@@ -82,7 +84,6 @@ export async function startMarquee(
       PATH: process.env.PATH ?? '',
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATABASE_PATH: databasePath,
       PUBLIC_URL: 'https://events.example.org',
       STAGER_SIGNING_KEYS: BENCH_SECRETS.stagerKey,
       EVENTPORT_TOKENS: BENCH_SECRETS.eventportToken,

@@ -86,7 +86,7 @@ function summarize(
 async function profileRun(name: string, work: (url: string) => Promise<string>): Promise<string> {
   const dir = tempDir(`profile-${name}`);
   const profiles = path.join(dir, 'profiles');
-  const marquee = await startMarquee(path.join(dir, 'marquee.db'), {}, [
+  const marquee = await startMarquee({ DATABASE_PATH: path.join(dir, 'marquee.db') }, [
     '--cpu-prof',
     `--cpu-prof-dir=${profiles}`,
   ]);

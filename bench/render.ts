@@ -1,11 +1,9 @@
-import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startServer } from '../src/server.js';
 import { FEEDS } from './feeds.js';
 import { BENCH_SECRETS, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
-import { tempDir } from './processes.js';
 import type { Row } from './report.js';
 
 export interface RenderFigures {
@@ -25,11 +23,12 @@ const median = (values: number[]) => {
 export async function measureRenders(options: {
   events: number;
   samples: number;
+  /** Names the database (see database.ts). */
+  databaseEnv: Record<string, string>;
   log: (line: string) => void;
 }): Promise<RenderFigures> {
-  const dir = tempDir('render');
   const config = loadConfig({
-    DATABASE_PATH: path.join(dir, 'marquee.db'),
+    ...options.databaseEnv,
     PUBLIC_URL: 'https://events.example.org',
     STAGER_SIGNING_KEYS: BENCH_SECRETS.stagerKey,
     JOBS_ENABLED: 'false',

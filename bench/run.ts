@@ -3,11 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import SqliteDatabase from 'better-sqlite3';
-import { migrateToLatest, openSqliteDatabase } from '../src/db/connection.js';
+import pg from 'pg';
+import { migrateToLatest, openPostgresDatabase, openSqliteDatabase } from '../src/db/connection.js';
+import type { NewEventRow } from '../src/db/schema.js';
 import { contentHash, toEventRow } from '../src/events/ingest.js';
 import { loadConfig } from '../src/config.js';
 import { stagerAdapter } from '../src/sources/stager/index.js';
+import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
 import { FEEDS } from './feeds.js';
 import { measureRenders, type RenderFigures } from './render.js';
 import {
@@ -24,7 +26,9 @@ import { writeReport, type Row } from './report.js';
 /**
  * `npm run bench`: Marquee against a bare Express 5 app in the same run on the same machine.
  * Every figure is a ratio against a baseline measured side by side, with absolute numbers for
- * context. `--quick` scales everything down.
+ * context. `--quick` scales everything down. `--postgres URL` (or BENCH_DATABASE_URL) runs the
+ * same measures with Marquee on PostgreSQL (a fresh database per section on that server, dropped
+ * afterwards), plus two instances against one.
  */
 
 const { values: options } = parseArgs({
@@ -34,8 +38,11 @@ const { values: options } = parseArgs({
     'sync-events': { type: 'string' },
     'memory-events': { type: 'string' },
     only: { type: 'string' },
+    postgres: { type: 'string' },
   },
 });
+
+const POSTGRES_URL = options.postgres ?? process.env.BENCH_DATABASE_URL ?? null;
 
 const quick = options.quick ?? false;
 const DURATION = Number(options.duration ?? (quick ? 1 : 4));
@@ -44,7 +51,17 @@ const MEMORY_EVENTS = Number(options['memory-events'] ?? (quick ? 20_000 : 100_0
 const CONNECTIONS = 10;
 const ROUNDS = quick ? 1 : 2;
 
-const ONLY = new Set((options.only ?? 'sync,ingest,warm,304,busy,render,memory').split(','));
+const SECTIONS = ['sync', 'ingest', 'warm', '304', 'busy', 'render', 'memory'];
+// Several instances share a database only on PostgreSQL.
+if (POSTGRES_URL) SECTIONS.push('scale');
+const ONLY = new Set((options.only ?? SECTIONS.join(',')).split(','));
+const unknownSections = [...ONLY].filter((section) => !SECTIONS.includes(section));
+if (unknownSections.length > 0) {
+  console.error(
+    `bench: unknown section ${unknownSections.join(', ')} (known: ${SECTIONS.join(', ')}; scale needs --postgres)`,
+  );
+  process.exit(2);
+}
 const rows: Row[] = [];
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -95,21 +112,6 @@ async function sideBySide(baseline: () => Promise<LoadResult>, marquee: () => Pr
   };
 }
 
-function countDeliveries(databasePath: string): { total: number; pending: number } {
-  const db = new SqliteDatabase(databasePath, { readonly: true });
-  try {
-    const total = (db.prepare('select count(*) as n from deliveries').get() as { n: number }).n;
-    const pending = (
-      db.prepare("select count(*) as n from deliveries where status = 'pending'").get() as {
-        n: number;
-      }
-    ).n;
-    return { total, pending };
-  } finally {
-    db.close();
-  }
-}
-
 async function waitUntil(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
@@ -131,7 +133,7 @@ async function apiTotal(server: ServerProcess, query: string): Promise<number> {
 async function measureIngest(
   marquee: ServerProcess,
   baseline: ServerProcess,
-  databasePath: string,
+  database: BenchDatabase,
 ) {
   const stagerBodies = Array.from({ length: 200 }, (_, index) =>
     stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]),
@@ -164,7 +166,7 @@ async function measureIngest(
     ],
   ] as const) {
     log(`ingest: ${name}`);
-    const before = countDeliveries(databasePath).total;
+    const before = (await database.countDeliveries()).total;
     // A fixed number of requests, not a duration: every request sent is answered, so the count of
     // 2xx answers can be compared exactly with the count of stored deliveries.
     const amount = quick ? 1000 : 5000;
@@ -177,12 +179,11 @@ async function measureIngest(
         }),
       () => load({ url: marquee.url, requests: cycle(bodies, headers, path), amount }),
     );
-    const ended = performance.now();
     const processedAfterMs = await waitUntil(
-      () => countDeliveries(databasePath).pending === 0,
+      async () => (await database.countDeliveries()).pending === 0,
       60_000,
     );
-    const stored = countDeliveries(databasePath).total - before;
+    const stored = (await database.countDeliveries()).total - before;
     const ratio = result.marquee.rps / result.baseline.rps;
     rows.push({
       measure: `ingest: ${name}, ${CONNECTIONS} connections`,
@@ -197,7 +198,6 @@ async function measureIngest(
         processedAfterMs <= 2000,
       note: `2xx ${result.marquee.ok}, stored ${stored}, non-2xx ${result.marquee.non2xx}, all processed ${processedAfterMs.toFixed(0)} ms after the last`,
     });
-    void ended;
   }
 }
 
@@ -231,30 +231,86 @@ async function measureSync(marquee: ServerProcess) {
       defaultDurationHours: 3,
     }),
   );
-  const dir = tempDir('raw');
-  const handle = openSqliteDatabase(path.join(dir, 'raw.db'));
-  await migrateToLatest(handle.db);
-  const columns = Object.keys(eventRows[0] as object);
-  const insert = handle.sqlite.prepare(
-    `insert into events (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`,
-  );
-  const rawStarted = performance.now();
-  handle.sqlite.transaction(() => {
-    for (const row of eventRows) insert.run(row);
-  })();
-  const raw = performance.now() - rawStarted;
-  await handle.close();
+  const raw = POSTGRES_URL
+    ? await rawPostgresInsert(eventRows, POSTGRES_URL)
+    : await rawSqliteInsert(eventRows);
   const ratio = visible / raw;
   rows.push({
     measure: `ORGANIZATION_SYNC of ${SYNC_EVENTS} events: POST to all visible in /api/events`,
     marquee: `${(visible / 1000).toFixed(2)} s (202 after ${acknowledged.toFixed(0)} ms)`,
-    baseline: `${(raw / 1000).toFixed(3)} s raw insert`,
+    baseline: `${(raw / 1000).toFixed(3)} s raw insert${POSTGRES_URL ? ' (pg, 500-row statements)' : ''}`,
     ratio,
     target: '<= 3x',
     pass: ratio <= 3,
     note: `body ${(body.length / 1e6).toFixed(1)} MB`,
     lowerIsBetter: true,
   });
+}
+
+/** The sync baseline on SQLite: the rows inserted with raw better-sqlite3 in one transaction. */
+async function rawSqliteInsert(eventRows: NewEventRow[]): Promise<number> {
+  const dir = tempDir('raw');
+  const handle = openSqliteDatabase(path.join(dir, 'raw.db'));
+  try {
+    await migrateToLatest(handle.db);
+    const columns = Object.keys(eventRows[0] as object);
+    const insert = handle.sqlite.prepare(
+      `insert into events (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`,
+    );
+    const started = performance.now();
+    handle.sqlite.transaction(() => {
+      for (const row of eventRows) insert.run(row);
+    })();
+    return performance.now() - started;
+  } finally {
+    await handle.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The sync baseline on PostgreSQL: the rows inserted with raw `pg` in one transaction, 500 rows
+ * per statement (one round trip per row would measure the network, not the database).
+ */
+async function rawPostgresInsert(eventRows: NewEventRow[], serverUrl: string): Promise<number> {
+  const database = await createBenchDatabase('raw', serverUrl);
+  try {
+    const url = database.env.DATABASE_URL as string;
+    const handle = openPostgresDatabase(url, 1);
+    try {
+      await migrateToLatest(handle.db);
+    } finally {
+      await handle.close();
+    }
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const columns = Object.keys(eventRows[0] as object);
+      const rowsPerStatement = 500;
+      const started = performance.now();
+      await client.query('begin');
+      for (let first = 0; first < eventRows.length; first += rowsPerStatement) {
+        const chunk = eventRows.slice(first, first + rowsPerStatement);
+        const values = chunk.flatMap((row) =>
+          columns.map((column) => (row as unknown as Record<string, unknown>)[column]),
+        );
+        const tuples = chunk.map(
+          (_, index) =>
+            `(${columns.map((_column, offset) => `$${index * columns.length + offset + 1}`).join(', ')})`,
+        );
+        await client.query(
+          `insert into events (${columns.join(', ')}) values ${tuples.join(', ')}`,
+          values,
+        );
+      }
+      await client.query('commit');
+      return performance.now() - started;
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await database.drop();
+  }
 }
 
 async function measureWarmFeeds(marquee: ServerProcess, baseline: ServerProcess) {
@@ -349,9 +405,8 @@ async function measureFeedUnderIngest(marquee: ServerProcess) {
 
 async function measureMemory() {
   log(`memory: ${MEMORY_EVENTS} stored events`);
-  const dir = tempDir('memory');
-  const databasePath = path.join(dir, 'marquee.db');
-  let marquee = await startMarquee(databasePath);
+  const database = await createBenchDatabase('memory', POSTGRES_URL);
+  let marquee = await startMarquee(database.env);
   const perSync = 10_000;
   for (let first = 1, org = 1; first <= MEMORY_EVENTS; first += perSync, org += 1) {
     const body = stagerSync(org, first, Math.min(perSync, MEMORY_EVENTS - first + 1));
@@ -361,11 +416,11 @@ async function measureMemory() {
       body,
     });
     if (response.status !== 202) throw new Error(`bench: memory sync answered ${response.status}`);
-    await waitUntil(() => countDeliveries(databasePath).pending === 0, 120_000, 20);
+    await waitUntil(async () => (await database.countDeliveries()).pending === 0, 120_000, 20);
   }
   const ingestPeak = marquee.peakRssMb();
   await marquee.stop();
-  marquee = await startMarquee(databasePath);
+  marquee = await startMarquee(database.env);
   const total = await apiTotal(marquee, '');
   for (const [, feedPath] of FEEDS) {
     for (const variant of [feedPath, feedPath.split('?')[0] as string]) {
@@ -388,37 +443,159 @@ async function measureMemory() {
     lowerIsBetter: true,
     unit: 'MB',
   });
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database.drop();
+}
+
+interface SpreadResult {
+  rps: number;
+  p99: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  stored: number;
+  processedAfterMs: number;
+}
+
+/**
+ * Sends `amount` deliveries over CONNECTIONS connections split evenly across `servers` (all on
+ * `database`); throughput is answered deliveries per wall-clock second over all of them.
+ */
+async function spread(
+  servers: ServerProcess[],
+  amount: number,
+  requests: autocannon.Request[],
+  database: BenchDatabase,
+): Promise<SpreadResult> {
+  const before = (await database.countDeliveries()).total;
+  const started = performance.now();
+  const results = await Promise.all(
+    servers.map((server) =>
+      load({
+        url: server.url,
+        requests,
+        amount: amount / servers.length,
+        connections: CONNECTIONS / servers.length,
+      }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const processedAfterMs = await waitUntil(
+    async () => (await database.countDeliveries()).pending === 0,
+    120_000,
+  );
+  const sum = (key: 'ok' | 'non2xx' | 'errors') =>
+    results.reduce((total, result) => total + result[key], 0);
+  return {
+    rps: sum('ok') / seconds,
+    p99: Math.max(...results.map((result) => result.p99)),
+    ok: sum('ok'),
+    non2xx: sum('non2xx'),
+    errors: sum('errors'),
+    stored: (await database.countDeliveries()).total - before,
+    processedAfterMs,
+  };
+}
+
+/**
+ * PostgreSQL only: signed deliveries into two instances sharing one database, the load split
+ * across their ports, against the same load into one instance alone (on a database of its own),
+ * in alternating rounds.
+ */
+async function measureScaleOut(serverUrl: string) {
+  log('scale-out: deliveries into two instances on one database vs one instance');
+  // Fewer than the ingest section sends, so both setups' runs and drains fit the bench's time.
+  const amount = quick ? 1000 : 3000;
+  const bodies = Array.from({ length: 200 }, (_, index) =>
+    stagerMessage('UPDATE_EVENTS', 9200, [stagerEvent(700_000 + index)]),
+  );
+  const requests: autocannon.Request[] = bodies.map((body) => ({
+    method: 'POST',
+    path: '/webhooks/stager',
+    headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
+    body: body.toString(),
+  }));
+  const oneDatabase = await createBenchDatabase('scale_one', serverUrl);
+  const twoDatabase = await createBenchDatabase('scale_two', serverUrl);
+  const servers: ServerProcess[] = [];
+  try {
+    const single = await startMarquee(oneDatabase.env);
+    servers.push(single);
+    const pair = await Promise.all([startMarquee(twoDatabase.env), startMarquee(twoDatabase.env)]);
+    servers.push(...pair);
+    const one: SpreadResult[] = [];
+    const two: SpreadResult[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      one.push(await spread([single], amount, requests, oneDatabase));
+      two.push(await spread(pair, amount, requests, twoDatabase));
+    }
+    const mean = (list: SpreadResult[], key: keyof SpreadResult) =>
+      list.reduce((total, item) => total + item[key], 0) / list.length;
+    const total = (list: SpreadResult[], key: keyof SpreadResult) =>
+      list.reduce((sum, item) => sum + item[key], 0);
+    const ratio = mean(two, 'rps') / mean(one, 'rps');
+    rows.push({
+      measure: `scale-out: signed deliveries into 2 instances on one database (${CONNECTIONS / 2} + ${CONNECTIONS / 2} connections) vs 1 instance (${CONNECTIONS})`,
+      marquee: `${mean(two, 'rps').toFixed(0)} req/s, p99 ${mean(two, 'p99').toFixed(1)} ms`,
+      baseline: `${mean(one, 'rps').toFixed(0)} req/s, p99 ${mean(one, 'p99').toFixed(1)} ms (1 instance)`,
+      ratio,
+      target: 'reported',
+      pass: [...one, ...two].every(
+        (result) => result.stored === result.ok && result.non2xx === 0 && result.errors === 0,
+      ),
+      note:
+        `${ROUNDS} × ${amount} deliveries each; 2 instances: 2xx ${total(two, 'ok')}, stored ${total(two, 'stored')}, ` +
+        `all processed ${mean(two, 'processedAfterMs').toFixed(0)} ms after the last; 1 instance: 2xx ${total(one, 'ok')}, ` +
+        `stored ${total(one, 'stored')}, all processed ${mean(one, 'processedAfterMs').toFixed(0)} ms after the last`,
+    });
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await oneDatabase.drop();
+    await twoDatabase.drop();
+  }
 }
 
 async function main() {
   const started = Date.now();
-  const dir = tempDir('main');
-  const databasePath = path.join(dir, 'marquee.db');
-  const marquee = await startMarquee(databasePath);
+  const database = await createBenchDatabase('main', POSTGRES_URL);
+  const marquee = await startMarquee(database.env);
   const baseline = await startBaseline();
   let renders: RenderFigures | null = null;
   try {
     if (ONLY.has('sync') || ONLY.has('warm') || ONLY.has('304') || ONLY.has('busy'))
       await measureSync(marquee);
-    if (ONLY.has('ingest')) await measureIngest(marquee, baseline, databasePath);
+    if (ONLY.has('ingest')) await measureIngest(marquee, baseline, database);
     if (ONLY.has('warm')) await measureWarmFeeds(marquee, baseline);
     if (ONLY.has('304')) await measureNotModified(marquee, baseline);
     if (ONLY.has('busy')) await measureFeedUnderIngest(marquee);
   } finally {
     await marquee.stop();
     await baseline.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
   if (ONLY.has('render')) {
-    renders = await measureRenders({ events: SYNC_EVENTS, samples: quick ? 3 : 5, log });
+    const renderDatabase = await createBenchDatabase('render', POSTGRES_URL);
+    try {
+      renders = await measureRenders({
+        events: SYNC_EVENTS,
+        samples: quick ? 3 : 5,
+        databaseEnv: renderDatabase.env,
+        log,
+      });
+    } finally {
+      await renderDatabase.drop();
+    }
     rows.push(...renders.rows);
   }
   if (ONLY.has('memory')) await measureMemory();
+  if (ONLY.has('scale') && POSTGRES_URL) await measureScaleOut(POSTGRES_URL);
 
   const seconds = (Date.now() - started) / 1000;
   writeReport(rows, {
-    quick: quick || ONLY.size < 7,
+    dialect: POSTGRES_URL ? 'postgres' : 'sqlite',
+    database: POSTGRES_URL
+      ? await describePostgres(POSTGRES_URL)
+      : 'SQLite (better-sqlite3), synchronous=FULL',
+    quick: quick || ONLY.size < SECTIONS.length,
     seconds,
     durationPerRun: DURATION,
     rounds: ROUNDS,
