@@ -66,7 +66,7 @@ export function createContext(options: {
     logger: options.logger,
     instanceId,
     hooks: {
-      onEventsChanged: () => dataVersion.bump(),
+      onEventsChanged: (change) => dataVersion.bump(change),
       onProcessed: (source, outcome, seconds) => {
         for (const listener of processingListeners) listener(source, outcome, seconds);
       },

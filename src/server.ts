@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { listenForNotifications, type ChangeListener } from './db/change-listener.js';
 import { migrateToLatest, openDatabase } from './db/connection.js';
-import { EVENTS_CHANGED_CHANNEL } from './events/event-repository.js';
+import { EVENTS_CHANGED_CHANNEL, parseEventsChange } from './events/event-repository.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
@@ -53,8 +53,9 @@ export async function startServer(options: {
       channel: EVENTS_CHANGED_CHANNEL,
       applicationName: `marquee listener ${ctx.instanceId}`,
       logger: options.logger,
-      onNotification: (writer) => {
-        if (writer !== ctx.instanceId) ctx.dataVersion.bump();
+      onNotification: (payload) => {
+        const change = parseEventsChange(payload);
+        if (change.writer !== ctx.instanceId) ctx.dataVersion.bump(change);
       },
       onConnectionChange: (listening) => ctx.dataVersion.setSeeingAllWrites(listening),
     });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -7,6 +8,8 @@ import {
   PostgresAdapter,
   PostgresDialect,
   SqliteDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
@@ -104,7 +107,9 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle client losing its server is reported here; the pool replaces it on next use.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
+  });
   let closed = false;
   return {
     dialect: 'postgres',
@@ -117,6 +122,70 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
       closed = true;
       await db.destroy();
     },
+  };
+}
+
+/** Texts sent at least twice get a name; the texts counted are bounded. */
+const MAX_COUNTED_TEXTS = 5_000;
+/** Named statements one connection keeps on the server, at most. */
+const MAX_NAMED_PER_CONNECTION = 500;
+/** PostgreSQL: "cached plan must not change result type" (a table changed under a statement). */
+const CACHED_PLAN_CHANGED = '0A000';
+
+/**
+ * Kysely's PostgreSQL driver sends every query unnamed, so the server parses and plans it again
+ * each time; for the wide event upsert that costs more than running it. Texts seen before go as
+ * named prepared statements instead: each connection has the server parse them once. Names are
+ * bounded per connection, since texts vary with the number of rows or ids bound. A statement
+ * whose table changed since it was prepared (another instance migrated) is sent unnamed from
+ * then on, and at once again when no transaction was aborted by it.
+ */
+function withPreparedStatements(pool: pg.Pool): PostgresPool {
+  const uses = new Map<string, number>();
+  const unnamed = new Set<string>();
+  const namedBy = new WeakMap<pg.PoolClient, Set<string>>();
+  const nameFor = (client: pg.PoolClient, text: string): string | null => {
+    if (unnamed.has(text)) return null;
+    const name = `marquee_${createHash('sha1').update(text).digest('base64url')}`;
+    let named = namedBy.get(client);
+    if (!named) namedBy.set(client, (named = new Set()));
+    if (named.has(name)) return name;
+    const count = (uses.get(text) ?? 0) + 1;
+    if (uses.size >= MAX_COUNTED_TEXTS) uses.clear();
+    uses.set(text, count);
+    if (count < 2 || named.size >= MAX_NAMED_PER_CONNECTION) return null;
+    named.add(name);
+    return name;
+  };
+  const inTransaction = new WeakSet<pg.PoolClient>();
+  const query = async (client: pg.PoolClient, text: string, values: readonly unknown[]) => {
+    if (/^(begin|start transaction)\b/i.test(text)) inTransaction.add(client);
+    else if (/^(commit|rollback)$/i.test(text)) inTransaction.delete(client);
+    const name = nameFor(client, text);
+    if (name === null) return client.query(text, [...values]);
+    try {
+      return await client.query({ name, text, values: [...values] });
+    } catch (error) {
+      if ((error as { code?: string }).code !== CACHED_PLAN_CHANGED) throw error;
+      unnamed.add(text);
+      // Outside a transaction nothing was aborted: the statement can simply go again.
+      if (inTransaction.has(client)) throw error;
+      return client.query(text, [...values]);
+    }
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      const wrapped = {
+        query: (textOrCursor: unknown, values: readonly unknown[] = []) =>
+          typeof textOrCursor === 'string'
+            ? query(client, textOrCursor, values)
+            : client.query(textOrCursor as pg.Submittable),
+        release: () => client.release(),
+      };
+      return wrapped as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
   };
 }
 

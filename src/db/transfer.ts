@@ -569,7 +569,10 @@ export async function importDatabase(
       const inserted = await insertLines(trx, lines);
       await advanceDeliveryIds(trx);
       // Other instances on this database drop their cached feeds when the import commits.
-      await announceEventsChanged(trx, `marquee-import:${os.hostname()}:${process.pid}`);
+      await announceEventsChanged(trx, {
+        writer: `marquee-import:${os.hostname()}:${process.pid}`,
+        facets: true,
+      });
       return inserted;
     });
   };

@@ -1,9 +1,11 @@
 /**
- * A number that changes on every write to events. Render caches key on it, so a cached feed is
- * served only while the data it was built from is unchanged.
+ * Numbers that change on writes to events. Render caches key on `value`, so a cached feed is
+ * served only while the data it was built from is unchanged; the list page's filter choices key
+ * on `facets`, which changes only with writes that may alter them (they scan every upcoming event).
  */
 export class DataVersion {
   private current = 1;
+  private currentFacets = 1;
   private blind = false;
 
   /** While blind, every read is a new version: nothing cached is trusted. */
@@ -12,8 +14,14 @@ export class DataVersion {
     return this.current;
   }
 
-  bump(): void {
+  get facets(): number {
+    if (this.blind) this.currentFacets += 1;
+    return this.currentFacets;
+  }
+
+  bump(change: { facets: boolean } = { facets: true }): void {
     this.current += 1;
+    if (change.facets) this.currentFacets += 1;
   }
 
   /**
@@ -22,6 +30,6 @@ export class DataVersion {
    */
   setSeeingAllWrites(seeing: boolean): void {
     this.blind = !seeing;
-    this.current += 1;
+    this.bump();
   }
 }

@@ -116,6 +116,13 @@ export interface StoredEventState {
   firstSeenAt: string;
   status: string;
   visibility: string;
+  /** JSON array, as stored. */
+  genres: string;
+  /** What the list page's filter choices are made of, with `visibility` and `genres`. */
+  venueCity: string | null;
+  organizationId: string | null;
+  organizerName: string | null;
+  effectiveEndAt: string;
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
@@ -137,6 +144,11 @@ export async function findEventStates(
         'first_seen_at',
         'status',
         'visibility',
+        'genres',
+        'venue_city',
+        'organization_id',
+        'organizer_name',
+        'effective_end_at',
       ])
       .where('id', 'in', part)
       .execute();
@@ -151,6 +163,11 @@ export async function findEventStates(
         firstSeenAt: row.first_seen_at,
         status: row.status,
         visibility: row.visibility,
+        genres: row.genres,
+        venueCity: row.venue_city,
+        organizationId: row.organization_id,
+        organizerName: row.organizer_name,
+        effectiveEndAt: row.effective_end_at,
       });
     }
   }
@@ -196,8 +213,16 @@ const UPDATABLE_COLUMNS = [
   'last_changed_at',
 ] as const satisfies readonly (keyof NewEventRow)[];
 
-/** Inserts or replaces whole event rows and their genre index, in chunks. */
-export async function upsertEvents(db: Queryable, rows: readonly NewEventRow[]): Promise<void> {
+/**
+ * Inserts or replaces whole event rows and their genre index, in chunks. `storedGenres` holds
+ * the stored genres (JSON) of rows that exist: their index is rewritten only when they changed,
+ * which spares most updates two statements (round trips, on PostgreSQL).
+ */
+export async function upsertEvents(
+  db: Queryable,
+  rows: readonly NewEventRow[],
+  storedGenres: ReadonlyMap<string, string> = new Map(),
+): Promise<void> {
   // SQLite allows 32766 bound values; 40 columns x 100 rows stays far below it.
   for (const part of chunks(rows, 100)) {
     await db
@@ -214,11 +239,14 @@ export async function upsertEvents(db: Queryable, rows: readonly NewEventRow[]):
       )
       .execute();
   }
-  const ids = rows.map((row) => row.id);
-  for (const part of chunks(ids)) {
+  const reindexed = rows.filter((row) => storedGenres.get(row.id) !== row.genres);
+  const previouslyIndexed = reindexed
+    .filter((row) => storedGenres.has(row.id))
+    .map((row) => row.id);
+  for (const part of chunks(previouslyIndexed)) {
     await db.deleteFrom('event_genres').where('event_id', 'in', part).execute();
   }
-  const genres = rows.flatMap((row) =>
+  const genres = reindexed.flatMap((row) =>
     [...new Set(parseList<string>(row.genres).map(foldKey))].map((genreKey) => ({
       event_id: row.id,
       genre_key: genreKey,
@@ -229,17 +257,33 @@ export async function upsertEvents(db: Queryable, rows: readonly NewEventRow[]):
   }
 }
 
-/** PostgreSQL channel on which writers announce that events changed; the payload is the writer. */
+/**
+ * PostgreSQL channel on which writers announce that events changed. The payload names the writer,
+ * followed by ` facets` when the change may alter the list page's filter choices.
+ */
 export const EVENTS_CHANGED_CHANNEL = 'marquee_events_changed';
+
+export interface EventsChange {
+  writer: string;
+  /** Whether cities, genres or organizers of upcoming public events may have changed. */
+  facets: boolean;
+}
 
 /**
  * Tells other instances on the same PostgreSQL database that events changed, so that their render
  * caches drop what they hold. Sent inside the writing transaction, it is delivered only if that
  * commits. SQLite has a single process; nothing to tell.
  */
-export async function announceEventsChanged(db: Queryable, writer: string): Promise<void> {
+export async function announceEventsChanged(db: Queryable, change: EventsChange): Promise<void> {
   if (!isPostgres(db)) return;
-  await sql`select pg_notify(${EVENTS_CHANGED_CHANNEL}, ${writer})`.execute(db);
+  const payload = change.facets ? `${change.writer} facets` : change.writer;
+  await sql`select pg_notify(${EVENTS_CHANGED_CHANNEL}, ${payload})`.execute(db);
+}
+
+/** Reads an announcement's payload. */
+export function parseEventsChange(payload: string): EventsChange {
+  const facets = payload.endsWith(' facets');
+  return { writer: facets ? payload.slice(0, -' facets'.length) : payload, facets };
 }
 
 /** Moves the source's own update time forward without a material change. */

@@ -48,6 +48,13 @@ const emptySummary = (): IngestSummary => ({
   unknown: [],
 });
 
+/** What applying a message did: the stored summary, and what caches must know. */
+export interface IngestOutcome {
+  summary: IngestSummary;
+  /** Whether the cities, genres or organizers of upcoming public events may have changed. */
+  facetsChanged: boolean;
+}
+
 /** Whether a summary records any write that changes outputs. */
 export function changedAnything(summary: IngestSummary): boolean {
   return summary.created + summary.updated + summary.removed + summary.cancelled > 0;
@@ -131,17 +138,36 @@ export function toEventRow(
   };
 }
 
+/**
+ * Whether replacing `state` (absent: a new event) by `row` may change the filter choices, which
+ * are taken from upcoming public events.
+ */
+function changesFacets(state: StoredEventState | undefined, row: NewEventRow): boolean {
+  if (!state) return row.visibility === 'public';
+  if (state.visibility !== row.visibility) return true;
+  return (
+    row.visibility === 'public' &&
+    (state.venueCity !== row.venue_city ||
+      state.genres !== row.genres ||
+      state.organizationId !== row.organization_id ||
+      state.organizerName !== row.organizer_name ||
+      state.effectiveEndAt !== row.effective_end_at)
+  );
+}
+
+/** Upserts a message's events; true when that may change the filter choices. */
 async function upsertNormalized(
   db: Queryable,
   events: readonly NormalizedEvent[],
   options: IngestOptions,
   summary: IngestSummary,
-): Promise<void> {
+): Promise<boolean> {
   // The last copy of an event within one message wins, as if delivered in order.
   const latest = new Map<string, NormalizedEvent>();
   for (const event of events) latest.set(eventId(event.source, event.externalId), event);
   const stored = await findEventStates(db, [...latest.keys()]);
   const rows: NewEventRow[] = [];
+  let facetsChanged = false;
   for (const [id, event] of latest) {
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
@@ -157,11 +183,14 @@ async function upsertNormalized(
       }
       continue;
     }
-    rows.push(toEventRow(event, hash, state, options));
+    const row = toEventRow(event, hash, state, options);
+    facetsChanged ||= changesFacets(state, row);
+    rows.push(row);
     if (state) summary.updated += 1;
     else summary.created += 1;
   }
-  await upsertEvents(db, rows);
+  await upsertEvents(db, rows, new Map([...stored].map(([id, state]) => [id, state.genres])));
+  return facetsChanged;
 }
 
 /** Applies one interpreted message. Run it inside a transaction together with marking the delivery. */
@@ -170,18 +199,19 @@ export async function applyMessage(
   source: SourceName,
   message: SourceMessage,
   options: IngestOptions,
-): Promise<IngestSummary> {
+): Promise<IngestOutcome> {
   const summary = emptySummary();
   switch (message.kind) {
     case 'ignored':
-      return summary;
-    case 'upsert':
+      return { summary, facetsChanged: false };
+    case 'upsert': {
       summary.skipped = message.skipped;
-      await upsertNormalized(db, message.events, options, summary);
-      return summary;
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      return { summary, facetsChanged };
+    }
     case 'sync': {
       summary.skipped = message.skipped;
-      await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
       // Events skipped as unreadable are still listed: they must not vanish from the feeds.
       const listed = new Set([
         ...message.events.map((event) => eventId(source, event.externalId)),
@@ -201,7 +231,7 @@ export async function applyMessage(
         upcoming.filter((id) => !listed.has(id)),
         options.now,
       );
-      return summary;
+      return { summary, facetsChanged: facetsChanged || summary.removed > 0 };
     }
     case 'cancel': {
       const ids = message.externalIds.map((externalId) => eventId(source, externalId));
@@ -215,7 +245,8 @@ export async function applyMessage(
         options.now,
         options.receivedAt,
       );
-      return summary;
+      // Cancelled events stay listed, with their city, genres and organizer.
+      return { summary, facetsChanged: false };
     }
   }
 }

@@ -21,9 +21,9 @@ export function createPageCaches(): PageCaches {
 }
 
 /**
- * The filter choices, recomputed when the data changed or the first event they come from ended.
- * Both are facts of the data, not of this process's timing, so every instance sharing a database
- * renders the same choices.
+ * The filter choices, recomputed when a write may have changed them (`version` is
+ * DataVersion.facets) or the first event they come from ended. Both are facts of the data, not of
+ * this process's timing, so every instance sharing a database renders the same choices.
  */
 export async function cachedFacets(
   caches: PageCaches,

@@ -160,7 +160,7 @@ export function pagesFor(ctx: AppContext): Pages {
 function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
   const itemCache = ctx.pageCaches.items;
   const facetsFor = () =>
-    cachedFacets(ctx.pageCaches, ctx.dataVersion.value, ctx.now().getTime(), () =>
+    cachedFacets(ctx.pageCaches, ctx.dataVersion.facets, ctx.now().getTime(), () =>
       findFacets(ctx.database.db, ctx.now()),
     );
   const site: SiteInfo = {

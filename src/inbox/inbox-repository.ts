@@ -98,9 +98,19 @@ export async function findPendingDeliveries(
   return rows.map((row) => ({ id: row.id, bodySize: row.body_size }));
 }
 
-export async function findDelivery(db: Queryable, id: number): Promise<StoredDelivery | null> {
-  const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ?? null;
+/** The deliveries with these ids that are still pending, whole, in id order. */
+export async function loadPendingDeliveries(
+  db: Queryable,
+  ids: readonly number[],
+): Promise<StoredDelivery[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('id', 'in', ids)
+    .where('status', '=', 'pending')
+    .orderBy('id')
+    .execute();
 }
 
 /** Records the outcome of processing. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Db } from '../db/connection.js';
+import type { Db, Queryable } from '../db/connection.js';
 import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -9,19 +9,21 @@ import { applyMessage, changedAnything, type IngestSummary } from '../events/ing
 import { findSource } from '../sources/index.js';
 import {
   beginProcessing,
-  findDelivery,
+  loadPendingDeliveries,
   findPendingDeliveries,
   markDeliveryDone,
   markDeliveryFailed,
   requeueDeliveries,
   type ReplaySelection,
+  type StoredDelivery,
 } from './inbox-repository.js';
+import type { SourceAdapter, SourceMessage } from '../sources/types.js';
 
 export type ProcessOutcome = 'processed' | 'ignored' | 'failed';
 
 export interface ProcessorHooks {
-  /** Called after a delivery changed stored events (caches key on it). */
-  onEventsChanged(): void;
+  /** Called after deliveries changed stored events (caches key on it). */
+  onEventsChanged(change: { facets: boolean }): void;
   onProcessed?(source: string, outcome: ProcessOutcome, seconds: number): void;
 }
 
@@ -64,7 +66,11 @@ export class InboxProcessor {
 
   /** Asks for processing of pending deliveries; `payload` spares parsing a body twice. */
   notify(id?: number, payload?: unknown): void {
-    if (id !== undefined && payload !== undefined) this.parsed.set(id, payload);
+    if (id !== undefined && payload !== undefined) {
+      // Another instance may process it instead (PostgreSQL): hints must not pile up.
+      if (this.parsed.size >= 1000) this.parsed.clear();
+      this.parsed.set(id, payload);
+    }
     if (this.stopped) return;
     this.wake = true;
     if (!this.running) {
@@ -120,46 +126,58 @@ export class InboxProcessor {
   private async drain(): Promise<void> {
     while (this.wake && !this.stopped) {
       this.wake = false;
-      for (;;) {
-        const pending = await findPendingDeliveries(this.deps.db, 200);
-        if (pending.length === 0) break;
-        for (const batch of batchesOf(pending)) {
-          if (this.stopped) return;
-          await this.processBatch(batch.map((delivery) => delivery.id));
-          await yieldToEventLoop();
-        }
-      }
+      while (!this.stopped && (await this.processNextBatch())) await yieldToEventLoop();
     }
   }
 
   /**
-   * Processes deliveries in one transaction (one durable commit for a burst), each inside its own
-   * savepoint: a failing delivery is rolled back alone and recorded as failed, the others commit.
+   * Processes the oldest pending deliveries in one transaction (one durable commit for a burst);
+   * false when there were none. They are chosen inside the transaction, after
+   * `beginProcessing`: on PostgreSQL that is under the lock all instances take, so no two pick
+   * the same ones. Each is applied without a savepoint, as that costs two round trips to a
+   * PostgreSQL server: a delivery that fails before writing (an unreadable message, the common
+   * case) is simply marked failed. One that fails half-way through its writes rolls the whole
+   * batch back, and the batch is redone with a savepoint per delivery, so that only that one is
+   * undone and recorded as failed.
    */
-  private processBatch(ids: readonly number[]): Promise<void> {
-    return this.deps.gate.relaxed(() => this.processBatchInTransaction(ids));
+  private async processNextBatch(): Promise<boolean> {
+    const { gate } = this.deps;
+    try {
+      return await gate.relaxed(() => this.processBatchInTransaction({ isolateEach: false }));
+    } catch (error) {
+      if (!(error instanceof PartialWriteError)) throw error;
+      return gate.relaxed(() => this.processBatchInTransaction({ isolateEach: true }));
+    }
   }
 
-  private async processBatchInTransaction(ids: readonly number[]): Promise<void> {
+  private async processBatchInTransaction(options: { isolateEach: boolean }): Promise<boolean> {
     const { db, hooks } = this.deps;
     const trx = await db.startTransaction().execute();
     const observed: { source: string; outcome: ProcessOutcome; seconds: number }[] = [];
     const logLines: (() => void)[] = [];
     let changed = false;
+    let facetsChanged = false;
+    let deliveries: StoredDelivery[];
     try {
       await beginProcessing(trx);
-      for (const id of ids) {
+      const pending = await findPendingDeliveries(trx, MAX_BATCH);
+      deliveries = await loadPendingDeliveries(trx, withinByteBudget(pending));
+      for (const delivery of deliveries) {
         const started = process.hrtime.bigint();
-        const result = await this.processInTransaction(trx, id, logLines);
-        if (!result) continue;
+        const result = options.isolateEach
+          ? await this.processInSavepoint(trx, delivery, logLines)
+          : await this.processDelivery(trx, delivery, logLines);
         changed ||= result.changed;
+        facetsChanged ||= result.facetsChanged;
         observed.push({
-          source: result.source,
+          source: delivery.source,
           outcome: result.outcome,
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
         });
       }
-      if (changed) await announceEventsChanged(trx, this.deps.instanceId);
+      if (changed) {
+        await announceEventsChanged(trx, { writer: this.deps.instanceId, facets: facetsChanged });
+      }
       await trx.commit().execute();
     } catch (error) {
       await trx
@@ -168,48 +186,72 @@ export class InboxProcessor {
         .catch(() => undefined);
       throw error;
     }
+    for (const delivery of deliveries) this.parsed.delete(delivery.id);
     for (const line of logLines) line();
-    if (changed) hooks.onEventsChanged();
+    if (changed) hooks.onEventsChanged({ facets: facetsChanged });
     for (const item of observed) hooks.onProcessed?.(item.source, item.outcome, item.seconds);
+    return deliveries.length > 0;
   }
 
-  private async processInTransaction(
+  /** Applies one delivery inside its own savepoint: a failure undoes its writes only. */
+  private async processInSavepoint(
     trx: ControlledTransaction<Database>,
-    id: number,
+    delivery: StoredDelivery,
     logLines: (() => void)[],
-  ): Promise<{ source: string; outcome: ProcessOutcome; changed: boolean } | null> {
-    const { config, now, logger } = this.deps;
-    const delivery = await findDelivery(trx, id);
-    const hint = this.parsed.get(id);
-    this.parsed.delete(id);
-    if (!delivery || delivery.status !== 'pending') return null;
-    let messageType: string | null = null;
+  ): Promise<DeliveryOutcome> {
     const savepoint = await trx.savepoint('delivery').execute();
     try {
-      const adapter = findSource(delivery.source);
-      if (!adapter) throw new Error(`inbox: no source named ${delivery.source}`);
+      const result = await this.processDelivery(savepoint, delivery, logLines);
+      await savepoint.releaseSavepoint('delivery').execute();
+      return result;
+    } catch (error) {
+      if (!(error instanceof PartialWriteError)) throw error;
+      await savepoint.rollbackToSavepoint('delivery').execute();
+      return this.recordFailure(trx, delivery, error.messageType, error.cause, logLines);
+    }
+  }
+
+  /**
+   * Interprets a delivery and applies it. A message that cannot be read is recorded as failed
+   * here; a failure after writes began is thrown as a PartialWriteError, for the caller to undo.
+   */
+  private async processDelivery(
+    db: Queryable,
+    delivery: StoredDelivery,
+    logLines: (() => void)[],
+  ): Promise<DeliveryOutcome> {
+    const { config, now, logger } = this.deps;
+    let message: SourceMessage;
+    let adapter: SourceAdapter;
+    const receivedAt = new Date(delivery.received_at);
+    try {
+      const found = findSource(delivery.source);
+      if (!found) throw new Error(`inbox: no source named ${delivery.source}`);
+      adapter = found;
       if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
-      const payload = hint ?? parseJsonBody(delivery.body);
-      const receivedAt = new Date(delivery.received_at);
-      const message = adapter.interpret(payload, { receivedAt }, config);
-      messageType = message.messageType;
-      const summary = await applyMessage(savepoint, adapter.name, message, {
+      const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+      message = adapter.interpret(payload, { receivedAt }, config);
+    } catch (error) {
+      return this.recordFailure(db, delivery, null, error, logLines);
+    }
+    const { messageType } = message;
+    try {
+      const { summary, facetsChanged } = await applyMessage(db, adapter.name, message, {
         now: now(),
         receivedAt,
         defaultDurationHours: config.defaultDurationHours,
       });
       const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
-      await markDeliveryDone(savepoint, id, {
+      await markDeliveryDone(db, delivery.id, {
         status: outcome === 'ignored' ? 'ignored' : 'processed',
         messageType,
         result: message.kind === 'ignored' ? { ignored: message.reason } : summary,
         at: now(),
       });
-      await savepoint.releaseSavepoint('delivery').execute();
       logLines.push(() =>
         logger.info(
           {
-            delivery: id,
+            delivery: delivery.id,
             source: delivery.source,
             messageType,
             outcome,
@@ -218,43 +260,61 @@ export class InboxProcessor {
           'inbox: delivery processed',
         ),
       );
-      return { source: delivery.source, outcome, changed: changedAnything(summary) };
+      return { outcome, changed: changedAnything(summary), facetsChanged };
     } catch (error) {
-      await savepoint.rollbackToSavepoint('delivery').execute();
-      const reason = error instanceof Error ? error.message : String(error);
-      await markDeliveryFailed(trx, id, { error: reason, messageType, at: now() });
-      logLines.push(() =>
-        logger.warn(
-          { delivery: id, source: delivery.source, messageType, err: reason },
-          'inbox: delivery failed',
-        ),
-      );
-      return { source: delivery.source, outcome: 'failed', changed: false };
+      throw new PartialWriteError(messageType, error);
     }
+  }
+
+  private async recordFailure(
+    db: Queryable,
+    delivery: StoredDelivery,
+    messageType: string | null,
+    error: unknown,
+    logLines: (() => void)[],
+  ): Promise<DeliveryOutcome> {
+    const reason = error instanceof Error ? error.message : String(error);
+    await markDeliveryFailed(db, delivery.id, { error: reason, messageType, at: this.deps.now() });
+    logLines.push(() =>
+      this.deps.logger.warn(
+        { delivery: delivery.id, source: delivery.source, messageType, err: reason },
+        'inbox: delivery failed',
+      ),
+    );
+    return { outcome: 'failed', changed: false, facetsChanged: false };
   }
 }
 
-/** Bursts of small deliveries share a transaction; a large one (a sync) gets its own. */
-function batchesOf(pending: readonly { id: number; bodySize: number }[]): { id: number }[][] {
-  const MAX_BATCH = 50;
-  const MAX_BATCH_BYTES = 1_000_000;
-  const batches: { id: number }[][] = [];
-  let current: { id: number }[] = [];
+interface DeliveryOutcome {
+  outcome: ProcessOutcome;
+  changed: boolean;
+  facetsChanged: boolean;
+}
+
+/** A delivery failed after some of its writes were made; they must be undone. */
+class PartialWriteError extends Error {
+  constructor(
+    readonly messageType: string | null,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** Bursts of small deliveries share a transaction; a large one (a sync) gets one of its own. */
+const MAX_BATCH = 50;
+const MAX_BATCH_BYTES = 1_000_000;
+
+/** The ids of the first pending deliveries whose bodies fit the batch's byte budget (at least one). */
+function withinByteBudget(pending: readonly { id: number; bodySize: number }[]): number[] {
+  const ids: number[] = [];
   let bytes = 0;
   for (const delivery of pending) {
-    if (
-      current.length > 0 &&
-      (current.length >= MAX_BATCH || bytes + delivery.bodySize > MAX_BATCH_BYTES)
-    ) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(delivery);
+    if (ids.length > 0 && bytes + delivery.bodySize > MAX_BATCH_BYTES) break;
+    ids.push(delivery.id);
     bytes += delivery.bodySize;
   }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return ids;
 }
 
 function summaryForLog(summary: IngestSummary) {

@@ -20,11 +20,12 @@ export const retentionJob: JobDefinition = {
     const inboxCutoff = new Date(now.getTime() - ctx.config.inboxRetentionDays * DAY_MS);
     const deletedEvents = await ctx.database.db.transaction().execute(async (trx) => {
       const deleted = await deleteEventsEndedBefore(trx, eventCutoff);
-      if (deleted > 0) await announceEventsChanged(trx, ctx.instanceId);
+      // Only events that ended long ago go: upcoming events' filter choices stay as they are.
+      if (deleted > 0) await announceEventsChanged(trx, { writer: ctx.instanceId, facets: false });
       return deleted;
     });
     // Feeds that show past events change; cached renderings must not outlive the rows.
-    if (deletedEvents > 0) ctx.dataVersion.bump();
+    if (deletedEvents > 0) ctx.dataVersion.bump({ facets: false });
     const purgedBodies = await purgeDeliveryBodies(ctx.database.db, inboxCutoff, now);
     await deleteJobClaimsBefore(ctx.database.db, inboxCutoff);
     return {

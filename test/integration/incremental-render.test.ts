@@ -143,4 +143,30 @@ describe('re-rendering after one event changed', () => {
     );
     expect(past).toEqual({ ...all, events: [] });
   });
+
+  it('reloads the filter choices only after writes that may change them', async () => {
+    app = await appWithEvents();
+    const test = app;
+    const choices = async () => {
+      const page = await (await test.get('/', { 'accept-encoding': 'identity' })).text();
+      return page.includes('>Utrecht<');
+    };
+    expect(await choices()).toBe(false);
+    const facets = test.ctx.dataVersion.facets;
+
+    expect((await test.postStager(renamedFirstEvent('Renamed only'))).status).toBe(202);
+    await test.settle();
+    expect(test.ctx.dataVersion.facets).toBe(facets);
+
+    const moved = JSON.parse(renamedFirstEvent('Moved')) as {
+      messageContent: { events: { location: { city: string }; updatedAt: string }[] };
+    };
+    const event = moved.messageContent.events[0]!;
+    event.location.city = 'Utrecht';
+    event.updatedAt = '2026-11-21T11:00:00+01:00';
+    expect((await test.postStager(JSON.stringify(moved))).status).toBe(202);
+    await test.settle();
+    expect(test.ctx.dataVersion.facets).not.toBe(facets);
+    expect(await choices()).toBe(true);
+  });
 });

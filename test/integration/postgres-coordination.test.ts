@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { findEventById } from '../../src/events/event-repository.js';
 import { claimJobRun } from '../../src/jobs/job-claims.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -179,5 +180,15 @@ describe.skipIf(!serverUrl)('instances sharing one PostgreSQL database', () => {
       now: new Date(),
     });
     expect(next).toBe(true);
+  });
+
+  it('keeps answering when a table changes under its prepared statements (another instance migrated)', async () => {
+    const read = () => findEventById(b.ctx.database.db, 'stager-1');
+    const before = await read();
+    expect(before?.id).toBe('stager-1');
+    // Named (prepared) from their second use on a connection; the pool has several.
+    for (let round = 0; round < 20; round += 1) await read();
+    await query('alter table events add column added_by_a_later_migration text');
+    for (let round = 0; round < 20; round += 1) expect(await read()).toEqual(before);
   });
 });

@@ -21,4 +21,16 @@ describe('DataVersion', () => {
     expect(reads).not.toContain(settled);
     expect(version.value).toBe(settled);
   });
+
+  it('changes the filter choices version only with writes that may change them', () => {
+    const version = new DataVersion();
+    const facets = version.facets;
+    version.bump({ facets: false });
+    expect(version.facets).toBe(facets);
+    version.bump({ facets: true });
+    expect(version.facets).not.toBe(facets);
+    const seen = version.facets;
+    version.setSeeingAllWrites(false);
+    expect(version.facets).not.toBe(seen);
+  });
 });
