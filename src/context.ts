@@ -42,6 +42,8 @@ export interface AppContext {
   processingListeners: ((source: string, outcome: ProcessOutcome, seconds: number) => void)[];
   /** Running and last job runs, and the sync watchdog's verdict (src/jobs). */
   jobs: JobState;
+  /** `stopping` once shutdown began: /healthz answers 503 from then on. */
+  lifecycle: { stopping: boolean };
 }
 
 /** Wires the context from configuration and an open, migrated database. */
@@ -88,5 +90,6 @@ export function createContext(options: {
     pageCaches: createPageCaches(),
     processingListeners,
     jobs: createJobState(),
+    lifecycle: { stopping: false },
   };
 }

@@ -89,6 +89,12 @@ export async function startServer(options: {
     close() {
       closing ??= (async () => {
         const deadline = Date.now() + options.config.shutdownTimeoutMs;
+        // Load balancers see the instance leave at once; clients on kept-alive connections are
+        // told to reconnect (to another instance), so they cannot hold shutdown open.
+        ctx.lifecycle.stopping = true;
+        server.prependListener('request', (_req, res: http.ServerResponse) =>
+          res.setHeader('Connection', 'close'),
+        );
         const jobsStopped = scheduler?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

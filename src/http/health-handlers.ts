@@ -4,12 +4,17 @@ import { countPendingDeliveries } from '../inbox/inbox-repository.js';
 import { currentSyncWatch } from '../jobs/sync-watchdog.js';
 
 /**
- * GET /healthz: 200 while the database answers, 503 otherwise. Stale organizations are reported
- * (the sync watchdog's latest verdict) but do not fail the check: the process itself is healthy.
+ * GET /healthz: 200 while the database answers, 503 otherwise or once shutdown began. Stale
+ * organizations are reported (the sync watchdog's latest verdict) but do not fail the check: the
+ * process itself is healthy.
  */
 export function healthHandler(ctx: AppContext) {
   return async (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
+    if (ctx.lifecycle.stopping) {
+      res.status(503).json({ status: 'stopping' });
+      return;
+    }
     let backlog: number;
     try {
       backlog = await countPendingDeliveries(ctx.database.db);

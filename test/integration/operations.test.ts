@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { feedFormatOf } from '../../src/http/metrics.js';
 import {
@@ -63,6 +64,27 @@ describe('GET /healthz', () => {
     const response = await app.get('/healthz');
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
+  });
+
+  it('answers 503 once shutdown began, and closes kept-alive connections after their request', async () => {
+    const app = await start();
+    const socket = net.connect(
+      new URL(app.url).port ? Number(new URL(app.url).port) : 80,
+      '127.0.0.1',
+    );
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    // A request in progress on a kept-alive connection when shutdown begins.
+    socket.write('GET /healthz HTTP/1.1\r\nHost: marquee\r\n');
+    const closing = app.close();
+    socket.write('Connection: keep-alive\r\n\r\n');
+    await ended;
+    await closing;
+    expect(received).toMatch(/^HTTP\/1\.1 503 /);
+    expect(received).toMatch(/\r\nConnection: close\r\n/i);
+    expect(received).toContain('{"status":"stopping"}');
   });
 });
 
