@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { claimJobRun } from '../../src/jobs/job-claims.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { stagerEvent, stagerMessage, startFor } from '../helpers/contract-payloads.js';
+import { createTestPostgresDatabase, type TestPostgresDatabase } from '../helpers/postgres.js';
 import { DEFAULT_TEST_ENV, signStager } from '../helpers/test-app.js';
 
 /**
@@ -19,9 +19,8 @@ import { DEFAULT_TEST_ENV, signStager } from '../helpers/test-app.js';
 const serverUrl = process.env.DATABASE_URL;
 
 describe.skipIf(!serverUrl)('instances sharing one PostgreSQL database', () => {
-  const databaseName = `marquee_test_coord_${randomBytes(4).toString('hex')}`;
+  let database: TestPostgresDatabase;
   let databaseUrl = '';
-  let admin: pg.Client;
   const running: RunningServer[] = [];
   let a: RunningServer;
   let b: RunningServer;
@@ -79,20 +78,15 @@ describe.skipIf(!serverUrl)('instances sharing one PostgreSQL database', () => {
   };
 
   beforeAll(async () => {
-    const url = new URL(serverUrl as string);
-    admin = new pg.Client({ connectionString: url.toString() });
-    await admin.connect();
-    await admin.query(`create database ${databaseName}`);
-    url.pathname = `/${databaseName}`;
-    databaseUrl = url.toString();
+    database = await createTestPostgresDatabase(serverUrl as string, 'marquee_test_coord');
+    databaseUrl = database.url;
     a = await start();
     b = await start();
   });
 
   afterAll(async () => {
     await Promise.all(running.map((server) => server.close()));
-    await admin.query(`drop database if exists ${databaseName} with (force)`);
-    await admin.end();
+    await database.drop();
   });
 
   it('drops cached feeds when another instance changes events, and serves the same bytes', async () => {
