@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrations/index.js';
 import {
   databaseEnv,
-  DEFAULT_TEST_ENV,
   fixture,
   queryDatabase,
   startTestApp,
@@ -16,40 +14,7 @@ import {
   usingPostgres,
   type TestApp,
 } from '../helpers/test-app.js';
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `src/cli.ts` in a child process (as `npx tsx src/cli.ts` would), with only the given environment. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const { LOG_LEVEL: _level, ...testEnv } = DEFAULT_TEST_ENV;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      {
-        cwd: ROOT,
-        timeout: 20_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? os.tmpdir(),
-          TMPDIR: os.tmpdir(),
-          ...testEnv,
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { cli } from '../helpers/cli.js';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -85,6 +50,8 @@ describe('marquee (the command line)', { timeout: 90_000 }, () => {
       'prune',
       'status',
       'job',
+      'export',
+      'import',
     ]) {
       expect(help.stdout).toContain(`  ${command} `);
     }

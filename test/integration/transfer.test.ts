@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../src/jobs/scheduler.js';
 import {
   databaseEnv,
-  DEFAULT_TEST_ENV,
   FIXED_NOW,
   fixture,
   startTestApp,
@@ -16,6 +13,7 @@ import {
   type TestApp,
   usingPostgres,
 } from '../helpers/test-app.js';
+import { cli } from '../helpers/cli.js';
 
 /**
  * `marquee export` and `marquee import` move an installation between databases: a SQLite one
@@ -23,44 +21,7 @@ import {
  * and drop databases) or, without it, into another SQLite file, and comes out the same.
  */
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const DAY_MS = 86_400_000;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `src/cli.ts` in a child process with only the given environment, `stdin` as its input. */
-function cli(args: string[], env: Record<string, string>, stdin?: Buffer): Promise<CliResult> {
-  const { LOG_LEVEL: _level, ...testEnv } = DEFAULT_TEST_ENV;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    timeout: 30_000,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? os.tmpdir(),
-      TMPDIR: os.tmpdir(),
-      ...testEnv,
-      ...env,
-    },
-  });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => {
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      }),
-    );
-  });
-}
 
 const apps: TestApp[] = [];
 afterAll(async () => {
