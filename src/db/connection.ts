@@ -37,7 +37,6 @@ export interface SqliteHandle extends HandleBase {
 
 export interface PostgresHandle extends HandleBase {
   dialect: 'postgres';
-  pool: pg.Pool;
   /** Connection settings for clients outside the pool (the change listener). */
   connection: pg.ClientConfig;
 }
@@ -114,7 +113,6 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   return {
     dialect: 'postgres',
     db,
-    pool,
     connection,
     location: redactUrl(url),
     async close() {

@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -160,8 +161,10 @@ export async function queryDatabase<T = Record<string, unknown>>(
   ...params: unknown[]
 ): Promise<T[]> {
   if (isPostgresUrl(database)) {
-    const result = await inspector(database).pool.query(numberedPlaceholders(sqlText), params);
-    return result.rows as T[];
+    const result = await inspector(database).db.executeQuery<T>(
+      CompiledQuery.raw(numberedPlaceholders(sqlText), params),
+    );
+    return [...result.rows];
   }
   const sqlite = new SqliteDatabase(database, { fileMustExist: true });
   try {
