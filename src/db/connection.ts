@@ -139,21 +139,27 @@ const CACHED_PLAN_CHANGED = '0A000';
  * then on, and at once again when no transaction was aborted by it.
  */
 function withPreparedStatements(pool: pg.Pool): PostgresPool {
-  const uses = new Map<string, number>();
+  const seen = new Map<string, { uses: number; name: string }>();
   const unnamed = new Set<string>();
   const namedBy = new WeakMap<pg.PoolClient, Set<string>>();
   const nameFor = (client: pg.PoolClient, text: string): string | null => {
     if (unnamed.has(text)) return null;
-    const name = `marquee_${createHash('sha1').update(text).digest('base64url')}`;
+    let statement = seen.get(text);
+    if (!statement) {
+      if (seen.size >= MAX_COUNTED_TEXTS) seen.clear();
+      statement = {
+        uses: 0,
+        name: `marquee_${createHash('sha1').update(text).digest('base64url')}`,
+      };
+      seen.set(text, statement);
+    }
+    statement.uses += 1;
     let named = namedBy.get(client);
     if (!named) namedBy.set(client, (named = new Set()));
-    if (named.has(name)) return name;
-    const count = (uses.get(text) ?? 0) + 1;
-    if (uses.size >= MAX_COUNTED_TEXTS) uses.clear();
-    uses.set(text, count);
-    if (count < 2 || named.size >= MAX_NAMED_PER_CONNECTION) return null;
-    named.add(name);
-    return name;
+    if (named.has(statement.name)) return statement.name;
+    if (statement.uses < 2 || named.size >= MAX_NAMED_PER_CONNECTION) return null;
+    named.add(statement.name);
+    return statement.name;
   };
   const inTransaction = new WeakSet<pg.PoolClient>();
   const query = async (client: pg.PoolClient, text: string, values: readonly unknown[]) => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
+import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DEFAULT_MIGRATION_TABLE, sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
@@ -332,26 +332,12 @@ export async function exportDatabase(
     });
 }
 
-/** Splits UTF-8 text into lines, numbered from 1; a last line without a newline counts. */
+/** The lines of UTF-8 text, numbered from 1; a last line without a newline counts. */
 async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<[number, string]> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
   let number = 0;
-  for await (const chunk of input) {
-    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    let start = 0;
-    for (
-      let newline = pending.indexOf('\n');
-      newline >= 0;
-      newline = pending.indexOf('\n', start)
-    ) {
-      yield [++number, pending.slice(start, newline)];
-      start = newline + 1;
-    }
-    pending = pending.slice(start);
+  for await (const line of createInterface({ input: Readable.from(input), crlfDelay: Infinity })) {
+    yield [++number, line];
   }
-  pending += decoder.end();
-  if (pending.length > 0) yield [++number, pending];
 }
 
 const headerLine = z.object({
