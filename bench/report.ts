@@ -110,7 +110,7 @@ function sectionOf(results: Results): string {
 
 - Run on ${results.date.slice(0, 10)}: ${results.cpus}, ${results.memory}, ${results.platform}, Node.js ${results.node}
 - Database: ${results.database}
-- Load: autocannon, ${results.connections} connections, ${results.durationPerRun} s per run, ${results.rounds} alternating rounds of baseline and Marquee (means)
+- Load: autocannon, ${results.connections} connections, ${results.durationPerRun} s per run, ${results.rounds} alternating rounds of baseline and Marquee (figures: means of the rounds; ratios: the median of the rounds' ratios); requests per second are completed requests over elapsed time
 - Whole run: ${results.seconds.toFixed(0)} s
 
 ${tableOf(results.rows)}
