@@ -480,6 +480,11 @@ const STAMP_COLUMNS = [
 
 type StampRow = Pick<EventRow, (typeof STAMP_COLUMNS)[number]>;
 
+/** What a page reads first: row versions, and what its summary needs. */
+const PAGE_COLUMNS = [...STAMP_COLUMNS, 'effective_end_at'] as const;
+
+type PageRow = Pick<EventRow, (typeof PAGE_COLUMNS)[number]>;
+
 /** What a page loads of a row: the event and its version. */
 const ROW_COLUMNS = [...EVENT_COLUMNS, 'content_hash'] as const;
 
@@ -544,58 +549,44 @@ export async function findEvents(
     .where(matching);
   if (filter.to) inWindow = inWindow.where('events.starts_at', '<', filter.to.toISOString());
 
-  // Window aggregates summarize every matching row, not only the page's.
-  const summaryColumns = (eb: ExpressionBuilder<Database, 'events'>) => [
-    eb.fn.countAll<number>().over().as('total'),
-    eb.fn.min('events.effective_end_at').over().as('first_end'),
-    eb.fn.max('events.last_changed_at').over().as('last_changed'),
-  ];
-  const stampColumns = STAMP_COLUMNS.map((column) => `events.${column}` as const);
-
-  let read: { events: Event[]; summary: Summary | undefined } | null = null;
-  for (let attempt = 0; attempt < PAGE_ATTEMPTS && read === null; attempt += 1) {
-    const page = await inWindow
-      .select(stampColumns)
-      .select(summaryColumns)
+  // One row past the page tells whether the page holds every matching row; when it does (most
+  // feeds ask for more than there are), the summary is computed from the page itself.
+  const pageQuery = <C extends readonly (keyof EventRow)[]>(columns: C) =>
+    inWindow
+      .select(columns.map((column) => `events.${column}` as const))
       .orderBy('events.starts_at')
       .orderBy('events.id')
-      .limit(filter.limit)
-      .offset(filter.offset)
-      .execute();
-    const events = await eventsOf(db, page, cache);
-    if (events !== null) read = { events, summary: page[0] };
+      .limit(filter.limit + 1)
+      .offset(filter.offset);
+
+  let read: { events: Event[]; rows: PageRow[] } | null = null;
+  for (let attempt = 0; attempt < PAGE_ATTEMPTS && read === null; attempt += 1) {
+    const rows = await pageQuery(PAGE_COLUMNS).execute();
+    const events = await eventsOf(db, rows.slice(0, filter.limit), cache);
+    if (events !== null) read = { events, rows };
   }
   if (read === null) {
     // Writes kept landing between the two reads: read whole rows in one statement.
-    const page = await inWindow
-      .select(ROW_COLUMNS.map((column) => `events.${column}` as const))
-      .select(summaryColumns)
-      .orderBy('events.starts_at')
-      .orderBy('events.id')
-      .limit(filter.limit)
-      .offset(filter.offset)
-      .execute();
+    const rows = await pageQuery(ROW_COLUMNS).execute();
     read = {
-      events: page.map((row) => {
+      events: rows.slice(0, filter.limit).map((row) => {
         const event = toEvent(row);
         cache.set(row.id, stampOf(row), event);
         return event;
       }),
-      summary: page[0],
+      rows,
     };
   }
-  // A page past the end holds no row to carry the summary.
   const summary =
-    read.summary ??
-    (filter.offset > 0
-      ? await inWindow
+    filter.offset === 0 && read.rows.length <= filter.limit
+      ? summarize(read.rows)
+      : await inWindow
           .select((eb) => [
             eb.fn.countAll<number>().as('total'),
             eb.fn.min('events.effective_end_at').as('first_end'),
             eb.fn.max('events.last_changed_at').as('last_changed'),
           ])
-          .executeTakeFirstOrThrow()
-      : { total: 0, first_end: null, last_changed: null });
+          .executeTakeFirstOrThrow();
   // Events that left the window, and removed or hidden ones, changed the result when they did.
   const departed = await db
     .selectFrom('events')
@@ -643,6 +634,18 @@ interface Summary {
   total: number;
   first_end: string | null;
   last_changed: string | null;
+}
+
+/** The summary of a page that holds every matching row. */
+function summarize(rows: readonly PageRow[]): Summary {
+  let firstEnd: string | null = null;
+  let lastChanged: string | null = null;
+  for (const row of rows) {
+    if (firstEnd === null || row.effective_end_at < firstEnd) firstEnd = row.effective_end_at;
+    if (lastChanged === null || row.last_changed_at > lastChanged)
+      lastChanged = row.last_changed_at;
+  }
+  return { total: rows.length, first_end: firstEnd, last_changed: lastChanged };
 }
 
 /**

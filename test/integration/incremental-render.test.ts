@@ -108,7 +108,11 @@ describe('re-rendering after one event changed', () => {
       transformResult: async (args) => {
         const isPageRead = args.result.rows.some(
           (row) =>
-            typeof row === 'object' && row !== null && 'first_end' in row && 'revision' in row,
+            typeof row === 'object' &&
+            row !== null &&
+            'revision' in row &&
+            'effective_end_at' in row &&
+            !('title' in row),
         );
         if (isPageRead && ++pageReads === 1) {
           await test.query(
@@ -130,6 +134,21 @@ describe('re-rendering after one event changed', () => {
     expect(result).toEqual(await findEvents(test.ctx.database.db, filter, eventWindow(test)));
     expect(result.events.find((event) => event.id === target.id)?.title).toBe('Changed meanwhile');
     expect(result.lastModified).toEqual(new Date('2026-11-22T12:00:01.000Z'));
+  });
+
+  it('summarizes every match whether or not the page holds them all', async () => {
+    app = await appWithEvents();
+    const all = await findEvents(app.ctx.database.db, allFilter(), eventWindow(app));
+    expect(all.total).toBe(all.events.length);
+    for (const limit of [all.total - 1, all.total]) {
+      const page = await findEvents(
+        app.ctx.database.db,
+        { ...allFilter(), limit },
+        eventWindow(app),
+        new EventCache(),
+      );
+      expect(page).toEqual({ ...all, events: all.events.slice(0, limit) });
+    }
   });
 
   it('reads the summary of a page past the end', async () => {
