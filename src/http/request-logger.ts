@@ -10,13 +10,16 @@ import { redactUrl } from '../logger.js';
  * three listeners per request, which cost more than serving a cached feed or a 304 does.
  */
 export function requestLogger(logger: Logger): RequestHandler {
+  // The line carries no headers and an already redacted URL, so the process logger's redaction
+  // paths never match it; walking them for every request costs a tenth of a 304.
+  const accessLog = logger.child({}, { redact: [] });
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.once('close', () => {
       const status = res.statusCode;
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      logger[level](
+      if (!accessLog.isLevelEnabled(level)) return;
+      accessLog[level](
         {
           req: { method: req.method, url: redactUrl(req.originalUrl), remoteAddress: req.ip },
           res: { statusCode: status },
