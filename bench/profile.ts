@@ -2,13 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { Session } from 'node:inspector/promises';
+import { FEEDS } from './feeds.js';
 import { signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
 import { startMarquee, tempDir } from './processes.js';
+import { emptyRenderCaches, startSeededServer, timedGet } from './render.js';
 
 /**
- * `npm run bench:profile`: where Marquee's time goes on the two paths whose targets are hardest
- * (signed deliveries under load, a 10,000-event sync). Runs the built app under
- * `node --cpu-prof`, then prints and writes (bench/PROFILE.md) the functions that dominate.
+ * `npm run bench:profile`: where Marquee's time goes on the paths whose targets are missed
+ * (signed deliveries under load, a 10,000-event sync, a cold ICS render, a re-render after one
+ * change). Runs the built app under `node --cpu-prof` (renders: in this process, under the
+ * inspector, so caches can be emptied), then prints and writes (bench/PROFILE.md) the functions
+ * that dominate.
  */
 
 const { values: options } = parseArgs({
@@ -33,46 +38,58 @@ function label(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
   const where = url
     .replace(/^.*\/node_modules\//, '')
-    .replace(/^file:\/\/.*?\/dist\//, 'dist/')
-    .replace(/^node:/, 'node:');
+    .replace(/^file:\/\/.*?\/(dist|src|bench)\//, '$1/');
   return `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
 }
 
-/** Self and inclusive milliseconds per function, busiest first. */
+/** Self and inclusive milliseconds per function over `profiles`, busiest first. */
 function summarize(
-  profile: Profile,
+  profiles: readonly Profile[],
   top: number,
 ): { busyMs: number; self: [string, number][]; inclusive: [string, number][] } {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parent.set(child, node.id);
-  const sampleTime = new Map<number, number>();
-  profile.samples.forEach((id, index) =>
-    sampleTime.set(id, (sampleTime.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)),
-  );
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   let busy = 0;
-  for (const [id, micros] of sampleTime) {
-    const node = byId.get(id);
-    if (!node) continue;
-    const name = label(node);
-    if (name.startsWith('(idle)') || name.startsWith('(program)')) continue;
-    busy += micros;
-    self.set(name, (self.get(name) ?? 0) + micros);
-    const seen = new Set<string>();
-    for (
-      let current: number | undefined = id;
-      current !== undefined;
-      current = parent.get(current)
-    ) {
-      const ancestor = byId.get(current);
-      if (!ancestor) break;
-      const key = label(ancestor);
-      if (key.startsWith('(root)') || seen.has(key)) continue;
-      seen.add(key);
-      inclusive.set(key, (inclusive.get(key) ?? 0) + micros);
+  for (const profile of profiles) {
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    const parent = new Map<number, number>();
+    for (const node of profile.nodes)
+      for (const child of node.children ?? []) parent.set(child, node.id);
+    const sampleTime = new Map<number, number>();
+    profile.samples.forEach((id, index) =>
+      sampleTime.set(id, (sampleTime.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)),
+    );
+    // Samples under the inspector's own calls (stopping the profiler) are the bench's, not Marquee's.
+    const underInspector = new Set<number>();
+    for (const node of profile.nodes) {
+      for (
+        let current: number | undefined = node.id;
+        current !== undefined;
+        current = parent.get(current)
+      ) {
+        if (byId.get(current)?.callFrame.url === 'node:inspector') underInspector.add(node.id);
+      }
+    }
+    for (const [id, micros] of sampleTime) {
+      const node = byId.get(id);
+      if (!node || underInspector.has(id)) continue;
+      const name = label(node);
+      if (name.startsWith('(idle)') || name.startsWith('(program)')) continue;
+      busy += micros;
+      self.set(name, (self.get(name) ?? 0) + micros);
+      const seen = new Set<string>();
+      for (
+        let current: number | undefined = id;
+        current !== undefined;
+        current = parent.get(current)
+      ) {
+        const ancestor = byId.get(current);
+        if (!ancestor) break;
+        const key = label(ancestor);
+        if (key.startsWith('(root)') || seen.has(key)) continue;
+        seen.add(key);
+        inclusive.set(key, (inclusive.get(key) ?? 0) + micros);
+      }
     }
   }
   const sorted = (map: Map<string, number>) =>
@@ -94,16 +111,62 @@ async function profileRun(name: string, work: (url: string) => Promise<string>):
   await marquee.stop();
   const file = fs.readdirSync(profiles).find((entry) => entry.endsWith('.cpuprofile'));
   if (!file) throw new Error('bench: no profile written');
-  const summary = summarize(
-    JSON.parse(fs.readFileSync(path.join(profiles, file), 'utf8')) as Profile,
-    25,
-  );
+  const profile = JSON.parse(fs.readFileSync(path.join(profiles, file), 'utf8')) as Profile;
   fs.rmSync(dir, { recursive: true, force: true });
+  return section(name, `${outcome}. CPU busy in the server process`, [profile]);
+}
+
+/**
+ * Renders in this process under the inspector's profiler: `prepare` runs before each render
+ * (emptying caches, changing an event) and is not profiled.
+ */
+async function profileRenders(
+  name: string,
+  feedPath: string,
+  samples: number,
+  prepare: (server: Awaited<ReturnType<typeof startSeededServer>>, sample: number) => Promise<void>,
+): Promise<string> {
+  const dir = tempDir('profile-render');
+  const server = await startSeededServer({
+    events: 10_000,
+    databaseEnv: { DATABASE_PATH: path.join(dir, 'marquee.db') },
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const session = new Session();
+  session.connect();
+  try {
+    // Warm up code paths (JIT) on another filter, as the bench does.
+    await timedGet(server.url, feedPath.replace('Amsterdam', 'Utrecht'));
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    const times: number[] = [];
+    const profiles: Profile[] = [];
+    for (let sample = 0; sample < samples; sample += 1) {
+      await prepare(server, sample);
+      await session.post('Profiler.start');
+      times.push(await timedGet(server.url, feedPath));
+      profiles.push((await session.post('Profiler.stop')).profile as unknown as Profile);
+    }
+    const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? Number.NaN;
+    return section(
+      name,
+      `${samples} renders of \`${feedPath}\`, median ${median.toFixed(1)} ms each (full HTTP requests; the client runs in the same process). CPU busy in this process`,
+      profiles,
+    );
+  } finally {
+    session.disconnect();
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function section(name: string, outcome: string, profiles: readonly Profile[]): string {
+  const summary = summarize(profiles, 25);
   const table = (rows: [string, number][]) =>
     rows.map(([label, ms]) => `| ${ms.toFixed(0)} | \`${label}\` |`).join('\n');
   return `## ${name}
 
-${outcome}. CPU busy in the server process: ${summary.busyMs.toFixed(0)} ms.
+${outcome}: ${summary.busyMs.toFixed(0)} ms.
 
 Inclusive time (the function and everything it calls):
 
@@ -135,7 +198,7 @@ async function main() {
         };
       });
       const result = await autocannon({ url, connections: 10, duration, requests });
-      return `${result['2xx']} deliveries acknowledged in ${duration} s (${result.requests.average.toFixed(0)} req/s)`;
+      return `${result['2xx']} deliveries acknowledged in ${result.duration} s (${(result.requests.total / result.duration).toFixed(0)} req/s)`;
     }),
   );
   sections.push(
@@ -155,6 +218,25 @@ async function main() {
       }
       return `processed ${(performance.now() - started).toFixed(0)} ms after the POST started`;
     }),
+  );
+  const ics = FEEDS.find(([name]) => name === 'ICS')?.[1] ?? '/events.ics';
+  const api = FEEDS.find(([name]) => name === 'JSON API')?.[1] ?? '/api/events';
+  sections.push(
+    await profileRenders('Cold ICS render, 1,000 of 10,000 events', ics, 20, async (server) => {
+      emptyRenderCaches(server.ctx);
+    }),
+  );
+  sections.push(
+    await profileRenders(
+      'JSON API re-render after one of its 1,000 events changed',
+      api,
+      20,
+      async (server, sample) => {
+        await server.post(
+          stagerMessage('UPDATE_EVENTS', 1, [stagerEvent(10 * (sample + 1), sample + 1)]),
+        );
+      },
+    ),
   );
   const markdown = `# Profile\n\nGenerated by \`npm run bench:profile\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${sections.join('\n')}`;
   fs.writeFileSync(path.join(import.meta.dirname, 'PROFILE.md'), markdown);

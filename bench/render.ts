@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { startServer } from '../src/server.js';
+import { startServer, type RunningServer } from '../src/server.js';
 import { FEEDS } from './feeds.js';
 import { BENCH_SECRETS, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
 import type { Row } from './report.js';
@@ -15,18 +15,21 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-/**
- * Cold render (every cache empty) and re-render after one matching event changed, per format,
- * for 1,000 matching events out of `events` stored. Runs in this process so caches can be
- * emptied between samples; times are full HTTP requests on loopback.
- */
-export async function measureRenders(options: {
+/** A Marquee server in this process with `events` stored, its caches within reach. */
+export interface SeededServer {
+  url: string;
+  ctx: RunningServer['ctx'];
+  /** POSTs a signed Stager message and waits until it is processed. */
+  post(body: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startSeededServer(options: {
   events: number;
-  samples: number;
   /** Names the database (see database.ts). */
   databaseEnv: Record<string, string>;
   log: (line: string) => void;
-}): Promise<RenderFigures> {
+}): Promise<SeededServer> {
   const config = loadConfig({
     ...options.databaseEnv,
     PUBLIC_URL: 'https://events.example.org',
@@ -49,20 +52,53 @@ export async function measureRenders(options: {
     running.ctx.processor.notify();
     await running.ctx.processor.idle();
   };
-  const timed = async (feedPath: string) => {
-    const started = performance.now();
-    // identity: this measures rendering; compressing the result is a separate, per-encoding cost.
-    const response = await fetch(`${running.url}${feedPath}`, {
-      headers: { 'accept-encoding': 'identity' },
-    });
-    await response.arrayBuffer();
-    if (response.status !== 200) throw new Error(`bench: ${feedPath} answered ${response.status}`);
-    return performance.now() - started;
-  };
+  options.log(`renders: seeding ${options.events} events`);
+  try {
+    await post(stagerSync(1, 1, options.events));
+  } catch (error) {
+    await running.close();
+    throw error;
+  }
+  return { url: running.url, ctx: running.ctx, post, close: () => running.close() };
+}
+
+/** Empties every cache a render fills, so that the next render is cold. */
+export function emptyRenderCaches(ctx: SeededServer['ctx']): void {
+  ctx.renderCache.clear();
+  ctx.fragmentCache.clear();
+  ctx.eventCache.clear();
+  ctx.pageCaches.items.clear();
+  ctx.pageCaches.facets = null;
+}
+
+/** One full GET of `feedPath` on loopback; its duration in ms. */
+export async function timedGet(url: string, feedPath: string): Promise<number> {
+  const started = performance.now();
+  // identity: this measures rendering; compressing the result is a separate, per-encoding cost.
+  const response = await fetch(`${url}${feedPath}`, {
+    headers: { 'accept-encoding': 'identity' },
+  });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`bench: ${feedPath} answered ${response.status}`);
+  return performance.now() - started;
+}
+
+/**
+ * Cold render (every cache empty) and re-render after one matching event changed, per format,
+ * for 1,000 matching events out of `events` stored. Runs in this process so caches can be
+ * emptied between samples; times are full HTTP requests on loopback.
+ */
+export async function measureRenders(options: {
+  events: number;
+  samples: number;
+  /** Names the database (see database.ts). */
+  databaseEnv: Record<string, string>;
+  log: (line: string) => void;
+}): Promise<RenderFigures> {
+  const running = await startSeededServer(options);
+  const timed = (feedPath: string) => timedGet(running.url, feedPath);
   const rows: Row[] = [];
   try {
-    options.log(`renders: seeding ${options.events} events`);
-    await post(stagerSync(1, 1, options.events));
     // Warm up code paths (JIT) on another filter so the samples measure rendering, not compiling.
     const served: (typeof FEEDS)[number][] = [];
     for (const feed of FEEDS) {
@@ -85,18 +121,16 @@ export async function measureRenders(options: {
     const warm = new Map<string, number[]>();
     for (let sample = 0; sample < options.samples; sample += 1) {
       for (const [name, feedPath] of served) {
-        running.ctx.renderCache.clear();
-        running.ctx.fragmentCache.clear();
-        running.ctx.eventCache.clear();
-        running.ctx.pageCaches.items.clear();
-        running.ctx.pageCaches.facets = null;
+        emptyRenderCaches(running.ctx);
         cold.set(name, [...(cold.get(name) ?? []), await timed(feedPath)]);
       }
     }
     for (let sample = 0; sample < options.samples; sample += 1) {
       // Change one matching event (ids divisible by 10 are in Amsterdam): the next request of
       // every format re-renders, with the per-event caches still warm.
-      await post(stagerMessage('UPDATE_EVENTS', 1, [stagerEvent(10 * (sample + 1), sample + 1)]));
+      await running.post(
+        stagerMessage('UPDATE_EVENTS', 1, [stagerEvent(10 * (sample + 1), sample + 1)]),
+      );
       for (const [name, feedPath] of served) {
         warm.set(name, [...(warm.get(name) ?? []), await timed(feedPath)]);
       }
