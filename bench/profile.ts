@@ -6,7 +6,7 @@ import { Session } from 'node:inspector/promises';
 import { FEEDS } from './feeds.js';
 import { signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
 import { startMarquee, tempDir } from './processes.js';
-import { emptyRenderCaches, startSeededServer, timedGet } from './render.js';
+import { emptyRenderCaches, startSeededServer, timedGet, type SeededServer } from './render.js';
 
 /**
  * `npm run bench:profile`: where Marquee's time goes on the paths whose targets are missed
@@ -124,7 +124,7 @@ async function profileRenders(
   name: string,
   feedPath: string,
   samples: number,
-  prepare: (server: Awaited<ReturnType<typeof startSeededServer>>, sample: number) => Promise<void>,
+  prepare: (server: SeededServer, sample: number) => Promise<void>,
 ): Promise<string> {
   const dir = tempDir('profile-render');
   const server = await startSeededServer({
