@@ -101,6 +101,22 @@ const median = (values: readonly number[]) => {
     : (sorted[Math.floor(middle)] as number);
 };
 
+function sumOf<K extends string>(list: readonly Record<K, number>[], key: K): number {
+  return list.reduce((sum, item) => sum + item[key], 0);
+}
+
+const meanOf = <K extends string>(list: readonly Record<K, number>[], key: K) =>
+  sumOf(list, key) / list.length;
+
+/** The median of the rounds' throughput ratios: round i of `numerators` over round i of `denominators`. */
+const medianRatio = (
+  numerators: readonly { rps: number }[],
+  denominators: readonly { rps: number }[],
+) =>
+  median(
+    numerators.map((result, round) => result.rps / (denominators[round] as { rps: number }).rps),
+  );
+
 /**
  * Runs baseline and Marquee alternately ROUNDS times; returns the mean of each, and as the ratio
  * the median of the rounds' ratios: a round's two runs are seconds apart, the rounds minutes.
@@ -112,17 +128,15 @@ async function sideBySide(baseline: () => Promise<LoadResult>, marquee: () => Pr
     b.push(await baseline());
     m.push(await marquee());
   }
-  const mean = (list: LoadResult[], key: 'rps' | 'p99') =>
-    list.reduce((sum, item) => sum + item[key], 0) / list.length;
   return {
-    ratio: median(m.map((result, round) => result.rps / (b[round] as LoadResult).rps)),
-    baseline: { rps: mean(b, 'rps'), p99: mean(b, 'p99') },
+    ratio: medianRatio(m, b),
+    baseline: { rps: meanOf(b, 'rps'), p99: meanOf(b, 'p99') },
     marquee: {
-      rps: mean(m, 'rps'),
-      p99: mean(m, 'p99'),
-      ok: m.reduce((s, r) => s + r.ok, 0),
-      non2xx: m.reduce((s, r) => s + r.non2xx, 0),
-      errors: m.reduce((s, r) => s + r.errors, 0),
+      rps: meanOf(m, 'rps'),
+      p99: meanOf(m, 'p99'),
+      ok: sumOf(m, 'ok'),
+      non2xx: sumOf(m, 'non2xx'),
+      errors: sumOf(m, 'errors'),
       statuses: m.map((r) => r.statuses),
     },
   };
@@ -415,20 +429,18 @@ async function measureFeedUnderIngest(marquee: ServerProcess) {
     busy.push(feed);
     deliveries.push(posts);
   }
-  const mean = (list: LoadResult[], key: 'rps' | 'p99') =>
-    list.reduce((sum, item) => sum + item[key], 0) / list.length;
-  const ratio = median(busy.map((result, round) => result.rps / (quiet[round] as LoadResult).rps));
-  const delivered = deliveries.reduce((sum, result) => sum + result.ok, 0);
+  const ratio = medianRatio(busy, quiet);
+  const delivered = sumOf(deliveries, 'ok');
   rows.push({
     measure: 'warm RSS req/s while deliveries arrive at 200/s (writes invalidate the cache)',
-    marquee: `${mean(busy, 'rps').toFixed(0)} req/s (${(delivered / (ROUNDS * DURATION)).toFixed(0)} deliveries/s)`,
-    baseline: `${mean(quiet, 'rps').toFixed(0)} req/s quiet`,
+    marquee: `${meanOf(busy, 'rps').toFixed(0)} req/s (${(delivered / (ROUNDS * DURATION)).toFixed(0)} deliveries/s)`,
+    baseline: `${meanOf(quiet, 'rps').toFixed(0)} req/s quiet`,
     ratio,
     target: '>= 0.5x',
     pass:
       ratio >= 0.5 &&
       [...busy, ...deliveries].every((result) => result.non2xx === 0 && result.errors === 0),
-    note: `p99 ${mean(busy, 'p99').toFixed(1)} ms`,
+    note: `p99 ${meanOf(busy, 'p99').toFixed(1)} ms`,
   });
 }
 
@@ -557,24 +569,20 @@ async function measureScaleOut(serverUrl: string) {
       one.push(await spread([single], amount, requests, oneDatabase));
       two.push(await spread(pair, amount, requests, twoDatabase));
     }
-    const mean = (list: SpreadResult[], key: keyof SpreadResult) =>
-      list.reduce((total, item) => total + item[key], 0) / list.length;
-    const total = (list: SpreadResult[], key: keyof SpreadResult) =>
-      list.reduce((sum, item) => sum + item[key], 0);
-    const ratio = median(two.map((result, round) => result.rps / (one[round] as SpreadResult).rps));
+    const ratio = medianRatio(two, one);
     rows.push({
       measure: `scale-out: signed deliveries into 2 instances on one database (${CONNECTIONS / 2} + ${CONNECTIONS / 2} connections) vs 1 instance (${CONNECTIONS})`,
-      marquee: `${mean(two, 'rps').toFixed(0)} req/s, p99 ${mean(two, 'p99').toFixed(1)} ms`,
-      baseline: `${mean(one, 'rps').toFixed(0)} req/s, p99 ${mean(one, 'p99').toFixed(1)} ms (1 instance)`,
+      marquee: `${meanOf(two, 'rps').toFixed(0)} req/s, p99 ${meanOf(two, 'p99').toFixed(1)} ms`,
+      baseline: `${meanOf(one, 'rps').toFixed(0)} req/s, p99 ${meanOf(one, 'p99').toFixed(1)} ms (1 instance)`,
       ratio,
       target: 'reported',
       pass: [...one, ...two].every(
         (result) => result.stored === result.ok && result.non2xx === 0 && result.errors === 0,
       ),
       note:
-        `${ROUNDS} × ${amount} deliveries each; 2 instances: 2xx ${total(two, 'ok')}, stored ${total(two, 'stored')}, ` +
-        `all processed ${mean(two, 'processedAfterMs').toFixed(0)} ms after the last; 1 instance: 2xx ${total(one, 'ok')}, ` +
-        `stored ${total(one, 'stored')}, all processed ${mean(one, 'processedAfterMs').toFixed(0)} ms after the last`,
+        `${ROUNDS} × ${amount} deliveries each; 2 instances: 2xx ${sumOf(two, 'ok')}, stored ${sumOf(two, 'stored')}, ` +
+        `all processed ${meanOf(two, 'processedAfterMs').toFixed(0)} ms after the last; 1 instance: 2xx ${sumOf(one, 'ok')}, ` +
+        `stored ${sumOf(one, 'stored')}, all processed ${meanOf(one, 'processedAfterMs').toFixed(0)} ms after the last`,
     });
   } finally {
     await Promise.all(servers.map((server) => server.stop()));

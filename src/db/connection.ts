@@ -114,7 +114,7 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
     dialect: 'postgres',
     db,
     connection,
-    location: redactUrl(url),
+    location: withoutPassword(url),
     async close() {
       if (closed) return;
       closed = true;
@@ -194,7 +194,7 @@ function withPreparedStatements(pool: pg.Pool): PostgresPool {
 }
 
 /** The URL without its password, for logs and status pages. */
-export function redactUrl(url: string): string {
+function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

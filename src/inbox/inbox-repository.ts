@@ -69,9 +69,9 @@ const PROCESSING_LOCK = [0x4d415251, 1] as const;
  * Prepares a processing transaction. On PostgreSQL, several instances share the inbox: each
  * processing transaction first takes a transaction-scoped advisory lock, so transactions that
  * turn deliveries into events run one at a time across all instances, as on SQLite, and two
- * instances never upsert the same event at once. A delivery's status is read under that lock, so it is processed exactly once; a
- * claimant that dies loses its connection, the server rolls its transaction back and releases
- * the lock, and the deliveries stay pending for the next one. The commit needs no flush
+ * instances never upsert the same event at once. A delivery's status is read under that lock,
+ * so it is processed exactly once; a claimant that dies loses its connection, the server rolls
+ * its transaction back and releases the lock, and the deliveries stay pending for the next one. The commit needs no flush
  * (`synchronous_commit = off`): a lost one leaves its deliveries pending, to be redone.
  * SQLite needs neither: it has one writer, and the DurabilityGate relaxes its syncs.
  */
