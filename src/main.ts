@@ -1,6 +1,15 @@
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { unsupportedNodeMessage } from './supported-node.js';
+
+// Checked before anything else is loaded: on an older Node the native database driver crashes
+// the process instead of failing with a message.
+const unsupported = unsupportedNodeMessage(process.versions.node);
+if (unsupported !== null) {
+  console.error(unsupported);
+  process.exit(1);
+}
+const { ConfigError, loadConfig } = await import('./config.js');
+const { createLogger } = await import('./logger.js');
+const { startServer } = await import('./server.js');
 
 /** Process entry: configuration, database, HTTP server, jobs, and an orderly shutdown. */
 async function main(): Promise<void> {
