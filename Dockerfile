@@ -4,13 +4,10 @@
 #   docker run -d --name marquee -p 127.0.0.1:3000:3000 --env-file /etc/marquee/marquee.env \
 #     -v marquee-data:/app/data --restart unless-stopped marquee
 
-# --- build: compile TypeScript and better-sqlite3's native module --------------------------
-FROM node:20-bookworm-slim AS build
-# better-sqlite3 downloads a prebuilt binary when one exists for this platform and compiles
-# otherwise; the toolchain makes the second path work too.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+# --- build: compile TypeScript -------------------------------------------------------------
+# better-sqlite3 13 carries prebuilt Node-API binaries (linux x64/arm64) in its package: no
+# toolchain and no download.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -20,7 +17,7 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: Node, production dependencies, compiled code, templates ----------------------
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
