@@ -72,6 +72,11 @@ export interface EventTable {
   revision: number;
   first_seen_at: string;
   last_changed_at: string;
+  /**
+   * When a published event left the outputs before ending (removed, deleted, hidden); null while
+   * it is published. Calendars show it as a cancelled tombstone until it would have ended.
+   */
+  withdrawn_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EventGenreTable {
@@ -97,12 +102,19 @@ export interface JobClaimTable {
   claimed_at: string;
 }
 
+/** Values fixed at an installation's first start (db/installation.ts). */
+export interface InstallationTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
   event_genres: EventGenreTable;
   organizations: OrganizationTable;
   job_claims: JobClaimTable;
+  installation: InstallationTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;
