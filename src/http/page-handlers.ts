@@ -6,16 +6,11 @@ import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import { findEvents, findFacets } from '../events/event-repository.js';
 import { filterKey, type EventFilter } from '../events/filter.js';
-import {
-  createTemplates,
-  embedAccentStyle,
-  renderEmbed,
-  renderErrorPage,
-  renderEventPage,
-  renderListPage,
-  type EmbedTheme,
-  type SiteInfo,
-} from '../render/html.js';
+import { embedAccentStyle, renderEmbed, type EmbedTheme } from '../render/pages/embed-page.js';
+import { renderErrorPage } from '../render/pages/error-page.js';
+import { renderEventPage } from '../render/pages/event-page.js';
+import { renderListPage } from '../render/pages/home-page.js';
+import { createTemplates, type SiteInfo } from '../render/pages/templates.js';
 import { loadAssets, type Assets } from './asset-handlers.js';
 import { FEED_FORMATS, cachedRender, filterFromRequest, findPublicEvent } from './feed-handlers.js';
 

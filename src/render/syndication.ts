@@ -6,12 +6,12 @@ import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cac
 import {
   descriptionHtml,
   descriptionPlainText,
-  eventUrl,
   imageMediaType,
   itemTitle,
   oneLine,
   safeHttpUrl,
 } from './event-text.js';
+import { eventPageUrl } from './event-url.js';
 
 /**
  * RSS 2.0 and Atom (through the `feed` package) and JSON Feed 1.1 (emitted directly). One item
@@ -96,7 +96,7 @@ export function atomDocument(
 }
 
 function rssItem(event: Event, channel: FeedChannel): Item {
-  const url = eventUrl(channel, event);
+  const url = eventPageUrl(channel.publicUrl, event.id);
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
     link: url,
@@ -119,7 +119,7 @@ function rssItem(event: Event, channel: FeedChannel): Item {
 }
 
 function atomItem(event: Event, channel: FeedChannel): Item {
-  const url = eventUrl(channel, event);
+  const url = eventPageUrl(channel.publicUrl, event.id);
   const html = descriptionHtml(event, channel);
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
@@ -252,7 +252,7 @@ function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']):
 }
 
 function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknown> {
-  const url = eventUrl(channel, event);
+  const url = eventPageUrl(channel.publicUrl, event.id);
   const text = descriptionPlainText(event, channel);
   const image = safeHttpUrl(event.image?.url);
   const nullableLine = (value: string | null): string | null => {
