@@ -83,22 +83,40 @@ export function dayHeading(dateKey: string): string {
   return `${names.weekday} ${day} ${names.month} ${year}`;
 }
 
+/** `value` on one line, or null when nothing is left of it. */
+export function lineOrNull(value: string | null): string | null {
+  if (value === null) return null;
+  const line = oneLine(value);
+  return line === '' ? null : line;
+}
+
+/** The one-line forms of `values` that are not empty, in order. */
+export function presentLines(values: readonly (string | null)[]): string[] {
+  return values
+    .map((value) => (value === null ? '' : oneLine(value)))
+    .filter((line) => line !== '');
+}
+
+/** The event's genres, each on one line, empty ones left out. */
+export function genreLines(event: Event): string[] {
+  return presentLines(event.genres);
+}
+
 /** "Paradiso Noord, Amsterdam": where an event is, briefly (venue and city). */
 export function placeLine(venue: Venue): string | null {
-  const parts = [venue.name, venue.city]
-    .map((part) => (part === null ? '' : oneLine(part)))
-    .filter((part) => part !== '');
+  const parts = presentLines([venue.name, venue.city]);
   return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** "1031 HH Amsterdam": the postal code and city of a venue. */
+export function localityLine(venue: Venue): string | null {
+  const parts = presentLines([venue.postalCode, venue.city]);
+  return parts.length > 0 ? parts.join(' ') : null;
 }
 
 /** "Paradiso Noord, Distelweg 83, 1031 HH Amsterdam": the full address line of a venue. */
 export function locationLine(venue: Venue): string | null {
-  const name = venue.name === null ? '' : oneLine(venue.name);
-  const street = venue.street === null ? '' : oneLine(venue.street);
-  const postalCode = venue.postalCode === null ? '' : oneLine(venue.postalCode);
-  const city = venue.city === null ? '' : oneLine(venue.city);
-  const locality = [postalCode, city].filter((part) => part !== '').join(' ');
-  const parts = [name, street, locality].filter((part) => part !== '');
+  const parts = presentLines([venue.name, venue.street, localityLine(venue)]);
   return parts.length > 0 ? parts.join(', ') : null;
 }
 

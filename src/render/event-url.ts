@@ -8,8 +8,9 @@ export function eventPagePath(id: string): string {
   return `/events/${encodeURIComponent(id)}`;
 }
 
-/** `${publicUrl}/events/<id>`: the absolute URL of an event's page (publicUrl without trailing slash). */
+/** `${publicUrl}/events/<id>`: the absolute URL of an event's page. */
 export function eventPageUrl(publicUrl: string, id: string): string {
+  // publicUrl is PUBLIC_URL as config.ts keeps it: without a trailing slash.
   return `${publicUrl}${eventPagePath(id)}`;
 }
 

@@ -6,7 +6,8 @@ import {
   dayHeading,
   formatClock,
   formatDayTime,
-  oneLine,
+  genreLines,
+  lineOrNull,
   placeLine,
   pricesLine,
 } from '../event-text.js';
@@ -79,13 +80,6 @@ export interface DayGroup {
 /** Renders one list item's markup; `build` makes its view model when it is needed. */
 export type ListItemRenderer = (event: Event, build: () => EventListItem) => string;
 
-/** `value` on one line, or null when nothing is left of it. */
-export function lineOrNull(value: string | null): string | null {
-  if (value === null) return null;
-  const line = oneLine(value);
-  return line === '' ? null : line;
-}
-
 function listItem(event: Event, timeZone: string): EventListItem {
   const start = formatClock(event.startsAt, timeZone);
   const sameDayEnd =
@@ -103,7 +97,7 @@ function listItem(event: Event, timeZone: string): EventListItem {
         ? `${start}–${formatClock(event.endsAt, timeZone)}`
         : start,
     place: placeLine(event.venue),
-    genres: event.genres.map(oneLine).filter((genre) => genre !== ''),
+    genres: genreLines(event),
     prices: pricesLine(event.prices),
     cancelled: event.status === 'cancelled',
     badges: statusBadges(event, timeZone),

@@ -6,12 +6,16 @@ import {
   dayHeading,
   formatClock,
   formatPrice,
+  genreLines,
+  lineOrNull,
+  localityLine,
   locationLine,
   oneLine,
+  presentLines,
   safeHttpUrl,
 } from '../event-text.js';
 import { eventIcsPath, eventPageUrl } from '../event-url.js';
-import { lineOrNull, statusBadges } from './event-list.js';
+import { statusBadges } from './event-list.js';
 import type { SiteInfo } from './templates.js';
 
 /**
@@ -126,10 +130,13 @@ export function mapUrl(venue: Event['venue']): string | null {
     const lon = venue.longitude.toFixed(5);
     return `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`;
   }
-  const address = [venue.name, venue.street, venue.postalCode, venue.city, venue.country]
-    .map((part) => (part === null ? '' : oneLine(part)))
-    .filter((part) => part !== '')
-    .join(', ');
+  const address = presentLines([
+    venue.name,
+    venue.street,
+    venue.postalCode,
+    venue.city,
+    venue.country,
+  ]).join(', ');
   return address === ''
     ? null
     : `https://www.openstreetmap.org/search?query=${encodeURIComponent(address)}`;
@@ -167,9 +174,6 @@ export function eventPageModel(input: EventPageInput) {
   const title = lineOrNull(event.title) ?? event.id;
   const image = safeHttpUrl(event.image?.url);
   const venue = event.venue;
-  const locality = [lineOrNull(venue.postalCode), lineOrNull(venue.city)]
-    .filter((part) => part !== null)
-    .join(' ');
   const startKey = localDateKey(event.startsAt, zone);
   const startClock = formatClock(event.startsAt, zone);
   let when = { day: dayHeading(startKey), time: startClock };
@@ -210,15 +214,15 @@ export function eventPageModel(input: EventPageInput) {
       venue: {
         name: lineOrNull(venue.name),
         street: lineOrNull(venue.street),
-        locality: locality === '' ? null : locality,
+        locality: localityLine(venue),
         country: lineOrNull(venue.country),
       },
       mapUrl: mapUrl(venue),
       descriptionHtml: descriptionBody(event),
-      genres: event.genres
-        .map(oneLine)
-        .filter((genre) => genre !== '')
-        .map((genre) => ({ name: genre, url: `/?genre=${encodeURIComponent(genre)}` })),
+      genres: genreLines(event).map((genre) => ({
+        name: genre,
+        url: `/?genre=${encodeURIComponent(genre)}`,
+      })),
       organizer:
         lineOrNull(event.organizer.name) === null
           ? null
