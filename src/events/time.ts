@@ -98,10 +98,28 @@ export function instantFromWallTime(wall: WallTime, timeZone: string): Date {
   return new Date(guess);
 }
 
+/** `value` in decimal with leading zeros up to `width` digits: `zeroPad(5)` is "05". */
+export function zeroPad(value: number, width = 2): string {
+  return String(value).padStart(width, '0');
+}
+
 /** `YYYY-MM-DD` of `instant` in `timeZone`. */
 export function localDateKey(instant: Date, timeZone: string): string {
   const wall = wallTimeIn(instant, timeZone);
-  return `${wall.year}-${String(wall.month).padStart(2, '0')}-${String(wall.day).padStart(2, '0')}`;
+  return `${wall.year}-${zeroPad(wall.month)}-${zeroPad(wall.day)}`;
+}
+
+/** "2026-12-05T20:30:00+01:00": an instant as the wall time of `timeZone` with its offset. */
+export function isoInZone(instant: Date, timeZone: string): string {
+  const wall = wallTimeIn(instant, timeZone);
+  const offsetMinutes = Math.round(zoneOffsetMs(instant, timeZone) / 60_000);
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  return (
+    `${zeroPad(wall.year, 4)}-${zeroPad(wall.month)}-${zeroPad(wall.day)}` +
+    `T${zeroPad(wall.hour)}:${zeroPad(wall.minute)}:${zeroPad(wall.second)}` +
+    `${sign}${zeroPad(Math.floor(abs / 60))}:${zeroPad(abs % 60)}`
+  );
 }
 
 const knownZones = new Map<string, boolean>();

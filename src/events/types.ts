@@ -86,6 +86,12 @@ export interface Event extends NormalizedEvent {
   revision: number;
 }
 
+/** An external id: 1-64 letters, digits or `_ . : -`, safe in URLs and ICS UIDs. */
+export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** A public event id as eventId builds it: a source name, `-`, an external id. */
+export const EVENT_ID_PATTERN = new RegExp(`^[a-z]+-${EXTERNAL_ID_PATTERN.source.slice(1)}`);
+
 /** Builds the public id of an event from its identity. */
 export function eventId(source: SourceName, externalId: string): string {
   return `${source}-${externalId}`;

@@ -3,7 +3,7 @@ import type { Eta } from 'eta';
 import type { AppContext } from '../context.js';
 import { matchesSecret, parseBasicAuth } from '../inbox/verify.js';
 import { collectStatus } from '../operations/status.js';
-import { createTemplates } from '../render/html.js';
+import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
 import { notFoundHandler } from './error-handler.js';
 

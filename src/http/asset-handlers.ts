@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
-import { VIEWS_DIR } from '../render/html.js';
+import { VIEWS_DIR } from '../render/pages/templates.js';
 import { RenderCache, sendCached, type CachedResponse } from './render-cache.js';
 
 /**

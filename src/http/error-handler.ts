@@ -25,7 +25,9 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 
 /** Error pages for browsers; the API, feeds and webhooks keep JSON errors. */
 export interface HtmlErrorPages {
+  /** Whether an error on this request should be answered with an HTML page. */
   wantsHtml(req: Request): boolean;
+  /** Sends an HTML error page. */
   sendError(
     req: Request,
     res: Response,

@@ -9,9 +9,10 @@ import {
   parseEventFilter,
   type EventFilter,
 } from '../events/filter.js';
-import type { Event } from '../events/types.js';
+import { EVENT_ID_PATTERN, type Event } from '../events/types.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
+import { eventIcsPath } from '../render/event-url.js';
 import { icsDocument, renderSingleEventIcs } from '../render/ics.js';
 import { atomDocument, jsonFeedDocument, rssDocument } from '../render/syndication.js';
 import { SOURCE_NAMES } from '../sources/index.js';
@@ -180,11 +181,9 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
   };
 }
 
-const EVENT_ID = /^[a-z]+-[A-Za-z0-9_.:-]{1,64}$/;
-
 /** Loads a public event by id: 404 for unknown or not public, 410 for removed. */
 export async function findPublicEvent(ctx: AppContext, id: string): Promise<Event> {
-  if (!EVENT_ID.test(id)) throw new HttpError(404, 'event: no such event');
+  if (!EVENT_ID_PATTERN.test(id)) throw new HttpError(404, 'event: no such event');
   const event = await findEventById(ctx.database.db, id);
   if (!event || event.visibility === 'hidden') throw new HttpError(404, 'event: no such event');
   if (event.visibility === 'removed')
@@ -204,12 +203,12 @@ export function singleEventIcsHandler(ctx: AppContext) {
         ...channelFor(
           ctx,
           { ...emptyFilter(), limit: 1 },
-          `/events/${encodeURIComponent(id)}.ics`,
+          eventIcsPath(id),
           1,
           event.lastChangedAt,
         ),
         title: `${ctx.config.siteTitle}: ${event.title}`,
-        selfUrl: `${ctx.config.publicUrl}/events/${encodeURIComponent(id)}.ics`,
+        selfUrl: `${ctx.config.publicUrl}${eventIcsPath(id)}`,
       };
       return {
         body: Buffer.from(renderSingleEventIcs(event, channel), 'utf8'),

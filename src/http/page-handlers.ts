@@ -1,23 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Eta } from 'eta';
-import { cachedFacets } from './page-caches.js';
 import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import { findEvents, findFacets } from '../events/event-repository.js';
 import { filterKey, type EventFilter } from '../events/filter.js';
-import {
-  createTemplates,
-  embedAccentStyle,
-  renderEmbed,
-  renderErrorPage,
-  renderEventPage,
-  renderListPage,
-  type EmbedTheme,
-  type SiteInfo,
-} from '../render/html.js';
+import { embedAccentStyle, renderEmbed, type EmbedTheme } from '../render/pages/embed-page.js';
+import { renderErrorPage } from '../render/pages/error-page.js';
+import { renderEventPage } from '../render/pages/event-page.js';
+import { renderListPage } from '../render/pages/home-page.js';
+import { createTemplates, type SiteInfo } from '../render/pages/templates.js';
 import { loadAssets, type Assets } from './asset-handlers.js';
+import type { HtmlErrorPages } from './error-handler.js';
 import { FEED_FORMATS, cachedRender, filterFromRequest, findPublicEvent } from './feed-handlers.js';
+import { cachedFacets } from './page-caches.js';
+import { sendCached } from './render-cache.js';
 
 // Shared links pick these up on the way; a page must not answer them with an error.
 const TRACKING_PARAMETERS = [
@@ -32,7 +29,6 @@ const TRACKING_PARAMETERS = [
   'mc_eid',
   'ref',
 ];
-import { sendCached } from './render-cache.js';
 
 /**
  * HTML pages: GET / (list with filter form and subscribe panel), GET /events/:id, GET /embed,
@@ -128,21 +124,11 @@ function parseEmbedTheme(req: Request): EmbedTheme {
 }
 
 /** The page handlers of one app, sharing one template engine and one set of assets. */
-export interface Pages {
+export interface Pages extends HtmlErrorPages {
   assets: Assets;
   home(req: Request, res: Response): Promise<void>;
   event(req: Request, res: Response): Promise<void>;
   embed(req: Request, res: Response): Promise<void>;
-  /** Whether an error on this request should be answered with an HTML page. */
-  wantsHtml(req: Request): boolean;
-  /** Sends an HTML error page. */
-  sendError(
-    req: Request,
-    res: Response,
-    status: number,
-    message: string,
-    headers: Record<string, string>,
-  ): void;
 }
 
 const pagesByContext = new WeakMap<AppContext, Pages>();

@@ -1,5 +1,6 @@
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
+import { eventIcsPath, eventPageUrl } from './event-url.js';
 import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
 
 /** The public JSON shape of an event: every public field, nothing private or internal. */
@@ -33,12 +34,11 @@ export interface PublicEvent {
 
 /** Maps a domain event to its public JSON form. */
 export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUrl'>): PublicEvent {
-  const url = `${channel.publicUrl}/events/${encodeURIComponent(event.id)}`;
   return {
     id: event.id,
     source: event.source,
-    url,
-    icsUrl: `${url}.ics`,
+    url: eventPageUrl(channel.publicUrl, event.id),
+    icsUrl: `${channel.publicUrl}${eventIcsPath(event.id)}`,
     title: event.title,
     subtitle: event.subtitle,
     description: { text: event.descriptionText, html: event.descriptionHtml },

@@ -11,7 +11,7 @@ export interface FeedChannel {
   selfUrl: string;
   /** The HTML page showing the same filter. */
   htmlUrl: string;
-  /** PUBLIC_URL without trailing slash; event pages are `${publicUrl}/events/${id}`. */
+  /** PUBLIC_URL without trailing slash; event pages are at eventPageUrl(publicUrl, id). */
   publicUrl: string;
   /** Host of PUBLIC_URL, used in ICS UIDs: `<source>-<id>@<host>`. */
   host: string;

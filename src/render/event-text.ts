@@ -5,36 +5,47 @@ import {
   plainTextToHtml,
   sanitizeDescriptionHtml,
 } from '../events/description.js';
-import { wallTimeIn, type WallTime } from '../events/time.js';
+import { wallTimeIn, zeroPad, type WallTime } from '../events/time.js';
 import type { Event, Price, Venue } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 
 /**
  * The human-readable pieces every output format shares: item titles, location lines, prices,
- * descriptions with ticket and price details, event page URLs. Pure and clock-free.
+ * descriptions with ticket and price details, day and time text. Pure and clock-free.
  */
 
 // Fixed English names rather than Intl month/weekday names: ICU updates change them (en-GB
 // "Sep" became "Sept"), which would silently change every feed body and its ETag.
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const WEEKDAYS = [
+  'Sunday',
+  'Monday',
+  'Tuesday',
+  'Wednesday',
+  'Thursday',
+  'Friday',
+  'Saturday',
+] as const;
 const MONTHS = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
+  'January',
+  'February',
+  'March',
+  'April',
   'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
 ] as const;
 
-/** The public page of an event: `${publicUrl}/events/${id}`. */
-export function eventUrl(channel: FeedChannel, event: Event): string {
-  return `${channel.publicUrl}/events/${encodeURIComponent(event.id)}`;
+/** The English weekday and month names of a calendar date (`month` 1-12). */
+function dateNames(year: number, month: number, day: number): { weekday: string; month: string } {
+  return {
+    weekday: WEEKDAYS[new Date(Date.UTC(year, month - 1, day)).getUTCDay()] ?? '',
+    month: MONTHS[month - 1] ?? '',
+  };
 }
 
 /** Text fit for a single line: XML-illegal characters removed, whitespace runs collapsed. */
@@ -50,7 +61,7 @@ export function displayTitle(event: Event): string {
 }
 
 function clock(wall: WallTime): string {
-  return `${String(wall.hour).padStart(2, '0')}:${String(wall.minute).padStart(2, '0')}`;
+  return `${zeroPad(wall.hour)}:${zeroPad(wall.minute)}`;
 }
 
 /** "20:30": the wall-clock time of `instant` in `timeZone`. */
@@ -61,27 +72,51 @@ export function formatClock(instant: Date, timeZone: string): string {
 /** "Sat 5 Dec 20:30": day and time of `instant` in `timeZone`. */
 export function formatDayTime(instant: Date, timeZone: string): string {
   const wall = wallTimeIn(instant, timeZone);
-  const weekday = WEEKDAYS[new Date(Date.UTC(wall.year, wall.month - 1, wall.day)).getUTCDay()];
-  const month = MONTHS[wall.month - 1];
-  return `${weekday} ${wall.day} ${month} ${clock(wall)}`;
+  const names = dateNames(wall.year, wall.month, wall.day);
+  return `${names.weekday.slice(0, 3)} ${wall.day} ${names.month.slice(0, 3)} ${clock(wall)}`;
+}
+
+/** "Saturday 5 December 2026": a day heading for `YYYY-MM-DD`. */
+export function dayHeading(dateKey: string): string {
+  const [year, month, day] = dateKey.split('-').map(Number) as [number, number, number];
+  const names = dateNames(year, month, day);
+  return `${names.weekday} ${day} ${names.month} ${year}`;
+}
+
+/** `value` on one line, or null when nothing is left of it. */
+export function lineOrNull(value: string | null): string | null {
+  if (value === null) return null;
+  const line = oneLine(value);
+  return line === '' ? null : line;
+}
+
+/** The one-line forms of `values` that are not empty, in order. */
+export function presentLines(values: readonly (string | null)[]): string[] {
+  return values
+    .map((value) => (value === null ? '' : oneLine(value)))
+    .filter((line) => line !== '');
+}
+
+/** The event's genres, each on one line, empty ones left out. */
+export function genreLines(event: Event): string[] {
+  return presentLines(event.genres);
 }
 
 /** "Paradiso Noord, Amsterdam": where an event is, briefly (venue and city). */
 export function placeLine(venue: Venue): string | null {
-  const parts = [venue.name, venue.city]
-    .map((part) => (part === null ? '' : oneLine(part)))
-    .filter((part) => part !== '');
+  const parts = presentLines([venue.name, venue.city]);
   return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** "1031 HH Amsterdam": the postal code and city of a venue. */
+export function localityLine(venue: Venue): string | null {
+  const parts = presentLines([venue.postalCode, venue.city]);
+  return parts.length > 0 ? parts.join(' ') : null;
 }
 
 /** "Paradiso Noord, Distelweg 83, 1031 HH Amsterdam": the full address line of a venue. */
 export function locationLine(venue: Venue): string | null {
-  const name = venue.name === null ? '' : oneLine(venue.name);
-  const street = venue.street === null ? '' : oneLine(venue.street);
-  const postalCode = venue.postalCode === null ? '' : oneLine(venue.postalCode);
-  const city = venue.city === null ? '' : oneLine(venue.city);
-  const locality = [postalCode, city].filter((part) => part !== '').join(' ');
-  const parts = [name, street, locality].filter((part) => part !== '');
+  const parts = presentLines([venue.name, venue.street, localityLine(venue)]);
   return parts.length > 0 ? parts.join(', ') : null;
 }
 

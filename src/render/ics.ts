@@ -11,13 +11,12 @@ import {
   type ICalLuxonDateTimeStub,
 } from 'ical-generator';
 import { cleanText } from '../events/description.js';
-import { isKnownTimeZone, wallTimeIn } from '../events/time.js';
+import { isKnownTimeZone, wallTimeIn, zeroPad } from '../events/time.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
 import {
   descriptionPlainText,
-  eventUrl,
   imageMediaType,
   isCancelled,
   locationLine,
@@ -25,6 +24,7 @@ import {
   safeHttpUrl,
   summaryTitle,
 } from './event-text.js';
+import { eventPageUrl } from './event-url.js';
 
 /**
  * iCalendar (RFC 5545) output. ical-generator renders each VEVENT; this module assembles the
@@ -147,8 +147,8 @@ class ZonedWallTime implements ICalLuxonDateTimeStub {
     timeZone: string,
   ) {
     const wall = wallTimeIn(instant, timeZone);
-    this.datePart = `${pad(wall.year, 4)}${pad(wall.month, 2)}${pad(wall.day, 2)}`;
-    this.timePart = `${pad(wall.hour, 2)}${pad(wall.minute, 2)}${pad(wall.second, 2)}`;
+    this.datePart = `${zeroPad(wall.year, 4)}${zeroPad(wall.month)}${zeroPad(wall.day)}`;
+    this.timePart = `${zeroPad(wall.hour)}${zeroPad(wall.minute)}${zeroPad(wall.second)}`;
   }
 
   setZone(): ICalLuxonDateTimeStub {
@@ -168,10 +168,6 @@ class ZonedWallTime implements ICalLuxonDateTimeStub {
   toJSON(): string {
     return this.instant.toISOString();
   }
-}
-
-function pad(value: number, width: number): string {
-  return String(value).padStart(width, '0');
 }
 
 /** Text as iCalendar TEXT may carry it: no control characters but tab and line breaks. */
@@ -211,7 +207,7 @@ function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | n
     summary: icsText(summaryTitle(event, channel)),
     description: description === null ? null : icsText(description),
     location: location(event),
-    url: eventUrl(channel, event),
+    url: eventPageUrl(channel.publicUrl, event.id),
     categories: event.genres
       .map((genre) => icsText(oneLine(genre)))
       .filter((genre) => genre !== '')

@@ -6,12 +6,14 @@ import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cac
 import {
   descriptionHtml,
   descriptionPlainText,
-  eventUrl,
   imageMediaType,
+  genreLines,
   itemTitle,
+  lineOrNull,
   oneLine,
   safeHttpUrl,
 } from './event-text.js';
+import { eventPageUrl } from './event-url.js';
 
 /**
  * RSS 2.0 and Atom (through the `feed` package) and JSON Feed 1.1 (emitted directly). One item
@@ -51,17 +53,7 @@ export function rssDocument(
   channel: FeedChannel,
   cache?: FragmentCache,
 ): FeedDocument {
-  const shell = splitShell(
-    new Feed(feedOptions(channel, { rss: channel.selfUrl })).rss2(),
-    RSS_TAIL,
-  );
-  const items = eventFragments('rss', events, channel, cache, (missing) =>
-    itemTexts(
-      missing.map((event) => rssItem(event, channel)),
-      'rss',
-    ),
-  );
-  return new FeedDocument(shell.head, items, shell.tail);
+  return xmlFeedDocument('rss', events, channel, cache);
 }
 
 /** Renders an Atom 1.0 feed; `channel.selfUrl` is the Atom URL. */
@@ -82,28 +74,39 @@ export function atomDocument(
   channel: FeedChannel,
   cache?: FragmentCache,
 ): FeedDocument {
+  return xmlFeedDocument('atom', events, channel, cache);
+}
+
+/** An RSS or Atom document: the shell `feed` writes for the channel, the items spliced in. */
+function xmlFeedDocument(
+  format: 'rss' | 'atom',
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache: FragmentCache | undefined,
+): FeedDocument {
+  const { tail, render, item } = xmlFormats[format];
   const shell = splitShell(
-    new Feed(feedOptions(channel, { atom: channel.selfUrl })).atom1(),
-    ATOM_TAIL,
+    render(new Feed(feedOptions(channel, { [format]: channel.selfUrl }))),
+    tail,
   );
-  const entries = eventFragments('atom', events, channel, cache, (missing) =>
+  const items = eventFragments(format, events, channel, cache, (missing) =>
     itemTexts(
-      missing.map((event) => atomItem(event, channel)),
-      'atom',
+      missing.map((event) => item(event, channel)),
+      format,
     ),
   );
-  return new FeedDocument(shell.head, entries, shell.tail);
+  return new FeedDocument(shell.head, items, shell.tail);
 }
 
 function rssItem(event: Event, channel: FeedChannel): Item {
-  const url = eventUrl(channel, event);
+  const url = eventPageUrl(channel.publicUrl, event.id);
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
     link: url,
     date: event.lastChangedAt,
     published: event.firstSeenAt,
     description: cdataHtml(descriptionHtml(event, channel)),
-    category: genres(event).map((genre) => ({ name: xmlText(genre) })),
+    category: genreLines(event).map((genre) => ({ name: xmlText(genre) })),
   };
   const image = safeHttpUrl(event.image?.url);
   if (image !== null) {
@@ -119,7 +122,7 @@ function rssItem(event: Event, channel: FeedChannel): Item {
 }
 
 function atomItem(event: Event, channel: FeedChannel): Item {
-  const url = eventUrl(channel, event);
+  const url = eventPageUrl(channel.publicUrl, event.id);
   const html = descriptionHtml(event, channel);
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
@@ -127,7 +130,7 @@ function atomItem(event: Event, channel: FeedChannel): Item {
     link: url,
     date: event.lastChangedAt,
     published: event.firstSeenAt,
-    category: genres(event).map((genre) => ({ name: xmlAttr(genre), term: xmlAttr(genre) })),
+    category: genreLines(event).map((genre) => ({ name: xmlAttr(genre), term: xmlAttr(genre) })),
   };
   if (html !== '') item.content = cdataHtml(html);
   const image = safeHttpUrl(event.image?.url);
@@ -157,22 +160,26 @@ function splitShell(document: string, tail: string): Shell {
 
 // Items are rendered in a fixed, clock-free shell and cut out of it.
 const ITEM_SHELL_OPTIONS: FeedOptions = { id: '', title: '', updated: new Date(0) };
-const itemFormats = {
+const xmlFormats = {
   rss: {
+    tail: RSS_TAIL,
     shell: splitShell(new Feed(ITEM_SHELL_OPTIONS).rss2(), RSS_TAIL),
     start: '\n        <item>',
     render: (feed: Feed) => feed.rss2(),
+    item: rssItem,
   },
   atom: {
+    tail: ATOM_TAIL,
     shell: splitShell(new Feed(ITEM_SHELL_OPTIONS).atom1(), ATOM_TAIL),
     start: '\n    <entry>',
     render: (feed: Feed) => feed.atom1(),
+    item: atomItem,
   },
 };
 
 /** The text `feed` writes for each item inside a document (`\n    <entry>…</entry>` etc.). */
 function itemTexts(items: readonly Item[], format: 'rss' | 'atom'): string[] {
-  const { shell, start, render } = itemFormats[format];
+  const { shell, start, render } = xmlFormats[format];
   const cut = (list: readonly Item[]): string => {
     const feed = new Feed(ITEM_SHELL_OPTIONS);
     for (const item of list) feed.addItem(item);
@@ -252,13 +259,9 @@ function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']):
 }
 
 function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknown> {
-  const url = eventUrl(channel, event);
+  const url = eventPageUrl(channel.publicUrl, event.id);
   const text = descriptionPlainText(event, channel);
   const image = safeHttpUrl(event.image?.url);
-  const nullableLine = (value: string | null): string | null => {
-    const line = value === null ? '' : oneLine(value);
-    return line === '' ? null : line;
-  };
   const venue = event.venue;
   return {
     id: url,
@@ -269,44 +272,40 @@ function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknow
     ...(image === null ? {} : { image }),
     date_published: event.firstSeenAt.toISOString(),
     date_modified: event.lastChangedAt.toISOString(),
-    tags: genres(event),
+    tags: genreLines(event),
     _event: {
       start: event.startsAt.toISOString(),
       end: event.endsAt === null ? null : event.endsAt.toISOString(),
       timeZone: event.timeZone,
       status: event.status,
       venue: {
-        name: nullableLine(venue.name),
-        street: nullableLine(venue.street),
-        postalCode: nullableLine(venue.postalCode),
-        city: nullableLine(venue.city),
-        country: nullableLine(venue.country),
+        name: lineOrNull(venue.name),
+        street: lineOrNull(venue.street),
+        postalCode: lineOrNull(venue.postalCode),
+        city: lineOrNull(venue.city),
+        country: lineOrNull(venue.country),
         latitude: Number.isFinite(venue.latitude) ? venue.latitude : null,
         longitude: Number.isFinite(venue.longitude) ? venue.longitude : null,
       },
       organizer: {
-        id: nullableLine(event.organizer.id),
-        name: nullableLine(event.organizer.name),
+        id: lineOrNull(event.organizer.id),
+        name: lineOrNull(event.organizer.name),
       },
-      genres: genres(event),
+      genres: genreLines(event),
       ticketUrl: safeHttpUrl(event.ticketUrl),
       prices: event.prices
         .filter((price) => Number.isFinite(price.amount))
         .map((price) => ({
           amount: price.amount,
           currency: oneLine(price.currency),
-          label: nullableLine(price.label),
+          label: lineOrNull(price.label),
         })),
       soldOut: event.soldOut,
       doorsOpen: event.doorsAt === null ? null : event.doorsAt.toISOString(),
       previousStart: event.previousStartsAt === null ? null : event.previousStartsAt.toISOString(),
-      subtitle: nullableLine(event.subtitle),
+      subtitle: lineOrNull(event.subtitle),
     },
   };
-}
-
-function genres(event: Event): string[] {
-  return event.genres.map(oneLine).filter((genre) => genre !== '');
 }
 
 /** HTML for a CDATA section: `]]>` would end it, `]]&gt;` reads the same as HTML. */

@@ -1,19 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { EventFilter } from '../../src/events/filter.js';
+import { isoInZone } from '../../src/events/time.js';
+import { embedModel, renderEmbed } from '../../src/render/pages/embed-page.js';
+import { groupByDay } from '../../src/render/pages/event-list.js';
 import {
-  createTemplates,
   eventJsonLd,
-  groupByDay,
-  isoInZone,
   jsonForScriptElement,
-  listPageModel,
-  renderEmbed,
-  embedModel,
   renderEventPage,
-  renderListPage,
-  subscribeLinks,
-  type SiteInfo,
-} from '../../src/render/html.js';
+} from '../../src/render/pages/event-page.js';
+import { listPageModel, renderListPage, subscribeLinks } from '../../src/render/pages/home-page.js';
+import { createTemplates, type SiteInfo } from '../../src/render/pages/templates.js';
 import { LruCache } from '../../src/lru-cache.js';
 import { buildEvent, sampleEvents } from '../helpers/sample-events.js';
 

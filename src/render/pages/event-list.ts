@@ -1,0 +1,154 @@
+import type { Eta } from 'eta';
+import { isoInZone, localDateKey } from '../../events/time.js';
+import type { Event } from '../../events/types.js';
+import type { LruCache } from '../../lru-cache.js';
+import {
+  dayHeading,
+  formatClock,
+  formatDayTime,
+  genreLines,
+  lineOrNull,
+  placeLine,
+  pricesLine,
+} from '../event-text.js';
+import { eventPagePath } from '../event-url.js';
+
+/**
+ * The pieces of events that several pages show: status badges, list items grouped by day (the
+ * home page and the embed), and the cached rendering of list items. Pure: no clock, no I/O.
+ */
+
+/** A status label shown next to an event: cancelled, rescheduled, new location, sold out. */
+export interface StatusBadge {
+  kind: 'cancelled' | 'rescheduled' | 'relocated' | 'sold-out';
+  label: string;
+  /** "was Sat 28 Nov 20:30", when the previous start is known. */
+  detail: string | null;
+}
+
+/** The status labels of `event`, with times in `timeZone`. */
+export function statusBadges(event: Event, timeZone: string): StatusBadge[] {
+  const badges: StatusBadge[] = [];
+  if (event.status === 'cancelled')
+    badges.push({ kind: 'cancelled', label: 'Cancelled', detail: null });
+  if (event.status === 'rescheduled') {
+    badges.push({
+      kind: 'rescheduled',
+      label: 'Rescheduled',
+      detail: event.previousStartsAt
+        ? `was ${formatDayTime(event.previousStartsAt, timeZone)}`
+        : null,
+    });
+  }
+  if (event.status === 'relocated')
+    badges.push({ kind: 'relocated', label: 'New location', detail: null });
+  if (event.soldOut && event.status !== 'cancelled')
+    badges.push({ kind: 'sold-out', label: 'Sold out', detail: null });
+  return badges;
+}
+
+/** One event in a list. */
+export interface EventListItem {
+  id: string;
+  url: string;
+  title: string;
+  subtitle: string | null;
+  startIso: string;
+  /** "20:30" in the list's zone. */
+  start: string;
+  /** "20:30–23:30" in the list's zone (the end only when on the same day). */
+  time: string;
+  place: string | null;
+  genres: string[];
+  prices: string | null;
+  cancelled: boolean;
+  badges: StatusBadge[];
+}
+
+/** An event whose list markup was rendered (or taken from a cache) beforehand. */
+export interface RenderedListItem {
+  html: string;
+}
+
+/** Events of one day. */
+export interface DayGroup {
+  dateKey: string;
+  heading: string;
+  events: (EventListItem | RenderedListItem)[];
+}
+
+/** Renders one list item's markup; `build` makes its view model when it is needed. */
+export type ListItemRenderer = (event: Event, build: () => EventListItem) => string;
+
+function listItem(event: Event, timeZone: string): EventListItem {
+  const start = formatClock(event.startsAt, timeZone);
+  const sameDayEnd =
+    event.endsAt !== null &&
+    localDateKey(event.endsAt, timeZone) === localDateKey(event.startsAt, timeZone);
+  return {
+    id: event.id,
+    url: eventPagePath(event.id),
+    title: lineOrNull(event.title) ?? event.id,
+    subtitle: lineOrNull(event.subtitle),
+    startIso: isoInZone(event.startsAt, timeZone),
+    start,
+    time:
+      event.endsAt !== null && sameDayEnd
+        ? `${start}–${formatClock(event.endsAt, timeZone)}`
+        : start,
+    place: placeLine(event.venue),
+    genres: genreLines(event),
+    prices: pricesLine(event.prices),
+    cancelled: event.status === 'cancelled',
+    badges: statusBadges(event, timeZone),
+  };
+}
+
+/**
+ * Groups events (sorted by start) by their start day in `timeZone`. With `renderItem`, items
+ * arrive as markup (so a cache can spare building and rendering unchanged events).
+ */
+export function groupByDay(
+  events: readonly Event[],
+  timeZone: string,
+  renderItem?: ListItemRenderer,
+): DayGroup[] {
+  const groups: DayGroup[] = [];
+  for (const event of events) {
+    const dateKey = localDateKey(event.startsAt, timeZone);
+    let group = groups.at(-1);
+    if (!group || group.dateKey !== dateKey) {
+      group = { dateKey, heading: dayHeading(dateKey), events: [] };
+      groups.push(group);
+    }
+    group.events.push(
+      renderItem
+        ? { html: renderItem(event, () => listItem(event, timeZone)) }
+        : listItem(event, timeZone),
+    );
+  }
+  return groups;
+}
+
+/**
+ * A renderer of list items through the `event-item` template, caching each item's markup per
+ * event revision (and everything else the markup depends on) in `cache`.
+ */
+export function cachedListItems(
+  templates: Eta,
+  cache: LruCache<string> | undefined,
+  options: { timeZone: string; compact: boolean; urlPrefix: string },
+): ListItemRenderer {
+  return (event, build) => {
+    const key = `${options.compact ? 'c' : 'l'}|${options.timeZone}|${options.urlPrefix}|${event.id}|${event.revision}|${event.lastChangedAt.getTime()}`;
+    const known = cache?.get(key);
+    if (known !== undefined) return known;
+    const item = build();
+    const html = templates.render('./partials/event-item', {
+      item: { ...item, url: options.urlPrefix + item.url },
+      compact: options.compact,
+    });
+    cache?.set(key, html);
+    return html;
+  };
+}

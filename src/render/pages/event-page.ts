@@ -1,0 +1,249 @@
+import type { Eta } from 'eta';
+import { plainTextToHtml, sanitizeDescriptionHtml } from '../../events/description.js';
+import { isoInZone, localDateKey } from '../../events/time.js';
+import type { Event } from '../../events/types.js';
+import {
+  dayHeading,
+  formatClock,
+  formatPrice,
+  genreLines,
+  lineOrNull,
+  localityLine,
+  locationLine,
+  oneLine,
+  presentLines,
+  safeHttpUrl,
+} from '../event-text.js';
+import { eventIcsPath, eventPageUrl } from '../event-url.js';
+import { statusBadges } from './event-list.js';
+import type { SiteInfo } from './templates.js';
+
+/**
+ * The page of one event (GET /events/:id): details, description, map link, Open Graph tags and
+ * schema.org JSON-LD. Laid out by views/event.eta.
+ */
+
+const SCHEMA_STATUS: Record<Event['status'], string> = {
+  scheduled: 'https://schema.org/EventScheduled',
+  cancelled: 'https://schema.org/EventCancelled',
+  rescheduled: 'https://schema.org/EventRescheduled',
+  // schema.org has no "relocated"; the new location is simply the location.
+  relocated: 'https://schema.org/EventScheduled',
+};
+
+const withoutNulls = (value: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(value).filter(
+      ([, item]) =>
+        item !== null && item !== undefined && !(Array.isArray(item) && item.length === 0),
+    ),
+  );
+
+/** Schema.org `Event` data for search engines and link previews. */
+export function eventJsonLd(
+  event: Event,
+  site: Pick<SiteInfo, 'publicUrl'>,
+): Record<string, unknown> {
+  const url = eventPageUrl(site.publicUrl, event.id);
+  const ticketUrl = safeHttpUrl(event.ticketUrl);
+  const availability = event.soldOut ? 'https://schema.org/SoldOut' : 'https://schema.org/InStock';
+  const offers = event.prices
+    .filter((price) => Number.isFinite(price.amount))
+    .map((price) =>
+      withoutNulls({
+        '@type': 'Offer',
+        name: lineOrNull(price.label),
+        price: price.amount,
+        priceCurrency: oneLine(price.currency).toUpperCase(),
+        url: ticketUrl,
+        availability,
+      }),
+    );
+  if (offers.length === 0 && ticketUrl !== null)
+    offers.push({ '@type': 'Offer', url: ticketUrl, availability });
+  const venue = event.venue;
+  const address = withoutNulls({
+    '@type': 'PostalAddress',
+    streetAddress: lineOrNull(venue.street),
+    postalCode: lineOrNull(venue.postalCode),
+    addressLocality: lineOrNull(venue.city),
+    addressCountry: lineOrNull(venue.country),
+  });
+  const image = safeHttpUrl(event.image?.url);
+  return withoutNulls({
+    '@context': 'https://schema.org',
+    '@type': 'Event',
+    '@id': url,
+    url,
+    name: lineOrNull(event.title) ?? event.id,
+    description:
+      event.descriptionText === null ? null : event.descriptionText.trim().slice(0, 5000) || null,
+    startDate: isoInZone(event.startsAt, event.timeZone),
+    endDate: event.endsAt ? isoInZone(event.endsAt, event.timeZone) : null,
+    doorTime: event.doorsAt ? isoInZone(event.doorsAt, event.timeZone) : null,
+    eventStatus: SCHEMA_STATUS[event.status],
+    previousStartDate:
+      event.previousStartsAt !== null && event.status === 'rescheduled'
+        ? isoInZone(event.previousStartsAt, event.timeZone)
+        : null,
+    eventAttendanceMode: 'https://schema.org/OfflineEventAttendanceMode',
+    location: withoutNulls({
+      '@type': 'Place',
+      name: lineOrNull(venue.name) ?? locationLine(venue),
+      address: Object.keys(address).length > 1 ? address : null,
+      geo:
+        venue.latitude !== null && venue.longitude !== null
+          ? { '@type': 'GeoCoordinates', latitude: venue.latitude, longitude: venue.longitude }
+          : null,
+    }),
+    organizer:
+      lineOrNull(event.organizer.name) === null
+        ? null
+        : { '@type': 'Organization', name: lineOrNull(event.organizer.name) },
+    offers,
+    image: image === null ? [] : [image],
+  });
+}
+
+/**
+ * JSON for a `<script type="application/ld+json">` element: `<`, `>` and `&` escaped so no
+ * value can close the element or open a comment; U+2028/2029 escaped for old parsers.
+ */
+export function jsonForScriptElement(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** An OpenStreetMap link for a venue: its coordinates, else a search for its address. */
+export function mapUrl(venue: Event['venue']): string | null {
+  if (
+    venue.latitude !== null &&
+    venue.longitude !== null &&
+    Number.isFinite(venue.latitude) &&
+    Number.isFinite(venue.longitude)
+  ) {
+    const lat = venue.latitude.toFixed(5);
+    const lon = venue.longitude.toFixed(5);
+    return `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`;
+  }
+  const address = presentLines([
+    venue.name,
+    venue.street,
+    venue.postalCode,
+    venue.city,
+    venue.country,
+  ]).join(', ');
+  return address === ''
+    ? null
+    : `https://www.openstreetmap.org/search?query=${encodeURIComponent(address)}`;
+}
+
+/** The description as safe HTML: the sanitizer runs again here, the renderer trusts no input. */
+function descriptionBody(event: Event): string | null {
+  if (event.descriptionHtml !== null && event.descriptionHtml.trim() !== '') {
+    const html = sanitizeDescriptionHtml(event.descriptionHtml);
+    if (html !== '') return html;
+  }
+  if (event.descriptionText !== null && event.descriptionText.trim() !== '') {
+    return plainTextToHtml(event.descriptionText);
+  }
+  return null;
+}
+
+function summary(event: Event): string | null {
+  if (event.descriptionText === null) return null;
+  const line = oneLine(event.descriptionText);
+  if (line === '') return null;
+  return line.length > 200 ? `${line.slice(0, 197).trimEnd()}…` : line;
+}
+
+export interface EventPageInput {
+  site: SiteInfo;
+  event: Event;
+}
+
+/** Builds the event page's view model. */
+export function eventPageModel(input: EventPageInput) {
+  const { site, event } = input;
+  const zone = event.timeZone;
+  const url = eventPageUrl(site.publicUrl, event.id);
+  const title = lineOrNull(event.title) ?? event.id;
+  const image = safeHttpUrl(event.image?.url);
+  const venue = event.venue;
+  const startKey = localDateKey(event.startsAt, zone);
+  const startClock = formatClock(event.startsAt, zone);
+  let when = { day: dayHeading(startKey), time: startClock };
+  if (event.endsAt !== null) {
+    const endKey = localDateKey(event.endsAt, zone);
+    const end = formatClock(event.endsAt, zone);
+    if (endKey === startKey) when = { ...when, time: `${startClock}–${end}` };
+    else if (event.endsAt.getTime() - event.startsAt.getTime() < 86_400_000) {
+      when = { ...when, time: `${startClock}–${end} (next day)` };
+    } else when = { ...when, time: `${startClock} until ${dayHeading(endKey)}, ${end}` };
+  }
+  const description = summary(event);
+  return {
+    site,
+    title: `${title} · ${site.siteTitle}`,
+    canonical: url,
+    description,
+    og: {
+      title,
+      description,
+      url,
+      image,
+      imageAlt: image === null ? null : (lineOrNull(event.image?.alt ?? null) ?? title),
+      siteName: site.siteTitle,
+    },
+    jsonLd: jsonForScriptElement(eventJsonLd(event, site)),
+    event: {
+      id: event.id,
+      title,
+      subtitle: lineOrNull(event.subtitle),
+      cancelled: event.status === 'cancelled',
+      badges: statusBadges(event, zone),
+      when,
+      startIso: isoInZone(event.startsAt, zone),
+      timeZone: zone,
+      otherZone: zone !== site.timeZone,
+      doors: event.doorsAt === null ? null : formatClock(event.doorsAt, zone),
+      venue: {
+        name: lineOrNull(venue.name),
+        street: lineOrNull(venue.street),
+        locality: localityLine(venue),
+        country: lineOrNull(venue.country),
+      },
+      mapUrl: mapUrl(venue),
+      descriptionHtml: descriptionBody(event),
+      genres: genreLines(event).map((genre) => ({
+        name: genre,
+        url: `/?genre=${encodeURIComponent(genre)}`,
+      })),
+      organizer:
+        lineOrNull(event.organizer.name) === null
+          ? null
+          : {
+              name: lineOrNull(event.organizer.name) as string,
+              url: `/?organizer=${encodeURIComponent(lineOrNull(event.organizer.name) as string)}`,
+            },
+      prices: event.prices.map(formatPrice).filter((price): price is string => price !== null),
+      soldOut: event.soldOut,
+      ticketUrl: safeHttpUrl(event.ticketUrl),
+      // Only https images: the page's CSP allows no plain-http image.
+      image:
+        image !== null && image.startsWith('https:')
+          ? { url: image, alt: lineOrNull(event.image?.alt ?? null) ?? '' }
+          : null,
+      icsUrl: eventIcsPath(event.id),
+    },
+  };
+}
+
+/** The page of one event. */
+export function renderEventPage(templates: Eta, input: EventPageInput): string {
+  return templates.render('./event', eventPageModel(input));
+}
