@@ -4,7 +4,8 @@ import type { Eta } from 'eta';
 import { cachedFacets } from './page-caches.js';
 import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
-import { findEvents, findFacets } from '../events/event-repository.js';
+import { findFacets } from '../events/event-facets.js';
+import { findEvents } from '../events/event-reads.js';
 import { filterKey, type EventFilter } from '../events/filter.js';
 import {
   createTemplates,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Eta } from 'eta';
 import { escapeHtml, plainTextToHtml, sanitizeDescriptionHtml } from '../events/description.js';
-import type { Facets } from '../events/event-repository.js';
+import type { Facets } from '../events/event-facets.js';
 import { describeFilter, filterQueryString, type EventFilter } from '../events/filter.js';
 import { foldKey } from '../events/text-key.js';
 import { localDateKey, wallTimeIn, zoneOffsetMs } from '../events/time.js';
