@@ -13,7 +13,12 @@ import {
   pendingMigrations,
   type DatabaseHandle,
 } from './db/connection.js';
-import { exportDatabase, importDatabase, TransferError, type TableCounts } from './db/transfer.js';
+import {
+  exportDatabase,
+  importDatabase,
+  TransferError,
+  type TableCounts,
+} from './operations/transfer.js';
 import { RestoreError, restoreBackup } from './jobs/backup.js';
 import { JOB_NAMES, JOBS, runJob } from './jobs/scheduler.js';
 import { createLogger, redactUrl } from './logger.js';

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { EventColumnValues } from './event-columns.js';
 
 /**
  * Table types as the database sees them. Instants are ISO-8601 UTC strings (they sort as
@@ -28,56 +29,11 @@ export interface DeliveryTable {
   purged_at: string | null;
 }
 
-export interface EventTable {
-  /** `<source>-<external id>` */
-  id: string;
-  source: string;
-  external_id: string;
-  organization_id: string | null;
-  organizer_name: string | null;
-  organizer_key: string | null;
-  title: string;
-  subtitle: string | null;
-  description_text: string | null;
-  description_html: string | null;
-  starts_at: string;
-  ends_at: string | null;
-  effective_end_at: string;
-  doors_at: string | null;
-  previous_starts_at: string | null;
-  time_zone: string;
-  venue_name: string | null;
-  venue_key: string | null;
-  venue_street: string | null;
-  venue_postal_code: string | null;
-  venue_city: string | null;
-  venue_country: string | null;
-  latitude: number | null;
-  longitude: number | null;
-  city_key: string | null;
-  /** JSON arrays */
-  genres: string;
-  tags: string;
-  prices: string;
-  ticket_url: string | null;
-  sold_out: number;
-  image_url: string | null;
-  image_alt: string | null;
-  status: string;
-  visibility: string;
-  /** Folded text of title, subtitle, description, venue and organizer for `q`. */
-  search_text: string;
-  source_updated_at: string | null;
-  content_hash: string;
-  revision: number;
-  first_seen_at: string;
-  last_changed_at: string;
-  /**
-   * When a published event left the outputs before ending (removed, deleted, hidden); null while
-   * it is published. Calendars show it as a cancelled tombstone until it would have ended.
-   */
+/** Derived from the one column list in db/event-columns.ts. */
+export type EventTable = Omit<EventColumnValues, 'withdrawn_at'> & {
+  /** Absent from inserts: null until the event is withdrawn. */
   withdrawn_at: ColumnType<string | null, string | null | undefined, string | null>;
-}
+};
 
 export interface EventGenreTable {
   event_id: string;

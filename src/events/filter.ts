@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { foldKey } from './text-key.js';
-import { instantFromWallTime } from './time.js';
+import { instantFromWallTime, isCalendarDate } from './time.js';
 import type { SourceName } from './types.js';
 
 /**
@@ -88,13 +88,6 @@ const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))
 const ZONED_DATE_TIME =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
 
-function validWallDate(year: number, month: number, day: number): boolean {
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return (
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-  );
-}
-
 /**
  * Parses an ISO date or date-time. A date alone means the start of that day in `timeZone`
  * (or, with `endOfDay`, the start of the next day); a date-time without offset is read in
@@ -110,7 +103,7 @@ export function parseFilterDate(
   const dateOnly = DATE_ONLY.exec(value);
   if (dateOnly) {
     const [year, month, day] = dateOnly.slice(1).map(Number) as [number, number, number];
-    if (!validWallDate(year, month, day)) {
+    if (!isCalendarDate(year, month, day)) {
       throw new InvalidInputError(`filter: "${name}" is not a valid date (${accepted})`);
     }
     const start = instantFromWallTime(
@@ -143,7 +136,7 @@ export function parseFilterDate(
       number,
       number?,
     ];
-    if (!validWallDate(year, month, day) || hour > 23 || minute > 59 || second > 59) {
+    if (!isCalendarDate(year, month, day) || hour > 23 || minute > 59 || second > 59) {
       throw new InvalidInputError(`filter: "${name}" is not a valid date-time (${accepted})`);
     }
     return instantFromWallTime({ year, month, day, hour, minute, second }, timeZone);
@@ -156,7 +149,7 @@ export function parseFilterDate(
     ];
     const instant = new Date(value);
     // Date() would move 2027-02-30T20:00Z to 2 March; the other forms reject it, so does this one.
-    if (!Number.isNaN(instant.getTime()) && validWallDate(year, month, day)) return instant;
+    if (!Number.isNaN(instant.getTime()) && isCalendarDate(year, month, day)) return instant;
   }
   throw new InvalidInputError(`filter: "${name}" must be an ISO date or date-time (${accepted})`);
 }

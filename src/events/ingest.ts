@@ -10,7 +10,7 @@ import {
   touchSourceUpdatedAt,
   upsertEvents,
   type StoredEventState,
-} from './event-repository.js';
+} from './event-writes.js';
 import { recordOrganizationSync } from './organization-repository.js';
 import { foldKey } from './text-key.js';
 import { eventId, type NormalizedEvent, type SourceName } from './types.js';

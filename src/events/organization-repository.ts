@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/connection.js';
+import { toDate } from './event-rows.js';
 import type { SourceName } from './types.js';
 
 export interface OrganizationSync {
@@ -41,7 +42,7 @@ export async function listOrganizations(db: Queryable): Promise<OrganizationSync
     source: row.source as SourceName,
     id: row.external_id,
     name: row.name,
-    lastSyncAt: row.last_sync_at ? new Date(row.last_sync_at) : null,
+    lastSyncAt: toDate(row.last_sync_at),
     lastSyncEventCount: row.last_sync_event_count,
   }));
 }

@@ -53,7 +53,8 @@ function intlOffsetMs(instant: Date, timeZone: string): number {
   return asUtc - Math.floor(instant.getTime() / 1000) * 1000;
 }
 
-const DAY_MS = 86_400_000;
+/** Milliseconds in a day of UTC (no leap seconds). */
+export const DAY_MS = 86_400_000;
 const dayOffsets = new Map<string, number | null>();
 
 /**
@@ -139,4 +140,12 @@ export function isKnownTimeZone(zone: string): boolean {
     knownZones.set(zone, known);
   }
   return known;
+}
+
+/** Whether the year, month and day name a day that exists (no 30 February). */
+export function isCalendarDate(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  );
 }

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { HttpError, InvalidInputError } from '../errors.js';
-import { findEventById, findEvents } from '../events/event-repository.js';
+import { findEventById, findEvents } from '../events/event-reads.js';
 import {
   describeFilter,
   filterKey,

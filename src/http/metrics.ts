@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppContext } from '../context.js';
-import { countEventsByStatus } from '../events/event-repository.js';
+import { countEventsByStatus } from '../events/event-facets.js';
 import { countPendingDeliveries } from '../inbox/inbox-repository.js';
 import { matchesSecret } from '../inbox/verify.js';
 import { findSource } from '../sources/index.js';

@@ -1,4 +1,4 @@
-import type { FacetsSnapshot } from '../events/event-repository.js';
+import type { FacetsSnapshot } from '../events/event-facets.js';
 import { LruCache } from '../lru-cache.js';
 
 /** What HTML pages keep between renders, beside the response cache. */

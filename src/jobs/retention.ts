@@ -1,4 +1,5 @@
-import { announceEventsChanged, deleteEventsEndedBefore } from '../events/event-repository.js';
+import { announceEventsChanged } from '../events/event-repository.js';
+import { deleteEventsEndedBefore } from '../events/event-writes.js';
 import { purgeDeliveryBodies } from '../inbox/inbox-repository.js';
 import { deleteJobClaimsBefore } from './job-claims.js';
 import type { JobDefinition } from './types.js';

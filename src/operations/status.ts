@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { measureDatabase, type DatabaseSize } from '../db/maintenance.js';
-import { countEventsByStatus } from '../events/event-repository.js';
+import { countEventsByStatus } from '../events/event-facets.js';
 import {
   countDeliveries,
   countPendingDeliveries,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cleanText } from '../events/description.js';
-import { isKnownTimeZone } from '../events/time.js';
+import { isCalendarDate, isKnownTimeZone } from '../events/time.js';
 
 /**
  * Loose field schemas shared by the source schemas. Required fields fail with a reason (the
@@ -35,14 +35,6 @@ export const externalId = z
 
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(2200, 0, 1);
-
-/** Whether the year, month and day name a day that exists (no 30 February). */
-function isCalendarDate(year: number, month: number, day: number): boolean {
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return (
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-  );
-}
 
 /** An ISO-8601 instant with an offset or Z, between 1970 and 2200. */
 export const instant = z

@@ -1,6 +1,7 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventCache, findEvents, type EventWindow } from '../../src/events/event-repository.js';
+import { findEvents, type EventWindow } from '../../src/events/event-reads.js';
+import { EventCache } from '../../src/events/event-repository.js';
 import { parseEventFilter } from '../../src/events/filter.js';
 import { SOURCE_NAMES } from '../../src/sources/index.js';
 import { FIXED_NOW, fixture, startTestApp, type TestApp } from '../helpers/test-app.js';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { findEventById } from '../../src/events/event-repository.js';
+import { findEventById } from '../../src/events/event-reads.js';
 import { claimJobRun } from '../../src/jobs/job-claims.js';
 import { createLogger } from '../../src/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';

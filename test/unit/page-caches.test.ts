@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FacetsSnapshot } from '../../src/events/event-repository.js';
+import type { FacetsSnapshot } from '../../src/events/event-facets.js';
 import { cachedFacets, createPageCaches } from '../../src/http/page-caches.js';
 
 const snapshot = (city: string, validUntil: Date | null): FacetsSnapshot => ({

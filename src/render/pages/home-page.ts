@@ -1,6 +1,6 @@
 import type { Eta } from 'eta';
 import { escapeHtml } from '../../events/description.js';
-import type { Facets } from '../../events/event-repository.js';
+import type { Facets } from '../../events/event-facets.js';
 import { describeFilter, filterQueryString, type EventFilter } from '../../events/filter.js';
 import { foldKey } from '../../events/text-key.js';
 import { localDateKey } from '../../events/time.js';

@@ -6,21 +6,23 @@ import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DEFAULT_MIGRATION_TABLE, sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
-import { announceEventsChanged } from '../events/event-repository.js';
+import { rowsPerInsert } from '../db/chunks.js';
 import {
   isPostgres,
   pendingMigrations,
   type DatabaseHandle,
   type Db,
   type Queryable,
-} from './connection.js';
-import { migrations } from './migrations/index.js';
+} from '../db/connection.js';
+import { eventRowSchema } from '../db/event-columns.js';
+import { migrations } from '../db/migrations/index.js';
+import { announceEventsChanged } from '../events/event-repository.js';
 
 /**
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0003-job-claims","exportedAt":"…"}
+ *   {"format":"marquee-dump","version":1,"schema":"0004-identity-and-withdrawals","exportedAt":"…"}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
  *
@@ -41,8 +43,6 @@ export type TableCounts = Record<DumpTable, number>;
 const PAGE_ROWS = 500;
 /** Raw delivery bodies (up to BODY_LIMIT each) per page or insert, in bytes. */
 const PAGE_BYTES = 4 * 1024 ** 2;
-/** Bound parameters per insert: below SQLite's 32766 and PostgreSQL's 65535. */
-const INSERT_PARAMETERS = 8_000;
 
 const text = z.string();
 const optionalText = z.string().nullable();
@@ -77,49 +77,6 @@ const deliveryRow = z
       createHash('sha256').update(row.body).digest('hex') === row.body_sha256,
     { message: 'does not match body_sha256', path: ['body'] },
   );
-
-const eventRow = z.strictObject({
-  id: text,
-  source: text,
-  external_id: text,
-  organization_id: optionalText,
-  organizer_name: optionalText,
-  organizer_key: optionalText,
-  title: text,
-  subtitle: optionalText,
-  description_text: optionalText,
-  description_html: optionalText,
-  starts_at: text,
-  ends_at: optionalText,
-  effective_end_at: text,
-  doors_at: optionalText,
-  previous_starts_at: optionalText,
-  time_zone: text,
-  venue_name: optionalText,
-  venue_key: optionalText,
-  venue_street: optionalText,
-  venue_postal_code: optionalText,
-  venue_city: optionalText,
-  venue_country: optionalText,
-  latitude: z.number().nullable(),
-  longitude: z.number().nullable(),
-  city_key: optionalText,
-  genres: text,
-  tags: text,
-  prices: text,
-  ticket_url: optionalText,
-  sold_out: integer,
-  image_url: optionalText,
-  image_alt: optionalText,
-  status: text,
-  visibility: text,
-  search_text: text,
-  source_updated_at: optionalText,
-  content_hash: text,
-  revision: integer,
-  first_seen_at: text,
-  last_changed_at: text,
-});
 
 const eventGenreRow = z.strictObject({ event_id: text, genre_key: text });
 
@@ -187,7 +144,7 @@ const TABLES: readonly TableTransfer[] = [
   tableTransfer({
     table: 'events',
     key: ['id'],
-    schema: eventRow,
+    schema: eventRowSchema,
     insert: (db, rows) => db.insertInto('events').values(rows).execute(),
   }),
   tableTransfer({
@@ -396,7 +353,8 @@ function checkHeader(number: number, line: string): void {
       `the dump has format version ${version}; this Marquee reads version ${DUMP_VERSION}: import it with a newer Marquee`,
     );
   }
-  // An older schema's rows are checked as this one's: no migration so far changed a dumped column.
+  // An older schema's rows are checked as this one's: migrations so far only added columns, and
+  // the added ones may be absent (events.withdrawn_at, 0004).
   if (!MIGRATION_NAMES.includes(schema)) {
     // Migration names start with their sequence number, so a later one sorts after.
     throw new TransferError(
@@ -472,10 +430,10 @@ async function insertLines(
     }
     const spec = TABLES_BY_NAME.get(entry.table)!;
     const row = checkLine(number, () => spec.parse(entry.row));
-    const rowsPerInsert = Math.floor(INSERT_PARAMETERS / spec.columns.length);
+    const batchRows = rowsPerInsert(spec.columns.length);
     if (
       batch &&
-      (batch.spec !== spec || batch.rows.length >= rowsPerInsert || batch.bytes >= PAGE_BYTES)
+      (batch.spec !== spec || batch.rows.length >= batchRows || batch.bytes >= PAGE_BYTES)
     ) {
       await insertBatch(db, batch);
       batch = null;

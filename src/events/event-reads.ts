@@ -1,0 +1,216 @@
+import { chunks } from '../db/chunks.js';
+import type { Queryable } from '../db/connection.js';
+import { READ_COLUMNS } from '../db/event-columns.js';
+import type { EventRow } from '../db/schema.js';
+import { EventCache } from './event-repository.js';
+import { toEvent } from './event-rows.js';
+import type { EventFilter } from './filter.js';
+import { matchesFilter } from './filter-predicate.js';
+import type { CityAliases } from './text-key.js';
+import { DAY_MS } from './time.js';
+import type { Event } from './types.js';
+
+/** Reads of events as outputs show them: one by id, and filtered pages with their Last-Modified. */
+
+/** One event by public id, whatever its visibility (pages answer 410 for removed ones). */
+export async function findEventById(db: Queryable, id: string): Promise<Event | null> {
+  const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toEvent(row) : null;
+}
+
+export interface EventWindow {
+  now: Date;
+  /** PAST_DAYS: ended events stay this many days. */
+  pastDays: number;
+  cityAliases: CityAliases;
+}
+
+export interface EventPage {
+  total: number;
+  events: Event[];
+  /** Data-derived modification time of this result: never moves backwards. */
+  lastModified: Date;
+  /** When the first matching event leaves the window, changing the result without a write. */
+  expiresAt: Date | null;
+}
+
+/** What identifies one stored version of an event row: every write changes one of these. */
+const STAMP_COLUMNS = [
+  'id',
+  'revision',
+  'last_changed_at',
+  'source_updated_at',
+  'content_hash',
+] as const;
+
+type StampRow = Pick<EventRow, (typeof STAMP_COLUMNS)[number]>;
+
+/** What a page reads first: row versions, and what its summary needs. */
+const PAGE_COLUMNS = [...STAMP_COLUMNS, 'effective_end_at'] as const;
+
+type PageRow = Pick<EventRow, (typeof PAGE_COLUMNS)[number]>;
+
+/** What a page loads of a row: the event and its version. */
+const ROW_COLUMNS = [...READ_COLUMNS, 'content_hash'] as const;
+
+function stampOf(row: StampRow): string {
+  return `${row.revision}|${row.last_changed_at}|${row.source_updated_at ?? ''}|${row.content_hash}`;
+}
+
+/** Optimistic page reads retried when a write lands between their two statements. */
+const PAGE_ATTEMPTS = 3;
+
+/**
+ * Upcoming public events matching `filter`, sorted by start, with what caches need to know.
+ * The page is read as ids and row versions first; only rows missing from `cache` (all of them
+ * without one) are then loaded and mapped.
+ */
+export async function findEvents(
+  db: Queryable,
+  filter: EventFilter,
+  window: EventWindow,
+  cache: EventCache = new EventCache(filter.limit),
+): Promise<EventPage> {
+  const lower = (
+    filter.from ?? new Date(window.now.getTime() - window.pastDays * DAY_MS)
+  ).toISOString();
+  const matching = matchesFilter(filter, window.cityAliases);
+  let inWindow = db
+    .selectFrom('events')
+    .where('events.visibility', '=', 'public')
+    .where('events.effective_end_at', '>', lower)
+    .where(matching);
+  if (filter.to) inWindow = inWindow.where('events.starts_at', '<', filter.to.toISOString());
+
+  // One row past the page tells whether the page holds every matching row; when it does (most
+  // feeds ask for more than there are), the summary is computed from the page itself.
+  const pageQuery = <C extends readonly (keyof EventRow)[]>(columns: C) =>
+    inWindow
+      .select(columns.map((column) => `events.${column}` as const))
+      .orderBy('events.starts_at')
+      .orderBy('events.id')
+      .limit(filter.limit + 1)
+      .offset(filter.offset);
+
+  let read: { events: Event[]; rows: PageRow[] } | null = null;
+  for (let attempt = 0; attempt < PAGE_ATTEMPTS && read === null; attempt += 1) {
+    const rows = await pageQuery(PAGE_COLUMNS).execute();
+    const events = await eventsOf(db, rows.slice(0, filter.limit), cache);
+    if (events !== null) read = { events, rows };
+  }
+  if (read === null) {
+    // Writes kept landing between the two reads: read whole rows in one statement.
+    const rows = await pageQuery(ROW_COLUMNS).execute();
+    read = {
+      events: rows.slice(0, filter.limit).map((row) => {
+        const event = toEvent(row);
+        cache.set(row.id, stampOf(row), event);
+        return event;
+      }),
+      rows,
+    };
+  }
+  const summary =
+    filter.offset === 0 && read.rows.length <= filter.limit
+      ? summarize(read.rows)
+      : await inWindow
+          .select((eb) => [
+            eb.fn.countAll<number>().as('total'),
+            eb.fn.min('events.effective_end_at').as('first_end'),
+            eb.fn.max('events.last_changed_at').as('last_changed'),
+          ])
+          .executeTakeFirstOrThrow();
+  // Events that left the window, and removed or hidden ones, changed the result when they did.
+  const departed = await db
+    .selectFrom('events')
+    .where(matching)
+    .select((eb) => [
+      eb.fn
+        .max(
+          eb
+            .case()
+            .when(
+              eb.and([
+                eb('events.visibility', '=', 'public'),
+                eb('events.effective_end_at', '<=', lower),
+              ]),
+            )
+            .then(eb.ref('events.effective_end_at'))
+            .else(eb.ref('events.last_changed_at'))
+            .end(),
+        )
+        .as('last_change'),
+    ])
+    .where((eb) =>
+      eb.or([eb('events.visibility', '!=', 'public'), eb('events.effective_end_at', '<=', lower)]),
+    )
+    .executeTakeFirst();
+
+  const candidates = [summary.last_changed, departed?.last_change].filter(
+    (value): value is string => typeof value === 'string',
+  );
+  const lastModified =
+    candidates.length > 0 ? candidates.sort().at(-1)! : new Date(0).toISOString();
+  const expiresAt =
+    summary.first_end && !filter.from
+      ? new Date(new Date(summary.first_end).getTime() + window.pastDays * DAY_MS)
+      : null;
+  return {
+    total: Number(summary.total),
+    events: read.events,
+    lastModified: new Date(lastModified),
+    expiresAt,
+  };
+}
+
+interface Summary {
+  total: number;
+  first_end: string | null;
+  last_changed: string | null;
+}
+
+/** The summary of a page that holds every matching row. */
+function summarize(rows: readonly PageRow[]): Summary {
+  let firstEnd: string | null = null;
+  let lastChanged: string | null = null;
+  for (const row of rows) {
+    if (firstEnd === null || row.effective_end_at < firstEnd) firstEnd = row.effective_end_at;
+    if (lastChanged === null || row.last_changed_at > lastChanged)
+      lastChanged = row.last_changed_at;
+  }
+  return { total: rows.length, first_end: firstEnd, last_changed: lastChanged };
+}
+
+/**
+ * The events of a page read as row versions: cached ones as they are, the others loaded and
+ * mapped. Null when a row changed or went away since the page was read.
+ */
+async function eventsOf(
+  db: Queryable,
+  page: readonly StampRow[],
+  cache: EventCache,
+): Promise<Event[] | null> {
+  const stamps = page.map(stampOf);
+  const events = page.map((row, index) => cache.get(row.id, stamps[index] as string));
+  const missing = new Map<string, number>();
+  events.forEach((event, index) => {
+    if (event === undefined) missing.set((page[index] as StampRow).id, index);
+  });
+  for (const part of chunks([...missing.keys()])) {
+    const rows = await db
+      .selectFrom('events')
+      .select(ROW_COLUMNS)
+      .where('id', 'in', part)
+      .execute();
+    for (const row of rows) {
+      const index = missing.get(row.id) as number;
+      const stamp = stampOf(row);
+      if (stamp !== stamps[index]) return null;
+      const event = toEvent(row);
+      cache.set(row.id, stamp, event);
+      events[index] = event;
+      missing.delete(row.id);
+    }
+  }
+  return missing.size === 0 ? (events as Event[]) : null;
+}

@@ -1,0 +1,60 @@
+import type { ReadColumn } from '../db/event-columns.js';
+import type { EventRow } from '../db/schema.js';
+import type { Event, EventStatus, EventVisibility, Price, SourceName } from './types.js';
+
+/** Stored event rows as domain events: the columns' stored forms (db/schema.ts) read back. */
+
+/** A JSON list column's items; anything but a list reads as empty. */
+export function parseList<T>(json: string): T[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+/** A stored instant (ISO text) as a Date; null stays null. */
+export function toDate(value: string | null): Date | null {
+  return value === null ? null : new Date(value);
+}
+
+/** What `toEvent` reads of a row: the columns of READ_COLUMNS. */
+export type EventReadRow = Pick<EventRow, ReadColumn>;
+
+/** Maps a stored row to the domain event. */
+export function toEvent(row: EventReadRow): Event {
+  return {
+    id: row.id,
+    source: row.source as SourceName,
+    externalId: row.external_id,
+    title: row.title,
+    subtitle: row.subtitle,
+    descriptionText: row.description_text,
+    descriptionHtml: row.description_html,
+    startsAt: new Date(row.starts_at),
+    endsAt: toDate(row.ends_at),
+    effectiveEndsAt: new Date(row.effective_end_at),
+    doorsAt: toDate(row.doors_at),
+    previousStartsAt: toDate(row.previous_starts_at),
+    timeZone: row.time_zone,
+    venue: {
+      name: row.venue_name,
+      street: row.venue_street,
+      postalCode: row.venue_postal_code,
+      city: row.venue_city,
+      country: row.venue_country,
+      latitude: row.latitude,
+      longitude: row.longitude,
+    },
+    genres: parseList<string>(row.genres),
+    tags: parseList<string>(row.tags),
+    organizer: { id: row.organization_id, name: row.organizer_name },
+    ticketUrl: row.ticket_url,
+    prices: parseList<Price>(row.prices),
+    soldOut: row.sold_out === 1,
+    image: row.image_url ? { url: row.image_url, alt: row.image_alt } : null,
+    status: row.status as EventStatus,
+    visibility: row.visibility as EventVisibility,
+    sourceUpdatedAt: toDate(row.source_updated_at),
+    firstSeenAt: new Date(row.first_seen_at),
+    lastChangedAt: new Date(row.last_changed_at),
+    revision: row.revision,
+  };
+}

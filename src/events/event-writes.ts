@@ -1,0 +1,213 @@
+import { sql } from 'kysely';
+import { chunks, rowsPerInsert } from '../db/chunks.js';
+import type { Queryable } from '../db/connection.js';
+import { EVENT_COLUMNS, UPSERT_COLUMNS } from '../db/event-columns.js';
+import type { NewEventRow } from '../db/schema.js';
+import { parseList } from './event-rows.js';
+import { foldKey } from './text-key.js';
+import type { SourceName } from './types.js';
+
+/** Every write to the events tables, and the stored state ingest decides its writes on. */
+
+/** What ingest needs to know about a stored event to decide whether an update changes it. */
+export interface StoredEventState {
+  id: string;
+  contentHash: string;
+  revision: number;
+  startsAt: string;
+  previousStartsAt: string | null;
+  sourceUpdatedAt: string | null;
+  firstSeenAt: string;
+  status: string;
+  visibility: string;
+  /** JSON array, as stored. */
+  genres: string;
+  /** What the list page's filter choices are made of, with `visibility` and `genres`. */
+  venueCity: string | null;
+  organizationId: string | null;
+  organizerName: string | null;
+  effectiveEndAt: string;
+}
+
+/** Loads the stored state of the given event ids (missing ids are absent from the map). */
+export async function findEventStates(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, StoredEventState>> {
+  const states = new Map<string, StoredEventState>();
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db
+      .selectFrom('events')
+      .select([
+        'id',
+        'content_hash',
+        'revision',
+        'starts_at',
+        'previous_starts_at',
+        'source_updated_at',
+        'first_seen_at',
+        'status',
+        'visibility',
+        'genres',
+        'venue_city',
+        'organization_id',
+        'organizer_name',
+        'effective_end_at',
+      ])
+      .where('id', 'in', part)
+      .execute();
+    for (const row of rows) {
+      states.set(row.id, {
+        id: row.id,
+        contentHash: row.content_hash,
+        revision: row.revision,
+        startsAt: row.starts_at,
+        previousStartsAt: row.previous_starts_at,
+        sourceUpdatedAt: row.source_updated_at,
+        firstSeenAt: row.first_seen_at,
+        status: row.status,
+        visibility: row.visibility,
+        genres: row.genres,
+        venueCity: row.venue_city,
+        organizationId: row.organization_id,
+        organizerName: row.organizer_name,
+        effectiveEndAt: row.effective_end_at,
+      });
+    }
+  }
+  return states;
+}
+
+/**
+ * Inserts or replaces whole event rows and their genre index, in chunks. `storedGenres` holds
+ * the stored genres (JSON) of rows that exist: their index is rewritten only when they changed,
+ * which spares most updates two statements (round trips, on PostgreSQL).
+ */
+export async function upsertEvents(
+  db: Queryable,
+  rows: readonly NewEventRow[],
+  storedGenres: ReadonlyMap<string, string> = new Map(),
+): Promise<void> {
+  for (const part of chunks(rows, rowsPerInsert(EVENT_COLUMNS.length))) {
+    await db
+      .insertInto('events')
+      .values(part)
+      .onConflict((conflict) =>
+        conflict
+          .column('id')
+          .doUpdateSet((eb) =>
+            Object.fromEntries(
+              UPSERT_COLUMNS.map((column) => [column, eb.ref(`excluded.${column}`)]),
+            ),
+          ),
+      )
+      .execute();
+  }
+  const reindexed = rows.filter((row) => storedGenres.get(row.id) !== row.genres);
+  const previouslyIndexed = reindexed
+    .filter((row) => storedGenres.has(row.id))
+    .map((row) => row.id);
+  for (const part of chunks(previouslyIndexed)) {
+    await db.deleteFrom('event_genres').where('event_id', 'in', part).execute();
+  }
+  const genres = reindexed.flatMap((row) =>
+    [...new Set(parseList<string>(row.genres).map(foldKey))].map((genreKey) => ({
+      event_id: row.id,
+      genre_key: genreKey,
+    })),
+  );
+  for (const part of chunks(genres, rowsPerInsert(2))) {
+    await db.insertInto('event_genres').values(part).execute();
+  }
+}
+
+/** Moves the source's own update time forward without a material change. */
+export async function touchSourceUpdatedAt(
+  db: Queryable,
+  id: string,
+  sourceUpdatedAt: string,
+): Promise<void> {
+  await db
+    .updateTable('events')
+    .set({ source_updated_at: sourceUpdatedAt })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Ids of an organization's public or hidden events that have not ended by `now`. */
+export async function findUpcomingIdsOfOrganization(
+  db: Queryable,
+  source: SourceName,
+  organizationId: string,
+  now: Date,
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select('id')
+    .where('source', '=', source)
+    .where('organization_id', '=', organizationId)
+    .where('visibility', '!=', 'removed')
+    .where('effective_end_at', '>', now.toISOString())
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Marks events removed (kept, out of every output), bumping their revision. */
+export async function markEventsRemoved(
+  db: Queryable,
+  ids: readonly string[],
+  now: Date,
+): Promise<number> {
+  let count = 0;
+  for (const part of chunks(ids)) {
+    const result = await db
+      .updateTable('events')
+      .set((eb) => ({
+        visibility: 'removed',
+        revision: eb('revision', '+', 1),
+        last_changed_at: now.toISOString(),
+      }))
+      .where('id', 'in', part)
+      .where('visibility', '!=', 'removed')
+      .executeTakeFirst();
+    count += Number(result.numUpdatedRows);
+  }
+  return count;
+}
+
+/**
+ * Marks events cancelled. `at` becomes their source update time when later, so a stale copy of
+ * the event delivered after the cancel cannot revive it.
+ */
+export async function markEventsCancelled(
+  db: Queryable,
+  ids: readonly string[],
+  now: Date,
+  at: Date,
+): Promise<number> {
+  let count = 0;
+  for (const part of chunks(ids)) {
+    const result = await db
+      .updateTable('events')
+      .set((eb) => ({
+        status: 'cancelled',
+        revision: eb('revision', '+', 1),
+        last_changed_at: now.toISOString(),
+        source_updated_at: sql<string>`case when ${eb.ref('source_updated_at')} is null or ${eb.ref('source_updated_at')} < ${at.toISOString()} then ${at.toISOString()} else ${eb.ref('source_updated_at')} end`,
+      }))
+      .where('id', 'in', part)
+      .where('status', '!=', 'cancelled')
+      .executeTakeFirst();
+    count += Number(result.numUpdatedRows);
+  }
+  return count;
+}
+
+/** Deletes events that ended before `cutoff`; returns how many. */
+export async function deleteEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('events')
+    .where('effective_end_at', '<', cutoff.toISOString())
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
