@@ -87,15 +87,18 @@ describe('renderVtimezone', () => {
       for (const at of sampleInstants(format, from, to)) {
         const offset = intlOffset(format, at);
         const wall = new Date(at + offset * 1000);
-        const local = new ICAL.Time({
-          year: wall.getUTCFullYear(),
-          month: wall.getUTCMonth() + 1,
-          day: wall.getUTCDate(),
-          hour: wall.getUTCHours(),
-          minute: wall.getUTCMinutes(),
-          second: wall.getUTCSeconds(),
-          isDate: false,
-        });
+        const local = new ICAL.Time(
+          {
+            year: wall.getUTCFullYear(),
+            month: wall.getUTCMonth() + 1,
+            day: wall.getUTCDate(),
+            hour: wall.getUTCHours(),
+            minute: wall.getUTCMinutes(),
+            second: wall.getUTCSeconds(),
+            isDate: false,
+          },
+          zone,
+        );
         const read = zone.utcOffset(local);
         if (read === offset) continue;
         // A wall time of a fall-back night's repeated hour names two instants; a client may
