@@ -8,6 +8,8 @@
  * agrees with the pages and feeds of the same process.
  */
 
+import { zoneOffsetMs } from '../events/time.js';
+
 const DAY_MS = 86_400_000;
 // Offsets are sampled a week apart, then the change is located to the second. Two changes
 // less than a week apart (none in current zone data) would cancel out unseen.
@@ -343,10 +345,14 @@ export function renderVtimezone(tzid: string, timeZone: string, from: Date, to: 
  */
 export function hasUnambiguousWallTime(instant: Date, timeZone: string): boolean {
   const at = instant.getTime();
-  const before = offsetSecondsAt(timeZone, at - DAY_MS);
-  const after = offsetSecondsAt(timeZone, at + DAY_MS);
-  const here = offsetSecondsAt(timeZone, at);
-  if (before === here && here === after) return true;
+  // Most times are days away from any change: time.ts caches offsets of days without one.
+  const here = zoneOffsetMs(instant, timeZone);
+  if (
+    zoneOffsetMs(new Date(at - DAY_MS), timeZone) === here &&
+    zoneOffsetMs(new Date(at + DAY_MS), timeZone) === here
+  ) {
+    return true;
+  }
   for (const transition of offsetTransitions(timeZone, at - DAY_MS, at + DAY_MS, DAY_MS)) {
     const jump = Math.abs(transition.to - transition.from) * 1000;
     const firstUnsafe = transition.to < transition.from ? transition.at - jump : transition.at;
