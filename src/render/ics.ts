@@ -1,4 +1,3 @@
-import { getVtimezoneComponent } from '@touch4it/ical-timezones';
 import {
   ICalCalendar,
   ICalCalendarMethod,
@@ -24,7 +23,12 @@ import {
   safeHttpUrl,
   summaryTitle,
 } from './event-text.js';
+<<<<<<< HEAD
 import { eventPageUrl } from './event-url.js';
+=======
+import { statusNotes } from './status-words.js';
+import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
+>>>>>>> ics
 
 /**
  * iCalendar (RFC 5545) output. ical-generator renders each VEVENT; this module assembles the
@@ -59,15 +63,26 @@ export function icsDocument(
   channel: FeedChannel,
   cache?: FragmentCache,
 ): FeedDocument {
-  const zones = new Map<string, ResolvedZone>();
+  // Each VTIMEZONE covers the times its zone's events show, from the first start to the last end.
+  const spans = new Map<string, { zone: ResolvedZone; from: Date; to: Date }>();
   for (const event of events) {
     const zone = resolveZone(event.timeZone);
-    if (zone !== null) zones.set(zone.tzid, zone);
+    if (zone === null) continue;
+    const end = calendarEnd(event) ?? event.startsAt;
+    const span = spans.get(zone.tzid);
+    if (span === undefined) spans.set(zone.tzid, { zone, from: event.startsAt, to: end });
+    else {
+      if (event.startsAt < span.from) span.from = event.startsAt;
+      if (end > span.to) span.to = end;
+    }
   }
   const vevents = eventFragments('ics', events, channel, cache, (missing) =>
     missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone))),
   );
-  const vtimezones = [...zones.keys()].sort().map((tzid) => zones.get(tzid)?.vtimezone ?? '');
+  const vtimezones = [...spans.keys()].sort().map((tzid) => {
+    const span = spans.get(tzid);
+    return span === undefined ? '' : renderVtimezone(tzid, span.zone.timeZone, span.from, span.to);
+  });
   return new FeedDocument(
     renderHeader(channel) + vtimezones.join(''),
     vevents,
@@ -102,33 +117,31 @@ function renderHeader(channel: FeedChannel): string {
 }
 
 interface ResolvedZone {
-  /** The TZID of the VTIMEZONE (an alias like Asia/Calcutta resolves to Asia/Kolkata). */
+  /** The TZID of the VTIMEZONE: the zone's name as the event gives it (Europe/Kyiv stays). */
   tzid: string;
   /** The zone whose wall-clock times DTSTART and DTEND show. */
   timeZone: string;
-  vtimezone: string;
 }
 
 const UTC_ZONE = /^(etc\/)?(utc|uct|gmt|zulu|universal|greenwich)([+-]?0)?$/i;
-const zoneCache = new Map<string, ResolvedZone | null>();
 
-/** The VTIMEZONE for a zone, or null when times in it are written in UTC. */
+/** The zone an event's times are written in, or null when they are written in UTC. */
 function resolveZone(timeZone: string): ResolvedZone | null {
-  let zone = zoneCache.get(timeZone);
-  if (zone === undefined) {
-    zone = null;
-    const component =
-      UTC_ZONE.test(timeZone) || !isKnownTimeZone(timeZone)
-        ? null
-        : getVtimezoneComponent(timeZone);
-    const tzid = component === null ? undefined : /^TZID:(.+)$/m.exec(component)?.[1]?.trim();
-    if (component !== null && tzid !== undefined) {
-      const vtimezone = foldLines(component.replace(/\r\n|\r|\n/g, CRLF).trim()) + CRLF;
-      zone = { tzid, timeZone, vtimezone };
-    }
-    zoneCache.set(timeZone, zone);
-  }
-  return zone;
+  if (UTC_ZONE.test(timeZone) || !isKnownTimeZone(timeZone)) return null;
+  return { tzid: timeZone, timeZone };
+}
+
+/**
+ * The DTEND instant: the event's end, or for an open-ended event the repository's documented
+ * default end (RFC 5545 reads a missing DTEND as a zero-length event).
+ */
+function calendarEnd(event: Event): Date | null {
+  const start = event.startsAt.getTime();
+  return (
+    [event.endsAt, event.effectiveEndsAt].find(
+      (candidate): candidate is Date => candidate !== null && candidate.getTime() > start,
+    ) ?? null
+  );
 }
 
 /**
@@ -184,15 +197,10 @@ function coordinate(value: number): number {
 
 function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | null): string {
   const start = event.startsAt;
-  // RFC 5545 reads a missing DTEND as a zero-length event; open-ended events get the
-  // repository's documented default end instead.
-  const end =
-    [event.endsAt, event.effectiveEndsAt].find(
-      (candidate): candidate is Date => candidate !== null && candidate.getTime() > start.getTime(),
-    ) ?? null;
+  const end = calendarEnd(event);
   const at = (instant: Date): Date | ZonedWallTime =>
     zone === null ? instant : new ZonedWallTime(instant, zone.timeZone);
-  const description = descriptionPlainText(event, channel);
+  const description = calendarDescription(event, channel);
   const data: ICalEventData = {
     // ical-generator writes the UID as given, unescaped: an id with a line break would
     // otherwise inject properties.
@@ -214,11 +222,54 @@ function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | n
       .map((name) => ({ name })),
     status: isCancelled(event) ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
   };
-  const vevent = new ICalEvent(data, ZONELESS_CALENDAR).toString();
+  let vevent = new ICalEvent(data, ZONELESS_CALENDAR).toString();
+  if (zone !== null) {
+    vevent = writeInUtcWhereAmbiguous(vevent, 'DTSTART', start, zone);
+    if (end !== null) vevent = writeInUtcWhereAmbiguous(vevent, 'DTEND', end, zone);
+  }
   const footer = `END:VEVENT${CRLF}`;
   if (!vevent.endsWith(footer))
     throw new Error('render: unexpected VEVENT text from ical-generator');
   return foldLines(vevent.slice(0, -footer.length) + geoLine(event) + imageLines(event) + footer);
+}
+
+/**
+ * A wall time that happens twice (or stands for one that never happened) is read differently
+ * by different clients; UTC is read the same by all. ical-generator takes one zone per event,
+ * so such a time's line is rewritten here and the event's other time keeps its zone.
+ */
+function writeInUtcWhereAmbiguous(
+  vevent: string,
+  name: 'DTSTART' | 'DTEND',
+  instant: Date,
+  zone: ResolvedZone,
+): string {
+  if (hasUnambiguousWallTime(instant, zone.timeZone)) return vevent;
+  const wall = new ZonedWallTime(instant, zone.timeZone);
+  const zoned = `${CRLF}${name};TZID=${zone.tzid}:${wall.toFormat('yyyyLLdd')}T${wall.toFormat('HHmmss')}${CRLF}`;
+  if (!vevent.includes(zoned)) throw new Error(`render: no ${name} line in the VEVENT`);
+  return vevent.replace(zoned, () => `${CRLF}${name}:${utcDateTime(instant)}${CRLF}`);
+}
+
+/** "20261025T003000Z". */
+function utcDateTime(instant: Date): string {
+  return instant
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+/**
+ * DESCRIPTION: what the event's page shows as status badges and the calendar could not say
+ * otherwise (a new location, a reschedule without its earlier start, an end that was not
+ * announced, though DTEND must name one), then the shared description.
+ */
+function calendarDescription(event: Event, channel: FeedChannel): string | null {
+  const notes = statusNotes(event);
+  const description = descriptionPlainText(event, channel);
+  const paragraphs = notes.length > 0 ? [notes.join('\n')] : [];
+  if (description !== null) paragraphs.push(description);
+  return paragraphs.length > 0 ? paragraphs.join('\n\n') : null;
 }
 
 function location(event: Event): ICalLocation | null {

@@ -389,3 +389,126 @@ describe('renderSingleEventIcs', () => {
     expectGolden('event.ics', text);
   });
 });
+
+describe('times whose wall-clock reading is ambiguous', () => {
+  const zoned = (event: Event): string => renderIcs([event], sampleChannel('ics'));
+
+  it('writes both 02:30s of a fall-back night in UTC, and the end after it in its zone', () => {
+    const first = zoned(
+      buildEvent({
+        startsAt: new Date('2026-10-25T00:30:00Z'),
+        endsAt: new Date('2026-10-25T03:00:00Z'),
+      }),
+    );
+    expect(first).toContain('DTSTART:20261025T003000Z\r\n');
+    expect(first).toContain('DTEND;TZID=Europe/Amsterdam:20261025T040000\r\n');
+    const second = zoned(
+      buildEvent({
+        startsAt: new Date('2026-10-25T01:30:00Z'),
+        endsAt: new Date('2026-10-25T01:59:59Z'),
+      }),
+    );
+    expect(second).toContain('DTSTART:20261025T013000Z\r\n');
+    expect(second).toContain('DTEND:20261025T015959Z\r\n');
+  });
+
+  it('keeps the zone for the hours either side of the repeated one', () => {
+    const before = zoned(
+      buildEvent({
+        startsAt: new Date('2026-10-24T23:59:59Z'),
+        endsAt: new Date('2026-10-25T02:00:00Z'),
+      }),
+    );
+    // 01:59:59 CEST, the second before the repeated hour, and 03:00 CET, the end of it.
+    expect(before).toContain('DTSTART;TZID=Europe/Amsterdam:20261025T015959\r\n');
+    expect(before).toContain('DTEND;TZID=Europe/Amsterdam:20261025T030000\r\n');
+  });
+
+  it('writes in UTC the hour a spring-forward wall time (02:30, which never happens) lands in', () => {
+    // 02:30 on 28 March 2027 does not exist in Amsterdam; a source's 02:30 becomes 03:30 CEST.
+    const skipped = zoned(
+      buildEvent({
+        startsAt: new Date('2027-03-28T01:30:00Z'),
+        endsAt: new Date('2027-03-28T03:00:00Z'),
+      }),
+    );
+    expect(skipped).toContain('DTSTART:20270328T013000Z\r\n');
+    expect(skipped).toContain('DTEND;TZID=Europe/Amsterdam:20270328T050000\r\n');
+    const justBefore = zoned(
+      buildEvent({
+        startsAt: new Date('2027-03-28T00:59:59Z'),
+        endsAt: new Date('2027-03-28T02:00:00Z'),
+      }),
+    );
+    expect(justBefore).toContain('DTSTART;TZID=Europe/Amsterdam:20270328T015959\r\n');
+    expect(justBefore).toContain('DTEND;TZID=Europe/Amsterdam:20270328T040000\r\n');
+  });
+
+  it('reads every such time back as the same instant', () => {
+    const instants = [
+      '2026-10-25T00:30:00Z',
+      '2026-10-25T01:30:00Z',
+      '2026-11-01T05:30:00Z',
+      '2026-11-01T06:30:00Z',
+      '2027-03-28T01:30:00Z',
+    ];
+    for (const [index, iso] of instants.entries()) {
+      const startsAt = new Date(iso);
+      const timeZone = index === 2 || index === 3 ? 'America/New_York' : 'Europe/Amsterdam';
+      const event = buildEvent({
+        startsAt,
+        endsAt: new Date(startsAt.getTime() + 3_600_000),
+        timeZone,
+      });
+      const calendar = parseCalendar(zoned(event));
+      const vevent = new ICAL.Event(veventByUid(calendar, `${event.id}@marquee.test`));
+      expect(vevent.startDate.toJSDate().toISOString()).toBe(startsAt.toISOString());
+      expect(vevent.endDate.toJSDate().getTime()).toBe(startsAt.getTime() + 3_600_000);
+    }
+  });
+});
+
+describe('status in words', () => {
+  const description = (event: Event): string => {
+    const calendar = parseCalendar(renderIcs([event], sampleChannel('ics')));
+    return String(
+      veventByUid(calendar, `${event.id}@marquee.test`).getFirstPropertyValue('description'),
+    );
+  };
+
+  it('says a new location, as the page badge does', () => {
+    expect(description(buildEvent({ status: 'relocated' }))).toMatch(
+      /^New location\n\nLondon trio/,
+    );
+  });
+
+  it('says rescheduled when the earlier start is unknown, and the earlier start when known', () => {
+    expect(description(buildEvent({ status: 'rescheduled' }))).toMatch(/^Rescheduled\n\n/);
+    const known = description(
+      buildEvent({ status: 'rescheduled', previousStartsAt: new Date('2026-11-28T19:30:00Z') }),
+    );
+    expect(known).not.toMatch(/^Rescheduled\n/);
+    expect(known).toContain('Rescheduled from: Sat 28 Nov 20:30');
+  });
+
+  it('says the end time was not announced when DTEND is the default end', () => {
+    const text = description(buildEvent({ endsAt: null }));
+    expect(text).toMatch(/^End time not announced\n\n/);
+    expect(description(buildEvent())).not.toContain('End time not announced');
+  });
+
+  it('states several facts on lines of their own, even without a description', () => {
+    const text = description(
+      buildEvent({
+        status: 'relocated',
+        endsAt: null,
+        descriptionText: null,
+        descriptionHtml: null,
+        doorsAt: null,
+        prices: [],
+        ticketUrl: null,
+      }),
+    );
+    expect(text).toBe('New location\nEnd time not announced');
+  });
+});

@@ -1,0 +1,28 @@
+import type { Event } from '../events/types.js';
+
+/**
+ * The words every output uses for an event's status: the HTML badges and the lines of
+ * calendar and feed descriptions say the same thing in the same words.
+ */
+export const STATUS_WORDS = {
+  cancelled: 'Cancelled',
+  rescheduled: 'Rescheduled',
+  relocated: 'New location',
+  soldOut: 'Sold out',
+  openEnded: 'End time not announced',
+} as const;
+
+/**
+ * The status facts a description must state because nothing else in the output carries them:
+ * a new location, a reschedule whose earlier start is unknown (a known one has its own
+ * "Rescheduled from" line), and an end that was not announced.
+ */
+export function statusNotes(event: Event): string[] {
+  const notes: string[] = [];
+  if (event.status === 'relocated') notes.push(STATUS_WORDS.relocated);
+  if (event.status === 'rescheduled' && event.previousStartsAt === null) {
+    notes.push(STATUS_WORDS.rescheduled);
+  }
+  if (event.endsAt === null) notes.push(STATUS_WORDS.openEnded);
+  return notes;
+}
