@@ -23,12 +23,9 @@ import {
   safeHttpUrl,
   summaryTitle,
 } from './event-text.js';
-<<<<<<< HEAD
 import { eventPageUrl } from './event-url.js';
-=======
 import { statusNotes } from './status-words.js';
 import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
->>>>>>> ics
 
 /**
  * iCalendar (RFC 5545) output. ical-generator renders each VEVENT; this module assembles the
