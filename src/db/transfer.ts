@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DEFAULT_MIGRATION_TABLE, sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
-import { announceEventsChanged } from '../events/event-repository.js';
+import { announceEventsChanged } from '../cache/events-changed.js';
 import {
   isPostgres,
   pendingMigrations,

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { Eta } from 'eta';
+import type { FragmentCache } from '../cache/fragment-cache.js';
 import { escapeHtml, plainTextToHtml, sanitizeDescriptionHtml } from '../events/description.js';
 import type { Facets } from '../events/event-repository.js';
 import { describeFilter, filterQueryString, type EventFilter } from '../events/filter.js';
 import { foldKey } from '../events/text-key.js';
 import { localDateKey, wallTimeIn, zoneOffsetMs } from '../events/time.js';
-import type { LruCache } from '../lru-cache.js';
 import type { Event } from '../events/types.js';
 import {
   formatClock,
@@ -212,19 +212,24 @@ export function groupByDay(
  */
 export function cachedListItems(
   templates: Eta,
-  cache: LruCache<string> | undefined,
+  cache: FragmentCache<string> | undefined,
   options: { timeZone: string; compact: boolean; urlPrefix: string },
 ): ListItemRenderer {
-  return (event, build) => {
-    const key = `${options.compact ? 'c' : 'l'}|${options.timeZone}|${options.urlPrefix}|${event.id}|${event.revision}|${event.lastChangedAt.getTime()}`;
-    const known = cache?.get(key);
-    if (known !== undefined) return known;
-    const item = build();
-    const html = templates.render('./partials/event-item', {
+  const render = (item: EventListItem) =>
+    templates.render('./partials/event-item', {
       item: { ...item, url: options.urlPrefix + item.url },
       compact: options.compact,
     });
-    cache?.set(key, html);
+  if (cache === undefined) return (_event, build) => render(build());
+  const prefix = cache.namespace(
+    `${options.compact ? 'c' : 'l'}|${options.timeZone}|${options.urlPrefix}`,
+  );
+  return (event, build) => {
+    const key = cache.keyOf(prefix, event);
+    const known = cache.get(key);
+    if (known !== undefined) return known;
+    const html = render(build());
+    cache.set(key, html);
     return html;
   };
 }
@@ -398,7 +403,7 @@ export function listPageModel(input: ListPageInput, renderItem?: ListItemRendere
 export function renderListPage(
   templates: Eta,
   input: ListPageInput,
-  itemCache?: LruCache<string>,
+  itemCache?: FragmentCache<string>,
 ): string {
   const renderItem = cachedListItems(templates, itemCache, {
     timeZone: input.site.timeZone,
@@ -450,7 +455,7 @@ export function embedModel(input: EmbedInput, renderItem?: ListItemRenderer) {
 export function renderEmbed(
   templates: Eta,
   input: EmbedInput,
-  itemCache?: LruCache<string>,
+  itemCache?: FragmentCache<string>,
 ): string {
   const renderItem = cachedListItems(templates, itemCache, {
     timeZone: input.site.timeZone,

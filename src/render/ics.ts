@@ -14,7 +14,8 @@ import { cleanText } from '../events/description.js';
 import { isKnownTimeZone, wallTimeIn } from '../events/time.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
+import type { FragmentCache } from '../cache/fragment-cache.js';
+import { FeedDocument, eventFragments } from './feed-document.js';
 import {
   descriptionPlainText,
   eventUrl,
@@ -45,7 +46,7 @@ const ZONELESS_CALENDAR = new ICalCalendar();
 export function renderIcs(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return icsDocument(events, channel, cache).text();
 }
@@ -57,7 +58,7 @@ export function renderIcs(
 export function icsDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   const zones = new Map<string, ResolvedZone>();
   for (const event of events) {
@@ -110,6 +111,8 @@ interface ResolvedZone {
 }
 
 const UTC_ZONE = /^(etc\/)?(utc|uct|gmt|zulu|universal|greenwich)([+-]?0)?$/i;
+// Module-level on purpose: a zone's VTIMEZONE is a pure function of its name, the same for every
+// app, and building one costs a tz database lookup. Keys are configured or stored zone names.
 const zoneCache = new Map<string, ResolvedZone | null>();
 
 /** The VTIMEZONE for a zone, or null when times in it are written in UTC. */

@@ -2,7 +2,8 @@ import { Feed, type Enclosure, type FeedOptions, type Item } from 'feed';
 import { escapeHtml } from '../events/description.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
+import type { FragmentCache } from '../cache/fragment-cache.js';
+import { FeedDocument, eventFragments } from './feed-document.js';
 import {
   descriptionHtml,
   descriptionPlainText,
@@ -37,7 +38,7 @@ const GENERATOR = 'Marquee';
 export function renderRss(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return rssDocument(events, channel, cache).text();
 }
@@ -49,7 +50,7 @@ export function renderRss(
 export function rssDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   const shell = splitShell(
     new Feed(feedOptions(channel, { rss: channel.selfUrl })).rss2(),
@@ -68,7 +69,7 @@ export function rssDocument(
 export function renderAtom(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return atomDocument(events, channel, cache).text();
 }
@@ -80,7 +81,7 @@ export function renderAtom(
 export function atomDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   const shell = splitShell(
     new Feed(feedOptions(channel, { atom: channel.selfUrl })).atom1(),
@@ -194,7 +195,7 @@ function itemTexts(items: readonly Item[], format: 'rss' | 'atom'): string[] {
 export function renderJsonFeed(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return jsonFeedDocument(events, channel, cache).text();
 }
@@ -206,7 +207,7 @@ export function renderJsonFeed(
 export function jsonFeedDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   // Emitted directly: `feed` writes version 1 (`author`, no `authors`) and an enclosure object
   // where JSON Feed wants an image URL.

@@ -14,7 +14,7 @@ import {
   subscribeLinks,
   type SiteInfo,
 } from '../../src/render/html.js';
-import { LruCache } from '../../src/lru-cache.js';
+import { FragmentCache } from '../../src/cache/fragment-cache.js';
 import { buildEvent, sampleEvents } from '../helpers/sample-events.js';
 
 const templates = createTemplates();
@@ -149,7 +149,7 @@ describe('list item caching', () => {
       paging: { page: 1, pageSize: 50, defaultPageSize: 50 },
     };
     const plain = templates.render('./home', listPageModel(input));
-    const cache = new LruCache<string>(100);
+    const cache = new FragmentCache<string>({ maxEntries: 100 });
     expect(renderListPage(templates, input, cache)).toBe(plain);
     expect(cache.size).toBe(events.length);
     expect(renderListPage(templates, input, cache)).toBe(plain);
