@@ -8,7 +8,7 @@ import { keyOfEvent, type EventRevision } from './revision-key.js';
  */
 export class FragmentCache<V extends string | Uint8Array> {
   private readonly entries: LRUCache<string, V>;
-  private readonly namespaces = new Map<string, string>();
+  private readonly namespaces = new LRUCache<string, string>({ max: 1000 });
   private namespaceCount = 0;
 
   constructor(options: { maxEntries?: number; maxBytes?: number } = {}) {
@@ -27,7 +27,6 @@ export class FragmentCache<V extends string | Uint8Array> {
   namespace(name: string): string {
     let prefix = this.namespaces.get(name);
     if (prefix === undefined) {
-      if (this.namespaces.size >= 1000) this.namespaces.clear();
       prefix = `${++this.namespaceCount}`;
       this.namespaces.set(name, prefix);
     }
