@@ -64,11 +64,7 @@ export async function startSeededServer(options: {
 
 /** Empties every cache a render fills, so that the next render is cold. */
 export function emptyRenderCaches(ctx: SeededServer['ctx']): void {
-  ctx.renderCache.clear();
-  ctx.fragmentCache.clear();
-  ctx.eventCache.clear();
-  ctx.pageCaches.items.clear();
-  ctx.pageCaches.facets = null;
+  ctx.caches.clear();
 }
 
 /** One full GET of `feedPath` on loopback; its duration in ms. */

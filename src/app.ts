@@ -2,7 +2,8 @@ import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { createMetrics, requestMetrics } from './http/metrics.js';
-import { pagesFor } from './http/page-handlers.js';
+import { createRequestFilters } from './http/feed-handlers.js';
+import { createPages } from './http/page-handlers.js';
 import { requestLogger } from './http/request-logger.js';
 import { registerRoutes } from './http/routes.js';
 
@@ -25,8 +26,10 @@ export function createApp(ctx: AppContext): Express {
   app.use(requestLogger(ctx.logger));
   const metrics = createMetrics(ctx);
   app.use(requestMetrics(metrics));
-  registerRoutes(app, ctx, metrics);
+  const filters = createRequestFilters(ctx);
+  const pages = createPages(ctx, filters);
+  registerRoutes(app, ctx, { metrics, filters, pages });
   app.use(notFoundHandler);
-  app.use(errorHandler(ctx.logger, pagesFor(ctx)));
+  app.use(errorHandler(ctx.logger, pages));
   return app;
 }

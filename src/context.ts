@@ -4,15 +4,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
 import { DurabilityGate } from './db/durability.js';
-import { createPageCaches, type PageCaches } from './http/page-caches.js';
-import { DataVersion } from './events/data-version.js';
-import { EventCache } from './events/event-repository.js';
+import { createCaches, type Caches } from './cache/caches.js';
+import type { FacetsSnapshot } from './events/event-facets.js';
+import type { Event } from './events/types.js';
 import { CityAliases } from './events/text-key.js';
 import { DeliveryRecorder } from './inbox/delivery-recorder.js';
 import { InboxProcessor, type ProcessOutcome } from './inbox/processor.js';
 import { createJobState, type JobState } from './jobs/types.js';
-import { RenderCache } from './http/render-cache.js';
-import { FragmentCache } from './render/fragment-cache.js';
 
 /** Everything a request handler or job needs, built once per process (or per test). */
 export interface AppContext {
@@ -23,21 +21,11 @@ export interface AppContext {
   instanceId: string;
   /** The clock; tests pin it. */
   now: () => Date;
-  dataVersion: DataVersion;
   cityAliases: CityAliases;
   recorder: DeliveryRecorder;
   processor: InboxProcessor;
-  /** Rendered feeds and pages, keyed by format + filter, valid per data version. */
-  renderCache: RenderCache;
-  /**
-   * Per-event output text (VEVENTs, feed items, API objects) and mapped events, so a change to
-   * one event re-renders and re-reads only that event. Emptying both (and `renderCache`) makes
-   * the next render cold.
-   */
-  fragmentCache: FragmentCache;
-  eventCache: EventCache;
-  /** Pages: each event's list markup per revision, and the filter choices of the list page. */
-  pageCaches: PageCaches;
+  /** Everything kept in memory between requests, and the data version it is valid for. */
+  caches: Caches<Event, FacetsSnapshot>;
   /** Observers of processing outcomes (metrics). */
   processingListeners: ((source: string, outcome: ProcessOutcome, seconds: number) => void)[];
   /** Running and last job runs, and the sync watchdog's verdict (src/jobs). */
@@ -55,9 +43,10 @@ export function createContext(options: {
 }): AppContext {
   const now = options.now ?? (() => new Date());
   const instanceId = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const dataVersion = new DataVersion();
   // Other instances' writes are seen only once the change listener is connected (server.ts).
-  if (options.database.dialect === 'postgres') dataVersion.setSeeingAllWrites(false);
+  const caches = createCaches<Event, FacetsSnapshot>({
+    otherWriters: options.database.dialect === 'postgres',
+  });
   const processingListeners: AppContext['processingListeners'] = [];
   const gate = new DurabilityGate(options.database);
   const processor = new InboxProcessor({
@@ -68,7 +57,7 @@ export function createContext(options: {
     logger: options.logger,
     instanceId,
     hooks: {
-      onEventsChanged: (change) => dataVersion.bump(change),
+      onEventsChanged: (change) => caches.dataVersion.bump(change),
       onProcessed: (source, outcome, seconds) => {
         for (const listener of processingListeners) listener(source, outcome, seconds);
       },
@@ -80,14 +69,10 @@ export function createContext(options: {
     logger: options.logger,
     instanceId,
     now,
-    dataVersion,
     cityAliases: new CityAliases(options.config.cityAliases),
     recorder: new DeliveryRecorder(options.database.db, gate),
     processor,
-    renderCache: new RenderCache(),
-    fragmentCache: new FragmentCache(),
-    eventCache: new EventCache(),
-    pageCaches: createPageCaches(),
+    caches,
     processingListeners,
     jobs: createJobState(),
     lifecycle: { stopping: false },

@@ -1,9 +1,8 @@
 import http from 'node:http';
 import type { Express } from 'express';
 import type { AppContext } from './context.js';
-import { listenForNotifications, type ChangeListener } from './db/change-listener.js';
+import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
 import { migrateToLatest, openDatabase } from './db/connection.js';
-import { EVENTS_CHANGED_CHANNEL, parseEventsChange } from './events/event-repository.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
@@ -49,15 +48,10 @@ export async function startServer(options: {
   let listener: ChangeListener | null = null;
   let sweep: NodeJS.Timeout | undefined;
   if (database.dialect === 'postgres') {
-    listener = listenForNotifications(database, {
-      channel: EVENTS_CHANGED_CHANNEL,
-      applicationName: `marquee listener ${ctx.instanceId}`,
+    listener = followEventsChanged(database.connection, {
+      instanceId: ctx.instanceId,
       logger: options.logger,
-      onNotification: (payload) => {
-        const change = parseEventsChange(payload);
-        if (change.writer !== ctx.instanceId) ctx.dataVersion.bump(change);
-      },
-      onConnectionChange: (listening) => ctx.dataVersion.setSeeingAllWrites(listening),
+      dataVersion: ctx.caches.dataVersion,
     });
     // Deliveries acknowledged by an instance that died before processing them wait for another.
     sweep = setInterval(() => ctx.processor.notify(), PENDING_SWEEP_MS);

@@ -2,7 +2,7 @@ import { chunks } from '../db/chunks.js';
 import type { Queryable } from '../db/connection.js';
 import { READ_COLUMNS } from '../db/event-columns.js';
 import type { EventRow } from '../db/schema.js';
-import { EventCache } from './event-repository.js';
+import { EventCache } from '../cache/event-cache.js';
 import { toEvent } from './event-rows.js';
 import type { EventFilter } from './filter.js';
 import { matchesFilter } from './filter-predicate.js';

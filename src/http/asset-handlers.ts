@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import { VIEWS_DIR } from '../render/pages/templates.js';
-import { RenderCache, sendCached, type CachedResponse } from './render-cache.js';
+import type { CachedResponse, ResponseStore } from '../cache/response-store.js';
+import { prepareResponse, sendCached } from './send-cached.js';
 
 /**
  * The pages' stylesheets and scripts (views/assets/), read once at startup and served from
@@ -40,15 +41,20 @@ interface Asset {
   version: string;
 }
 
-/** Loads every asset of `dir` into memory. */
-export function loadAssets(dir: string = path.join(VIEWS_DIR, 'assets')): Assets {
-  const cache = new RenderCache();
+/**
+ * Loads every asset of `dir` into memory; their compressed forms are kept in `store` beside the
+ * rendered responses.
+ */
+export function loadAssets(
+  store: ResponseStore,
+  dir: string = path.join(VIEWS_DIR, 'assets'),
+): Assets {
   const assets = new Map<string, Asset>();
   for (const name of fs.readdirSync(dir)) {
     const contentType = CONTENT_TYPES[path.extname(name)];
     if (!contentType) continue;
     const file = path.join(dir, name);
-    const entry = cache.set(name, 0, {
+    const entry = prepareResponse({
       body: fs.readFileSync(file),
       contentType,
       lastModified: fs.statSync(file).mtime,
@@ -73,13 +79,13 @@ export function loadAssets(dir: string = path.join(VIEWS_DIR, 'assets')): Assets
         return;
       }
       const versioned = req.query.v === asset.version;
-      sendCached(req, res, cache, asset.entry, {
+      sendCached(req, res, store, asset.entry, {
         cacheControl: versioned ? IMMUTABLE : SHORT,
         headers: ASSET_HEADERS,
       });
     },
     embedScript(req, res) {
-      sendCached(req, res, cache, get('embed.js').entry, {
+      sendCached(req, res, store, get('embed.js').entry, {
         cacheControl: EMBED_SCRIPT_CACHE,
         headers: ASSET_HEADERS,
       });

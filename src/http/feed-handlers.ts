@@ -1,4 +1,6 @@
 import type { Request, Response } from 'express';
+import { LRUCache } from 'lru-cache';
+import type { CachedResponse, Rendered } from '../cache/response-store.js';
 import type { AppContext } from '../context.js';
 import { HttpError, InvalidInputError } from '../errors.js';
 import { findEventById, findEvents } from '../events/event-reads.js';
@@ -16,7 +18,7 @@ import { eventIcsPath } from '../render/event-url.js';
 import { icsDocument, renderSingleEventIcs } from '../render/ics.js';
 import { atomDocument, jsonFeedDocument, rssDocument } from '../render/syndication.js';
 import { SOURCE_NAMES } from '../sources/index.js';
-import { sendCached, type CachedResponse, type Rendered } from './render-cache.js';
+import { prepareResponse, sendCached } from './send-cached.js';
 
 /** One public output format: its path, type and renderer. */
 export interface FeedFormat {
@@ -40,7 +42,7 @@ export const FEED_FORMATS = {
     contentType: 'text/calendar; charset=utf-8',
     defaultLimit: 500,
     render: (ctx, page, _filter, channel) =>
-      icsDocument(page.events, channel, ctx.fragmentCache).bytes(),
+      icsDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
   rss: {
     name: 'rss',
@@ -48,7 +50,7 @@ export const FEED_FORMATS = {
     contentType: 'application/rss+xml; charset=utf-8',
     defaultLimit: 500,
     render: (ctx, page, _filter, channel) =>
-      rssDocument(page.events, channel, ctx.fragmentCache).bytes(),
+      rssDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
   atom: {
     name: 'atom',
@@ -56,7 +58,7 @@ export const FEED_FORMATS = {
     contentType: 'application/atom+xml; charset=utf-8',
     defaultLimit: 500,
     render: (ctx, page, _filter, channel) =>
-      atomDocument(page.events, channel, ctx.fragmentCache).bytes(),
+      atomDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
   jsonfeed: {
     name: 'jsonfeed',
@@ -64,7 +66,7 @@ export const FEED_FORMATS = {
     contentType: 'application/feed+json; charset=utf-8',
     defaultLimit: 500,
     render: (ctx, page, _filter, channel) =>
-      jsonFeedDocument(page.events, channel, ctx.fragmentCache).bytes(),
+      jsonFeedDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
   api: {
     name: 'api',
@@ -72,50 +74,53 @@ export const FEED_FORMATS = {
     contentType: 'application/json; charset=utf-8',
     defaultLimit: 100,
     render: (ctx, page, filter, channel) =>
-      eventsApiDocument(page, filter, channel, ctx.fragmentCache).bytes(),
+      eventsApiDocument(page, filter, channel, ctx.caches.feedItems).bytes(),
   },
 } satisfies Record<string, FeedFormat>;
 
 const CORS = { 'Access-Control-Allow-Origin': '*' };
 
-const parsedFilters = new WeakMap<AppContext, Map<string, { filter: EventFilter; key: string }>>();
-
-/**
- * Parses the shared filter grammar from a request for an endpoint with `defaultLimit`. Pollers
- * repeat the same URLs, so parsed filters are remembered by query string (bounded).
- */
-export function parsedFilterFromRequest(
-  ctx: AppContext,
-  req: Request,
-  defaultLimit: number,
-  extraParameters: readonly string[] = [],
-): { filter: EventFilter; key: string } {
-  let cache = parsedFilters.get(ctx);
-  if (!cache) parsedFilters.set(ctx, (cache = new Map()));
-  const queryStart = req.originalUrl.indexOf('?');
-  const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${queryStart < 0 ? '' : req.originalUrl.slice(queryStart)}`;
-  const known = cache.get(cacheKey);
-  if (known) return known;
-  const filter = parseEventFilter(req.query as Record<string, unknown>, {
-    defaultLimit,
-    timeZone: ctx.config.timeZone,
-    sources: SOURCE_NAMES,
-    extraParameters,
-  });
-  const parsed = { filter, key: filterKey(filter) };
-  if (cache.size >= 5000) cache.clear();
-  cache.set(cacheKey, parsed);
-  return parsed;
+/** A parsed filter and its canonical key. */
+export interface ParsedFilter {
+  filter: EventFilter;
+  key: string;
 }
 
-/** The request's filter (a copy the caller may change). */
-export function filterFromRequest(
-  ctx: AppContext,
-  req: Request,
-  defaultLimit: number,
-  extraParameters: readonly string[] = [],
-): EventFilter {
-  return { ...parsedFilterFromRequest(ctx, req, defaultLimit, extraParameters).filter };
+/** Reads the shared filter grammar from requests; built once per app. */
+export interface RequestFilters {
+  /** The request's filter for an endpoint with `defaultLimit`, and its canonical key. */
+  parsed(req: Request, defaultLimit: number, extraParameters?: readonly string[]): ParsedFilter;
+  /** The request's filter (a copy the caller may change). */
+  copy(req: Request, defaultLimit: number, extraParameters?: readonly string[]): EventFilter;
+}
+
+/**
+ * The filter reader of one app. Pollers repeat the same URLs, so parsed filters are remembered
+ * by query string (bounded).
+ */
+export function createRequestFilters(ctx: AppContext): RequestFilters {
+  const known = new LRUCache<string, ParsedFilter>({ max: 5000 });
+  const parsed: RequestFilters['parsed'] = (req, defaultLimit, extraParameters = []) => {
+    const queryStart = req.originalUrl.indexOf('?');
+    const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${queryStart < 0 ? '' : req.originalUrl.slice(queryStart)}`;
+    const hit = known.get(cacheKey);
+    if (hit) return hit;
+    const filter = parseEventFilter(req.query as Record<string, unknown>, {
+      defaultLimit,
+      timeZone: ctx.config.timeZone,
+      sources: SOURCE_NAMES,
+      extraParameters,
+    });
+    const result = { filter, key: filterKey(filter) };
+    known.set(cacheKey, result);
+    return result;
+  };
+  return {
+    parsed,
+    copy: (req, defaultLimit, extraParameters) => ({
+      ...parsed(req, defaultLimit, extraParameters).filter,
+    }),
+  };
 }
 
 /** The channel description of a filtered output at `path`. */
@@ -148,13 +153,15 @@ export function cachedRender(
   key: string,
   render: () => Promise<Rendered>,
 ): Promise<CachedResponse> {
-  return ctx.renderCache.getOrRender(key, ctx.dataVersion.value, ctx.now(), render);
+  return ctx.caches.responses.getOrRender(key, ctx.caches.dataVersion.value, ctx.now(), async () =>
+    prepareResponse(await render()),
+  );
 }
 
 /** GET handler for one filtered feed format. */
-export function feedHandler(ctx: AppContext, format: FeedFormat) {
+export function feedHandler(ctx: AppContext, filters: RequestFilters, format: FeedFormat) {
   return async (req: Request, res: Response) => {
-    const { filter, key } = parsedFilterFromRequest(ctx, req, format.defaultLimit);
+    const { filter, key } = filters.parsed(req, format.defaultLimit);
     const entry = await cachedRender(ctx, `${format.name}|${key}`, async () => {
       const page = await findEvents(
         ctx.database.db,
@@ -164,7 +171,7 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
           pastDays: ctx.config.pastDays,
           cityAliases: ctx.cityAliases,
         },
-        ctx.eventCache,
+        ctx.caches.rows,
       );
       const channel = channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified);
       return {
@@ -174,7 +181,7 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
         expiresAt: page.expiresAt,
       };
     });
-    sendCached(req, res, ctx.renderCache, entry, {
+    sendCached(req, res, ctx.caches.responses, entry, {
       cacheControl: ctx.config.feedCacheControl,
       headers: CORS,
     });
@@ -217,7 +224,7 @@ export function singleEventIcsHandler(ctx: AppContext) {
         expiresAt: null,
       };
     });
-    sendCached(req, res, ctx.renderCache, entry, {
+    sendCached(req, res, ctx.caches.responses, entry, {
       cacheControl: ctx.config.feedCacheControl,
       headers: { ...CORS, 'Content-Disposition': `attachment; filename="${id}.ics"` },
     });

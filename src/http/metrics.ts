@@ -95,8 +95,8 @@ export function createMetrics(ctx: AppContext): Metrics {
     registers: [registry],
     collect() {
       this.reset();
-      this.inc({ result: 'hit' }, ctx.renderCache.stats.hits);
-      this.inc({ result: 'miss' }, ctx.renderCache.stats.misses);
+      this.inc({ result: 'hit' }, ctx.caches.responses.stats.hits);
+      this.inc({ result: 'miss' }, ctx.caches.responses.stats.misses);
     },
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { Eta } from 'eta';
+import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import { findFacets } from '../events/event-facets.js';
@@ -13,9 +13,13 @@ import { renderListPage } from '../render/pages/home-page.js';
 import { createTemplates, type SiteInfo } from '../render/pages/templates.js';
 import { loadAssets, type Assets } from './asset-handlers.js';
 import type { HtmlErrorPages } from './error-handler.js';
-import { FEED_FORMATS, cachedRender, filterFromRequest, findPublicEvent } from './feed-handlers.js';
-import { cachedFacets } from './page-caches.js';
-import { sendCached } from './render-cache.js';
+import {
+  FEED_FORMATS,
+  cachedRender,
+  findPublicEvent,
+  type RequestFilters,
+} from './feed-handlers.js';
+import { sendCached } from './send-cached.js';
 
 // Shared links pick these up on the way; a page must not answer them with an error.
 const TRACKING_PARAMETERS = [
@@ -76,21 +80,12 @@ export const EMBED_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': csp('*'),
 };
 
-const embedHeadersByAccent = new Map<string, Record<string, string>>();
-
 /** Embed headers allowing exactly the accent style element the renderer writes. */
-function embedHeaders(accent: string | null): Readonly<Record<string, string>> {
+function embedHeadersFor(accent: string): Readonly<Record<string, string>> {
   const style = embedAccentStyle(accent);
-  if (accent === null || style === null) return EMBED_HEADERS;
-  let headers = embedHeadersByAccent.get(accent);
-  if (!headers) {
-    const hash = `sha256-${createHash('sha256').update(style).digest('base64')}`;
-    headers = { ...COMMON_HEADERS, 'Content-Security-Policy': csp('*', hash) };
-    // At most 16^6 accents exist; keep the memo small anyway.
-    if (embedHeadersByAccent.size >= 1000) embedHeadersByAccent.clear();
-    embedHeadersByAccent.set(accent, headers);
-  }
-  return headers;
+  if (style === null) return EMBED_HEADERS;
+  const hash = `sha256-${createHash('sha256').update(style).digest('base64')}`;
+  return { ...COMMON_HEADERS, 'Content-Security-Policy': csp('*', hash) };
 }
 
 const PAGE_PATH = /^\/(?:embed|events\/[^/]+)?$/;
@@ -132,24 +127,31 @@ export interface Pages extends HtmlErrorPages {
   embed(req: Request, res: Response): Promise<void>;
 }
 
-const pagesByContext = new WeakMap<AppContext, Pages>();
-
-/** The pages of `ctx`'s app, built once (templates compiled and assets read on first use). */
-export function pagesFor(ctx: AppContext): Pages {
-  let pages = pagesByContext.get(ctx);
-  if (!pages) {
-    pages = createPages(ctx, createTemplates(), loadAssets());
-    pagesByContext.set(ctx, pages);
-  }
-  return pages;
-}
-
-function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
-  const itemCache = ctx.pageCaches.items;
+/**
+ * The pages of one app (built once in createApp): templates compiled and assets read here, and
+ * the request filters shared with the feeds.
+ */
+export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
+  const templates = createTemplates();
+  const assets = loadAssets(ctx.caches.responses);
+  const { caches } = ctx;
   const facetsFor = () =>
-    cachedFacets(ctx.pageCaches, ctx.dataVersion.facets, ctx.now().getTime(), () =>
+    caches.facets.get(caches.dataVersion.facets, ctx.now().getTime(), () =>
       findFacets(ctx.database.db, ctx.now()),
     );
+  // At most 16^6 accents exist; keep the headers of the recent ones.
+  const embedHeadersByAccent = new LRUCache<string, Readonly<Record<string, string>>>({
+    max: 1000,
+  });
+  const embedHeaders = (accent: string | null): Readonly<Record<string, string>> => {
+    if (accent === null) return EMBED_HEADERS;
+    let headers = embedHeadersByAccent.get(accent);
+    if (!headers) {
+      headers = embedHeadersFor(accent);
+      embedHeadersByAccent.set(accent, headers);
+    }
+    return headers;
+  };
   const site: SiteInfo = {
     siteTitle: ctx.config.siteTitle,
     publicUrl: ctx.config.publicUrl,
@@ -179,10 +181,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
 
     async home(req, res) {
       const pageNumber = parsePage(req);
-      let filter: EventFilter = filterFromRequest(ctx, req, LIST_PAGE_SIZE, [
-        'page',
-        ...TRACKING_PARAMETERS,
-      ]);
+      let filter: EventFilter = filters.copy(req, LIST_PAGE_SIZE, ['page', ...TRACKING_PARAMETERS]);
       if (pageNumber !== null) {
         if (filter.offset !== 0)
           throw new InvalidInputError('filter: use "page" or "offset", not both');
@@ -194,16 +193,18 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
         defaultPageSize: LIST_PAGE_SIZE,
       };
       const entry = await cachedRender(ctx, `html|${filterKey(filter)}`, async () => {
-        const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
+        const page = await findEvents(ctx.database.db, filter, eventWindow(), caches.rows);
         const { facets, validUntil } = await facetsFor();
         return {
-          body: html(renderListPage(templates, { site, filter, page, facets, paging }, itemCache)),
+          body: html(
+            renderListPage(templates, { site, filter, page, facets, paging }, caches.listItems),
+          ),
           contentType: HTML,
           lastModified: page.lastModified,
           expiresAt: earliest(page.expiresAt, validUntil),
         };
       });
-      sendCached(req, res, ctx.renderCache, entry, {
+      sendCached(req, res, caches.responses, entry, {
         cacheControl: PAGE_CACHE_CONTROL,
         headers: PAGE_HEADERS,
       });
@@ -221,7 +222,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
           expiresAt: null,
         };
       });
-      sendCached(req, res, ctx.renderCache, entry, {
+      sendCached(req, res, caches.responses, entry, {
         cacheControl: PAGE_CACHE_CONTROL,
         headers: PAGE_HEADERS,
       });
@@ -229,11 +230,7 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
 
     async embed(req, res) {
       const theme = parseEmbedTheme(req);
-      const filter = filterFromRequest(ctx, req, EMBED_LIMIT, [
-        'theme',
-        'accent',
-        ...TRACKING_PARAMETERS,
-      ]);
+      const filter = filters.copy(req, EMBED_LIMIT, ['theme', 'accent', ...TRACKING_PARAMETERS]);
       if (filter.limit > EMBED_MAX_LIMIT) {
         throw new InvalidInputError(
           `filter: "limit" must be a whole number from 1 to ${EMBED_MAX_LIMIT} here`,
@@ -241,15 +238,15 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
       }
       const key = `embed|${theme.theme ?? ''}|${theme.accent ?? ''}|${filterKey(filter)}`;
       const entry = await cachedRender(ctx, key, async () => {
-        const page = await findEvents(ctx.database.db, filter, eventWindow(), ctx.eventCache);
+        const page = await findEvents(ctx.database.db, filter, eventWindow(), caches.rows);
         return {
-          body: html(renderEmbed(templates, { site, filter, page, theme }, itemCache)),
+          body: html(renderEmbed(templates, { site, filter, page, theme }, caches.listItems)),
           contentType: HTML,
           lastModified: page.lastModified,
           expiresAt: page.expiresAt,
         };
       });
-      sendCached(req, res, ctx.renderCache, entry, {
+      sendCached(req, res, caches.responses, entry, {
         cacheControl: PAGE_CACHE_CONTROL,
         headers: embedHeaders(theme.accent),
       });

@@ -7,14 +7,24 @@ import {
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
-import { FEED_FORMATS, feedHandler, singleEventIcsHandler } from './feed-handlers.js';
+import {
+  FEED_FORMATS,
+  feedHandler,
+  singleEventIcsHandler,
+  type RequestFilters,
+} from './feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
-import { pagesFor } from './page-handlers.js';
+import type { Pages } from './page-handlers.js';
 import { webhookHandler } from './webhook-handlers.js';
 
 /** The whole URL surface of Marquee, top to bottom. */
-export function registerRoutes(app: Express, ctx: AppContext, metrics: Metrics): void {
+export function registerRoutes(
+  app: Express,
+  ctx: AppContext,
+  http: { metrics: Metrics; filters: RequestFilters; pages: Pages },
+): void {
+  const { metrics, filters, pages } = http;
   const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimitBytes });
 
   for (const adapter of Object.values(sources)) {
@@ -22,12 +32,11 @@ export function registerRoutes(app: Express, ctx: AppContext, metrics: Metrics):
   }
 
   for (const format of Object.values(FEED_FORMATS)) {
-    app.get(format.path, feedHandler(ctx, format));
+    app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
 
   // HTML pages (after /events/:id.ics, which /events/:id would also match).
-  const pages = pagesFor(ctx);
   app.get('/', pages.home);
   app.get('/events/:id', pages.event);
   app.get('/embed', pages.embed);

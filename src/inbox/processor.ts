@@ -4,7 +4,7 @@ import type { Db, Queryable } from '../db/connection.js';
 import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { announceEventsChanged } from '../events/event-repository.js';
+import { announceEventsChanged } from '../cache/events-changed.js';
 import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
 import { findSource } from '../sources/index.js';
 import {

@@ -1,4 +1,4 @@
-import { announceEventsChanged } from '../events/event-repository.js';
+import { announceEventsChanged } from '../cache/events-changed.js';
 import { deleteEventsEndedBefore } from '../events/event-writes.js';
 import { purgeDeliveryBodies } from '../inbox/inbox-repository.js';
 import { deleteJobClaimsBefore } from './job-claims.js';
@@ -26,7 +26,7 @@ export const retentionJob: JobDefinition = {
       return deleted;
     });
     // Feeds that show past events change; cached renderings must not outlive the rows.
-    if (deletedEvents > 0) ctx.dataVersion.bump({ facets: false });
+    if (deletedEvents > 0) ctx.caches.dataVersion.bump({ facets: false });
     const purgedBodies = await purgeDeliveryBodies(ctx.database.db, inboxCutoff, now);
     await deleteJobClaimsBefore(ctx.database.db, inboxCutoff);
     return {

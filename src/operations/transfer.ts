@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DEFAULT_MIGRATION_TABLE, sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
+import { announceEventsChanged } from '../cache/events-changed.js';
 import { rowsPerInsert } from '../db/chunks.js';
 import {
   isPostgres,
@@ -16,7 +17,6 @@ import {
 } from '../db/connection.js';
 import { eventRowSchema } from '../db/event-columns.js';
 import { migrations } from '../db/migrations/index.js';
-import { announceEventsChanged } from '../events/event-repository.js';
 
 /**
  * Moves an installation's data between databases of either dialect as a dump of

@@ -1,7 +1,8 @@
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
+import type { FragmentCache } from '../cache/fragment-cache.js';
 import { eventIcsPath, eventPageUrl } from './event-url.js';
-import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
+import { FeedDocument, eventFragments } from './feed-document.js';
 
 /** The public JSON shape of an event: every public field, nothing private or internal. */
 export interface PublicEvent {
@@ -68,7 +69,7 @@ export function renderEventsApi(
   page: { total: number; events: readonly Event[] },
   paging: { limit: number; offset: number },
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return eventsApiDocument(page, paging, channel, cache).text();
 }
@@ -82,7 +83,7 @@ export function eventsApiDocument(
   page: { total: number; events: readonly Event[] },
   paging: { limit: number; offset: number },
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   const events = eventFragments('api', page.events, channel, cache, (missing) =>
     missing.map((event) => JSON.stringify(toPublicEvent(event, channel))),

@@ -143,6 +143,8 @@ export function isCancelled(event: Event): boolean {
   return event.status === 'cancelled';
 }
 
+// Module-level on purpose: a formatter is a pure function of its currency code, the same for
+// every app, and constructing one costs far more than formatting with it.
 const currencyFormats = new Map<string, Intl.NumberFormat | null>();
 
 function currencyFormat(currency: string): Intl.NumberFormat | null {

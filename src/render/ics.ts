@@ -13,7 +13,8 @@ import { cleanText } from '../events/description.js';
 import { isKnownTimeZone, wallTimeIn, zeroPad } from '../events/time.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
+import type { FragmentCache } from '../cache/fragment-cache.js';
+import { FeedDocument, eventFragments } from './feed-document.js';
 import {
   descriptionPlainText,
   imageMediaType,
@@ -46,7 +47,7 @@ const ZONELESS_CALENDAR = new ICalCalendar();
 export function renderIcs(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return icsDocument(events, channel, cache).text();
 }
@@ -58,7 +59,7 @@ export function renderIcs(
 export function icsDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   // Each VTIMEZONE covers the times its zone's events show, from the first start to the last end.
   const spans = new Map<string, { zone: ResolvedZone; from: Date; to: Date }>();

@@ -2,7 +2,8 @@ import { Feed, type Enclosure, type FeedOptions, type Item } from 'feed';
 import { escapeHtml } from '../events/description.js';
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
-import { FeedDocument, eventFragments, type FragmentCache } from './fragment-cache.js';
+import type { FragmentCache } from '../cache/fragment-cache.js';
+import { FeedDocument, eventFragments } from './feed-document.js';
 import {
   descriptionHtml,
   descriptionPlainText,
@@ -39,7 +40,7 @@ const GENERATOR = 'Marquee';
 export function renderRss(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return rssDocument(events, channel, cache).text();
 }
@@ -51,7 +52,7 @@ export function renderRss(
 export function rssDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   return xmlFeedDocument('rss', events, channel, cache);
 }
@@ -60,7 +61,7 @@ export function rssDocument(
 export function renderAtom(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return atomDocument(events, channel, cache).text();
 }
@@ -72,7 +73,7 @@ export function renderAtom(
 export function atomDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   return xmlFeedDocument('atom', events, channel, cache);
 }
@@ -82,7 +83,7 @@ function xmlFeedDocument(
   format: 'rss' | 'atom',
   events: readonly Event[],
   channel: FeedChannel,
-  cache: FragmentCache | undefined,
+  cache: FragmentCache<Uint8Array> | undefined,
 ): FeedDocument {
   const { tail, render, item } = xmlFormats[format];
   const shell = splitShell(
@@ -201,7 +202,7 @@ function itemTexts(items: readonly Item[], format: 'rss' | 'atom'): string[] {
 export function renderJsonFeed(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): string {
   return jsonFeedDocument(events, channel, cache).text();
 }
@@ -213,7 +214,7 @@ export function renderJsonFeed(
 export function jsonFeedDocument(
   events: readonly Event[],
   channel: FeedChannel,
-  cache?: FragmentCache,
+  cache?: FragmentCache<Uint8Array>,
 ): FeedDocument {
   // Emitted directly: `feed` writes version 1 (`author`, no `authors`) and an enclosure object
   // where JSON Feed wants an image URL.

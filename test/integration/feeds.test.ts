@@ -455,9 +455,9 @@ describe('HTTP caching', () => {
   it('serves repeated requests from the cache', async () => {
     app = await appWithEvents();
     await app.get('/events.rss');
-    const hitsBefore = app.ctx.renderCache.stats.hits;
+    const hitsBefore = app.ctx.caches.responses.stats.hits;
     for (let index = 0; index < 5; index += 1) await app.get('/events.rss');
-    expect(app.ctx.renderCache.stats.hits - hitsBefore).toBe(5);
+    expect(app.ctx.caches.responses.stats.hits - hitsBefore).toBe(5);
   });
 });
 

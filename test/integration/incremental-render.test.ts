@@ -1,7 +1,7 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EventCache } from '../../src/cache/event-cache.js';
 import { findEvents, type EventWindow } from '../../src/events/event-reads.js';
-import { EventCache } from '../../src/events/event-repository.js';
 import { parseEventFilter } from '../../src/events/filter.js';
 import { SOURCE_NAMES } from '../../src/sources/index.js';
 import { FIXED_NOW, fixture, startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -70,9 +70,7 @@ describe('re-rendering after one event changed', () => {
 
     const warm = await bodies(app);
     expect(warm.every((body) => body.includes('Night Tapes (late show)'))).toBe(true);
-    app.ctx.renderCache.clear();
-    app.ctx.fragmentCache.clear();
-    app.ctx.eventCache.clear();
+    app.ctx.caches.clear();
     expect(await bodies(app)).toEqual(warm);
   });
 
@@ -172,11 +170,11 @@ describe('re-rendering after one event changed', () => {
       return page.includes('>Utrecht<');
     };
     expect(await choices()).toBe(false);
-    const facets = test.ctx.dataVersion.facets;
+    const facets = test.ctx.caches.dataVersion.facets;
 
     expect((await test.postStager(renamedFirstEvent('Renamed only'))).status).toBe(202);
     await test.settle();
-    expect(test.ctx.dataVersion.facets).toBe(facets);
+    expect(test.ctx.caches.dataVersion.facets).toBe(facets);
 
     const moved = JSON.parse(renamedFirstEvent('Moved')) as {
       messageContent: { events: { location: { city: string }; updatedAt: string }[] };
@@ -186,7 +184,7 @@ describe('re-rendering after one event changed', () => {
     event.updatedAt = '2026-11-21T11:00:00+01:00';
     expect((await test.postStager(JSON.stringify(moved))).status).toBe(202);
     await test.settle();
-    expect(test.ctx.dataVersion.facets).not.toBe(facets);
+    expect(test.ctx.caches.dataVersion.facets).not.toBe(facets);
     expect(await choices()).toBe(true);
   });
 });

@@ -92,12 +92,12 @@ describe('retention', () => {
 
     // The fixture's events end in December 2026; 30 days after that they go.
     clock.advance(70 * DAY);
-    const version = app.ctx.dataVersion.value;
+    const version = app.ctx.caches.dataVersion.value;
     run = await runJob(app.ctx, 'retention');
     expect(run.result).toMatchObject({ deletedEvents: 3, purgedBodies: 0 });
     expect((await app.query('select count(*) as n from events'))[0]).toEqual({ n: 0 });
     expect((await app.query('select count(*) as n from deliveries'))[0]).toEqual({ n: 1 });
-    expect(app.ctx.dataVersion.value).toBeGreaterThan(version);
+    expect(app.ctx.caches.dataVersion.value).toBeGreaterThan(version);
   });
 });
 

@@ -154,10 +154,10 @@ describe('GET /metrics', () => {
       0,
     );
     expect(sample(text, 'marquee_render_cache_requests_total{result="miss"}')).toBe(
-      app.ctx.renderCache.stats.misses,
+      app.ctx.caches.responses.stats.misses,
     );
     expect(sample(text, 'marquee_render_cache_requests_total{result="hit"}')).toBe(
-      app.ctx.renderCache.stats.hits,
+      app.ctx.caches.responses.stats.hits,
     );
     expect(text).toContain('process_cpu_user_seconds_total');
     expect(text).not.toContain('/metrics');

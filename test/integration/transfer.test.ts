@@ -211,11 +211,11 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
       const app = await startTestApp({ database: target });
       apps.push(app);
       // Until its change listener is connected, an instance trusts no cached rendering at all.
-      await until(() => app.ctx.dataVersion.value === app.ctx.dataVersion.value);
+      await until(() => app.ctx.caches.dataVersion.value === app.ctx.caches.dataVersion.value);
       await app.get('/api/events');
-      const hits = app.ctx.renderCache.stats.hits;
+      const hits = app.ctx.caches.responses.stats.hits;
       const empty = await (await app.get('/api/events')).text();
-      expect(app.ctx.renderCache.stats.hits).toBe(hits + 1);
+      expect(app.ctx.caches.responses.stats.hits).toBe(hits + 1);
 
       expect((await cli(['import', dumpFile], databaseEnv(target))).code).toBe(0);
       const expected = original.served.get('/api/events')?.body.toString('utf8');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataVersion } from '../../src/events/data-version.js';
+import { DataVersion } from '../../src/cache/data-version.js';
 
 describe('DataVersion', () => {
   it('stays the same between writes and changes with each bump', () => {

@@ -2,12 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { Event } from '../../src/events/types.js';
 import { renderEventsApi } from '../../src/render/api.js';
 import type { FeedChannel } from '../../src/render/channel.js';
-import { FragmentCache } from '../../src/render/fragment-cache.js';
+import { FragmentCache } from '../../src/cache/fragment-cache.js';
 import { renderIcs } from '../../src/render/ics.js';
 import { renderAtom, renderJsonFeed, renderRss } from '../../src/render/syndication.js';
 import { buildEvent, sampleChannel, sampleEvents } from '../helpers/sample-events.js';
 
-type Render = (events: readonly Event[], channel: FeedChannel, cache?: FragmentCache) => string;
+type Render = (
+  events: readonly Event[],
+  channel: FeedChannel,
+  cache?: FragmentCache<Uint8Array>,
+) => string;
 
 const RENDERERS: [string, Render, FeedChannel][] = [
   ['ics', renderIcs, sampleChannel('ics')],
@@ -30,7 +34,7 @@ describe.each(RENDERERS)('%s with a fragment cache', (_name, render, channel) =>
       sampleEvents(),
       sampleEvents().reverse(),
     ]) {
-      const cache = new FragmentCache();
+      const cache = new FragmentCache<Uint8Array>();
       const uncached = render(events, channel);
       expect(render(events, channel, cache)).toBe(uncached);
       expect(render(events, channel, cache)).toBe(uncached);
@@ -39,7 +43,7 @@ describe.each(RENDERERS)('%s with a fragment cache', (_name, render, channel) =>
 
   it('re-renders an event whose revision changed, and only that one', () => {
     const events = sampleEvents();
-    const cache = new FragmentCache();
+    const cache = new FragmentCache<Uint8Array>();
     render(events, channel, cache);
     const size = cache.size;
     const changed = events.map((event, index) =>
@@ -53,7 +57,7 @@ describe.each(RENDERERS)('%s with a fragment cache', (_name, render, channel) =>
 
   it('keys fragments by the channel fields they show', () => {
     const events = [buildEvent({ status: 'cancelled' })];
-    const cache = new FragmentCache();
+    const cache = new FragmentCache<Uint8Array>();
     render(events, channel, cache);
     for (const other of [
       { ...channel, cancelledPrefix: 'CANCELLED - ' },

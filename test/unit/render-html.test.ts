@@ -10,7 +10,7 @@ import {
 } from '../../src/render/pages/event-page.js';
 import { listPageModel, renderListPage, subscribeLinks } from '../../src/render/pages/home-page.js';
 import { createTemplates, type SiteInfo } from '../../src/render/pages/templates.js';
-import { LruCache } from '../../src/lru-cache.js';
+import { FragmentCache } from '../../src/cache/fragment-cache.js';
 import { buildEvent, sampleEvents } from '../helpers/sample-events.js';
 
 const templates = createTemplates();
@@ -145,7 +145,7 @@ describe('list item caching', () => {
       paging: { page: 1, pageSize: 50, defaultPageSize: 50 },
     };
     const plain = templates.render('./home', listPageModel(input));
-    const cache = new LruCache<string>(100);
+    const cache = new FragmentCache<string>({ maxEntries: 100 });
     expect(renderListPage(templates, input, cache)).toBe(plain);
     expect(cache.size).toBe(events.length);
     expect(renderListPage(templates, input, cache)).toBe(plain);

@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Event } from '../../src/events/types.js';
-import { FragmentCache } from '../../src/render/fragment-cache.js';
+import { FragmentCache } from '../../src/cache/fragment-cache.js';
 import { renderIcs, renderSingleEventIcs } from '../../src/render/ics.js';
 import { expectGolden } from '../helpers/golden.js';
 import { buildEvent, sampleChannel, sampleEvents } from '../helpers/sample-events.js';
@@ -311,7 +311,7 @@ describe('the per-event cache', () => {
   it('renders the same bytes as uncached rendering, cold and warm', () => {
     const events = sampleEvents();
     const channel = sampleChannel('ics');
-    const cache = new FragmentCache();
+    const cache = new FragmentCache<Uint8Array>();
     const uncached = renderIcs(events, channel);
     expect(renderIcs(events, channel, cache)).toBe(uncached);
     expect(cache.size).toBe(events.length);
@@ -322,7 +322,7 @@ describe('the per-event cache', () => {
   it('re-renders only an event whose revision changed', () => {
     const events = sampleEvents();
     const channel = sampleChannel('ics');
-    const cache = new FragmentCache();
+    const cache = new FragmentCache<Uint8Array>();
     renderIcs(events, channel, cache);
 
     const changed: Event[] = events.map((event) =>
@@ -344,7 +344,7 @@ describe('the per-event cache', () => {
 
   it('keys entries by the channel fields a VEVENT shows', () => {
     const events = sampleEvents();
-    const cache = new FragmentCache();
+    const cache = new FragmentCache<Uint8Array>();
     renderIcs(events, sampleChannel('ics'), cache);
     const otherPrefix = { ...sampleChannel('ics'), cancelledPrefix: 'CANCELLED - ' };
     const text = renderIcs(events, otherPrefix, cache);
@@ -363,7 +363,7 @@ describe('the per-event cache', () => {
   it('stays within its bound, dropping the least recently used entries', () => {
     const events = sampleEvents();
     const channel = sampleChannel('ics');
-    const cache = new FragmentCache(3);
+    const cache = new FragmentCache<Uint8Array>({ maxEntries: 3 });
     const text = renderIcs(events, channel, cache);
     expect(cache.size).toBe(3);
     expect(renderIcs(events, channel, cache)).toBe(text);

@@ -1,7 +1,7 @@
 import type { Eta } from 'eta';
 import { describeFilter, filterQueryString, type EventFilter } from '../../events/filter.js';
 import type { Event } from '../../events/types.js';
-import type { LruCache } from '../../lru-cache.js';
+import type { FragmentCache } from '../../cache/fragment-cache.js';
 import { cachedListItems, groupByDay, type ListItemRenderer } from './event-list.js';
 import type { SiteInfo } from './templates.js';
 
@@ -52,7 +52,7 @@ export function embedModel(input: EmbedInput, renderItem?: ListItemRenderer) {
 export function renderEmbed(
   templates: Eta,
   input: EmbedInput,
-  itemCache?: LruCache<string>,
+  itemCache?: FragmentCache<string>,
 ): string {
   const renderItem = cachedListItems(templates, itemCache, {
     timeZone: input.site.timeZone,

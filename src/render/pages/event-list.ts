@@ -1,7 +1,7 @@
 import type { Eta } from 'eta';
 import { isoInZone, localDateKey } from '../../events/time.js';
 import type { Event } from '../../events/types.js';
-import type { LruCache } from '../../lru-cache.js';
+import type { FragmentCache } from '../../cache/fragment-cache.js';
 import {
   dayHeading,
   formatClock,
@@ -136,19 +136,24 @@ export function groupByDay(
  */
 export function cachedListItems(
   templates: Eta,
-  cache: LruCache<string> | undefined,
+  cache: FragmentCache<string> | undefined,
   options: { timeZone: string; compact: boolean; urlPrefix: string },
 ): ListItemRenderer {
-  return (event, build) => {
-    const key = `${options.compact ? 'c' : 'l'}|${options.timeZone}|${options.urlPrefix}|${event.id}|${event.revision}|${event.lastChangedAt.getTime()}`;
-    const known = cache?.get(key);
-    if (known !== undefined) return known;
-    const item = build();
-    const html = templates.render('./partials/event-item', {
+  const render = (item: EventListItem) =>
+    templates.render('./partials/event-item', {
       item: { ...item, url: options.urlPrefix + item.url },
       compact: options.compact,
     });
-    cache?.set(key, html);
+  if (cache === undefined) return (_event, build) => render(build());
+  const prefix = cache.namespace(
+    `${options.compact ? 'c' : 'l'}|${options.timeZone}|${options.urlPrefix}`,
+  );
+  return (event, build) => {
+    const key = cache.keyOf(prefix, event);
+    const known = cache.get(key);
+    if (known !== undefined) return known;
+    const html = render(build());
+    cache.set(key, html);
     return html;
   };
 }

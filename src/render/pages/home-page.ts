@@ -5,7 +5,7 @@ import { describeFilter, filterQueryString, type EventFilter } from '../../event
 import { foldKey } from '../../events/text-key.js';
 import { localDateKey } from '../../events/time.js';
 import type { Event } from '../../events/types.js';
-import type { LruCache } from '../../lru-cache.js';
+import type { FragmentCache } from '../../cache/fragment-cache.js';
 import { cachedListItems, groupByDay, type ListItemRenderer } from './event-list.js';
 import type { SiteInfo } from './templates.js';
 
@@ -183,7 +183,7 @@ export function listPageModel(input: ListPageInput, renderItem?: ListItemRendere
 export function renderListPage(
   templates: Eta,
   input: ListPageInput,
-  itemCache?: LruCache<string>,
+  itemCache?: FragmentCache<string>,
 ): string {
   const renderItem = cachedListItems(templates, itemCache, {
     timeZone: input.site.timeZone,

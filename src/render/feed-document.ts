@@ -1,35 +1,6 @@
+import type { FragmentCache } from '../cache/fragment-cache.js';
 import type { Event } from '../events/types.js';
-import { LruCache } from '../lru-cache.js';
 import type { FeedChannel } from './channel.js';
-
-/**
- * Per-event output (a VEVENT, an RSS item, a JSON Feed item...) as UTF-8, so that after one
- * event changed a feed renders that event only and assembles its body from cached bytes.
- * Shared by every format: keys start with a namespace per format and channel fields.
- */
-export class FragmentCache extends LruCache<Uint8Array> {
-  private readonly namespaces = new Map<string, string>();
-
-  constructor(maxEntries = 50_000, maxBytes = 32 * 1024 * 1024) {
-    super(maxEntries, maxBytes, (key, value) => key.length + value.byteLength);
-  }
-
-  /**
-   * A short key prefix standing for `name` (a format and channel fields), so that entry keys
-   * stay short. Never reused for another name, so entries of a forgotten name are only orphaned.
-   */
-  namespace(name: string): string {
-    let prefix = this.namespaces.get(name);
-    if (prefix === undefined) {
-      if (this.namespaces.size >= 1000) this.namespaces.clear();
-      prefix = `${++namespaceCount}`;
-      this.namespaces.set(name, prefix);
-    }
-    return prefix;
-  }
-}
-
-let namespaceCount = 0;
 
 const encoder = new TextEncoder();
 
@@ -73,13 +44,6 @@ function renderKey(format: string, channel: FeedChannel): string {
   );
 }
 
-// Revision is the documented key: it increases on every material change. The dates shown in
-// fragments are keyed too; that costs nothing and keeps entries right should one change
-// without a revision bump.
-function eventKey(prefix: string, event: Event): string {
-  return `${prefix}:${event.id}:${event.revision}:${event.lastChangedAt.getTime()}:${event.firstSeenAt.getTime()}:${event.effectiveEndsAt.getTime()}`;
-}
-
 /**
  * The UTF-8 fragment of each event, in order: cached ones from `cache`, the others from `render`
  * (called once, with the missing events in order, returning one text each).
@@ -88,12 +52,12 @@ export function eventFragments(
   format: string,
   events: readonly Event[],
   channel: FeedChannel,
-  cache: FragmentCache | undefined,
+  cache: FragmentCache<Uint8Array> | undefined,
   render: (events: readonly Event[]) => string[],
 ): Uint8Array[] {
   if (cache === undefined) return encoded(render(events), events.length);
   const prefix = cache.namespace(renderKey(format, channel));
-  const keys = events.map((event) => eventKey(prefix, event));
+  const keys = events.map((event) => cache.keyOf(prefix, event));
   const fragments: (Uint8Array | undefined)[] = keys.map((key) => cache.get(key));
   const missing: number[] = [];
   for (let index = 0; index < fragments.length; index += 1) {

@@ -1,0 +1,37 @@
+import { LRUCache } from 'lru-cache';
+
+/** A value computed from the data that also goes out of date at a known instant. */
+export interface ExpiringValue {
+  /** When the value changes without a write (its first event ended); null: never. */
+  validUntil: Date | null;
+}
+
+type Load<F> = () => Promise<F>;
+
+/**
+ * The list page's filter choices, taken from every upcoming event: recomputed when a write may
+ * have changed them (`version` is DataVersion.facets) or the first event they come from ended.
+ * Both are facts of the data, not of this process's timing, so every instance sharing a database
+ * renders the same choices. Concurrent requests share one load; a failed load is forgotten.
+ */
+export class FacetsCache<F extends ExpiringValue> {
+  // One version is current at a time; the previous one is of no use once a newer one is asked for.
+  // A load evicted (or cleared) while running still answers the requests waiting for it.
+  private readonly entries = new LRUCache<number, F, Load<F>>({
+    max: 1,
+    ignoreFetchAbort: true,
+    fetchMethod: (_version, _stale, { context }) => context(),
+  });
+
+  /** The choices at `version` and `now` (epoch ms), loaded with `load` when missing or ended. */
+  async get(version: number, now: number, load: Load<F>): Promise<F> {
+    const value = await this.entries.forceFetch(version, { context: load });
+    if (value.validUntil === null || now < value.validUntil.getTime()) return value;
+    return this.entries.forceFetch(version, { context: load, forceRefresh: true });
+  }
+
+  /** Forgets the choices. */
+  clear(): void {
+    this.entries.clear();
+  }
+}
