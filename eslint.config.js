@@ -21,7 +21,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['test/**', 'bench/**', 'src/cli.ts'],
+    files: ['test/**', 'bench/**', 'src/cli/main.ts'],
     rules: { 'no-console': 'off' },
   },
   {

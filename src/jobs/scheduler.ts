@@ -34,7 +34,7 @@ export async function runJob(
 ): Promise<JobRun> {
   const job = findJob(name);
   if (!job) throw new Error(`jobs: no job named ${name} (known: ${JOB_NAMES.join(', ')})`);
-  const startedAt = new Date();
+  const startedAt = ctx.now();
   if (ctx.jobs.running.has(name)) {
     ctx.logger.warn({ job: name, trigger }, `jobs: ${name} is still running; this run is skipped`);
     return {
@@ -141,7 +141,7 @@ function claimingCoordinator(ctx: AppContext, job: string): RunCoordinator {
         job,
         scheduledFor,
         instance: ctx.instanceId,
-        now: new Date(),
+        now: ctx.now(),
       });
       if (!claimed) ctx.logger.debug({ job }, `jobs: ${job} is run by another instance`);
       return claimed;

@@ -252,12 +252,12 @@ async function* tableLines(
   }
 }
 
-async function* dumpLines(db: Queryable, schema: string, counts: TableCounts) {
+async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, exportedAt: Date) {
   const header = {
     format: DUMP_FORMAT,
     version: DUMP_VERSION,
     schema,
-    exportedAt: new Date().toISOString(),
+    exportedAt: exportedAt.toISOString(),
   };
   yield `${JSON.stringify(header)}\n`;
   for (const spec of TABLES) yield* tableLines(db, spec, counts);
@@ -266,13 +266,13 @@ async function* dumpLines(db: Queryable, schema: string, counts: TableCounts) {
 
 /**
  * Writes every delivery, event, event genre and organization to `output` as a dump (gzipped
- * with `gzip`), and ends it. The rows are one consistent snapshot, so exporting while Marquee
- * runs is safe. Resolves to the number of rows per table.
+ * with `gzip`), and ends it, stamped `exportedAt`. The rows are one consistent snapshot, so
+ * exporting while Marquee runs is safe. Resolves to the number of rows per table.
  */
 export async function exportDatabase(
   handle: DatabaseHandle,
   output: Writable,
-  options: { gzip?: boolean } = {},
+  options: { exportedAt: Date; gzip?: boolean },
 ): Promise<TableCounts> {
   const schema = await appliedSchema(handle.db);
   // PostgreSQL: one snapshot for every page; SQLite's transaction is a snapshot in WAL mode.
@@ -282,7 +282,9 @@ export async function exportDatabase(
     .setAccessMode('read only')
     .execute(async (trx) => {
       const counts = emptyCounts();
-      const lines = Readable.from(dumpLines(trx, schema, counts), { objectMode: false });
+      const lines = Readable.from(dumpLines(trx, schema, counts, options.exportedAt), {
+        objectMode: false,
+      });
       if (options.gzip) await pipeline(lines, createGzip(), output);
       else await pipeline(lines, output);
       return counts;

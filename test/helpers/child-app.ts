@@ -23,6 +23,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A failed poll in a few words: fetch's message and the socket error under it (ECONNRESET...). */
+export function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const message = error instanceof Error ? error.message : String(error);
+  return cause ? `${message} (${cause.code ?? cause.message ?? 'no cause'})` : message;
+}
+
 export interface ChildApp {
   url: string;
   child: ChildProcess;
@@ -82,13 +89,18 @@ export async function startChildApp(
     async waitForEmptyInbox(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const response = await fetch(`${url}/healthz`);
-        const health = (await response.json()) as { inboxBacklog?: number };
-        if (response.status === 200 && health.inboxBacklog === 0) return;
+        // A busy or restarting process may reset or refuse one poll; only the deadline fails.
+        let last: string;
+        try {
+          const response = await fetch(`${url}/healthz`);
+          const health = (await response.json()) as { inboxBacklog?: number };
+          if (response.status === 200 && health.inboxBacklog === 0) return;
+          last = JSON.stringify(health);
+        } catch (error) {
+          last = describeFetchError(error);
+        }
         if (Date.now() > deadline)
-          throw new Error(
-            `child-app: inbox not empty after ${timeoutMs} ms: ${JSON.stringify(health)}`,
-          );
+          throw new Error(`child-app: inbox not empty after ${timeoutMs} ms: ${last}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

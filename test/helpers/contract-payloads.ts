@@ -1,14 +1,28 @@
+import { FIXED_NOW } from './test-app.js';
+
 /**
  * Deliveries built from the sources' contracts (shared/specs), for reliability and load tests.
- * Dates are in 2027: child processes run on the real clock, and these events must be upcoming.
+ * Event dates lie ahead of both clocks the tests run on (see `startFor`).
  */
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
-/** A start instant in 2027 derived from a number, so every event keeps its own start. */
+/**
+ * March 1st of the year after both the real clock and FIXED_NOW: child processes run on the real
+ * clock, test apps on the pinned one, and the events must be upcoming on both, on any date.
+ */
+const FIRST_START = Date.UTC(
+  Math.max(new Date().getUTCFullYear(), FIXED_NOW.getUTCFullYear()) + 1,
+  2,
+  1,
+  19,
+  0,
+);
+
+/** A start instant up to 300 days after FIRST_START derived from a number, so every event keeps its own start. */
 export function startFor(key: number): Date {
-  return new Date(Date.UTC(2027, 2, 1, 19, 0) + (key % 300) * DAY_MS + (key % 5) * 30 * 60_000);
+  return new Date(FIRST_START + (key % 300) * DAY_MS + (key % 5) * 30 * 60_000);
 }
 
 const iso = (date: Date) => date.toISOString().replace('.000Z', 'Z');

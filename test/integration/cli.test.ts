@@ -14,7 +14,7 @@ import {
   usingPostgres,
   type TestApp,
 } from '../helpers/test-app.js';
-import { cli } from '../helpers/cli.js';
+import { cli, spawnCli } from '../helpers/cli.js';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -36,8 +36,27 @@ async function preparedDatabase(): Promise<string> {
 
 const ALL_MIGRATIONS = Object.keys(migrations).join(', ');
 
-// Each spawn starts tsx (about a second, more on a busy machine), hence the longer timeout.
-describe('marquee (the command line)', { timeout: 90_000 }, () => {
+// The commands run in process (runCli) on the pinned clock; one test spawns the real bin.
+describe('marquee (the command line)', { timeout: 30_000 }, () => {
+  // The spawn starts tsx (about a second, more on a busy machine), hence the longer timeout.
+  it(
+    'runs as a bin: arguments, environment, standard input and output, exit code',
+    { timeout: 60_000 },
+    async () => {
+      const dump = await cli(['export'], databaseEnv(await preparedDatabase()));
+      expect(dump.code).toBe(0);
+      const target = await tempDatabase();
+      const imported = await spawnCli(
+        ['import', '-'],
+        databaseEnv(target),
+        Buffer.from(dump.stdout),
+      );
+      expect(imported).toMatchObject({ code: 0, stderr: '' });
+      expect(imported.stdout).toContain(`applied: ${ALL_MIGRATIONS}\n`);
+      expect(imported.stdout).toContain('imported 2 deliveries, ');
+    },
+  );
+
   it('prints help for the CLI and for each command; exit 2 on misuse', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startChildApp, type ChildApp } from '../helpers/child-app.js';
+import { describeFetchError, startChildApp, type ChildApp } from '../helpers/child-app.js';
 import {
   eventportPost,
   stagerEvent,
@@ -156,9 +156,16 @@ async function until<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`scale-out: ${what} within ${timeoutMs} ms`);
+    // A busy instance may reset one connection; only the deadline fails.
+    let failure = '';
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      failure = `; last poll: ${describeFetchError(error)}`;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`scale-out: ${what} within ${timeoutMs} ms${failure}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -191,14 +198,22 @@ async function fetchOutput(app: ChildApp, path: string): Promise<Served> {
 async function identicalOutputs(apps: ChildApp[]): Promise<Map<string, Served>> {
   const deadline = Date.now() + CONVERGE_MS;
   for (;;) {
-    const served = await Promise.all(
-      apps.map(async (app) => {
-        const outputs = new Map<string, Served>();
-        for (const path of [...OUTPUTS, ...EVENT_OUTPUTS])
-          outputs.set(path, await fetchOutput(app, path));
-        return outputs;
-      }),
-    );
+    let served: Map<string, Served>[];
+    try {
+      served = await Promise.all(
+        apps.map(async (app) => {
+          const outputs = new Map<string, Served>();
+          for (const path of [...OUTPUTS, ...EVENT_OUTPUTS])
+            outputs.set(path, await fetchOutput(app, path));
+          return outputs;
+        }),
+      );
+    } catch (error) {
+      // A reset connection is retried like a difference; at the deadline it is the failure.
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
     const [first, ...others] = served as [Map<string, Served>, ...Map<string, Served>[]];
     const differing = [...OUTPUTS, ...EVENT_OUTPUTS].filter((path) =>
       others.some(

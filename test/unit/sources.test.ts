@@ -21,7 +21,7 @@ describe('source quirks found by property tests', () => {
           },
         },
       },
-      { receivedAt: new Date() },
+      { receivedAt: new Date('2026-11-22T12:00:00Z') },
       config,
     );
     expect(message.kind).toBe('upsert');
