@@ -1,9 +1,19 @@
 import { spawnSync } from 'node:child_process';
+import { PassThrough, Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SaxesParser } from 'saxes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXED_NOW, fixture, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/connection.js';
+import { exportDatabase, importDatabase } from '../../src/operations/transfer.js';
+import {
+  FIXED_NOW,
+  databaseEnv,
+  fixture,
+  startTestApp,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 /**
  * Ids that calendars and feed readers keep (ICS UIDs, RSS guids, Atom and JSON Feed ids) belong
@@ -219,6 +229,32 @@ describe('ids that survive a domain move', () => {
       env: { PUBLIC_URL: 'https://events.example.net' },
     });
     for (const uid of (await outputs(later)).uids) expect(uid).toMatch(/@events\.example\.org$/);
+  });
+
+  it('keeps them through export and import, into a database another start settled', async () => {
+    const source = await start({ env: { PUBLIC_URL: 'https://events.old.example' } });
+    await deliverEvents(source);
+    const before = await outputs(source);
+    await source.close();
+    // The target was started once (another domain, another day) before the import.
+    const target = await start({
+      env: { PUBLIC_URL: 'https://calendar.new.example' },
+      now: () => new Date(FIXED_NOW.getTime() + 30 * 86_400_000),
+    });
+    await target.close();
+
+    const dump: Buffer[] = [];
+    const sink = new PassThrough().on('data', (chunk: Buffer) => dump.push(chunk));
+    const from = openDatabase(loadConfig(databaseEnv(source.database)));
+    await exportDatabase(from, sink).finally(() => from.close());
+    const into = openDatabase(loadConfig(databaseEnv(target.database)));
+    await importDatabase(into, Readable.from([Buffer.concat(dump)])).finally(() => into.close());
+
+    const moved = await start({
+      database: target.database,
+      env: { PUBLIC_URL: 'https://calendar.new.example' },
+    });
+    expect(ids(await outputs(moved))).toEqual(ids(before));
   });
 
   // feedparser 6.0 reads RSS and Atom (JSON Feed only from 6.1).
