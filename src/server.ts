@@ -26,8 +26,8 @@ export interface RunningServer {
 }
 
 /**
- * Opens and migrates the database, settles the installation's identity (config.identity), builds the
- * app and listens; used by main.ts and by tests.
+ * Opens and migrates the database, settles the installation's identity (config.identity),
+ * builds the app and listens; used by main.ts and by tests.
  */
 export async function startServer(options: {
   config: Config;
