@@ -1,5 +1,6 @@
 import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
+import type { InstallationIdentity } from './db/installation.js';
 import { isKnownTimeZone } from './events/time.js';
 
 /**
@@ -21,6 +22,14 @@ export function parseByteSize(value: string): number | null {
   if (!match) return null;
   const unit = SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1;
   return Math.floor(Number(match[1]) * unit);
+}
+
+/** A DNS host name such as `events.example.org`: the authority of ICS UIDs and `tag:` URIs. */
+function isHostName(value: string): boolean {
+  return (
+    value.length <= 253 &&
+    value.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(label))
+  );
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -46,6 +55,13 @@ const variablesSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: positiveInt.max(100).default(10),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  UID_DOMAIN: z
+    .string()
+    .optional()
+    .refine(
+      (value) => value === undefined || isHostName(value),
+      'must be a host name such as events.example.org',
+    ),
   TIMEZONE: z
     .string()
     .default('Europe/Amsterdam')
@@ -113,6 +129,13 @@ const envSchema = variablesSchema.transform((env) => {
     databasePoolSize: env.DATABASE_POOL_SIZE,
     publicUrl,
     publicHost: new URL(publicUrl).hostname,
+    /** UID_DOMAIN: replaces the installation's stored UID domain while set. */
+    uidDomain: env.UID_DOMAIN?.toLowerCase() ?? null,
+    /**
+     * The installation's identity as stored in its database (db/installation.ts), UID_DOMAIN
+     * applied: null in the environment's configuration, filled in by startServer.
+     */
+    identity: null as InstallationIdentity | null,
     timeZone: env.TIMEZONE,
     bodyLimitBytes: parseByteSize(env.BODY_LIMIT) ?? 25 * 1024 ** 2,
     stager: { signingKeys: csv(env.STAGER_SIGNING_KEYS) },

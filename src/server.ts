@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
 import { migrateToLatest, openDatabase } from './db/connection.js';
+import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
@@ -24,7 +25,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens and migrates the database, builds the app and listens; used by main.ts and by tests. */
+/**
+ * Opens and migrates the database, settles the installation's identity (config.identity),
+ * builds the app and listens; used by main.ts and by tests.
+ */
 export async function startServer(options: {
   config: Config;
   logger: Logger;
@@ -33,14 +37,20 @@ export async function startServer(options: {
   host?: string;
 }): Promise<RunningServer> {
   const database = openDatabase(options.config);
+  let identity: InstallationIdentity;
   try {
     await migrateToLatest(database.db);
+    identity = await settleInstallationIdentity(database.db, {
+      publicHost: options.config.publicHost,
+      uidDomain: options.config.uidDomain,
+      now: (options.now ?? (() => new Date()))(),
+    });
   } catch (error) {
     await database.close();
     throw error;
   }
   const ctx = createContext({
-    config: options.config,
+    config: { ...options.config, identity },
     database,
     logger: options.logger,
     now: options.now,

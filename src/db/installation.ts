@@ -6,7 +6,10 @@ import type { Queryable } from './connection.js';
  * site to another domain or correcting PUBLIC_URL does not make every event appear twice.
  */
 export interface InstallationIdentity {
-  /** Domain of ICS UIDs (`<event id>@<domain>`): PUBLIC_URL's host at the first start. */
+  /**
+   * Domain of ICS UIDs (`<event id>@<domain>`) and authority of feed item ids: UID_DOMAIN, or
+   * PUBLIC_URL's host, at the first start; UID_DOMAIN replaces it while set.
+   */
   uidDomain: string;
   /** Day of the first start (YYYY-MM-DD): the date of the `tag:` URIs of feed item ids (RFC 4151). */
   since: string;
@@ -15,15 +18,16 @@ export interface InstallationIdentity {
 /**
  * Reads the installation's identity, storing it first when this is the installation's first
  * start (or its first start since identities were stored: it keeps the host it has been using).
- * Safe when several instances start at once: the first insert wins, every instance reads it.
+ * A `uidDomain` (UID_DOMAIN) is stored at the first start and replaces the stored domain while
+ * set. Safe when several instances start at once: the first insert wins, every instance reads it.
  */
 export async function settleInstallationIdentity(
   db: Queryable,
-  first: { publicUrl: string; now: Date },
+  start: { publicHost: string; uidDomain: string | null; now: Date },
 ): Promise<InstallationIdentity> {
   const proposed = {
-    uid_domain: new URL(first.publicUrl).hostname,
-    since: first.now.toISOString().slice(0, 10),
+    uid_domain: start.uidDomain ?? start.publicHost,
+    since: start.now.toISOString().slice(0, 10),
   };
   await db
     .insertInto('installation')
@@ -37,7 +41,7 @@ export async function settleInstallationIdentity(
     .execute();
   const stored = new Map(rows.map((row) => [row.key, row.value]));
   return {
-    uidDomain: stored.get('uid_domain') ?? proposed.uid_domain,
+    uidDomain: start.uidDomain ?? stored.get('uid_domain') ?? proposed.uid_domain,
     since: stored.get('since') ?? proposed.since,
   };
 }

@@ -15,6 +15,7 @@ import { EVENT_ID_PATTERN, type Event } from '../events/types.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
 import { eventIcsPath } from '../render/event-url.js';
+import { feedIdFor, tagPrefix } from '../render/feed-ids.js';
 import { icsDocument, renderSingleEventIcs } from '../render/ics.js';
 import { atomDocument, jsonFeedDocument, rssDocument } from '../render/syndication.js';
 import { SOURCE_NAMES } from '../sources/index.js';
@@ -131,15 +132,19 @@ export function channelFor(
   defaultLimit: number,
   lastModified: Date,
 ): FeedChannel {
-  const { publicUrl, siteTitle } = ctx.config;
+  const { publicUrl, siteTitle, identity } = ctx.config;
+  if (identity === null) throw new Error('render: the installation identity was not settled');
   const query = filterQueryString(filter, { limit: filter.limit !== defaultLimit, offset: true });
+  const prefix = tagPrefix(identity);
   return {
     title: `${siteTitle}: ${describeFilter(filter)}`,
     description: `${describeFilter(filter)}, upcoming, from ${siteTitle}`,
     selfUrl: `${publicUrl}${path}${query}`,
     htmlUrl: `${publicUrl}/${filterQueryString(filter)}`,
     publicUrl,
-    host: ctx.config.publicHost,
+    uidDomain: identity.uidDomain,
+    tagPrefix: prefix,
+    feedId: feedIdFor(prefix, filterQueryString(filter)),
     timeZone: ctx.config.timeZone,
     cancelledPrefix: ctx.config.cancelledPrefix,
     updated: lastModified,

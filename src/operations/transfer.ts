@@ -22,11 +22,14 @@ import { migrations } from '../db/migrations/index.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0004-identity-and-withdrawals","exportedAt":"…"}
+ *   {"format":"marquee-dump","version":1,"schema":"0004-identity-and-withdrawals","exportedAt":"…",
+ *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
  *
- * Job claims are not dumped: they only keep instances from running one schedule twice.
+ * The header carries the installation's identity (db/installation.ts), so that the target keeps
+ * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
+ * claims are not dumped: they only keep instances from running one schedule twice.
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -253,11 +256,17 @@ async function* tableLines(
 }
 
 async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, exportedAt: Date) {
+  const installation = await db
+    .selectFrom('installation')
+    .select(['key', 'value'])
+    .orderBy('key')
+    .execute();
   const header = {
     format: DUMP_FORMAT,
     version: DUMP_VERSION,
     schema,
     exportedAt: exportedAt.toISOString(),
+    installation: Object.fromEntries(installation.map((row) => [row.key, row.value])),
   };
   yield `${JSON.stringify(header)}\n`;
   for (const spec of TABLES) yield* tableLines(db, spec, counts);
@@ -304,6 +313,7 @@ const headerLine = z.object({
   version: z.int().positive(),
   schema: z.string(),
   exportedAt: z.string(),
+  installation: z.record(z.string(), z.string()).optional(),
 });
 
 const rowLine = z.strictObject({
@@ -343,13 +353,16 @@ function checkLine<T>(number: number, parse: () => T): T {
   }
 }
 
-/** Checks the first line: a Marquee dump this build can read, of a schema it knows. */
-function checkHeader(number: number, line: string): void {
+/**
+ * Checks the first line: a Marquee dump this build can read, of a schema it knows. Returns the
+ * installation's identity it carries (empty from dumps older than 0004).
+ */
+function checkHeader(number: number, line: string): Record<string, string> {
   const header = parseJson(number, line);
   if ((header as { format?: unknown } | null)?.format !== DUMP_FORMAT) {
     throw new TransferError(`line ${number}: not a Marquee dump (no "${DUMP_FORMAT}" header)`);
   }
-  const { version, schema } = checkLine(number, () => headerLine.parse(header));
+  const { version, schema, installation } = checkLine(number, () => headerLine.parse(header));
   if (version > DUMP_VERSION) {
     throw new TransferError(
       `the dump has format version ${version}; this Marquee reads version ${DUMP_VERSION}: import it with a newer Marquee`,
@@ -365,6 +378,26 @@ function checkHeader(number: number, line: string): void {
         : `the dump has schema ${schema}, which this Marquee does not know`,
     );
   }
+  return installation ?? {};
+}
+
+/**
+ * Stores the dumped installation's identity, replacing one the target stored when an instance
+ * started on it before the import: the ids subscribers know are the dumped installation's.
+ */
+async function restoreInstallation(
+  db: Queryable,
+  installation: Record<string, string>,
+): Promise<void> {
+  const rows = Object.entries(installation).map(([key, value]) => ({ key, value }));
+  if (rows.length === 0) return;
+  await db
+    .insertInto('installation')
+    .values(rows)
+    .onConflict((conflict) =>
+      conflict.column('key').doUpdateSet((update) => ({ value: update.ref('excluded.value') })),
+    )
+    .execute();
 }
 
 async function countRows(db: Queryable, table: DumpTable): Promise<number> {
@@ -511,8 +544,9 @@ export async function importDatabase(
       const lines = readLines(source);
       const first = await lines.next();
       if (first.done) throw new TransferError('the dump is empty');
-      checkHeader(...first.value);
+      const installation = checkHeader(...first.value);
       const inserted = await insertLines(trx, lines);
+      await restoreInstallation(trx, installation);
       await advanceDeliveryIds(trx);
       // Other instances on this database drop their cached feeds when the import commits.
       await announceEventsChanged(trx, {

@@ -13,8 +13,18 @@ export interface FeedChannel {
   htmlUrl: string;
   /** PUBLIC_URL without trailing slash; event pages are at eventPageUrl(publicUrl, id). */
   publicUrl: string;
-  /** Host of PUBLIC_URL, used in ICS UIDs: `<source>-<id>@<host>`. */
-  host: string;
+  /**
+   * The installation's UID domain (db/installation.ts), not PUBLIC_URL's host: ICS UIDs are
+   * `<event id>@<uidDomain>`, so they survive a domain move.
+   */
+  uidDomain: string;
+  /**
+   * `tag:<uidDomain>,<since>:` (RFC 4151): feed item ids are this and the event id (itemIdFor),
+   * ids that are no URL of the site and so survive a domain move.
+   */
+  tagPrefix: string;
+  /** The feed's own id where a format has one (Atom): `tagPrefix` and the filter. */
+  feedId: string;
   /** Zone for the human-readable times in titles (TIMEZONE). */
   timeZone: string;
   /** Prefix for cancelled events' titles and summaries (CANCELLED_PREFIX). */

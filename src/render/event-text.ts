@@ -5,7 +5,7 @@ import {
   plainTextToHtml,
   sanitizeDescriptionHtml,
 } from '../events/description.js';
-import { wallTimeIn, zeroPad, type WallTime } from '../events/time.js';
+import { wallTimeIn, zeroPad, zoneOffsetMs, type WallTime } from '../events/time.js';
 import type { Event, Price, Venue } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 
@@ -76,6 +76,68 @@ export function formatDayTime(instant: Date, timeZone: string): string {
   return `${names.weekday.slice(0, 3)} ${wall.day} ${names.month.slice(0, 3)} ${clock(wall)}`;
 }
 
+/*
+ * Zone abbreviations come from Intl: each English locale knows those its readers use (en-US
+ * "EST", en-CA "NST", en-GB "CET", en-AU "AEDT") and writes "GMT-3" for the others.
+ */
+const ZONE_NAME_LOCALES = ['en-US', 'en-CA', 'en-GB', 'en-AU'] as const;
+const zoneNames = new Map<string, string>();
+
+/** "EST", "CEST", "AEDT", or "GMT-3" where English has no abbreviation: `timeZone` at `instant`. */
+export function zoneAbbreviation(instant: Date, timeZone: string): string {
+  // A zone's name follows its offset, so one lookup per zone and offset.
+  const key = `${timeZone}|${zoneOffsetMs(instant, timeZone)}`;
+  let name = zoneNames.get(key);
+  if (name === undefined) {
+    const names = ZONE_NAME_LOCALES.map(
+      (locale) =>
+        new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' })
+          .formatToParts(instant)
+          .find((part) => part.type === 'timeZoneName')?.value ?? '',
+    );
+    name = names.find((each) => each !== '' && !/^GMT[+-]/.test(each)) ?? names[0] ?? '';
+    zoneNames.set(key, name);
+  }
+  return name;
+}
+
+/**
+ * The zone an event's time is shown in, and the label that follows it: the site's zone
+ * (TIMEZONE), unlabelled, when the event's own zone reads the same clock at each of `instants`;
+ * otherwise the event's zone, labelled with its abbreviation.
+ */
+export function shownZone(
+  eventZone: string,
+  siteZone: string,
+  instants: readonly Date[],
+): { timeZone: string; labelled: boolean } {
+  const sameClock =
+    eventZone === siteZone ||
+    instants.every(
+      (instant) => zoneOffsetMs(instant, eventZone) === zoneOffsetMs(instant, siteZone),
+    );
+  return sameClock
+    ? { timeZone: siteZone, labelled: false }
+    : { timeZone: eventZone, labelled: true };
+}
+
+/**
+ * "20:30" in `siteZone`, or "11:00 EST" in the event's zone when that reads another clock: a
+ * time of an event as text, never contradicting its page and calendar entry.
+ */
+export function formatEventClock(instant: Date, eventZone: string, siteZone: string): string {
+  const shown = shownZone(eventZone, siteZone, [instant]);
+  const text = formatClock(instant, shown.timeZone);
+  return shown.labelled ? `${text} ${zoneAbbreviation(instant, shown.timeZone)}` : text;
+}
+
+/** "Sat 5 Dec 20:30", or "Sun 13 Dec 11:00 EST": formatEventClock with the day. */
+export function formatEventDayTime(instant: Date, eventZone: string, siteZone: string): string {
+  const shown = shownZone(eventZone, siteZone, [instant]);
+  const text = formatDayTime(instant, shown.timeZone);
+  return shown.labelled ? `${text} ${zoneAbbreviation(instant, shown.timeZone)}` : text;
+}
+
 /** "Saturday 5 December 2026": a day heading for `YYYY-MM-DD`. */
 export function dayHeading(dateKey: string): string {
   const [year, month, day] = dateKey.split('-').map(Number) as [number, number, number];
@@ -122,10 +184,14 @@ export function locationLine(venue: Venue): string | null {
 
 /**
  * "Sat 5 Dec 20:30 · Night Tapes (+ support) · Paradiso Noord, Amsterdam", in the channel's
- * zone; cancelled events get the channel's prefix.
+ * zone, or in the event's with its abbreviation ("Sun 13 Dec 11:00 EST · …") when that reads
+ * another clock; cancelled events get the channel's prefix.
  */
 export function itemTitle(event: Event, channel: FeedChannel): string {
-  const parts = [formatDayTime(event.startsAt, channel.timeZone), displayTitle(event)];
+  const parts = [
+    formatEventDayTime(event.startsAt, event.timeZone, channel.timeZone),
+    displayTitle(event),
+  ];
   const place = placeLine(event.venue);
   if (place !== null) parts.push(place);
   const title = parts.join(' · ');
@@ -238,11 +304,14 @@ function detailLines(event: Event, channel: FeedChannel): { label: string; value
   if (event.previousStartsAt !== null && event.status === 'rescheduled') {
     lines.push({
       label: 'Rescheduled from',
-      value: formatDayTime(event.previousStartsAt, channel.timeZone),
+      value: formatEventDayTime(event.previousStartsAt, event.timeZone, channel.timeZone),
     });
   }
   if (event.doorsAt !== null) {
-    lines.push({ label: 'Doors', value: formatClock(event.doorsAt, channel.timeZone) });
+    lines.push({
+      label: 'Doors',
+      value: formatEventClock(event.doorsAt, event.timeZone, channel.timeZone),
+    });
   }
   const prices = pricesLine(event.prices);
   if (prices !== null) lines.push({ label: 'Prices', value: prices });

@@ -36,12 +36,17 @@ export class FeedDocument {
 
 /**
  * The key prefix of one render: the format and every channel field an event's fragment may show
- * (event URLs, ICS UIDs, the zone of human-readable times, the cancelled prefix).
+ * (event URLs, ICS UIDs and feed item ids, the zone of human-readable times, the cancelled prefix).
  */
 function renderKey(format: string, channel: FeedChannel): string {
-  return [format, channel.publicUrl, channel.host, channel.timeZone, channel.cancelledPrefix].join(
-    '\u0000',
-  );
+  return [
+    format,
+    channel.publicUrl,
+    channel.uidDomain,
+    channel.tagPrefix,
+    channel.timeZone,
+    channel.cancelledPrefix,
+  ].join('\u0000');
 }
 
 /**

@@ -202,7 +202,7 @@ function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | n
   const data: ICalEventData = {
     // ical-generator writes the UID as given, unescaped: an id with a line break would
     // otherwise inject properties.
-    id: escape(icsText(`${event.id}@${channel.host}`), false),
+    id: escape(icsText(`${event.id}@${channel.uidDomain}`), false),
     sequence: event.revision,
     stamp: event.lastChangedAt,
     created: event.firstSeenAt,

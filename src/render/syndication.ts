@@ -15,6 +15,7 @@ import {
   safeHttpUrl,
 } from './event-text.js';
 import { eventPageUrl } from './event-url.js';
+import { feedItemId } from './feed-ids.js';
 
 /**
  * RSS 2.0 and Atom (through the `feed` package) and JSON Feed 1.1 (emitted directly). One item
@@ -30,6 +31,8 @@ import { eventPageUrl } from './event-url.js';
  *   and the description helpers).
  * - Atom entry titles are `type="html"`, so titles are HTML-escaped (RSS titles likewise:
  *   readers treat them as HTML).
+ * - Item ids: RSS guids and Atom ids are `tag:` URIs (channel.tagPrefix), not links, so that a
+ *   domain move keeps them; RSS guids given as `guid` are written with isPermaLink="false".
  * - Enclosure types are derived from the URL's extension, so Atom gets an image only when the
  *   URL has one; RSS gets an explicit type.
  */
@@ -104,6 +107,8 @@ function rssItem(event: Event, channel: FeedChannel): Item {
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
     link: url,
+    // `feed` writes a guid given this way with isPermaLink="false": it is no URL.
+    guid: feedItemId(channel.tagPrefix, event.id),
     date: event.lastChangedAt,
     published: event.firstSeenAt,
     description: cdataHtml(descriptionHtml(event, channel)),
@@ -127,7 +132,7 @@ function atomItem(event: Event, channel: FeedChannel): Item {
   const html = descriptionHtml(event, channel);
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
-    id: url,
+    id: feedItemId(channel.tagPrefix, event.id),
     link: url,
     date: event.lastChangedAt,
     published: event.firstSeenAt,
@@ -248,7 +253,7 @@ function jsonFeedItemText(item: Record<string, unknown>): string {
 
 function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']): FeedOptions {
   return {
-    id: channel.htmlUrl,
+    id: channel.feedId,
     title: xmlText(oneLine(channel.title)),
     description: xmlText(oneLine(channel.description)),
     link: channel.htmlUrl,
@@ -265,7 +270,7 @@ function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknow
   const image = safeHttpUrl(event.image?.url);
   const venue = event.venue;
   return {
-    id: url,
+    id: feedItemId(channel.tagPrefix, event.id),
     url,
     title: itemTitle(event, channel),
     content_html: descriptionHtml(event, channel),

@@ -35,6 +35,22 @@ describe('loadConfig', () => {
     expect(config.publicHost).toBe('events.example.org');
   });
 
+  it('reads UID_DOMAIN as a lower-case host name, and leaves the identity to the start', () => {
+    expect(loadConfig({})).toMatchObject({ uidDomain: null, identity: null });
+    expect(loadConfig({ UID_DOMAIN: 'Events.Example.ORG' }).uidDomain).toBe('events.example.org');
+    expect(loadConfig({ UID_DOMAIN: 'localhost' }).uidDomain).toBe('localhost');
+    for (const bad of [
+      'https://events.example.org',
+      'events.example.org/',
+      '-x.example',
+      'a..b',
+      'ex ample.org',
+      'a'.repeat(64) + '.org',
+    ]) {
+      expect(() => loadConfig({ UID_DOMAIN: bad }), bad).toThrow(/UID_DOMAIN: must be a host name/);
+    }
+  });
+
   it('reports every problem at once, naming each variable', () => {
     try {
       loadConfig({

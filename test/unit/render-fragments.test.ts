@@ -61,7 +61,8 @@ describe.each(RENDERERS)('%s with a fragment cache', (_name, render, channel) =>
     render(events, channel, cache);
     for (const other of [
       { ...channel, cancelledPrefix: 'CANCELLED - ' },
-      { ...channel, publicUrl: 'https://other.example', host: 'other.example' },
+      { ...channel, publicUrl: 'https://other.example', uidDomain: 'other.example' },
+      { ...channel, tagPrefix: 'tag:other.example,2020-02-02:' },
       { ...channel, timeZone: 'America/New_York' },
     ]) {
       expect(render(events, other, cache)).toBe(render(events, other));

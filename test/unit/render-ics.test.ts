@@ -352,7 +352,7 @@ describe('the per-event cache', () => {
     expect(text).toBe(renderIcs(events, otherPrefix));
     const otherHost = {
       ...sampleChannel('ics'),
-      host: 'events.example',
+      uidDomain: 'events.example',
       publicUrl: 'https://events.example',
     };
     const hosted = renderIcs(events, otherHost, cache);

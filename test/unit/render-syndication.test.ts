@@ -84,6 +84,14 @@ function expectNoLiveMarkup(html: string): void {
 const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
 const HOSTILE_URL = 'https://marquee.test/events/stager-evil%2C1%3Bx%5Cy';
+/** The hostile event's item id: a tag URI, with what a URI may not hold percent-encoded. */
+const HOSTILE_ID = 'tag:marquee.test,2026-01-01:stager-evil,1;x%5Cy';
+
+/** The feed item id of an event: the installation's tag URI, not a URL of the site. */
+function itemId(event: { id: string }): string {
+  if (event.id === 'stager-evil,1;x\\y') return HOSTILE_ID;
+  return `tag:marquee.test,2026-01-01:${event.id}`;
+}
 
 function hostileTitleHtml(): string {
   return (
@@ -127,8 +135,8 @@ describe('renderRss', () => {
       if (event === undefined) throw new Error('fixture changed');
       const url = `https://marquee.test/events/${encodeURIComponent(event.id)}`;
       expect(textOf(item, 'link')).toBe(url);
-      expect(textOf(item, 'guid')).toBe(url);
-      expect(child(item, 'guid').attributes.isPermaLink).toBe('true');
+      expect(textOf(item, 'guid')).toBe(itemId(event));
+      expect(child(item, 'guid').attributes.isPermaLink).toBe('false');
       expect(textOf(item, 'title')).not.toBe('');
       expect(textOf(item, 'pubDate')).toBe(event.firstSeenAt.toUTCString());
     });
@@ -210,7 +218,9 @@ describe('renderAtom', () => {
     const feed = parseXml(render());
     expect(feed.local).toBe('feed');
     expect(feed.uri).toBe(ATOM_NS);
-    expect(textOf(feed, 'id', ATOM_NS)).toBe(channel.htmlUrl);
+    expect(textOf(feed, 'id', ATOM_NS)).toBe(
+      'tag:marquee.test,2026-01-01:events?city=amsterdam&city=berlin',
+    );
     expect(textOf(feed, 'title', ATOM_NS)).toBe(channel.title);
     expect(textOf(feed, 'subtitle', ATOM_NS)).toBe(channel.description);
     expect(textOf(feed, 'updated', ATOM_NS)).toBe(channel.updated.toISOString());
@@ -228,8 +238,8 @@ describe('renderAtom', () => {
       const event = events[index];
       if (event === undefined) throw new Error('fixture changed');
       const url = `https://marquee.test/events/${encodeURIComponent(event.id)}`;
-      expect(textOf(entry, 'id', ATOM_NS)).toBe(url);
-      expect(new URL(textOf(entry, 'id', ATOM_NS)).protocol).toBe('https:');
+      expect(textOf(entry, 'id', ATOM_NS)).toBe(itemId(event));
+      expect(new URL(textOf(entry, 'id', ATOM_NS)).protocol).toBe('tag:');
       expect(child(entry, 'title', ATOM_NS).attributes.type).toBe('html');
       expect(textOf(entry, 'title', ATOM_NS)).not.toBe('');
       expect(textOf(entry, 'updated', ATOM_NS)).toBe(event.lastChangedAt.toISOString());
@@ -264,7 +274,7 @@ describe('renderAtom', () => {
     expect(xml).not.toMatch(/<script|<iframe|<img|javascript:/i);
     expect(xml).not.toMatch(XML_ILLEGAL);
     const entries = children(parseXml(xml), 'entry', ATOM_NS);
-    const hostile = entries.find((entry) => textOf(entry, 'id', ATOM_NS) === HOSTILE_URL);
+    const hostile = entries.find((entry) => textOf(entry, 'id', ATOM_NS) === HOSTILE_ID);
     if (hostile === undefined) throw new Error('no hostile entry');
     expect(textOf(hostile, 'title', ATOM_NS)).toBe(hostileTitleHtml());
     const content = textOf(hostile, 'content', ATOM_NS);
@@ -330,9 +340,7 @@ describe('renderJsonFeed', () => {
     expect(feed.home_page_url).toBe(channel.htmlUrl);
     expect(feed.feed_url).toBe(channel.selfUrl);
     expect(feed.authors).toEqual([{ name: 'Marquee', url: 'https://marquee.test' }]);
-    expect(feed.items.map((item) => item.id)).toEqual(
-      events.map((event) => `https://marquee.test/events/${encodeURIComponent(event.id)}`),
-    );
+    expect(feed.items.map((item) => item.id)).toEqual(events.map((event) => itemId(event)));
     for (const [index, item] of feed.items.entries()) {
       const event = events[index];
       if (event === undefined) throw new Error('fixture changed');
@@ -381,7 +389,7 @@ describe('renderJsonFeed', () => {
   });
 
   it('keeps hostile payloads out of HTML and URLs', () => {
-    const hostile = parse().items.find((item) => item.id === HOSTILE_URL);
+    const hostile = parse().items.find((item) => item.id === HOSTILE_ID);
     if (hostile === undefined) throw new Error('no hostile item');
     expectNoLiveMarkup(hostile.content_html);
     expect(hostile.content_html).not.toContain('javascript:');

@@ -6,10 +6,13 @@ import {
   dayHeading,
   formatClock,
   formatDayTime,
+  formatEventDayTime,
   genreLines,
   lineOrNull,
   placeLine,
   pricesLine,
+  shownZone,
+  zoneAbbreviation,
 } from '../event-text.js';
 import { eventPagePath } from '../event-url.js';
 
@@ -26,7 +29,10 @@ export interface StatusBadge {
   detail: string | null;
 }
 
-/** The status labels of `event`, with times in `timeZone`. */
+/**
+ * The status labels of `event`, with times in `timeZone` (or in the event's zone, labelled,
+ * when that reads another clock).
+ */
 export function statusBadges(event: Event, timeZone: string): StatusBadge[] {
   const badges: StatusBadge[] = [];
   if (event.status === 'cancelled')
@@ -36,7 +42,7 @@ export function statusBadges(event: Event, timeZone: string): StatusBadge[] {
       kind: 'rescheduled',
       label: 'Rescheduled',
       detail: event.previousStartsAt
-        ? `was ${formatDayTime(event.previousStartsAt, timeZone)}`
+        ? `was ${formatEventDayTime(event.previousStartsAt, event.timeZone, timeZone)}`
         : null,
     });
   }
@@ -54,9 +60,12 @@ export interface EventListItem {
   title: string;
   subtitle: string | null;
   startIso: string;
-  /** "20:30" in the list's zone. */
+  /**
+   * "20:30" in the list's zone; "11:00 EST" in the event's zone when that reads another clock
+   * ("Sat 12 Dec 23:00 EST" when its day there is not the list's day).
+   */
   start: string;
-  /** "20:30–23:30" in the list's zone (the end only when on the same day). */
+  /** "20:30–23:30", "11:00–14:00 EST": `start` and the end when on the same day. */
   time: string;
   place: string | null;
   genres: string[];
@@ -80,22 +89,45 @@ export interface DayGroup {
 /** Renders one list item's markup; `build` makes its view model when it is needed. */
 export type ListItemRenderer = (event: Event, build: () => EventListItem) => string;
 
+/** An event's start, and its end when on the same day, as `start`, `time` and `startIso` read. */
+function listTimes(
+  event: Event,
+  timeZone: string,
+): Pick<EventListItem, 'start' | 'time' | 'startIso'> {
+  const { startsAt, endsAt } = event;
+  const shown = shownZone(
+    event.timeZone,
+    timeZone,
+    endsAt === null ? [startsAt] : [startsAt, endsAt],
+  );
+  const zone = shown.timeZone;
+  const startDay = localDateKey(startsAt, zone);
+  const startIso = isoInZone(startsAt, zone);
+  // Under the list's day heading, a start on another day in the event's zone names its day.
+  const startText =
+    startDay === localDateKey(startsAt, timeZone)
+      ? formatClock(startsAt, zone)
+      : formatDayTime(startsAt, zone);
+  const startLabel = shown.labelled ? ` ${zoneAbbreviation(startsAt, zone)}` : '';
+  if (endsAt === null || localDateKey(endsAt, zone) !== startDay) {
+    return { start: startText + startLabel, time: startText + startLabel, startIso };
+  }
+  const endLabel = shown.labelled ? ` ${zoneAbbreviation(endsAt, zone)}` : '';
+  // One label for both ends, unless the zone changed its offset in between.
+  const range =
+    startLabel === endLabel
+      ? `${startText}–${formatClock(endsAt, zone)}${endLabel}`
+      : `${startText}${startLabel}–${formatClock(endsAt, zone)}${endLabel}`;
+  return { start: startText + startLabel, time: range, startIso };
+}
+
 function listItem(event: Event, timeZone: string): EventListItem {
-  const start = formatClock(event.startsAt, timeZone);
-  const sameDayEnd =
-    event.endsAt !== null &&
-    localDateKey(event.endsAt, timeZone) === localDateKey(event.startsAt, timeZone);
   return {
     id: event.id,
     url: eventPagePath(event.id),
     title: lineOrNull(event.title) ?? event.id,
     subtitle: lineOrNull(event.subtitle),
-    startIso: isoInZone(event.startsAt, timeZone),
-    start,
-    time:
-      event.endsAt !== null && sameDayEnd
-        ? `${start}–${formatClock(event.endsAt, timeZone)}`
-        : start,
+    ...listTimes(event, timeZone),
     place: placeLine(event.venue),
     genres: genreLines(event),
     prices: pricesLine(event.prices),
