@@ -3,18 +3,19 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
-import { DurabilityGate } from './db/durability.js';
 import { createPageCaches, type PageCaches } from './http/page-caches.js';
 import { DataVersion } from './events/data-version.js';
 import { EventCache } from './events/event-repository.js';
-import { CityAliases } from './events/text-key.js';
-import { DeliveryRecorder } from './inbox/delivery-recorder.js';
-import { InboxProcessor, type ProcessOutcome } from './inbox/processor.js';
-import { createJobState, type JobState } from './jobs/types.js';
+import { Inbox } from './inbox/inbox.js';
+import { Jobs } from './jobs/jobs.js';
 import { RenderCache } from './http/render-cache.js';
 import { FragmentCache } from './render/fragment-cache.js';
+import { createSources, sourceSettingsFrom } from './sources/index.js';
 
-/** Everything a request handler or job needs, built once per process (or per test). */
+/**
+ * The services a request handler, job or command uses, built once per process (or per test).
+ * Each service owns its state; none holds another layer's listeners or flags.
+ */
 export interface AppContext {
   config: Config;
   database: DatabaseHandle;
@@ -24,9 +25,6 @@ export interface AppContext {
   /** The clock; tests pin it. */
   now: () => Date;
   dataVersion: DataVersion;
-  cityAliases: CityAliases;
-  recorder: DeliveryRecorder;
-  processor: InboxProcessor;
   /** Rendered feeds and pages, keyed by format + filter, valid per data version. */
   renderCache: RenderCache;
   /**
@@ -38,12 +36,10 @@ export interface AppContext {
   eventCache: EventCache;
   /** Pages: each event's list markup per revision, and the filter choices of the list page. */
   pageCaches: PageCaches;
-  /** Observers of processing outcomes (metrics). */
-  processingListeners: ((source: string, outcome: ProcessOutcome, seconds: number) => void)[];
-  /** Running and last job runs, and the sync watchdog's verdict (src/jobs). */
-  jobs: JobState;
-  /** `stopping` once shutdown began: /healthz answers 503 from then on. */
-  lifecycle: { stopping: boolean };
+  /** Receives, stores, processes and replays webhook deliveries. */
+  inbox: Inbox;
+  /** Job runs and what they keep in memory (src/jobs). */
+  jobs: Jobs;
 }
 
 /** Wires the context from configuration and an open, migrated database. */
@@ -58,22 +54,16 @@ export function createContext(options: {
   const dataVersion = new DataVersion();
   // Other instances' writes are seen only once the change listener is connected (server.ts).
   if (options.database.dialect === 'postgres') dataVersion.setSeeingAllWrites(false);
-  const processingListeners: AppContext['processingListeners'] = [];
-  const gate = new DurabilityGate(options.database);
-  const processor = new InboxProcessor({
-    db: options.database.db,
-    gate,
-    config: options.config,
+  const inbox = new Inbox({
+    database: options.database,
+    sources: createSources(sourceSettingsFrom(options.config)),
+    defaultDurationHours: options.config.defaultDurationHours,
     now,
     logger: options.logger,
     instanceId,
-    hooks: {
-      onEventsChanged: (change) => dataVersion.bump(change),
-      onProcessed: (source, outcome, seconds) => {
-        for (const listener of processingListeners) listener(source, outcome, seconds);
-      },
-    },
   });
+  // Cached renderings must not outlive the rows processing changed.
+  inbox.on('eventsChanged', (change) => dataVersion.bump(change));
   return {
     config: options.config,
     database: options.database,
@@ -81,15 +71,11 @@ export function createContext(options: {
     instanceId,
     now,
     dataVersion,
-    cityAliases: new CityAliases(options.config.cityAliases),
-    recorder: new DeliveryRecorder(options.database.db, gate),
-    processor,
     renderCache: new RenderCache(),
     fragmentCache: new FragmentCache(),
     eventCache: new EventCache(),
     pageCaches: createPageCaches(),
-    processingListeners,
-    jobs: createJobState(),
-    lifecycle: { stopping: false },
+    inbox,
+    jobs: new Jobs(options.logger),
   };
 }

@@ -9,6 +9,7 @@ import {
   parseEventFilter,
   type EventFilter,
 } from '../events/filter.js';
+import { CityAliases } from '../events/text-key.js';
 import type { Event } from '../events/types.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
@@ -152,6 +153,7 @@ export function cachedRender(
 
 /** GET handler for one filtered feed format. */
 export function feedHandler(ctx: AppContext, format: FeedFormat) {
+  const cityAliases = new CityAliases(ctx.config.cityAliases);
   return async (req: Request, res: Response) => {
     const { filter, key } = parsedFilterFromRequest(ctx, req, format.defaultLimit);
     const entry = await cachedRender(ctx, `${format.name}|${key}`, async () => {
@@ -161,7 +163,7 @@ export function feedHandler(ctx: AppContext, format: FeedFormat) {
         {
           now: ctx.now(),
           pastDays: ctx.config.pastDays,
-          cityAliases: ctx.cityAliases,
+          cityAliases,
         },
         ctx.eventCache,
       );

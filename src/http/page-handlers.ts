@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import { findEvents, findFacets } from '../events/event-repository.js';
 import { filterKey, type EventFilter } from '../events/filter.js';
+import { CityAliases } from '../events/text-key.js';
 import {
   createTemplates,
   embedAccentStyle,
@@ -180,10 +181,11 @@ function createPages(ctx: AppContext, templates: Eta, assets: Assets): Pages {
       json: FEED_FORMATS.jsonfeed.path,
     },
   };
+  const cityAliases = new CityAliases(ctx.config.cityAliases);
   const eventWindow = () => ({
     now: ctx.now(),
     pastDays: ctx.config.pastDays,
-    cityAliases: ctx.cityAliases,
+    cityAliases,
   });
   const html = (text: string) => Buffer.from(text, 'utf8');
 

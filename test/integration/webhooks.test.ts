@@ -200,7 +200,7 @@ describe('POST /webhooks/eventport', () => {
 describe('the inbox', () => {
   it('processes deliveries left unprocessed by a previous process on start', async () => {
     const first = await startTestApp();
-    await first.ctx.processor.stop();
+    await first.ctx.inbox.stop();
     expect((await first.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     expect((await first.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(
       202,
@@ -266,7 +266,7 @@ describe('the inbox', () => {
     );
     expect(failed!.status).toBe('failed');
     expect(failed!.error).toMatch(/organization/);
-    expect(await app.ctx.processor.replay({ scope: 'failed', since: null })).toBe(1);
+    expect(await app.ctx.inbox.replay({ scope: 'failed', since: null })).toBe(1);
     expect((await app.query('select status from deliveries'))[0]).toEqual({ status: 'failed' });
   });
 });

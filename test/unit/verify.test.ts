@@ -6,7 +6,7 @@ import {
   matchesSecret,
   parseBasicAuth,
   verifySignature,
-} from '../../src/inbox/verify.js';
+} from '../../src/auth/verify.js';
 
 const body = Buffer.from('{"messageType":"UPDATE_EVENTS"}');
 const keys = ['key-one', 'key-two'];
