@@ -12,7 +12,7 @@ import type { ReplaySelection } from './inbox-repository.js';
 import {
   InboxProcessor,
   parseJsonBody,
-  type EventsChange,
+  type ChangedEvents,
   type ProcessedDelivery,
 } from './processor.js';
 
@@ -21,7 +21,7 @@ export type InboxEvents = {
   /** One delivery was processed (or ignored, or failed). */
   processed: [ProcessedDelivery];
   /** Processing changed stored events. */
-  eventsChanged: [EventsChange];
+  eventsChanged: [ChangedEvents];
 };
 
 export interface ReceivedRequest {
@@ -63,7 +63,8 @@ function keptHeaders(
 export class Inbox {
   /** Every source's adapter, built from its own settings. */
   readonly sources: Sources;
-  private readonly events = new EventEmitter<InboxEvents>();
+  /** Untyped inside; `on`, `off` and `emit` below give it its types. */
+  private readonly events = new EventEmitter();
   private readonly recorder: DeliveryRecorder;
   private readonly processor: InboxProcessor;
   private readonly now: () => Date;
@@ -91,28 +92,26 @@ export class Inbox {
       logger: options.logger,
       instanceId: options.instanceId,
       hooks: {
-        onEventsChanged: (change) => this.events.emit('eventsChanged', change),
-        onProcessed: (processed) => this.events.emit('processed', processed),
+        onEventsChanged: (change) => this.emit('eventsChanged', change),
+        onProcessed: (processed) => this.emit('processed', processed),
       },
     });
   }
 
   /** Calls `listener` on each `event` from now on. */
   on<K extends keyof InboxEvents>(event: K, listener: (...args: InboxEvents[K]) => void): this {
-    (this.events.on as (event: K, listener: (...args: InboxEvents[K]) => void) => unknown)(
-      event,
-      listener,
-    );
+    this.events.on(event, listener);
     return this;
   }
 
   /** Stops calling `listener` on `event`. */
   off<K extends keyof InboxEvents>(event: K, listener: (...args: InboxEvents[K]) => void): this {
-    (this.events.off as (event: K, listener: (...args: InboxEvents[K]) => void) => unknown)(
-      event,
-      listener,
-    );
+    this.events.off(event, listener);
     return this;
+  }
+
+  private emit<K extends keyof InboxEvents>(event: K, ...args: InboxEvents[K]): void {
+    this.events.emit(event, ...args);
   }
 
   /**

@@ -29,13 +29,13 @@ export interface ProcessedDelivery {
 }
 
 /** Stored events changed; `facets` when the filter choices (cities, genres...) may have too. */
-export interface EventsChange {
+export interface ChangedEvents {
   facets: boolean;
 }
 
 export interface ProcessorHooks {
   /** Called after deliveries changed stored events (caches key on it). */
-  onEventsChanged(change: EventsChange): void;
+  onEventsChanged(change: ChangedEvents): void;
   onProcessed(processed: ProcessedDelivery): void;
 }
 
