@@ -49,8 +49,8 @@ export async function startSeededServer(options: {
       body,
     });
     if (response.status !== 202) throw new Error(`bench: render seed answered ${response.status}`);
-    running.ctx.processor.notify();
-    await running.ctx.processor.idle();
+    running.ctx.inbox.notify();
+    await running.ctx.inbox.idle();
   };
   options.log(`renders: seeding ${options.events} events`);
   try {

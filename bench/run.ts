@@ -8,7 +8,7 @@ import { migrateToLatest, openPostgresDatabase, openSqliteDatabase } from '../sr
 import type { NewEventRow } from '../src/db/schema.js';
 import { contentHash, toEventRow } from '../src/events/ingest.js';
 import { loadConfig } from '../src/config.js';
-import { stagerAdapter } from '../src/sources/stager/index.js';
+import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
 import { FEEDS } from './feeds.js';
 import { measureRenders, type RenderFigures } from './render.js';
@@ -248,11 +248,8 @@ async function measureSync(marquee: ServerProcess) {
 
   // Baseline: the same normalized rows, inserted with raw better-sqlite3 in one transaction.
   const config = loadConfig({});
-  const message = stagerAdapter.interpret(
-    JSON.parse(body.toString()),
-    { receivedAt: new Date() },
-    config,
-  );
+  const { stager } = createSources(sourceSettingsFrom(config));
+  const message = stager.interpret(JSON.parse(body.toString()), { receivedAt: new Date() });
   if (message.kind !== 'sync') throw new Error('bench: sync payload not read as a sync');
   const now = new Date();
   const eventRows = message.events.map((event) =>

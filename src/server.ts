@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
+import { createMetrics } from './http/metrics.js';
 import { startScheduler } from './jobs/scheduler.js';
 
 /** How often an instance on PostgreSQL looks for deliveries left pending by another. */
@@ -64,10 +65,14 @@ export async function startServer(options: {
       dataVersion: ctx.caches.dataVersion,
     });
     // Deliveries acknowledged by an instance that died before processing them wait for another.
-    sweep = setInterval(() => ctx.processor.notify(), PENDING_SWEEP_MS);
+    sweep = setInterval(() => ctx.inbox.notify(), PENDING_SWEEP_MS);
     sweep.unref();
   }
-  const app = createApp(ctx);
+  const metrics = createMetrics(ctx);
+  ctx.inbox.on('processed', (processed) => metrics.observeProcessed(processed));
+  // Once shutdown began, /healthz answers 503 so load balancers see the instance leave.
+  let stopping = false;
+  const app = createApp(ctx, { metrics, isStopping: () => stopping });
   const server = http.createServer(app);
   // Slow or idle clients cannot hold connections forever.
   server.headersTimeout = 20_000;
@@ -82,7 +87,7 @@ export async function startServer(options: {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.port;
   // Deliveries acknowledged before a crash or restart are processed now.
-  ctx.processor.notify();
+  ctx.inbox.notify();
   const scheduler = options.config.jobsEnabled ? startScheduler(ctx) : null;
   let closing: Promise<void> | null = null;
   return {
@@ -95,7 +100,7 @@ export async function startServer(options: {
         const deadline = Date.now() + options.config.shutdownTimeoutMs;
         // Load balancers see the instance leave at once; clients on kept-alive connections are
         // told to reconnect (to another instance), so they cannot hold shutdown open.
-        ctx.lifecycle.stopping = true;
+        stopping = true;
         server.prependListener('request', (_req, res: http.ServerResponse) =>
           res.setHeader('Connection', 'close'),
         );
@@ -107,16 +112,16 @@ export async function startServer(options: {
           await closed;
         }
         try {
-          ctx.processor.notify();
-          await settlesBefore(ctx.processor.idle(), deadline);
-          await ctx.processor.stop();
+          ctx.inbox.notify();
+          await settlesBefore(ctx.inbox.idle(), deadline);
+          await ctx.inbox.stop();
         } catch (error) {
           // The database must still be closed; whatever stayed pending is processed on the next start.
           ctx.logger.error(
             { err: error },
             'marquee: processing stopped with an error during shutdown',
           );
-          await ctx.processor.stop().catch(() => undefined);
+          await ctx.inbox.stop().catch(() => undefined);
         }
         await jobsStopped;
         clearInterval(sweep);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/connection.js';
 import type { NewEventRow } from '../db/schema.js';
-import type { SourceMessage } from '../sources/types.js';
 import {
   findEventStates,
   findUpcomingIdsOfOrganization,
@@ -13,7 +12,7 @@ import {
 } from './event-writes.js';
 import { recordOrganizationSync } from './organization-repository.js';
 import { foldKey } from './text-key.js';
-import { eventId, type NormalizedEvent, type SourceName } from './types.js';
+import { eventId, type NormalizedEvent, type SourceMessage, type SourceName } from './types.js';
 
 /** The ingest use case: applies what a source message says to the stored events. */
 

@@ -96,3 +96,28 @@ export const EVENT_ID_PATTERN = new RegExp(`^[a-z]+-${EXTERNAL_ID_PATTERN.source
 export function eventId(source: SourceName, externalId: string): string {
   return `${source}-${externalId}`;
 }
+
+/** An event of a message that could not be normalized, with the reason kept in the inbox. */
+export interface SkippedEvent {
+  externalId: string | null;
+  reason: string;
+}
+
+/** What a delivery asks Marquee to do, once its source's adapter has read it; ingest applies it. */
+export type SourceMessage =
+  | {
+      kind: 'upsert';
+      messageType: string;
+      events: NormalizedEvent[];
+      skipped: SkippedEvent[];
+    }
+  | {
+      /** The authoritative list of an organization's upcoming events. */
+      kind: 'sync';
+      messageType: string;
+      organization: { id: string; name: string | null };
+      events: NormalizedEvent[];
+      skipped: SkippedEvent[];
+    }
+  | { kind: 'cancel'; messageType: string; externalIds: string[] }
+  | { kind: 'ignored'; messageType: string | null; reason: string };

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Eta } from 'eta';
 import type { AppContext } from '../context.js';
-import { matchesSecret, parseBasicAuth } from '../inbox/verify.js';
+import { matchesSecret, parseBasicAuth, parseBearerToken } from '../auth/verify.js';
 import { collectStatus } from '../operations/status.js';
 import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
@@ -19,8 +19,7 @@ export function adminAuth(ctx: AppContext): RequestHandler {
       return;
     }
     const header = req.headers.authorization;
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
-    const candidate = bearer ?? parseBasicAuth(header)?.password;
+    const candidate = parseBearerToken(header) ?? parseBasicAuth(header)?.password;
     res.set({
       'Cache-Control': 'no-store',
       'X-Robots-Tag': 'noindex',
@@ -92,7 +91,7 @@ export function adminReplayHandler(ctx: AppContext) {
       res.status(403).json({ error: 'admin: cross-site request refused' });
       return;
     }
-    const replayed = await ctx.processor.replay({ scope: 'failed', since: null });
+    const replayed = await ctx.inbox.replay({ scope: 'failed', since: null });
     ctx.logger.info({ replayed }, 'admin: failed deliveries replayed');
     if (req.accepts(['json', 'html']) === 'html') {
       res.redirect(303, `/admin?replayed=${replayed}`);

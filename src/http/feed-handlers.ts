@@ -11,6 +11,7 @@ import {
   parseEventFilter,
   type EventFilter,
 } from '../events/filter.js';
+import { CityAliases } from '../events/text-key.js';
 import { EVENT_ID_PATTERN, type Event } from '../events/types.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
@@ -93,6 +94,8 @@ export interface RequestFilters {
   parsed(req: Request, defaultLimit: number, extraParameters?: readonly string[]): ParsedFilter;
   /** The request's filter (a copy the caller may change). */
   copy(req: Request, defaultLimit: number, extraParameters?: readonly string[]): EventFilter;
+  /** CITY_ALIASES, which the `city` filter matches by. */
+  cityAliases: CityAliases;
 }
 
 /**
@@ -118,6 +121,7 @@ export function createRequestFilters(ctx: AppContext): RequestFilters {
   };
   return {
     parsed,
+    cityAliases: new CityAliases(ctx.config.cityAliases),
     copy: (req, defaultLimit, extraParameters) => ({
       ...parsed(req, defaultLimit, extraParameters).filter,
     }),
@@ -174,7 +178,7 @@ export function feedHandler(ctx: AppContext, filters: RequestFilters, format: Fe
         {
           now: ctx.now(),
           pastDays: ctx.config.pastDays,
-          cityAliases: ctx.cityAliases,
+          cityAliases: filters.cityAliases,
         },
         ctx.caches.rows,
       );

@@ -8,10 +8,10 @@ import { currentSyncWatch } from '../jobs/sync-watchdog.js';
  * organizations are reported (the sync watchdog's latest verdict) but do not fail the check: the
  * process itself is healthy.
  */
-export function healthHandler(ctx: AppContext) {
+export function healthHandler(ctx: AppContext, isStopping: () => boolean) {
   return async (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
-    if (ctx.lifecycle.stopping) {
+    if (isStopping()) {
       res.status(503).json({ status: 'stopping' });
       return;
     }

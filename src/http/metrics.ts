@@ -3,14 +3,17 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AppContext } from '../context.js';
 import { countEventsByStatus } from '../events/event-facets.js';
 import { countPendingDeliveries } from '../inbox/inbox-repository.js';
-import { matchesSecret } from '../inbox/verify.js';
-import { findSource } from '../sources/index.js';
+import type { ProcessedDelivery } from '../inbox/processor.js';
+import { matchesSecret, parseBearerToken } from '../auth/verify.js';
+import { isSourceName } from '../sources/index.js';
 
 /** The Prometheus metrics of one app. A registry per app, so test apps in one process never clash. */
 export interface Metrics {
   registry: Registry;
   webhookRequests: Counter<'source' | 'status'>;
   feedRequests: Counter<'format' | 'status'>;
+  /** Counts one processed delivery and its duration (server.ts wires the inbox's `processed`). */
+  observeProcessed(processed: ProcessedDelivery): void;
 }
 
 /** Creates the registry and its metrics; gauges query the database only when scraped. */
@@ -38,10 +41,6 @@ export function createMetrics(ctx: AppContext): Metrics {
     labelNames: ['source'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
-  });
-  ctx.processingListeners.push((source, outcome, seconds) => {
-    processed.inc({ source, outcome });
-    processingSeconds.observe({ source }, seconds);
   });
 
   new Gauge({
@@ -82,7 +81,7 @@ export function createMetrics(ctx: AppContext): Metrics {
     labelNames: ['job'] as const,
     registers: [registry],
     collect() {
-      for (const run of ctx.jobs.lastRuns.values()) {
+      for (const run of ctx.jobs.lastRuns()) {
         if (run.status === 'ok')
           this.set({ job: run.name }, (run.startedAt.getTime() + run.durationMs) / 1000);
       }
@@ -106,7 +105,15 @@ export function createMetrics(ctx: AppContext): Metrics {
     labelNames: ['format', 'status'] as const,
     registers: [registry],
   });
-  return { registry, webhookRequests, feedRequests };
+  return {
+    registry,
+    webhookRequests,
+    feedRequests,
+    observeProcessed({ source, outcome, seconds }) {
+      processed.inc({ source, outcome });
+      processingSeconds.observe({ source }, seconds);
+    },
+  };
 }
 
 /** The format label of a public path, or null for paths that are not feeds or pages. */
@@ -141,10 +148,10 @@ export function requestMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const path = req.path;
     if (req.method === 'POST' && path.startsWith('/webhooks/')) {
-      const source = findSource(path.slice('/webhooks/'.length));
-      if (source) {
+      const source = path.slice('/webhooks/'.length);
+      if (isSourceName(source)) {
         res.on('finish', () =>
-          metrics.webhookRequests.inc({ source: source.name, status: String(res.statusCode) }),
+          metrics.webhookRequests.inc({ source, status: String(res.statusCode) }),
         );
       }
     } else if (req.method === 'GET' || req.method === 'HEAD') {
@@ -163,8 +170,7 @@ export function metricsHandler(ctx: AppContext, metrics: Metrics) {
   return async (req: Request, res: Response) => {
     const token = ctx.config.metricsToken;
     if (token) {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!matchesSecret(match?.[1], [token])) {
+      if (!matchesSecret(parseBearerToken(req.headers.authorization), [token])) {
         res
           .status(401)
           .set('WWW-Authenticate', 'Bearer realm="marquee metrics"')

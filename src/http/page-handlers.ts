@@ -169,10 +169,11 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
       json: FEED_FORMATS.jsonfeed.path,
     },
   };
+  const { cityAliases } = filters;
   const eventWindow = () => ({
     now: ctx.now(),
     pastDays: ctx.config.pastDays,
-    cityAliases: ctx.cityAliases,
+    cityAliases,
   });
   const html = (text: string) => Buffer.from(text, 'utf8');
 

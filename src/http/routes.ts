@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.js';
-import { sources } from '../sources/index.js';
+import { SOURCE_NAMES } from '../sources/index.js';
 import {
   adminAuth,
   adminPageHandler,
@@ -18,17 +18,24 @@ import { metricsHandler, type Metrics } from './metrics.js';
 import type { Pages } from './page-handlers.js';
 import { webhookHandler } from './webhook-handlers.js';
 
+/** What the server hands the routes besides the context. */
+export interface ServerWiring {
+  metrics: Metrics;
+  /** True once shutdown began: /healthz answers 503 from then on. */
+  isStopping: () => boolean;
+}
+
 /** The whole URL surface of Marquee, top to bottom. */
 export function registerRoutes(
   app: Express,
   ctx: AppContext,
-  http: { metrics: Metrics; filters: RequestFilters; pages: Pages },
+  http: ServerWiring & { filters: RequestFilters; pages: Pages },
 ): void {
-  const { metrics, filters, pages } = http;
+  const { metrics, isStopping, filters, pages } = http;
   const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimitBytes });
 
-  for (const adapter of Object.values(sources)) {
-    app.post(`/webhooks/${adapter.name}`, rawBody, webhookHandler(ctx, adapter));
+  for (const source of SOURCE_NAMES) {
+    app.post(`/webhooks/${source}`, rawBody, webhookHandler(ctx, source));
   }
 
   for (const format of Object.values(FEED_FORMATS)) {
@@ -43,7 +50,7 @@ export function registerRoutes(
   app.get('/embed.js', pages.assets.embedScript);
   app.get('/assets/:name', pages.assets.handler);
 
-  app.get('/healthz', healthHandler(ctx));
+  app.get('/healthz', healthHandler(ctx, isStopping));
   app.get('/metrics', metricsHandler(ctx, metrics));
 
   // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it.

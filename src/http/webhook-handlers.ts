@@ -1,13 +1,12 @@
 import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
-import { receiveDelivery } from '../inbox/receive.js';
-import type { SourceAdapter } from '../sources/types.js';
+import type { SourceName } from '../events/types.js';
 
 /** POST /webhooks/<source>: store the raw delivery, answer 202, process from the inbox. */
-export function webhookHandler(ctx: AppContext, adapter: SourceAdapter) {
+export function webhookHandler(ctx: AppContext, source: SourceName) {
   return async (req: Request, res: Response) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { deliveryId } = await receiveDelivery(ctx, adapter, {
+    const { deliveryId } = await ctx.inbox.receive(source, {
       headers: req.headers,
       query: req.query as Record<string, unknown>,
       body,

@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/connection.js';
 import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { announceEventsChanged } from '../cache/events-changed.js';
 import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
-import { findSource } from '../sources/index.js';
+import { isSourceName, type Sources } from '../sources/index.js';
 import {
   beginProcessing,
   loadPendingDeliveries,
@@ -17,14 +16,27 @@ import {
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
-import type { SourceAdapter, SourceMessage } from '../sources/types.js';
+import type { SourceMessage } from '../events/types.js';
+import type { SourceAdapter } from '../sources/types.js';
 
 export type ProcessOutcome = 'processed' | 'ignored' | 'failed';
 
+/** One delivery's processing, as the inbox reports it (metrics, the CLI's replay). */
+export interface ProcessedDelivery {
+  source: string;
+  outcome: ProcessOutcome;
+  seconds: number;
+}
+
+/** Stored events changed; `facets` when the filter choices (cities, genres...) may have too. */
+export interface ChangedEvents {
+  facets: boolean;
+}
+
 export interface ProcessorHooks {
   /** Called after deliveries changed stored events (caches key on it). */
-  onEventsChanged(change: { facets: boolean }): void;
-  onProcessed?(source: string, outcome: ProcessOutcome, seconds: number): void;
+  onEventsChanged(change: ChangedEvents): void;
+  onProcessed(processed: ProcessedDelivery): void;
 }
 
 const RETRY_MIN_MS = 1_000;
@@ -55,7 +67,9 @@ export class InboxProcessor {
     private readonly deps: {
       db: Db;
       gate: DurabilityGate;
-      config: Config;
+      sources: Sources;
+      /** DEFAULT_DURATION_HOURS: how long an open-ended event counts as running. */
+      defaultDurationHours: number;
       now: () => Date;
       logger: Logger;
       hooks: ProcessorHooks;
@@ -153,7 +167,7 @@ export class InboxProcessor {
   private async processBatchInTransaction(options: { isolateEach: boolean }): Promise<boolean> {
     const { db, hooks } = this.deps;
     const trx = await db.startTransaction().execute();
-    const observed: { source: string; outcome: ProcessOutcome; seconds: number }[] = [];
+    const observed: ProcessedDelivery[] = [];
     const logLines: (() => void)[] = [];
     let changed = false;
     let facetsChanged = false;
@@ -189,7 +203,7 @@ export class InboxProcessor {
     for (const delivery of deliveries) this.parsed.delete(delivery.id);
     for (const line of logLines) line();
     if (changed) hooks.onEventsChanged({ facets: facetsChanged });
-    for (const item of observed) hooks.onProcessed?.(item.source, item.outcome, item.seconds);
+    for (const item of observed) hooks.onProcessed(item);
     return deliveries.length > 0;
   }
 
@@ -220,17 +234,17 @@ export class InboxProcessor {
     delivery: StoredDelivery,
     logLines: (() => void)[],
   ): Promise<DeliveryOutcome> {
-    const { config, now, logger } = this.deps;
+    const { sources, now, logger } = this.deps;
     let message: SourceMessage;
     let adapter: SourceAdapter;
     const receivedAt = new Date(delivery.received_at);
     try {
-      const found = findSource(delivery.source);
-      if (!found) throw new Error(`inbox: no source named ${delivery.source}`);
-      adapter = found;
+      if (!isSourceName(delivery.source))
+        throw new Error(`inbox: no source named ${delivery.source}`);
+      adapter = sources[delivery.source];
       if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
-      message = adapter.interpret(payload, { receivedAt }, config);
+      message = adapter.interpret(payload, { receivedAt });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);
     }
@@ -239,7 +253,7 @@ export class InboxProcessor {
       const { summary, facetsChanged } = await applyMessage(db, adapter.name, message, {
         now: now(),
         receivedAt,
-        defaultDurationHours: config.defaultDurationHours,
+        defaultDurationHours: this.deps.defaultDurationHours,
       });
       const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
       await markDeliveryDone(db, delivery.id, {

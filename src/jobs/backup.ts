@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AppContext } from '../context.js';
 import { backupDatabase, inspectDatabaseFile, isDatabaseInUse } from '../db/maintenance.js';
-import type { JobDefinition } from './types.js';
+import type { JobContext, JobDefinition } from './types.js';
 
 const BACKUP_NAME = /^marquee-\d{8}-\d{6}\.db$/;
 
@@ -41,7 +40,7 @@ export function pruneBackups(dir: string, keep: number): string[] {
  * crash never leaves a truncated file that looks like the newest backup.
  */
 export async function createBackup(
-  ctx: AppContext,
+  ctx: Pick<JobContext, 'config' | 'database' | 'now'>,
 ): Promise<{ file: string; bytes: number; deleted: string[] }> {
   const handle = ctx.database;
   if (handle.dialect !== 'sqlite') throw new Error('backup: PostgreSQL is backed up with pg_dump');

@@ -1,11 +1,11 @@
 import { createTask, type RunCoordinator, type ScheduledTask } from 'node-cron';
-import type { AppContext } from '../context.js';
 import { backupJob } from './backup.js';
 import { claimJobRun } from './job-claims.js';
 import { maintenanceJob } from './maintenance.js';
 import { retentionJob } from './retention.js';
 import { syncWatchdogJob } from './sync-watchdog.js';
-import type { JobDefinition, JobRun } from './types.js';
+import type { JobRun } from './jobs.js';
+import type { JobContext, JobDefinition } from './types.js';
 
 /** Every scheduled job, one per file beside this one. Schedules come from SCHEDULE_* variables. */
 export const JOBS: readonly JobDefinition[] = [
@@ -23,59 +23,17 @@ export function findJob(name: string): JobDefinition | undefined {
 }
 
 /**
- * Runs one job now and logs its outcome (name, duration, result counts). A job never overlaps
- * itself: while it runs, another run is skipped and logged. Failures are logged and returned,
- * not thrown; an unknown name throws.
+ * Runs one job now through the jobs service, which logs and records its outcome and never lets
+ * a job overlap itself. Failures are returned, not thrown; an unknown name throws.
  */
 export async function runJob(
-  ctx: AppContext,
+  ctx: JobContext,
   name: string,
   trigger: JobRun['trigger'] = 'direct',
 ): Promise<JobRun> {
   const job = findJob(name);
   if (!job) throw new Error(`jobs: no job named ${name} (known: ${JOB_NAMES.join(', ')})`);
-  const startedAt = ctx.now();
-  if (ctx.jobs.running.has(name)) {
-    ctx.logger.warn({ job: name, trigger }, `jobs: ${name} is still running; this run is skipped`);
-    return {
-      name,
-      trigger,
-      status: 'skipped',
-      startedAt,
-      durationMs: 0,
-      result: null,
-      error: null,
-    };
-  }
-  const started = performance.now();
-  const execution = (async (): Promise<JobRun> => {
-    try {
-      const result = await job.run(ctx);
-      const durationMs = Math.round(performance.now() - started);
-      ctx.logger.info({ job: name, trigger, durationMs, result }, `jobs: ${name} finished`);
-      return { name, trigger, status: 'ok', startedAt, durationMs, result, error: null };
-    } catch (error) {
-      const durationMs = Math.round(performance.now() - started);
-      ctx.logger.error({ job: name, trigger, durationMs, err: error }, `jobs: ${name} failed`);
-      return {
-        name,
-        trigger,
-        status: 'failed',
-        startedAt,
-        durationMs,
-        result: null,
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }
-  })();
-  ctx.jobs.running.set(name, execution);
-  try {
-    const run = await execution;
-    ctx.jobs.lastRuns.set(name, run);
-    return run;
-  } finally {
-    ctx.jobs.running.delete(name);
-  }
+  return ctx.jobs.run(name, trigger, () => job.run(ctx));
 }
 
 export interface Scheduler {
@@ -84,7 +42,7 @@ export interface Scheduler {
 }
 
 /** Schedules every job whose schedule is not `off`, in SCHEDULE_TIMEZONE. */
-export function startScheduler(ctx: AppContext): Scheduler {
+export function startScheduler(ctx: JobContext): Scheduler {
   const { timeZone } = ctx.config.schedules;
   const cronLogger = ctx.logger.child({ component: 'node-cron' });
   const logger = {
@@ -118,7 +76,7 @@ export function startScheduler(ctx: AppContext): Scheduler {
     stop() {
       stopping ??= (async () => {
         for (const task of tasks) await task.destroy();
-        await Promise.allSettled(ctx.jobs.running.values());
+        await ctx.jobs.finished();
       })();
       return stopping;
     },
@@ -132,7 +90,7 @@ const taskName = (job: string) => `marquee-${job}`;
  * asks with `<task name>:<scheduled time>`; a failing claim skips the run (node-cron fails
  * closed), and the next schedule tries again.
  */
-function claimingCoordinator(ctx: AppContext, job: string): RunCoordinator {
+function claimingCoordinator(ctx: JobContext, job: string): RunCoordinator {
   return {
     async shouldRun(key) {
       const scheduledFor = new Date(key.slice(taskName(job).length + 1));

@@ -1,6 +1,6 @@
-import type { AppContext } from '../context.js';
 import { listOrganizations, type OrganizationSync } from '../events/organization-repository.js';
-import type { JobDefinition, OrganizationFreshness, SyncWatchResult } from './types.js';
+import type { OrganizationFreshness, SyncWatchResult } from './jobs.js';
+import type { JobContext, JobDefinition } from './types.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -23,20 +23,22 @@ export function assessSyncFreshness(
   };
 }
 
-/** Checks every organization now and keeps the verdict on the context for /healthz and the admin page. */
-export async function checkSyncFreshness(ctx: AppContext): Promise<SyncWatchResult> {
+type WatchContext = Pick<JobContext, 'config' | 'database' | 'now' | 'jobs'>;
+
+/** Checks every organization now; the jobs service keeps the verdict for /healthz and /admin. */
+export async function checkSyncFreshness(ctx: WatchContext): Promise<SyncWatchResult> {
   const result = assessSyncFreshness(
     await listOrganizations(ctx.database.db),
     ctx.now(),
     ctx.config.syncStaleHours,
   );
-  ctx.jobs.syncWatch = result;
+  ctx.jobs.recordSyncWatch(result);
   return result;
 }
 
 /** The watchdog's latest verdict, checked afresh when there is none younger than `maxAgeMs`. */
 export async function currentSyncWatch(
-  ctx: AppContext,
+  ctx: WatchContext,
   maxAgeMs = 5 * 60_000,
 ): Promise<SyncWatchResult> {
   const latest = ctx.jobs.syncWatch;

@@ -1,9 +1,21 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { AppContext } from '../context.js';
-import type { SourceName } from '../events/types.js';
+import type { DatabaseHandle } from '../db/connection.js';
+import type { DataVersion } from '../cache/data-version.js';
+import type { JobResult, Jobs } from './jobs.js';
 
-/** What a job reports: counts and facts for its log line, the admin page and the CLI. */
-export type JobResult = Record<string, unknown>;
+/** The services a job uses; the app context provides them. */
+export interface JobContext {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  now: () => Date;
+  /** Names this process among instances sharing a database (run claims, change announcements). */
+  instanceId: string;
+  /** Jobs that change events bump the data version, so cached outputs are rendered again. */
+  caches: { dataVersion: DataVersion };
+  jobs: Jobs;
+}
 
 /** One scheduled job: a name, its cron schedule from the configuration, and what it does. */
 export interface JobDefinition {
@@ -17,47 +29,5 @@ export interface JobDefinition {
    * only look and keep what they saw in this process's memory.
    */
   everyInstance?: boolean;
-  run(ctx: AppContext): Promise<JobResult>;
-}
-
-/** The outcome of one run, kept per job for the admin page and returned by `runJob`. */
-export interface JobRun {
-  name: string;
-  trigger: 'schedule' | 'direct';
-  status: 'ok' | 'failed' | 'skipped';
-  startedAt: Date;
-  durationMs: number;
-  result: JobResult | null;
-  error: string | null;
-}
-
-/** An organization's full-sync freshness, as the sync watchdog judged it. */
-export interface OrganizationFreshness {
-  source: SourceName;
-  id: string;
-  name: string | null;
-  lastSyncAt: Date | null;
-  lastSyncEventCount: number | null;
-  stale: boolean;
-}
-
-export interface SyncWatchResult {
-  checkedAt: Date;
-  staleAfterHours: number;
-  organizations: OrganizationFreshness[];
-  stale: OrganizationFreshness[];
-}
-
-/** In-memory job state of one process (or one test app): nothing here needs to survive a restart. */
-export interface JobState {
-  /** Runs in progress by job name: a job never overlaps itself. */
-  running: Map<string, Promise<JobRun>>;
-  lastRuns: Map<string, JobRun>;
-  /** The latest sync-watchdog verdict, shown by /healthz and the admin page. */
-  syncWatch: SyncWatchResult | null;
-}
-
-/** Empty job state for a new context. */
-export function createJobState(): JobState {
-  return { running: new Map(), lastRuns: new Map(), syncWatch: null };
+  run(ctx: JobContext): Promise<JobResult>;
 }

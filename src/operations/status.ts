@@ -9,7 +9,6 @@ import {
 } from '../inbox/inbox-repository.js';
 import { JOBS, nextRunOf } from '../jobs/scheduler.js';
 import { checkSyncFreshness } from '../jobs/sync-watchdog.js';
-import { sources } from '../sources/index.js';
 
 /** Everything an operator asks "is it working?" about, for GET /admin, /admin/status.json and `marquee status`. */
 export interface OperationsStatus {
@@ -83,7 +82,7 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     checkSyncFreshness(ctx),
   ]);
   const sourceStatuses: SourceStatus[] = [];
-  for (const adapter of Object.values(sources)) {
+  for (const adapter of Object.values(ctx.inbox.sources)) {
     const mine = counts.filter((row) => row.source === adapter.name);
     const count = (status: string) =>
       mine.filter((row) => row.status === status).reduce((sum, row) => sum + row.count, 0);
@@ -94,7 +93,7 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     });
     sourceStatuses.push({
       name: adapter.name,
-      configured: adapter.isConfigured(ctx.config),
+      configured: adapter.isConfigured(),
       lastDeliveryAt: lastTimes.get(adapter.name)?.toISOString() ?? null,
       last24h: {
         accepted: count('pending') + count('processed') + count('failed') + count('ignored'),
@@ -130,7 +129,7 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     events,
     jobs: JOBS.map((job) => {
       const schedule = job.schedule(ctx.config);
-      const lastRun = ctx.jobs.lastRuns.get(job.name);
+      const lastRun = ctx.jobs.lastRun(job.name);
       return {
         name: job.name,
         description: job.description,
@@ -138,7 +137,7 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
         nextRunAt: ctx.config.jobsEnabled
           ? (nextRunOf(schedule, timeZone)?.toISOString() ?? null)
           : null,
-        running: ctx.jobs.running.has(job.name),
+        running: ctx.jobs.isRunning(job.name),
         lastRun: lastRun
           ? {
               status: lastRun.status,

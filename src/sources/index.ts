@@ -1,17 +1,42 @@
+import type { Config } from '../config.js';
 import type { SourceName } from '../events/types.js';
-import { eventportAdapter } from './eventport/index.js';
-import { stagerAdapter } from './stager/index.js';
+import { createEventportAdapter, type EventportSettings } from './eventport/index.js';
+import { createStagerAdapter, type StagerSettings } from './stager/index.js';
 import type { SourceAdapter } from './types.js';
 
-/** Every webhook source. Adding one: a folder beside these, a name in SourceName, a line here. */
-export const sources: Record<SourceName, SourceAdapter> = {
-  stager: stagerAdapter,
-  eventport: eventportAdapter,
-};
+/**
+ * Every webhook source. Adding one: a folder beside these, a name in SourceName, its settings
+ * here and a line in `createSources`.
+ */
+export type Sources = Readonly<Record<SourceName, SourceAdapter>>;
 
-export const SOURCE_NAMES = Object.keys(sources) as SourceName[];
+/** Each source's own settings. */
+export interface SourceSettings {
+  stager: StagerSettings;
+  eventport: EventportSettings;
+}
 
-/** The adapter for a source name, or undefined for a name no source has. */
-export function findSource(name: string): SourceAdapter | undefined {
-  return Object.hasOwn(sources, name) ? sources[name as SourceName] : undefined;
+const NAMES: Record<SourceName, true> = { stager: true, eventport: true };
+
+export const SOURCE_NAMES = Object.keys(NAMES) as SourceName[];
+
+/** Builds every source's adapter from its settings. */
+export function createSources(settings: SourceSettings): Sources {
+  return {
+    stager: createStagerAdapter(settings.stager),
+    eventport: createEventportAdapter(settings.eventport),
+  };
+}
+
+/** Picks each source's settings from the configuration. */
+export function sourceSettingsFrom(config: Config): SourceSettings {
+  return {
+    stager: { signingKeys: config.stager.signingKeys, timeZone: config.timeZone },
+    eventport: config.eventport,
+  };
+}
+
+/** True when `name` names a source. */
+export function isSourceName(name: string): name is SourceName {
+  return Object.hasOwn(NAMES, name);
 }

@@ -284,8 +284,8 @@ export async function startTestApp(
       return fetch(`${running.url}${pathAndQuery}`, { headers });
     },
     async settle() {
-      running.ctx.processor.notify();
-      await running.ctx.processor.idle();
+      running.ctx.inbox.notify();
+      await running.ctx.inbox.idle();
     },
     async query<T>(sqlText: string, ...params: unknown[]) {
       if (handle.dialect === 'sqlite') return runSqlite<T>(handle.sqlite, sqlText, params);

@@ -259,9 +259,9 @@ describe('the scheduler', () => {
     });
     expect(app.logs.join('')).toContain('jobs: scheduler started');
     const deadline = Date.now() + 5_000;
-    while (!app.ctx.jobs.lastRuns.has('maintenance') && Date.now() < deadline)
+    while (!app.ctx.jobs.lastRun('maintenance') && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(app.ctx.jobs.lastRuns.get('maintenance')).toMatchObject({
+    expect(app.ctx.jobs.lastRun('maintenance')).toMatchObject({
       status: 'ok',
       trigger: 'schedule',
     });

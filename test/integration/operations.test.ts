@@ -45,7 +45,7 @@ function sample(text: string, series: string): number | undefined {
 describe('GET /healthz', () => {
   it('reports the database, the inbox backlog and stale organizations', async () => {
     const app = await start();
-    await app.ctx.processor.stop();
+    await app.ctx.inbox.stop();
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     const response = await app.get('/healthz');
     expect(response.status).toBe(200);

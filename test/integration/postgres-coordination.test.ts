@@ -133,12 +133,12 @@ describe.skipIf(!serverUrl)('instances sharing one PostgreSQL database', () => {
     }
     const statuses = (await Promise.all(sends)).map((response) => response.status);
     expect(statuses.every((status) => status === 202)).toBe(true);
-    a.ctx.processor.notify();
-    b.ctx.processor.notify();
+    a.ctx.inbox.notify();
+    b.ctx.inbox.notify();
     await waitFor(
       async () => (await query("select 1 from deliveries where status = 'pending'")).length === 0,
     );
-    await Promise.all([a.ctx.processor.idle(), b.ctx.processor.idle()]);
+    await Promise.all([a.ctx.inbox.idle(), b.ctx.inbox.idle()]);
 
     const deliveries = await query<{ status: string; attempts: number }>(
       'select status, attempts from deliveries where id in (select id from deliveries order by id desc limit 60)',

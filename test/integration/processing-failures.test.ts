@@ -27,7 +27,7 @@ describe('processing failures', () => {
 
     const response = await app.postStager(fixture('stager/update-events.json'));
     expect(response.status).toBe(202);
-    await app.ctx.processor.idle();
+    await app.ctx.inbox.idle();
     expect(app.logs.join('')).toContain('inbox: processing failed');
 
     const deadline = Date.now() + 10_000;
@@ -46,7 +46,7 @@ describe('processing failures', () => {
     app = await startTestApp();
     const test = app;
     // Deliveries wait in the inbox until the processor below takes them as one batch.
-    await test.ctx.processor.stop();
+    await test.ctx.inbox.stop();
     const update = (id: number) =>
       stagerMessage('UPDATE_EVENTS', { id: 42, name: 'Paradiso' }, [
         stagerEvent({ id, name: `Event ${id}`, start: startFor(id) }),
@@ -71,11 +71,12 @@ describe('processing failures', () => {
     const processor = new InboxProcessor({
       db: test.ctx.database.db.withPlugin(failSecondGenreWrite),
       gate: new DurabilityGate(test.ctx.database),
-      config: test.ctx.config,
+      sources: test.ctx.inbox.sources,
+      defaultDurationHours: test.ctx.config.defaultDurationHours,
       now: test.ctx.now,
       logger: test.ctx.logger,
       instanceId: 'test',
-      hooks: { onEventsChanged: () => undefined },
+      hooks: { onEventsChanged: () => undefined, onProcessed: () => undefined },
     });
     processor.notify();
     await processor.idle();

@@ -200,7 +200,7 @@ describe('POST /webhooks/eventport', () => {
 describe('the inbox', () => {
   it('processes deliveries left unprocessed by a previous process on start', async () => {
     const first = await startTestApp();
-    await first.ctx.processor.stop();
+    await first.ctx.inbox.stop();
     expect((await first.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     expect((await first.postEventport(fixture('eventport/post-full-example.json'))).status).toBe(
       202,
@@ -266,7 +266,34 @@ describe('the inbox', () => {
     );
     expect(failed!.status).toBe('failed');
     expect(failed!.error).toMatch(/organization/);
-    expect(await app.ctx.processor.replay({ scope: 'failed', since: null })).toBe(1);
+    expect(await app.ctx.inbox.replay({ scope: 'failed', since: null })).toBe(1);
     expect((await app.query('select status from deliveries'))[0]).toEqual({ status: 'failed' });
+  });
+});
+
+describe('the inbox service', () => {
+  it('reports each processed delivery and each change of stored events as typed events', async () => {
+    app = await startTestApp();
+    const processed: { source: string; outcome: string }[] = [];
+    const changes: { facets: boolean }[] = [];
+    app.ctx.inbox.on('processed', ({ source, outcome, seconds }) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      processed.push({ source, outcome });
+    });
+    app.ctx.inbox.on('eventsChanged', (change) => changes.push(change));
+    const version = app.ctx.caches.dataVersion.value;
+
+    expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+    await app.settle();
+    expect(processed).toEqual([{ source: 'stager', outcome: 'processed' }]);
+    expect(changes).toEqual([{ facets: true }]);
+    // The context wires the change to the data version the caches key on.
+    expect(app.ctx.caches.dataVersion.value).toBeGreaterThan(version);
+
+    const unreadable = JSON.stringify({ messageType: 'UPDATE_EVENTS', messageContent: {} });
+    expect((await app.postStager(unreadable)).status).toBe(202);
+    await app.settle();
+    expect(processed.at(-1)).toEqual({ source: 'stager', outcome: 'failed' });
+    expect(changes).toHaveLength(1);
   });
 });

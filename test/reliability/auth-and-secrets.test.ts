@@ -7,7 +7,7 @@ import {
   matchesSecret,
   parseBasicAuth,
   verifySignature,
-} from '../../src/inbox/verify.js';
+} from '../../src/auth/verify.js';
 import { redactUrl } from '../../src/logger.js';
 import { hostileString } from '../helpers/hostile-arbitraries.js';
 import { rawRequest } from '../helpers/raw-http.js';

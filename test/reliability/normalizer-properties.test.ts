@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { isKnownTimeZone } from '../../src/events/time.js';
-import type { Event, NormalizedEvent } from '../../src/events/types.js';
+import type { Event, NormalizedEvent, SourceMessage } from '../../src/events/types.js';
 import { renderIcs } from '../../src/render/ics.js';
 import { renderAtom, renderJsonFeed, renderRss } from '../../src/render/syndication.js';
-import { sources } from '../../src/sources/index.js';
-import type { SourceAdapter, SourceMessage } from '../../src/sources/types.js';
+import { createSources, sourceSettingsFrom } from '../../src/sources/index.js';
+import type { SourceAdapter } from '../../src/sources/types.js';
 import {
   eventportMessageArb,
   mutate,
@@ -30,6 +30,7 @@ const NUM_RUNS = Number(process.env.MARQUEE_PROPERTY_RUNS ?? 400);
 if (process.env.MARQUEE_PROPERTY_SEED)
   fc.configureGlobal({ seed: Number(process.env.MARQUEE_PROPERTY_SEED) });
 const config = loadConfig({ ...DEFAULT_TEST_ENV, DATABASE_PATH: ':memory:' });
+const sources = createSources(sourceSettingsFrom(config));
 const context = { receivedAt: new Date('2026-11-22T12:00:00Z') };
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const XML_ILLEGAL =
@@ -117,7 +118,7 @@ function interpretChecked(
     : { normalized: 0, skipped: 0, unreadable: 0, ignored: 0 };
   let message: SourceMessage;
   try {
-    message = adapter.interpret(payload, context, config);
+    message = adapter.interpret(payload, context);
   } catch (error) {
     // An unreadable message: a plain Error naming the source, never a crash of another kind.
     expect(error).toBeInstanceOf(Error);
@@ -243,7 +244,6 @@ describe('impossible calendar dates', () => {
           },
         },
         context,
-        config,
       );
       expect(stager).toMatchObject({
         events: [],
@@ -257,7 +257,6 @@ describe('impossible calendar dates', () => {
           data: { event: { _id: 'AAAAAAAAAAAAAAAAA', name: 'Party', begin: date } },
         },
         context,
-        config,
       );
       expect(eventport).toMatchObject({
         events: [],
@@ -276,7 +275,6 @@ describe('impossible calendar dates', () => {
         },
       },
       context,
-      config,
     );
     expect(message).toMatchObject({
       events: [{ startsAt: new Date('2028-02-29T19:00:00Z') }],
@@ -309,7 +307,6 @@ describe('deeply nested markup in descriptions', () => {
           },
         },
         context,
-        config,
       );
       expect(message).toMatchObject({
         events: [{ externalId: '1', descriptionText: 'deep' }, { externalId: '2' }],
@@ -327,7 +324,6 @@ describe('deeply nested markup in descriptions', () => {
         description: `<p>${'<span>'.repeat(15_000)}deep`,
       },
       context,
-      config,
     );
     expect(message).toMatchObject({ events: [{ descriptionText: 'deep' }], skipped: [] });
   });
@@ -364,7 +360,7 @@ describe('hostile payloads through the app (inbox, ingest, SQLite, feeds)', () =
           const adapter = sources[source];
           let readable = true;
           try {
-            adapter.interpret(JSON.parse(body), context, config);
+            adapter.interpret(JSON.parse(body), context);
           } catch {
             readable = false;
           }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { describe as describeText } from '../../src/events/description.js';
-import { eventportAdapter } from '../../src/sources/eventport/index.js';
+import { createSources, sourceSettingsFrom } from '../../src/sources/index.js';
 
-const config = loadConfig({});
+const { eventport } = createSources(sourceSettingsFrom(loadConfig({})));
 
 describe('source quirks found by property tests', () => {
   it('cleans a price category given as a bare string', () => {
-    const message = eventportAdapter.interpret(
+    const message = eventport.interpret(
       {
         type: 'event',
         method: 'post',
@@ -22,7 +22,6 @@ describe('source quirks found by property tests', () => {
         },
       },
       { receivedAt: new Date('2026-11-22T12:00:00Z') },
-      config,
     );
     expect(message.kind).toBe('upsert');
     if (message.kind !== 'upsert') return;

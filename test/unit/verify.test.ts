@@ -5,8 +5,9 @@ import {
   matchesBasicAuth,
   matchesSecret,
   parseBasicAuth,
+  parseBearerToken,
   verifySignature,
-} from '../../src/inbox/verify.js';
+} from '../../src/auth/verify.js';
 
 const body = Buffer.from('{"messageType":"UPDATE_EVENTS"}');
 const keys = ['key-one', 'key-two'];
@@ -57,6 +58,15 @@ describe('matchesSecret and Basic auth', () => {
     expect(matchesSecret('ab', ['abc'])).toBe(false);
     expect(matchesSecret('', ['abc'])).toBe(false);
     expect(matchesSecret(undefined, ['abc'])).toBe(false);
+  });
+
+  it('reads a Bearer token in any case of the scheme, and nothing from other schemes', () => {
+    expect(parseBearerToken('Bearer abc.def')).toBe('abc.def');
+    expect(parseBearerToken('bearer  abc ')).toBe('abc');
+    expect(parseBearerToken('Bearer a b')).toBeUndefined();
+    expect(parseBearerToken('Bearer')).toBeUndefined();
+    expect(parseBearerToken(`Basic ${Buffer.from('user:pw').toString('base64')}`)).toBeUndefined();
+    expect(parseBearerToken(undefined)).toBeUndefined();
   });
 
   it('parses Basic headers and rejects malformed ones', () => {

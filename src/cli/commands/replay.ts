@@ -27,11 +27,11 @@ While Marquee runs, prefer the admin page's replay button (POST /admin/replay).`
     const scope = values.all ? 'all' : 'failed';
     return withContext(io, async (ctx) => {
       const outcomes = { processed: 0, ignored: 0, failed: 0 };
-      ctx.processingListeners.push((_source, outcome) => {
+      ctx.inbox.on('processed', ({ outcome }) => {
         outcomes[outcome] += 1;
       });
-      const requeued = await ctx.processor.replay({ scope, since });
-      await ctx.processor.stop();
+      const requeued = await ctx.inbox.replay({ scope, since });
+      await ctx.inbox.stop();
       io.out(
         `requeued ${requeued} ${scope === 'all' ? '' : 'failed '}deliveries${since ? ` received since ${since.toISOString()}` : ''}`,
       );

@@ -1,6 +1,8 @@
-import { matchesBasicAuth, matchesSecret, parseBasicAuth } from '../../inbox/verify.js';
+import { matchesBasicAuth, matchesSecret, parseBasicAuth } from '../../auth/verify.js';
 import { asRecord, describeIssues } from '../fields.js';
-import type { SourceAdapter, SourceMessage } from '../types.js';
+import type { SourceMessage } from '../../events/types.js';
+import type { BasicCredentials } from '../../auth/verify.js';
+import type { SourceAdapter } from '../types.js';
 import { envelopeSchema, eventSchema, profileSchema } from './schema.js';
 import { normalizeEventportEvent } from './normalize.js';
 
@@ -45,30 +47,38 @@ function cancelOf(rawId: unknown, messageType: string): SourceMessage {
   return { kind: 'cancel', messageType, externalIds: [String(rawId)] };
 }
 
+export interface EventportSettings {
+  /** EVENTPORT_TOKENS: accepted `accessToken` query parameters. */
+  tokens: readonly string[];
+  /** EVENTPORT_BASIC_AUTH: accepted HTTP Basic user:password pairs. */
+  basicAuth: readonly BasicCredentials[];
+  /** EVENTPORT_TIMEZONE: the zone of Eventport's local times. */
+  timeZone: string;
+}
+
 /** Eventport's publisher webhook: `accessToken` or HTTP Basic; `post` and `cancel`, plus pre-1.0 forms. */
-export const eventportAdapter: SourceAdapter = {
+export const createEventportAdapter = (settings: EventportSettings): SourceAdapter => ({
   name: 'eventport',
   secretVariables: ['EVENTPORT_TOKENS', 'EVENTPORT_BASIC_AUTH'],
 
-  isConfigured: (config) =>
-    config.eventport.tokens.length > 0 || config.eventport.basicAuth.length > 0,
+  isConfigured: () => settings.tokens.length > 0 || settings.basicAuth.length > 0,
 
-  authenticate(request, config) {
+  authenticate(request) {
     const token = request.query.accessToken;
-    if (typeof token === 'string' && matchesSecret(token, config.eventport.tokens)) {
+    if (typeof token === 'string' && matchesSecret(token, settings.tokens)) {
       return { ok: true, method: 'token' };
     }
     const authorization = request.headers.authorization;
-    if (matchesBasicAuth(parseBasicAuth(authorization), config.eventport.basicAuth)) {
+    if (matchesBasicAuth(parseBasicAuth(authorization), settings.basicAuth)) {
       return { ok: true, method: 'basic' };
     }
     return { ok: false };
   },
 
-  interpret(payload, _context, config) {
+  interpret(payload) {
     const body = asRecord(payload);
     if (!body) throw new Error('eventport: payload is not a JSON object');
-    const timeZone = config.eventport.timeZone;
+    const { timeZone } = settings;
 
     // Pre-1.0: `{delete: true, _id}` cancels, a bare event object publishes or updates.
     if (body.type === undefined && body.method === undefined) {
@@ -96,4 +106,4 @@ export const eventportAdapter: SourceAdapter = {
     if (method === 'cancel') return cancelOf(event?._id, messageType);
     return { kind: 'ignored', messageType, reason: `unknown method ${method}` };
   },
-};
+});

@@ -1,28 +1,35 @@
-import { verifySignature } from '../../inbox/verify.js';
-import type { NormalizedEvent } from '../../events/types.js';
+import { verifySignature } from '../../auth/verify.js';
+import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
 import { asRecord, describeIssues } from '../fields.js';
-import type { SkippedEvent, SourceAdapter } from '../types.js';
+import type { SourceAdapter } from '../types.js';
 import { contentSchema, envelopeSchema, eventSchema } from './schema.js';
 import { normalizeStagerEvent } from './normalize.js';
 
 const KNOWN_TYPES = new Set(['UPDATE_EVENTS', 'ORGANIZATION_SYNC']);
 
+export interface StagerSettings {
+  /** STAGER_SIGNING_KEYS: every key a delivery may be signed with. */
+  signingKeys: readonly string[];
+  /** TIMEZONE: the zone of Stager's local times. */
+  timeZone: string;
+}
+
 /** Stager's partner push feed: HMAC-signed `UPDATE_EVENTS` and nightly `ORGANIZATION_SYNC`. */
-export const stagerAdapter: SourceAdapter = {
+export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => ({
   name: 'stager',
   secretVariables: ['STAGER_SIGNING_KEYS'],
 
-  isConfigured: (config) => config.stager.signingKeys.length > 0,
+  isConfigured: () => settings.signingKeys.length > 0,
 
-  authenticate(request, config) {
+  authenticate(request) {
     const header = request.headers['x-signature'];
     const value = Array.isArray(header) ? undefined : header;
-    return verifySignature(request.body, value, config.stager.signingKeys)
+    return verifySignature(request.body, value, settings.signingKeys)
       ? { ok: true, method: 'signature' }
       : { ok: false };
   },
 
-  interpret(payload, _context, config) {
+  interpret(payload) {
     const envelope = envelopeSchema.safeParse(payload);
     if (!envelope.success) {
       throw new Error(`stager: not a push-feed envelope (${describeIssues(envelope.error)})`);
@@ -43,7 +50,7 @@ export const stagerAdapter: SourceAdapter = {
     for (const raw of content.data.events) {
       const parsed = eventSchema.safeParse(raw);
       if (parsed.success) {
-        events.push(normalizeStagerEvent(parsed.data, organization, config.timeZone));
+        events.push(normalizeStagerEvent(parsed.data, organization, settings.timeZone));
       } else {
         const id = asRecord(raw)?.id;
         skipped.push({
@@ -57,4 +64,4 @@ export const stagerAdapter: SourceAdapter = {
       ? { kind: 'sync', messageType, organization, events, skipped }
       : { kind: 'upsert', messageType, events, skipped };
   },
-};
+});

@@ -1,8 +1,9 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Authentication primitives for webhooks. Every comparison runs in constant time, also when
- * lengths differ and across all configured secrets (no early exit reveals which key is close).
+ * Authentication primitives for webhooks, /metrics and /admin. Every comparison runs in constant
+ * time, also when lengths differ and across all configured secrets (no early exit reveals which
+ * key is close).
  */
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
@@ -52,6 +53,11 @@ export function matchesSecret(candidate: string | undefined, secrets: readonly s
 export interface BasicCredentials {
   user: string;
   password: string;
+}
+
+/** Reads the token of `Authorization: Bearer <token>`; undefined when absent or another scheme. */
+export function parseBearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 }
 
 /** Reads HTTP Basic credentials from an Authorization header; null when absent or malformed. */

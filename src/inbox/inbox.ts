@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { DatabaseHandle } from '../db/connection.js';
+import { DurabilityGate } from '../db/durability.js';
+import type { SourceName } from '../events/types.js';
+import { HttpError } from '../errors.js';
+import type { Sources } from '../sources/index.js';
+import { DeliveryRecorder } from './delivery-recorder.js';
+import type { ReplaySelection } from './inbox-repository.js';
+import {
+  InboxProcessor,
+  parseJsonBody,
+  type ChangedEvents,
+  type ProcessedDelivery,
+} from './processor.js';
+
+/** What the inbox reports, for the entry point to wire to metrics and caches. */
+export type InboxEvents = {
+  /** One delivery was processed (or ignored, or failed). */
+  processed: [ProcessedDelivery];
+  /** Processing changed stored events. */
+  eventsChanged: [ChangedEvents];
+};
+
+export interface ReceivedRequest {
+  headers: IncomingHttpHeaders;
+  query: Record<string, unknown>;
+  body: Buffer;
+  remoteAddress: string | undefined;
+}
+
+/** Headers worth keeping with a delivery. Authorization and X-Signature never are. */
+const KEPT_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'content-length',
+  'user-agent',
+  'x-request-id',
+  'x-forwarded-for',
+];
+
+function keptHeaders(
+  headers: IncomingHttpHeaders,
+  remoteAddress: string | undefined,
+  authMethod: string,
+): Record<string, string> {
+  const kept: Record<string, string> = { 'x-marquee-auth': authMethod };
+  for (const name of KEPT_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') kept[name] = value.slice(0, 500);
+  }
+  if (remoteAddress) kept['x-marquee-remote-address'] = remoteAddress;
+  return kept;
+}
+
+/**
+ * The inbox: receives deliveries (authenticated by their source, stored durably before they are
+ * acknowledged), processes them in arrival order, replays stored ones, and reports outcomes as
+ * typed events (`processed`, `eventsChanged`).
+ */
+export class Inbox {
+  /** Every source's adapter, built from its own settings. */
+  readonly sources: Sources;
+  /** Untyped inside; `on`, `off` and `emit` below give it its types. */
+  private readonly events = new EventEmitter();
+  private readonly recorder: DeliveryRecorder;
+  private readonly processor: InboxProcessor;
+  private readonly now: () => Date;
+
+  constructor(options: {
+    database: DatabaseHandle;
+    sources: Sources;
+    /** DEFAULT_DURATION_HOURS: how long an open-ended event counts as running. */
+    defaultDurationHours: number;
+    now: () => Date;
+    logger: Logger;
+    /** Names this process in change announcements to other instances. */
+    instanceId: string;
+  }) {
+    this.sources = options.sources;
+    this.now = options.now;
+    const gate = new DurabilityGate(options.database);
+    this.recorder = new DeliveryRecorder(options.database.db, gate);
+    this.processor = new InboxProcessor({
+      db: options.database.db,
+      gate,
+      sources: options.sources,
+      defaultDurationHours: options.defaultDurationHours,
+      now: options.now,
+      logger: options.logger,
+      instanceId: options.instanceId,
+      hooks: {
+        onEventsChanged: (change) => this.emit('eventsChanged', change),
+        onProcessed: (processed) => this.emit('processed', processed),
+      },
+    });
+  }
+
+  /** Calls `listener` on each `event` from now on. */
+  on<K extends keyof InboxEvents>(event: K, listener: (...args: InboxEvents[K]) => void): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Stops calling `listener` on `event`. */
+  off<K extends keyof InboxEvents>(event: K, listener: (...args: InboxEvents[K]) => void): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  private emit<K extends keyof InboxEvents>(event: K, ...args: InboxEvents[K]): void {
+    this.events.emit(event, ...args);
+  }
+
+  /**
+   * The receiving use case: authenticate, store the raw delivery durably, then queue it. Anything
+   * authenticated is stored, even when it is not JSON (kept as rejected, answered 400).
+   */
+  async receive(source: SourceName, request: ReceivedRequest): Promise<{ deliveryId: number }> {
+    const adapter = this.sources[source];
+    if (!adapter.isConfigured()) {
+      throw new HttpError(
+        503,
+        `${adapter.name}: webhook not configured; set ${adapter.secretVariables.join(' or ')} to receive deliveries`,
+      );
+    }
+    const auth = adapter.authenticate(request);
+    if (!auth.ok) {
+      throw new HttpError(
+        401,
+        `${adapter.name}: authentication failed`,
+        adapter.name === 'eventport' ? { 'WWW-Authenticate': 'Basic realm="marquee"' } : {},
+      );
+    }
+    let payload: unknown;
+    let parseError: string | null = null;
+    try {
+      payload = parseJsonBody(request.body);
+    } catch (error) {
+      parseError = `body is not JSON: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const contentType =
+      typeof request.headers['content-type'] === 'string' ? request.headers['content-type'] : null;
+    const deliveryId = await this.recorder.recordDelivery({
+      source: adapter.name,
+      receivedAt: this.now(),
+      contentType,
+      headers: keptHeaders(request.headers, request.remoteAddress, auth.method),
+      body: request.body,
+      bodySha256: createHash('sha256').update(request.body).digest('hex'),
+      status: parseError ? 'rejected' : 'pending',
+      error: parseError,
+    });
+    if (parseError) {
+      throw new HttpError(400, `${adapter.name}: ${parseError} (kept as delivery ${deliveryId})`);
+    }
+    this.processor.notify(deliveryId, payload);
+    return { deliveryId };
+  }
+
+  /** Asks for processing of pending deliveries (left by a restart, or by another instance). */
+  notify(): void {
+    this.processor.notify();
+  }
+
+  /** Queues failed (or all) deliveries again and processes them; returns how many. */
+  replay(selection: ReplaySelection): Promise<number> {
+    return this.processor.replay(selection);
+  }
+
+  /** Resolves when nothing is pending or being processed. */
+  idle(): Promise<void> {
+    return this.processor.idle();
+  }
+
+  /** Finishes the delivery being processed and stops taking new ones. */
+  stop(): Promise<void> {
+    return this.processor.stop();
+  }
+}
