@@ -84,6 +84,19 @@ export interface Event extends NormalizedEvent {
   lastChangedAt: Date;
   /** Increases on every material change; the ICS SEQUENCE. */
   revision: number;
+  /**
+   * When the event, once published, left the outputs for a reason other than ending (a sync
+   * removed it, the source hid it); null while it is published, and for an event never published.
+   */
+  withdrawnAt: Date | null;
+}
+
+/**
+ * Whether an event was published and has since been withdrawn: calendars keep it as a cancelled
+ * tombstone until it would have ended, every other output leaves it out.
+ */
+export function isWithdrawn(event: Pick<Event, 'visibility' | 'withdrawnAt'>): boolean {
+  return event.visibility !== 'public' && event.withdrawnAt !== null;
 }
 
 /** An external id: 1-64 letters, digits or `_ . : -`, safe in URLs and ICS UIDs. */
