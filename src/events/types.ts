@@ -15,6 +15,12 @@ export type EventStatus = 'scheduled' | 'cancelled' | 'rescheduled' | 'relocated
  */
 export type EventVisibility = 'public' | 'hidden' | 'removed';
 
+/** Every visibility but `public`: the states a published event can be withdrawn into. */
+export const UNPUBLISHED_VISIBILITIES = ['hidden', 'removed'] as const satisfies Exclude<
+  EventVisibility,
+  'public'
+>[];
+
 export interface Venue {
   name: string | null;
   street: string | null;

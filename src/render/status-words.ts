@@ -12,6 +12,12 @@ export const STATUS_WORDS = {
   openEnded: 'End time not announced',
 } as const;
 
+/** Prefix of a tombstone's calendar title: a withdrawn event, in the style of CANCELLED_PREFIX. */
+export const REMOVED_PREFIX = 'Removed: ';
+
+/** The line a tombstone's calendar description opens with. */
+export const REMOVED_NOTE = 'Removed: this event is no longer listed.';
+
 /**
  * The status facts a description must state because nothing else in the output carries them:
  * a new location, a reschedule whose earlier start is unknown (a known one has its own

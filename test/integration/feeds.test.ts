@@ -255,7 +255,7 @@ describe('GET /events.ics', () => {
     expect(event!.component.getFirstPropertyValue('status')).toBe('CANCELLED');
   });
 
-  it('serves one event for "add to calendar", 410 once removed, 404 for unknown ids', async () => {
+  it('serves one event for "add to calendar", a tombstone once removed, 404 for unknown ids', async () => {
     app = await appWithEvents();
     const single = await app.get('/events/stager-583922.ics');
     expect(single.status).toBe(200);
@@ -267,7 +267,14 @@ describe('GET /events.ics', () => {
       (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
     ).toBe(202);
     await app.settle();
-    expect((await app.get('/events/stager-583922.ics')).status).toBe(410);
+    const removed = await app.get('/events/stager-583922.ics');
+    expect(removed.status).toBe(200);
+    const [tombstone] = new ICAL.Component(ICAL.parse(await removed.text())).getAllSubcomponents(
+      'vevent',
+    );
+    expect(tombstone!.getFirstPropertyValue('status')).toBe('CANCELLED');
+    expect(tombstone!.getFirstPropertyValue('summary')).toBe('Removed: Sunday Brunch Jazz');
+    expect((await app.get('/events/stager-583922')).status).toBe(410);
   });
 });
 
@@ -366,8 +373,9 @@ describe('RSS, Atom and JSON Feed', () => {
       ['stager-583920', 'scheduled'],
       ['stager-583921', 'cancelled'],
     ]);
-    expect(await (await app.get('/events.ics?source=stager')).text()).not.toContain(
-      'Sunday Brunch Jazz',
+    // The calendar keeps the removed event as a cancelled tombstone (see tombstones.test.ts).
+    expect(await (await app.get('/events.ics?source=stager')).text()).toContain(
+      'SUMMARY:Removed: Sunday Brunch Jazz',
     );
   });
 });

@@ -35,6 +35,7 @@ const noFilter: EventFilter = {
   from: null,
   to: null,
   q: [],
+  cancelled: 'status',
   limit: 50,
   offset: 0,
 };
