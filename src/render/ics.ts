@@ -27,7 +27,13 @@ import {
   summaryTitle,
 } from './event-text.js';
 import { eventPageUrl } from './event-url.js';
-import { REMOVED_NOTE, REMOVED_PREFIX, STATUS_WORDS, statusNotes } from './status-words.js';
+import {
+  REMOVED_NOTE,
+  REMOVED_PREFIX,
+  STATUS_WORDS,
+  statusNotes,
+  withNotes,
+} from './status-words.js';
 import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
 
 /**
@@ -309,10 +315,7 @@ function calendarDescription(
     ...(isWithdrawn(event) ? [REMOVED_NOTE] : []),
     ...statusNotes(event),
   ];
-  const description = descriptionPlainText(event, channel);
-  const paragraphs = notes.length > 0 ? [notes.join('\n')] : [];
-  if (description !== null) paragraphs.push(description);
-  return paragraphs.length > 0 ? paragraphs.join('\n\n') : null;
+  return withNotes(notes, descriptionPlainText(event, channel));
 }
 
 function location(event: Event): ICalLocation | null {

@@ -32,3 +32,10 @@ export function statusNotes(event: Event): string[] {
   if (event.endsAt === null) notes.push(STATUS_WORDS.openEnded);
   return notes;
 }
+
+/** Plain text: `notes`, a line each, as a paragraph before `description`; null when both are empty. */
+export function withNotes(notes: readonly string[], description: string | null): string | null {
+  const paragraphs = notes.length > 0 ? [notes.join('\n')] : [];
+  if (description !== null) paragraphs.push(description);
+  return paragraphs.length > 0 ? paragraphs.join('\n\n') : null;
+}

@@ -128,8 +128,9 @@ describe('html renderer', () => {
     );
     expect(links.ics).toBe('http://localhost:3000/events.ics?city=M%C3%BCnchen');
     expect(links.webcal).toBe('webcal://localhost:3000/events.ics?city=M%C3%BCnchen');
+    // Google Calendar drops STATUS:CANCELLED events: its subscription asks to see them.
     expect(links.google).toBe(
-      `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(links.webcal)}`,
+      `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(`${links.webcal}&cancelled=visible`)}`,
     );
     expect(links.name).toBe('Marquee: Events in München');
   });
