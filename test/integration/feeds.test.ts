@@ -351,6 +351,21 @@ describe('RSS, Atom and JSON Feed', () => {
     });
   });
 
+  it('says in every format that an end time was not announced', async () => {
+    app = await appWithEvents();
+    const rss = await (await app.get('/events.rss?genre=jazz')).text();
+    expect(rss).toContain('<description><![CDATA[<p>End time not announced</p>');
+    const atom = await (await app.get('/events.atom?genre=jazz')).text();
+    expect(atom).toContain('<content type="html"><![CDATA[<p>End time not announced</p>');
+    const json = (await (await app.get('/events.json?genre=jazz')).json()) as {
+      items: { content_html: string; content_text: string }[];
+    };
+    expect(json.items[0]!.content_html).toMatch(/^<p>End time not announced<\/p>/);
+    expect(json.items[0]!.content_text).toMatch(/^End time not announced(\n|$)/);
+    const ics = await (await app.get('/events.ics?genre=jazz')).text();
+    expect(ics).toContain('DESCRIPTION:End time not announced');
+  });
+
   it('shows cancellation and sync removal in every format', async () => {
     app = await appWithEvents();
     expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
