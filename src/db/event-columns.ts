@@ -70,7 +70,7 @@ const EVENT_TABLE = {
    * When a published event left the outputs before ending (removed, deleted, hidden); null while
    * it is published. Dumps from before migration 0004 lack it.
    */
-  withdrawn_at: column(optionalText.optional()),
+  withdrawn_at: column(optionalText.optional(), 'read', 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;
@@ -98,7 +98,7 @@ const names = Object.keys(EVENT_TABLE) as EventColumn[];
 /** Every column, in dump order. */
 export const EVENT_COLUMNS: readonly EventColumn[] = names;
 
-/** The columns `toEvent` reads: the event without search and filter keys, hash and withdrawal. */
+/** The columns `toEvent` reads: the event without search and filter keys and hash. */
 export const READ_COLUMNS = names.filter((name) =>
   (EVENT_TABLE[name].uses as readonly ColumnUse[]).includes('read'),
 ) as readonly ReadColumn[];

@@ -31,7 +31,7 @@ export interface DeliveryTable {
 
 /** Derived from the one column list in db/event-columns.ts. */
 export type EventTable = Omit<EventColumnValues, 'withdrawn_at'> & {
-  /** Absent from inserts: null until the event is withdrawn. */
+  /** Null until a published event is withdrawn (events/event-writes.ts); inserts may omit it. */
   withdrawn_at: ColumnType<string | null, string | null | undefined, string | null>;
 };
 

@@ -8,7 +8,7 @@ import type { EventFilter } from './filter.js';
 import { matchesFilter } from './filter-predicate.js';
 import type { CityAliases } from './text-key.js';
 import { DAY_MS } from './time.js';
-import type { Event } from './types.js';
+import { UNPUBLISHED_VISIBILITIES, type Event } from './types.js';
 
 /** Reads of events as outputs show them: one by id, and filtered pages with their Last-Modified. */
 
@@ -23,6 +23,11 @@ export interface EventWindow {
   /** PAST_DAYS: ended events stay this many days. */
   pastDays: number;
   cityAliases: CityAliases;
+  /**
+   * Also withdrawn events (see `isWithdrawn`) that have not yet ended by `now`: calendars show
+   * them as cancelled tombstones, so that clients which keep vanished events drop them too.
+   */
+  tombstones?: boolean;
 }
 
 export interface EventPage {
@@ -46,7 +51,7 @@ const STAMP_COLUMNS = [
 type StampRow = Pick<EventRow, (typeof STAMP_COLUMNS)[number]>;
 
 /** What a page reads first: row versions, and what its summary needs. */
-const PAGE_COLUMNS = [...STAMP_COLUMNS, 'effective_end_at'] as const;
+const PAGE_COLUMNS = [...STAMP_COLUMNS, 'effective_end_at', 'visibility'] as const;
 
 type PageRow = Pick<EventRow, (typeof PAGE_COLUMNS)[number]>;
 
@@ -61,9 +66,10 @@ function stampOf(row: StampRow): string {
 const PAGE_ATTEMPTS = 3;
 
 /**
- * Upcoming public events matching `filter`, sorted by start, with what caches need to know.
- * The page is read as ids and row versions first; only rows missing from `cache` (all of them
- * without one) are then loaded and mapped.
+ * Upcoming public events matching `filter` (and with `window.tombstones`, withdrawn ones until
+ * they would have ended), sorted by start, with what caches need to know. The page is read as
+ * ids and row versions first; only rows missing from `cache` (all of them without one) are then
+ * loaded and mapped.
  */
 export async function findEvents(
   db: Queryable,
@@ -74,11 +80,30 @@ export async function findEvents(
   const lower = (
     filter.from ?? new Date(window.now.getTime() - window.pastDays * DAY_MS)
   ).toISOString();
+  // Tombstones stay until their event would have ended: the past days are for published events.
+  const tombstoneLower = (
+    filter.from !== null && filter.from > window.now ? filter.from : window.now
+  ).toISOString();
+  const tombstones = window.tombstones === true;
   const matching = matchesFilter(filter, window.cityAliases);
+  // Both branches read the (visibility, effective_end_at, starts_at) index; tombstones are few.
   let inWindow = db
     .selectFrom('events')
-    .where('events.visibility', '=', 'public')
-    .where('events.effective_end_at', '>', lower)
+    .where((eb) => {
+      const published = eb.and([
+        eb('events.visibility', '=', 'public'),
+        eb('events.effective_end_at', '>', lower),
+      ]);
+      if (!tombstones) return published;
+      return eb.or([
+        published,
+        eb.and([
+          eb('events.visibility', 'in', UNPUBLISHED_VISIBILITIES),
+          eb('events.effective_end_at', '>', tombstoneLower),
+          eb('events.withdrawn_at', 'is not', null),
+        ]),
+      ]);
+    })
     .where(matching);
   if (filter.to) inWindow = inWindow.where('events.starts_at', '<', filter.to.toISOString());
 
@@ -116,31 +141,60 @@ export async function findEvents(
       : await inWindow
           .select((eb) => [
             eb.fn.countAll<number>().as('total'),
-            eb.fn.min('events.effective_end_at').as('first_end'),
+            eb.fn
+              .min(
+                eb
+                  .case()
+                  .when('events.visibility', '=', 'public')
+                  .then(eb.ref('events.effective_end_at'))
+                  .end(),
+              )
+              .as('first_end'),
+            eb.fn
+              .min(
+                eb
+                  .case()
+                  .when('events.visibility', '!=', 'public')
+                  .then(eb.ref('events.effective_end_at'))
+                  .end(),
+              )
+              .as('first_tombstone_end'),
             eb.fn.max('events.last_changed_at').as('last_changed'),
           ])
           .executeTakeFirstOrThrow();
-  // Events that left the window, and removed or hidden ones, changed the result when they did.
+  // Events that left the window, and removed or hidden ones, changed the result when they did;
+  // a tombstone that ended left it at its end.
+  const now = window.now.toISOString();
   const departed = await db
     .selectFrom('events')
     .where(matching)
-    .select((eb) => [
-      eb.fn
-        .max(
-          eb
-            .case()
-            .when(
-              eb.and([
-                eb('events.visibility', '=', 'public'),
-                eb('events.effective_end_at', '<=', lower),
-              ]),
-            )
-            .then(eb.ref('events.effective_end_at'))
-            .else(eb.ref('events.last_changed_at'))
-            .end(),
+    .select((eb) => {
+      const ended = eb
+        .case()
+        .when(
+          eb.and([
+            eb('events.visibility', '=', 'public'),
+            eb('events.effective_end_at', '<=', lower),
+          ]),
         )
-        .as('last_change'),
-    ])
+        .then(eb.ref('events.effective_end_at'));
+      const changedAt = (
+        tombstones
+          ? ended
+              .when(
+                eb.and([
+                  eb('events.withdrawn_at', 'is not', null),
+                  eb('events.effective_end_at', '<=', now),
+                  eb('events.effective_end_at', '>', eb.ref('events.last_changed_at')),
+                ]),
+              )
+              .then(eb.ref('events.effective_end_at'))
+          : ended
+      )
+        .else(eb.ref('events.last_changed_at'))
+        .end();
+      return [eb.fn.max(changedAt).as('last_change')];
+    })
     .where((eb) =>
       eb.or([eb('events.visibility', '!=', 'public'), eb('events.effective_end_at', '<=', lower)]),
     )
@@ -151,10 +205,13 @@ export async function findEvents(
   );
   const lastModified =
     candidates.length > 0 ? candidates.sort().at(-1)! : new Date(0).toISOString();
-  const expiresAt =
+  const expiries = [
     summary.first_end && !filter.from
-      ? new Date(new Date(summary.first_end).getTime() + window.pastDays * DAY_MS)
-      : null;
+      ? new Date(summary.first_end).getTime() + window.pastDays * DAY_MS
+      : null,
+    summary.first_tombstone_end ? new Date(summary.first_tombstone_end).getTime() : null,
+  ].filter((time): time is number => time !== null);
+  const expiresAt = expiries.length > 0 ? new Date(Math.min(...expiries)) : null;
   return {
     total: Number(summary.total),
     events: read.events,
@@ -165,20 +222,33 @@ export async function findEvents(
 
 interface Summary {
   total: number;
+  /** The first end among published events. */
   first_end: string | null;
+  /** The first end among tombstones. */
+  first_tombstone_end: string | null;
   last_changed: string | null;
 }
 
 /** The summary of a page that holds every matching row. */
 function summarize(rows: readonly PageRow[]): Summary {
   let firstEnd: string | null = null;
+  let firstTombstoneEnd: string | null = null;
   let lastChanged: string | null = null;
   for (const row of rows) {
-    if (firstEnd === null || row.effective_end_at < firstEnd) firstEnd = row.effective_end_at;
+    if (row.visibility === 'public') {
+      if (firstEnd === null || row.effective_end_at < firstEnd) firstEnd = row.effective_end_at;
+    } else if (firstTombstoneEnd === null || row.effective_end_at < firstTombstoneEnd) {
+      firstTombstoneEnd = row.effective_end_at;
+    }
     if (lastChanged === null || row.last_changed_at > lastChanged)
       lastChanged = row.last_changed_at;
   }
-  return { total: rows.length, first_end: firstEnd, last_changed: lastChanged };
+  return {
+    total: rows.length,
+    first_end: firstEnd,
+    first_tombstone_end: firstTombstoneEnd,
+    last_changed: lastChanged,
+  };
 }
 
 /**

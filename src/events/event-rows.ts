@@ -56,5 +56,6 @@ export function toEvent(row: EventReadRow): Event {
     firstSeenAt: new Date(row.first_seen_at),
     lastChangedAt: new Date(row.last_changed_at),
     revision: row.revision,
+    withdrawnAt: toDate(row.withdrawn_at),
   };
 }

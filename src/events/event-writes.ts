@@ -5,7 +5,7 @@ import { EVENT_COLUMNS, UPSERT_COLUMNS } from '../db/event-columns.js';
 import type { NewEventRow } from '../db/schema.js';
 import { parseList } from './event-rows.js';
 import { foldKey } from './text-key.js';
-import type { SourceName } from './types.js';
+import type { EventVisibility, SourceName } from './types.js';
 
 /** Every write to the events tables, and the stored state ingest decides its writes on. */
 
@@ -27,6 +27,7 @@ export interface StoredEventState {
   organizationId: string | null;
   organizerName: string | null;
   effectiveEndAt: string;
+  withdrawnAt: string | null;
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
@@ -53,6 +54,7 @@ export async function findEventStates(
         'organization_id',
         'organizer_name',
         'effective_end_at',
+        'withdrawn_at',
       ])
       .where('id', 'in', part)
       .execute();
@@ -72,6 +74,7 @@ export async function findEventStates(
         organizationId: row.organization_id,
         organizerName: row.organizer_name,
         effectiveEndAt: row.effective_end_at,
+        withdrawnAt: row.withdrawn_at,
       });
     }
   }
@@ -152,27 +155,66 @@ export async function findUpcomingIdsOfOrganization(
   return rows.map((row) => row.id);
 }
 
-/** Marks events removed (kept, out of every output), bumping their revision. */
-export async function markEventsRemoved(
+/**
+ * `withdrawn_at` after an event moves from `stored` (absent: a new event) to `visibility`: every
+ * move from published to not published records when it happened, back to public clears it, and
+ * moves between unpublished states keep it. Calendars show a withdrawn event as a tombstone.
+ */
+export function withdrawnAtAfter(
+  stored: Pick<StoredEventState, 'visibility' | 'withdrawnAt'> | undefined,
+  visibility: EventVisibility,
+  now: Date,
+): string | null {
+  if (visibility === 'public') return null;
+  if (stored?.visibility === 'public') return now.toISOString();
+  return stored?.withdrawnAt ?? null;
+}
+
+/**
+ * Sets the visibility of events whose visibility differs, bumping their revision (so calendars
+ * see a higher SEQUENCE) and keeping `withdrawn_at` as withdrawnAtAfter does. Returns how many
+ * changed.
+ */
+export async function setEventsVisibility(
   db: Queryable,
   ids: readonly string[],
+  visibility: EventVisibility,
   now: Date,
 ): Promise<number> {
+  const at = now.toISOString();
   let count = 0;
   for (const part of chunks(ids)) {
     const result = await db
       .updateTable('events')
       .set((eb) => ({
-        visibility: 'removed',
+        visibility,
         revision: eb('revision', '+', 1),
-        last_changed_at: now.toISOString(),
+        last_changed_at: at,
+        withdrawn_at:
+          visibility === 'public'
+            ? null
+            : eb
+                .case()
+                .when('visibility', '=', 'public')
+                .then(at)
+                .else(eb.ref('withdrawn_at'))
+                .end(),
       }))
       .where('id', 'in', part)
-      .where('visibility', '!=', 'removed')
+      .where('visibility', '!=', visibility)
       .executeTakeFirst();
     count += Number(result.numUpdatedRows);
   }
   return count;
+}
+
+/** Marks events removed (kept, out of every output but calendars' tombstones). */
+export async function markEventsRemoved(
+  db: Queryable,
+  ids: readonly string[],
+  now: Date,
+): Promise<number> {
+  return setEventsVisibility(db, ids, 'removed', now);
 }
 
 /**

@@ -19,9 +19,20 @@ export interface EventFilter {
   to: Date | null;
   /** Free-text queries; an event matches one when it contains all of its words. */
   q: string[];
+  /**
+   * How calendars show cancelled and withdrawn events: `status` (STATUS:CANCELLED, the default)
+   * or `visible` (STATUS:CONFIRMED with the title prefix, for clients that drop cancelled events,
+   * such as Google Calendar). Other outputs show them the same either way.
+   */
+  cancelled: CancelledDisplay;
   limit: number;
   offset: number;
 }
+
+/** The values of the `cancelled` parameter; `status` is the default and is never written out. */
+export const CANCELLED_DISPLAYS = ['status', 'visible'] as const;
+
+export type CancelledDisplay = (typeof CANCELLED_DISPLAYS)[number];
 
 export const FILTER_PARAMETERS = [
   'city',
@@ -32,6 +43,7 @@ export const FILTER_PARAMETERS = [
   'from',
   'to',
   'q',
+  'cancelled',
   'limit',
   'offset',
 ] as const;
@@ -154,6 +166,14 @@ export function parseFilterDate(
   throw new InvalidInputError(`filter: "${name}" must be an ISO date or date-time (${accepted})`);
 }
 
+function parseCancelled(value: string | null): CancelledDisplay {
+  if (value === null) return 'status';
+  if (value.toLowerCase() === 'visible') return 'visible';
+  throw new InvalidInputError(
+    'filter: "cancelled" takes only "visible" (calendars then show cancelled and removed events as confirmed, with the title prefix)',
+  );
+}
+
 function parseInteger(
   name: string,
   value: string | null,
@@ -207,6 +227,7 @@ export function parseEventFilter(
     from,
     to,
     q: values('q', query.q),
+    cancelled: parseCancelled(single('cancelled', query.cancelled)),
     limit: parseInteger('limit', single('limit', query.limit), options.defaultLimit, 1, maxLimit),
     offset: parseInteger('offset', single('offset', query.offset), 0, 0, 1_000_000),
   };
@@ -227,6 +248,7 @@ export function filterKey(filter: EventFilter): string {
     filter.from?.toISOString() ?? null,
     filter.to?.toISOString() ?? null,
     fold(filter.q),
+    filter.cancelled,
     filter.limit,
     filter.offset,
   ]);
@@ -249,6 +271,7 @@ export function filterQueryString(
   if (filter.from) params.set('from', filter.from.toISOString());
   if (filter.to) params.set('to', filter.to.toISOString());
   for (const q of filter.q) params.append('q', q);
+  if (filter.cancelled !== 'status') params.set('cancelled', filter.cancelled);
   if (include.limit) params.set('limit', String(filter.limit));
   if (include.offset && filter.offset > 0) params.set('offset', String(filter.offset));
   const text = params.toString();

@@ -8,6 +8,7 @@ import {
   markEventsRemoved,
   touchSourceUpdatedAt,
   upsertEvents,
+  withdrawnAtAfter,
   type StoredEventState,
 } from './event-writes.js';
 import { recordOrganizationSync } from './organization-repository.js';
@@ -134,6 +135,7 @@ export function toEventRow(
     revision: stored ? stored.revision + 1 : 1,
     first_seen_at: stored?.firstSeenAt ?? now,
     last_changed_at: now,
+    withdrawn_at: withdrawnAtAfter(stored, event.visibility, options.now),
   };
 }
 

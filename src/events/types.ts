@@ -15,6 +15,12 @@ export type EventStatus = 'scheduled' | 'cancelled' | 'rescheduled' | 'relocated
  */
 export type EventVisibility = 'public' | 'hidden' | 'removed';
 
+/** Every visibility but `public`: the states a published event can be withdrawn into. */
+export const UNPUBLISHED_VISIBILITIES = ['hidden', 'removed'] as const satisfies Exclude<
+  EventVisibility,
+  'public'
+>[];
+
 export interface Venue {
   name: string | null;
   street: string | null;
@@ -84,6 +90,19 @@ export interface Event extends NormalizedEvent {
   lastChangedAt: Date;
   /** Increases on every material change; the ICS SEQUENCE. */
   revision: number;
+  /**
+   * When the event, once published, left the outputs for a reason other than ending (a sync
+   * removed it, the source hid it); null while it is published, and for an event never published.
+   */
+  withdrawnAt: Date | null;
+}
+
+/**
+ * Whether an event was published and has since been withdrawn: calendars keep it as a cancelled
+ * tombstone until it would have ended, every other output leaves it out.
+ */
+export function isWithdrawn(event: Pick<Event, 'visibility' | 'withdrawnAt'>): boolean {
+  return event.visibility !== 'public' && event.withdrawnAt !== null;
 }
 
 /** An external id: 1-64 letters, digits or `_ . : -`, safe in URLs and ICS UIDs. */

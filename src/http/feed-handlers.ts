@@ -12,7 +12,7 @@ import {
   type EventFilter,
 } from '../events/filter.js';
 import { CityAliases } from '../events/text-key.js';
-import { EVENT_ID_PATTERN, type Event } from '../events/types.js';
+import { EVENT_ID_PATTERN, isWithdrawn, type Event } from '../events/types.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
 import { eventIcsPath } from '../render/event-url.js';
@@ -28,6 +28,8 @@ export interface FeedFormat {
   path: string;
   contentType: string;
   defaultLimit: number;
+  /** Whether withdrawn events come out too, until they would have ended (calendars' tombstones). */
+  tombstones: boolean;
   /** The response body (UTF-8). */
   render(
     ctx: AppContext,
@@ -43,14 +45,18 @@ export const FEED_FORMATS = {
     path: '/events.ics',
     contentType: 'text/calendar; charset=utf-8',
     defaultLimit: 500,
-    render: (ctx, page, _filter, channel) =>
-      icsDocument(page.events, channel, ctx.caches.feedItems).bytes(),
+    tombstones: true,
+    render: (ctx, page, filter, channel) =>
+      icsDocument(page.events, channel, ctx.caches.feedItems, {
+        cancelled: filter.cancelled,
+      }).bytes(),
   },
   rss: {
     name: 'rss',
     path: '/events.rss',
     contentType: 'application/rss+xml; charset=utf-8',
     defaultLimit: 500,
+    tombstones: false,
     render: (ctx, page, _filter, channel) =>
       rssDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
@@ -59,6 +65,7 @@ export const FEED_FORMATS = {
     path: '/events.atom',
     contentType: 'application/atom+xml; charset=utf-8',
     defaultLimit: 500,
+    tombstones: false,
     render: (ctx, page, _filter, channel) =>
       atomDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
@@ -67,6 +74,7 @@ export const FEED_FORMATS = {
     path: '/events.json',
     contentType: 'application/feed+json; charset=utf-8',
     defaultLimit: 500,
+    tombstones: false,
     render: (ctx, page, _filter, channel) =>
       jsonFeedDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
@@ -75,6 +83,7 @@ export const FEED_FORMATS = {
     path: '/api/events',
     contentType: 'application/json; charset=utf-8',
     defaultLimit: 100,
+    tombstones: false,
     render: (ctx, page, filter, channel) =>
       eventsApiDocument(page, filter, channel, ctx.caches.feedItems).bytes(),
   },
@@ -179,6 +188,7 @@ export function feedHandler(ctx: AppContext, filters: RequestFilters, format: Fe
           now: ctx.now(),
           pastDays: ctx.config.pastDays,
           cityAliases: filters.cityAliases,
+          tombstones: format.tombstones,
         },
         ctx.caches.rows,
       );
@@ -197,24 +207,42 @@ export function feedHandler(ctx: AppContext, filters: RequestFilters, format: Fe
   };
 }
 
-/** Loads a public event by id: 404 for unknown or not public, 410 for removed. */
+/**
+ * Loads an event by id as its page shows it: 404 for unknown or never published, 410 for
+ * removed or withdrawn.
+ */
 export async function findPublicEvent(ctx: AppContext, id: string): Promise<Event> {
-  if (!EVENT_ID_PATTERN.test(id)) throw new HttpError(404, 'event: no such event');
-  const event = await findEventById(ctx.database.db, id);
-  if (!event || event.visibility === 'hidden') throw new HttpError(404, 'event: no such event');
-  if (event.visibility === 'removed')
-    throw new HttpError(410, 'event: this event was removed by its organizer');
+  const event = await findCalendarEvent(ctx, id);
+  if (isWithdrawn(event)) throw eventGone();
   return event;
 }
 
-/** GET /events/:id.ics: one event, for "add to calendar". */
+/**
+ * Loads an event by id as its calendar file shows it: a public one, or a withdrawn one (shown
+ * as a tombstone, so that a calendar holding it learns of the removal); 404 for unknown or never
+ * published, 410 for removed without having been published.
+ */
+async function findCalendarEvent(ctx: AppContext, id: string): Promise<Event> {
+  if (!EVENT_ID_PATTERN.test(id)) throw new HttpError(404, 'event: no such event');
+  const event = await findEventById(ctx.database.db, id);
+  if (!event) throw new HttpError(404, 'event: no such event');
+  if (event.visibility === 'public' || isWithdrawn(event)) return event;
+  if (event.visibility === 'removed') throw eventGone();
+  throw new HttpError(404, 'event: no such event');
+}
+
+function eventGone(): HttpError {
+  return new HttpError(410, 'event: this event was removed by its organizer');
+}
+
+/** GET /events/:id.ics: one event, for "add to calendar"; a withdrawn one as a tombstone. */
 export function singleEventIcsHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
     if (Object.keys(req.query).length > 0)
       throw new InvalidInputError('event: this URL takes no parameters');
     const id = String(req.params.id);
     const entry = await cachedRender(ctx, `ics-single|${id}`, async () => {
-      const event = await findPublicEvent(ctx, id);
+      const event = await findCalendarEvent(ctx, id);
       const channel: FeedChannel = {
         ...channelFor(
           ctx,
@@ -250,6 +278,7 @@ function emptyFilter(): EventFilter {
     from: null,
     to: null,
     q: [],
+    cancelled: 'status',
     limit: 100,
     offset: 0,
   };

@@ -11,12 +11,14 @@ import {
 } from 'ical-generator';
 import { cleanText } from '../events/description.js';
 import { isKnownTimeZone, wallTimeIn, zeroPad } from '../events/time.js';
-import type { Event } from '../events/types.js';
+import type { CancelledDisplay } from '../events/filter.js';
+import { isWithdrawn, type Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 import type { FragmentCache } from '../cache/fragment-cache.js';
 import { FeedDocument, eventFragments } from './feed-document.js';
 import {
   descriptionPlainText,
+  displayTitle,
   imageMediaType,
   isCancelled,
   locationLine,
@@ -25,7 +27,13 @@ import {
   summaryTitle,
 } from './event-text.js';
 import { eventPageUrl } from './event-url.js';
-import { statusNotes } from './status-words.js';
+import {
+  REMOVED_NOTE,
+  REMOVED_PREFIX,
+  STATUS_WORDS,
+  statusNotes,
+  withNotes,
+} from './status-words.js';
 import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
 
 /**
@@ -43,24 +51,37 @@ const PRODID = { company: 'Marquee', product: 'Marquee', language: 'EN' };
 // local wall-clock time, without a zone).
 const ZONELESS_CALENDAR = new ICalCalendar();
 
+/**
+ * How a calendar shows cancelled events and tombstones (withdrawn events, see `isWithdrawn`):
+ * `status` as STATUS:CANCELLED, `visible` as STATUS:CONFIRMED with a line in DESCRIPTION, for
+ * clients that drop cancelled events from a subscription (Google Calendar). Either way the
+ * title carries the prefix.
+ */
+export interface IcsOptions {
+  cancelled?: CancelledDisplay;
+}
+
 /** Renders a calendar of `events` in the given order. */
 export function renderIcs(
   events: readonly Event[],
   channel: FeedChannel,
   cache?: FragmentCache<Uint8Array>,
+  options: IcsOptions = {},
 ): string {
-  return icsDocument(events, channel, cache).text();
+  return icsDocument(events, channel, cache, options).text();
 }
 
 /**
  * The calendar of `events` in the given order, as a document of VEVENTs. With a cache, a
- * VEVENT is rendered once per event revision and channel.
+ * VEVENT is rendered once per event revision, channel and display of cancellations.
  */
 export function icsDocument(
   events: readonly Event[],
   channel: FeedChannel,
   cache?: FragmentCache<Uint8Array>,
+  options: IcsOptions = {},
 ): FeedDocument {
+  const display = options.cancelled ?? 'status';
   // Each VTIMEZONE covers the times its zone's events show, from the first start to the last end.
   const spans = new Map<string, { zone: ResolvedZone; from: Date; to: Date }>();
   for (const event of events) {
@@ -74,8 +95,13 @@ export function icsDocument(
       if (end > span.to) span.to = end;
     }
   }
-  const vevents = eventFragments('ics', events, channel, cache, (missing) =>
-    missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone))),
+  const vevents = eventFragments(
+    display === 'status' ? 'ics' : `ics|cancelled=${display}`,
+    events,
+    channel,
+    cache,
+    (missing) =>
+      missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone), display)),
   );
   const vtimezones = [...spans.keys()].sort().map((tzid) => {
     const span = spans.get(tzid);
@@ -88,7 +114,7 @@ export function icsDocument(
   );
 }
 
-/** Renders a calendar holding one event (GET /events/:id.ics). */
+/** Renders a calendar holding one event (GET /events/:id.ics); a withdrawn one as a tombstone. */
 export function renderSingleEventIcs(event: Event, channel: FeedChannel): string {
   return renderIcs([event], channel);
 }
@@ -193,12 +219,18 @@ function coordinate(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
-function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | null): string {
+function renderVevent(
+  event: Event,
+  channel: FeedChannel,
+  zone: ResolvedZone | null,
+  display: CancelledDisplay,
+): string {
   const start = event.startsAt;
   const end = calendarEnd(event);
   const at = (instant: Date): Date | ZonedWallTime =>
     zone === null ? instant : new ZonedWallTime(instant, zone.timeZone);
-  const description = calendarDescription(event, channel);
+  const description = calendarDescription(event, channel, display);
+  const calledOff = isCancelled(event) || isWithdrawn(event);
   const data: ICalEventData = {
     // ical-generator writes the UID as given, unescaped: an id with a line break would
     // otherwise inject properties.
@@ -210,7 +242,7 @@ function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | n
     start: at(start),
     end: end === null ? null : at(end),
     timezone: zone === null ? null : zone.tzid,
-    summary: icsText(summaryTitle(event, channel)),
+    summary: icsText(calendarSummary(event, channel)),
     description: description === null ? null : icsText(description),
     location: location(event),
     url: eventPageUrl(channel.publicUrl, event.id),
@@ -218,7 +250,8 @@ function renderVevent(event: Event, channel: FeedChannel, zone: ResolvedZone | n
       .map((genre) => icsText(oneLine(genre)))
       .filter((genre) => genre !== '')
       .map((name) => ({ name })),
-    status: isCancelled(event) ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
+    status:
+      calledOff && display === 'status' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
   };
   let vevent = new ICalEvent(data, ZONELESS_CALENDAR).toString();
   if (zone !== null) {
@@ -258,16 +291,31 @@ function utcDateTime(instant: Date): string {
 }
 
 /**
+ * SUMMARY: the title, prefixed when cancelled (CANCELLED_PREFIX) or, for a tombstone of an event
+ * that was not cancelled, when withdrawn.
+ */
+function calendarSummary(event: Event, channel: FeedChannel): string {
+  if (!isCancelled(event) && isWithdrawn(event)) return `${REMOVED_PREFIX}${displayTitle(event)}`;
+  return summaryTitle(event, channel);
+}
+
+/**
  * DESCRIPTION: what the event's page shows as status badges and the calendar could not say
  * otherwise (a new location, a reschedule without its earlier start, an end that was not
- * announced, though DTEND must name one), then the shared description.
+ * announced, though DTEND must name one; a cancellation the STATUS does not carry; a removal),
+ * then the shared description.
  */
-function calendarDescription(event: Event, channel: FeedChannel): string | null {
-  const notes = statusNotes(event);
-  const description = descriptionPlainText(event, channel);
-  const paragraphs = notes.length > 0 ? [notes.join('\n')] : [];
-  if (description !== null) paragraphs.push(description);
-  return paragraphs.length > 0 ? paragraphs.join('\n\n') : null;
+function calendarDescription(
+  event: Event,
+  channel: FeedChannel,
+  display: CancelledDisplay,
+): string | null {
+  const notes = [
+    ...(isCancelled(event) && display === 'visible' ? [STATUS_WORDS.cancelled] : []),
+    ...(isWithdrawn(event) ? [REMOVED_NOTE] : []),
+    ...statusNotes(event),
+  ];
+  return withNotes(notes, descriptionPlainText(event, channel));
 }
 
 function location(event: Event): ICalLocation | null {

@@ -12,6 +12,12 @@ export const STATUS_WORDS = {
   openEnded: 'End time not announced',
 } as const;
 
+/** Prefix of a tombstone's calendar title: a withdrawn event, in the style of CANCELLED_PREFIX. */
+export const REMOVED_PREFIX = 'Removed: ';
+
+/** The line a tombstone's calendar description opens with. */
+export const REMOVED_NOTE = 'Removed: this event is no longer listed.';
+
 /**
  * The status facts a description must state because nothing else in the output carries them:
  * a new location, a reschedule whose earlier start is unknown (a known one has its own
@@ -25,4 +31,11 @@ export function statusNotes(event: Event): string[] {
   }
   if (event.endsAt === null) notes.push(STATUS_WORDS.openEnded);
   return notes;
+}
+
+/** Plain text: `notes`, a line each, as a paragraph before `description`; null when both are empty. */
+export function withNotes(notes: readonly string[], description: string | null): string | null {
+  const paragraphs = notes.length > 0 ? [notes.join('\n')] : [];
+  if (description !== null) paragraphs.push(description);
+  return paragraphs.length > 0 ? paragraphs.join('\n\n') : null;
 }

@@ -16,6 +16,7 @@ import {
 } from './event-text.js';
 import { eventPageUrl } from './event-url.js';
 import { feedItemId } from './feed-ids.js';
+import { statusNotes, withNotes } from './status-words.js';
 
 /**
  * RSS 2.0 and Atom (through the `feed` package) and JSON Feed 1.1 (emitted directly). One item
@@ -111,7 +112,7 @@ function rssItem(event: Event, channel: FeedChannel): Item {
     guid: feedItemId(channel.tagPrefix, event.id),
     date: event.lastChangedAt,
     published: event.firstSeenAt,
-    description: cdataHtml(descriptionHtml(event, channel)),
+    description: cdataHtml(contentHtml(event, channel)),
     category: genreLines(event).map((genre) => ({ name: xmlText(genre) })),
   };
   const image = safeHttpUrl(event.image?.url);
@@ -129,7 +130,7 @@ function rssItem(event: Event, channel: FeedChannel): Item {
 
 function atomItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
-  const html = descriptionHtml(event, channel);
+  const html = contentHtml(event, channel);
   const item: Item = {
     title: cdataHtml(escapeHtml(itemTitle(event, channel))),
     id: feedItemId(channel.tagPrefix, event.id),
@@ -266,14 +267,14 @@ function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']):
 
 function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknown> {
   const url = eventPageUrl(channel.publicUrl, event.id);
-  const text = descriptionPlainText(event, channel);
+  const text = contentText(event, channel);
   const image = safeHttpUrl(event.image?.url);
   const venue = event.venue;
   return {
     id: feedItemId(channel.tagPrefix, event.id),
     url,
     title: itemTitle(event, channel),
-    content_html: descriptionHtml(event, channel),
+    content_html: contentHtml(event, channel),
     ...(text === null ? {} : { content_text: text }),
     ...(image === null ? {} : { image }),
     date_published: event.firstSeenAt.toISOString(),
@@ -312,6 +313,22 @@ function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknow
       subtitle: lineOrNull(event.subtitle),
     },
   };
+}
+
+/**
+ * An item's HTML content: the status facts nothing else in the item states (a new location, a
+ * reschedule without its earlier start, an end not announced), in the words of the HTML badges,
+ * then the description.
+ */
+function contentHtml(event: Event, channel: FeedChannel): string {
+  const notes = statusNotes(event);
+  const lead = notes.length > 0 ? `<p>${notes.map(escapeHtml).join('<br>')}</p>` : '';
+  return lead + descriptionHtml(event, channel);
+}
+
+/** An item's plain-text content: the status facts, as in contentHtml, then the description. */
+function contentText(event: Event, channel: FeedChannel): string | null {
+  return withNotes(statusNotes(event), descriptionPlainText(event, channel));
 }
 
 /** HTML for a CDATA section: `]]>` would end it, `]]&gt;` reads the same as HTML. */

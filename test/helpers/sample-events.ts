@@ -54,6 +54,7 @@ export function buildEvent(overrides: Partial<Event> = {}): Event {
     firstSeenAt: new Date('2026-09-01T08:00:00Z'),
     lastChangedAt: new Date('2026-10-01T10:00:05Z'),
     revision: 3,
+    withdrawnAt: null,
     ...overrides,
   };
 }

@@ -255,7 +255,7 @@ describe('GET /events.ics', () => {
     expect(event!.component.getFirstPropertyValue('status')).toBe('CANCELLED');
   });
 
-  it('serves one event for "add to calendar", 410 once removed, 404 for unknown ids', async () => {
+  it('serves one event for "add to calendar", a tombstone once removed, 404 for unknown ids', async () => {
     app = await appWithEvents();
     const single = await app.get('/events/stager-583922.ics');
     expect(single.status).toBe(200);
@@ -267,7 +267,14 @@ describe('GET /events.ics', () => {
       (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
     ).toBe(202);
     await app.settle();
-    expect((await app.get('/events/stager-583922.ics')).status).toBe(410);
+    const removed = await app.get('/events/stager-583922.ics');
+    expect(removed.status).toBe(200);
+    const [tombstone] = new ICAL.Component(ICAL.parse(await removed.text())).getAllSubcomponents(
+      'vevent',
+    );
+    expect(tombstone!.getFirstPropertyValue('status')).toBe('CANCELLED');
+    expect(tombstone!.getFirstPropertyValue('summary')).toBe('Removed: Sunday Brunch Jazz');
+    expect((await app.get('/events/stager-583922')).status).toBe(410);
   });
 });
 
@@ -344,6 +351,21 @@ describe('RSS, Atom and JSON Feed', () => {
     });
   });
 
+  it('says in every format that an end time was not announced', async () => {
+    app = await appWithEvents();
+    const rss = await (await app.get('/events.rss?genre=jazz')).text();
+    expect(rss).toContain('<description><![CDATA[<p>End time not announced</p>');
+    const atom = await (await app.get('/events.atom?genre=jazz')).text();
+    expect(atom).toContain('<content type="html"><![CDATA[<p>End time not announced</p>');
+    const json = (await (await app.get('/events.json?genre=jazz')).json()) as {
+      items: { content_html: string; content_text: string }[];
+    };
+    expect(json.items[0]!.content_html).toMatch(/^<p>End time not announced<\/p>/);
+    expect(json.items[0]!.content_text).toMatch(/^End time not announced(\n|$)/);
+    const ics = await (await app.get('/events.ics?genre=jazz')).text();
+    expect(ics).toContain('DESCRIPTION:End time not announced');
+  });
+
   it('shows cancellation and sync removal in every format', async () => {
     app = await appWithEvents();
     expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
@@ -366,8 +388,9 @@ describe('RSS, Atom and JSON Feed', () => {
       ['stager-583920', 'scheduled'],
       ['stager-583921', 'cancelled'],
     ]);
-    expect(await (await app.get('/events.ics?source=stager')).text()).not.toContain(
-      'Sunday Brunch Jazz',
+    // The calendar keeps the removed event as a cancelled tombstone (see tombstones.test.ts).
+    expect(await (await app.get('/events.ics?source=stager')).text()).toContain(
+      'SUMMARY:Removed: Sunday Brunch Jazz',
     );
   });
 });

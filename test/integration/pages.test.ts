@@ -168,7 +168,7 @@ describe('GET /', () => {
     const webcal = 'webcal://events.example.org/events.ics?city=Berlin&genre=Techno';
     expect(html).toContain(`href="${webcal.replace(/&/g, '&amp;')}"`);
     expect(html).toContain(
-      `href="https://calendar.google.com/calendar/r?cid=${encodeURIComponent(webcal)}"`,
+      `href="https://calendar.google.com/calendar/r?cid=${encodeURIComponent(`${webcal}&cancelled=visible`)}"`,
     );
     expect(html).toContain(
       `href="https://outlook.live.com/calendar/0/addfromweb?url=${encodeURIComponent('https://events.example.org/events.ics?city=Berlin&genre=Techno')}&amp;name=${encodeURIComponent('Marquee: Techno in Berlin')}"`,

@@ -134,7 +134,15 @@ interface ModelEvent {
   title: string;
   status: 'scheduled' | 'cancelled';
   visibility: 'public' | 'hidden' | 'removed';
+  /** Published, then no longer: calendars show it as a tombstone. */
+  withdrawn: boolean;
   updatedAt: number;
+}
+
+/** Whether an event moving from `stored` to `visibility` counts as withdrawn. */
+function withdrawnAfter(stored: ModelEvent | undefined, visibility: ModelEvent['visibility']) {
+  if (visibility === 'public') return false;
+  return stored?.visibility === 'public' || (stored?.withdrawn ?? false);
 }
 
 /** The ingest rules that matter here: newest update wins, syncs remove the unlisted, cancels stick. */
@@ -146,22 +154,33 @@ function applyOp(state: Map<string, ModelEvent>, source: Worker['source'], op: O
       listed.add(id);
       const stored = state.get(id);
       if (stored && stored.updatedAt > op.at) continue;
+      const visibility = event.status === 'OPTION' ? 'hidden' : 'public';
       state.set(id, {
         title: event.title,
         status: event.status === 'CANCELLED' ? 'cancelled' : 'scheduled',
-        visibility: event.status === 'OPTION' ? 'hidden' : 'public',
+        visibility,
+        withdrawn: withdrawnAfter(stored, visibility),
         updatedAt: op.at,
       });
     }
     if (op.sync) {
       for (const [id, event] of state)
-        if (!listed.has(id) && event.visibility !== 'removed') event.visibility = 'removed';
+        if (!listed.has(id) && event.visibility !== 'removed') {
+          event.withdrawn = withdrawnAfter(event, 'removed');
+          event.visibility = 'removed';
+        }
     }
   } else if (op.kind === 'post') {
     const id = `${source}-${op.id}`;
     const stored = state.get(id);
     if (stored && stored.updatedAt > op.at) return;
-    state.set(id, { title: op.title, status: 'scheduled', visibility: 'public', updatedAt: op.at });
+    state.set(id, {
+      title: op.title,
+      status: 'scheduled',
+      visibility: 'public',
+      withdrawn: false,
+      updatedAt: op.at,
+    });
   } else {
     const stored = state.get(`${source}-${op.id}`);
     // A cancel takes the receive time (the real now, after every changedOn here) as update time.
@@ -385,10 +404,16 @@ describe('crash safety (SIGKILL, restart on the same database)', () => {
               .map(({ id, title, status }) => ({ id, title, status }))
               .sort((a, b) => (a.id < b.id ? -1 : 1)),
           ).toEqual(publicEvents);
+          // Calendars also keep withdrawn events (every event here is upcoming) as tombstones.
           const ics = await (await fetch(`${app.url}/events.ics`)).text();
-          const uids = [...ics.matchAll(/^UID:(.+)\r$/gm)].map((match) => match[1]);
+          const uids = [...ics.matchAll(/^UID:(.+)\r$/gm)].map((match) => match[1]!);
           expect(new Set(uids).size).toBe(uids.length);
-          expect(uids).toHaveLength(publicEvents.length);
+          expect(uids.map((uid) => uid.split('@')[0]).sort()).toEqual(
+            [...expected]
+              .filter(([, event]) => event.visibility === 'public' || event.withdrawn)
+              .map(([id]) => id)
+              .sort(),
+          );
 
           figures.push(
             `kill point ${point}: killed after ${delay} ms; deliveries sent ${round.sent}, acknowledged ${round.acknowledged.length}, ` +

@@ -163,6 +163,7 @@ function asStoredEvent(event: NormalizedEvent, index: number): Event {
     firstSeenAt: context.receivedAt,
     lastChangedAt: context.receivedAt,
     revision: index + 1,
+    withdrawnAt: null,
   };
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { describeFilter, filterKey, parseEventFilter } from '../../src/events/filter.js';
+import {
+  describeFilter,
+  filterKey,
+  filterQueryString,
+  parseEventFilter,
+} from '../../src/events/filter.js';
 import { CityAliases, foldKey } from '../../src/events/text-key.js';
 
 const options = {
@@ -48,8 +53,20 @@ describe('parseEventFilter', () => {
     [{ source: 'facebook' }, /"source" must be one of stager, eventport/],
     [{ city: 'x'.repeat(201) }, /at most 200 characters/],
     [{ city: { nested: 'object' } }, /plain text/],
+    [{ cancelled: 'hidden' }, /"cancelled" takes only "visible"/],
+    [{ cancelled: ['visible', 'visible'] }, /"cancelled" takes one value/],
   ])('rejects %j', (query, message) => {
     expect(() => parse(query)).toThrow(message);
+  });
+
+  it('reads cancelled=visible into the filter, its key and its query string', () => {
+    expect(parse({}).cancelled).toBe('status');
+    const visible = parse({ cancelled: 'Visible', city: 'Amsterdam' });
+    expect(visible.cancelled).toBe('visible');
+    expect(filterKey(visible)).not.toBe(filterKey(parse({ city: 'Amsterdam' })));
+    expect(filterQueryString(visible)).toBe('?city=Amsterdam&cancelled=visible');
+    expect(filterQueryString(parse({ city: 'Amsterdam' }))).toBe('?city=Amsterdam');
+    expect(describeFilter(visible)).toBe(describeFilter(parse({ city: 'Amsterdam' })));
   });
 
   it('gives equal keys to equal meanings', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventFilter } from '../../src/events/filter.js';
 import { isoInZone } from '../../src/events/time.js';
 import { embedModel, renderEmbed } from '../../src/render/pages/embed-page.js';
-import { groupByDay } from '../../src/render/pages/event-list.js';
+import { groupByDay, statusBadges } from '../../src/render/pages/event-list.js';
 import {
   eventJsonLd,
   jsonForScriptElement,
@@ -11,6 +11,7 @@ import {
 import { listPageModel, renderListPage, subscribeLinks } from '../../src/render/pages/home-page.js';
 import { createTemplates, type SiteInfo } from '../../src/render/pages/templates.js';
 import { FragmentCache } from '../../src/cache/fragment-cache.js';
+import { STATUS_WORDS } from '../../src/render/status-words.js';
 import { buildEvent, sampleEvents } from '../helpers/sample-events.js';
 
 const templates = createTemplates();
@@ -35,6 +36,7 @@ const noFilter: EventFilter = {
   from: null,
   to: null,
   q: [],
+  cancelled: 'status',
   limit: 50,
   offset: 0,
 };
@@ -127,8 +129,9 @@ describe('html renderer', () => {
     );
     expect(links.ics).toBe('http://localhost:3000/events.ics?city=M%C3%BCnchen');
     expect(links.webcal).toBe('webcal://localhost:3000/events.ics?city=M%C3%BCnchen');
+    // Google Calendar drops STATUS:CANCELLED events: its subscription asks to see them.
     expect(links.google).toBe(
-      `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(links.webcal)}`,
+      `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(`${links.webcal}&cancelled=visible`)}`,
     );
     expect(links.name).toBe('Marquee: Events in München');
   });
@@ -159,5 +162,39 @@ describe('list item caching', () => {
     const plainEmbed = templates.render('./embed', embedModel(embedInput));
     expect(renderEmbed(templates, embedInput, cache)).toBe(plainEmbed);
     expect(renderEmbed(templates, embedInput, cache)).toBe(plainEmbed);
+  });
+});
+
+describe('status words on pages', () => {
+  it('labels badges with the words feeds and calendars use', () => {
+    const zone = 'Europe/Amsterdam';
+    const label = (event: Parameters<typeof statusBadges>[0]) =>
+      statusBadges(event, zone).map((badge) => badge.label);
+    expect(label(buildEvent({ status: 'cancelled' }))).toEqual([STATUS_WORDS.cancelled]);
+    expect(label(buildEvent({ status: 'rescheduled' }))).toEqual([STATUS_WORDS.rescheduled]);
+    expect(label(buildEvent({ status: 'relocated', soldOut: true }))).toEqual([
+      STATUS_WORDS.relocated,
+      STATUS_WORDS.soldOut,
+    ]);
+  });
+
+  it('says an end time was not announced where the end would show, on the list and the page', () => {
+    const openEnded = buildEvent({ endsAt: null });
+    const page = renderEventPage(templates, { site, event: openEnded });
+    expect(page).toContain(`<span class="end-note">${STATUS_WORDS.openEnded}</span>`);
+    expect(renderEventPage(templates, { site, event: buildEvent() })).not.toContain(
+      STATUS_WORDS.openEnded,
+    );
+    const list = renderListPage(templates, {
+      site,
+      filter: noFilter,
+      page: { total: 2, events: [openEnded, buildEvent({ id: 'stager-1003' })] },
+      facets: { cities: [], genres: [], organizers: [] },
+      paging: { page: 1, pageSize: 50, defaultPageSize: 50 },
+    });
+    expect(list.split(STATUS_WORDS.openEnded)).toHaveLength(2);
+    expect(list).toContain(
+      `<div class="event-when"><time class="event-time" datetime="2026-12-05T20:30:00+01:00">20:30</time> <span class="end-note">${STATUS_WORDS.openEnded}</span></div>`,
+    );
   });
 });

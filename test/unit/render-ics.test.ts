@@ -512,3 +512,61 @@ describe('status in words', () => {
     expect(text).toBe('New location\nEnd time not announced');
   });
 });
+
+describe('tombstones and cancelled=visible', () => {
+  const withdrawn = (overrides: Partial<Event> = {}): Event =>
+    buildEvent({
+      visibility: 'removed',
+      withdrawnAt: new Date('2026-11-22T12:00:00Z'),
+      revision: 4,
+      ...overrides,
+    });
+  const vevent = (event: Event, options: Parameters<typeof renderIcs>[3] = {}): Component =>
+    veventByUid(
+      parseCalendar(renderIcs([event], sampleChannel('ics'), undefined, options)),
+      `${event.id}@marquee.test`,
+    );
+
+  it('writes a withdrawn event as cancelled, its title and description saying it was removed', () => {
+    const tombstone = vevent(withdrawn());
+    expect(tombstone.getFirstPropertyValue('status')).toBe('CANCELLED');
+    expect(tombstone.getFirstPropertyValue('summary')).toBe('Removed: Night Tapes (+ support)');
+    expect(tombstone.getFirstPropertyValue('sequence')).toBe(4);
+    expect(String(tombstone.getFirstPropertyValue('description'))).toMatch(
+      /^Removed: this event is no longer listed\.\n\nLondon trio/,
+    );
+  });
+
+  it('keeps the cancelled prefix for a withdrawn event that was cancelled, hidden ones too', () => {
+    const tombstone = vevent(withdrawn({ status: 'cancelled', visibility: 'hidden' }));
+    expect(tombstone.getFirstPropertyValue('status')).toBe('CANCELLED');
+    expect(tombstone.getFirstPropertyValue('summary')).toBe('Cancelled: Night Tapes (+ support)');
+  });
+
+  it('writes cancelled events and tombstones as confirmed, saying so, with cancelled=visible', () => {
+    const tombstone = vevent(withdrawn(), { cancelled: 'visible' });
+    expect(tombstone.getFirstPropertyValue('status')).toBe('CONFIRMED');
+    expect(tombstone.getFirstPropertyValue('summary')).toBe('Removed: Night Tapes (+ support)');
+    const cancelled = vevent(buildEvent({ status: 'cancelled' }), { cancelled: 'visible' });
+    expect(cancelled.getFirstPropertyValue('status')).toBe('CONFIRMED');
+    expect(cancelled.getFirstPropertyValue('summary')).toBe('Cancelled: Night Tapes (+ support)');
+    expect(String(cancelled.getFirstPropertyValue('description'))).toMatch(/^Cancelled\n\n/);
+    const scheduled = vevent(buildEvent(), { cancelled: 'visible' });
+    expect(String(scheduled.getFirstPropertyValue('description'))).toMatch(/^London trio/);
+  });
+
+  it('keeps the cached VEVENTs of each display apart', () => {
+    const cache = new FragmentCache<Uint8Array>();
+    const events = [buildEvent({ status: 'cancelled' })];
+    const plain = renderIcs(events, sampleChannel('ics'), cache);
+    const visible = renderIcs(events, sampleChannel('ics'), cache, { cancelled: 'visible' });
+    expect(plain).toContain('STATUS:CANCELLED');
+    expect(visible).toContain('STATUS:CONFIRMED');
+    expect(renderIcs(events, sampleChannel('ics'), cache)).toBe(plain);
+  });
+
+  it('never writes a hidden event that was never published as a tombstone', () => {
+    const hidden = vevent(buildEvent({ visibility: 'hidden', withdrawnAt: null }));
+    expect(hidden.getFirstPropertyValue('summary')).toBe('Night Tapes (+ support)');
+  });
+});

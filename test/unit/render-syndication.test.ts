@@ -1,6 +1,7 @@
 import { SaxesParser } from 'saxes';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FeedChannel } from '../../src/render/channel.js';
+import { STATUS_WORDS } from '../../src/render/status-words.js';
 import { renderAtom, renderJsonFeed, renderRss } from '../../src/render/syndication.js';
 import { expectGolden } from '../helpers/golden.js';
 import { buildEvent, sampleChannel, sampleEvents } from '../helpers/sample-events.js';
@@ -409,5 +410,59 @@ describe('renderJsonFeed', () => {
     vi.setSystemTime(new Date('2031-06-15T12:34:56Z'));
     expect(render()).toBe(first);
     expect(first).not.toMatch(/2030|2031/);
+  });
+});
+
+describe('status in words', () => {
+  // A new location, a reschedule whose earlier start is unknown, an end not announced: each is
+  // said in the item's content, in the words of the HTML badges.
+  const cases = [
+    { event: buildEvent({ status: 'relocated' }), words: [STATUS_WORDS.relocated] },
+    { event: buildEvent({ status: 'rescheduled' }), words: [STATUS_WORDS.rescheduled] },
+    { event: buildEvent({ endsAt: null }), words: [STATUS_WORDS.openEnded] },
+    {
+      event: buildEvent({
+        status: 'relocated',
+        endsAt: null,
+        descriptionText: null,
+        descriptionHtml: null,
+      }),
+      words: [STATUS_WORDS.relocated, STATUS_WORDS.openEnded],
+    },
+  ];
+
+  it.each(cases)('RSS, Atom and JSON Feed state $words', ({ event, words }) => {
+    const rssItem = child(
+      child(parseXml(renderRss([event], sampleChannel('rss'))), 'channel'),
+      'item',
+    );
+    expect(textOf(rssItem, 'description')).toMatch(new RegExp(`^<p>${words.join('<br>')}</p>`));
+    const entry = child(parseXml(renderAtom([event], sampleChannel('atom'))), 'entry', ATOM_NS);
+    expect(textOf(entry, 'content', ATOM_NS)).toMatch(new RegExp(`^<p>${words.join('<br>')}</p>`));
+    const item = (
+      JSON.parse(renderJsonFeed([event], sampleChannel('json'))) as {
+        items: { content_html: string; content_text?: string }[];
+      }
+    ).items[0]!;
+    expect(item.content_html).toMatch(new RegExp(`^<p>${words.join('<br>')}</p>`));
+    expect(item.content_text).toMatch(new RegExp(`^${words.join('\\n')}(\\n\\n|$)`));
+  });
+
+  it('says nothing of a scheduled event with an end, or a reschedule whose earlier start shows', () => {
+    const events = [
+      buildEvent(),
+      buildEvent({ status: 'rescheduled', previousStartsAt: new Date('2026-11-28T19:30:00Z') }),
+    ];
+    for (const text of [
+      renderRss(events, sampleChannel('rss')),
+      renderAtom(events, sampleChannel('atom')),
+      renderJsonFeed(events, sampleChannel('json')),
+    ]) {
+      for (const word of [STATUS_WORDS.relocated, STATUS_WORDS.openEnded]) {
+        expect(text).not.toContain(word);
+      }
+      expect(text).not.toMatch(/<p>Rescheduled(<br>|<\/p>)/);
+      expect(text).toContain('Rescheduled from: Sat 28 Nov 20:30');
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
   zoneAbbreviation,
 } from '../event-text.js';
 import { eventPagePath } from '../event-url.js';
+import { STATUS_WORDS } from '../status-words.js';
 
 /**
  * The pieces of events that several pages show: status badges, list items grouped by day (the
@@ -36,21 +37,26 @@ export interface StatusBadge {
 export function statusBadges(event: Event, timeZone: string): StatusBadge[] {
   const badges: StatusBadge[] = [];
   if (event.status === 'cancelled')
-    badges.push({ kind: 'cancelled', label: 'Cancelled', detail: null });
+    badges.push({ kind: 'cancelled', label: STATUS_WORDS.cancelled, detail: null });
   if (event.status === 'rescheduled') {
     badges.push({
       kind: 'rescheduled',
-      label: 'Rescheduled',
+      label: STATUS_WORDS.rescheduled,
       detail: event.previousStartsAt
         ? `was ${formatEventDayTime(event.previousStartsAt, event.timeZone, timeZone)}`
         : null,
     });
   }
   if (event.status === 'relocated')
-    badges.push({ kind: 'relocated', label: 'New location', detail: null });
+    badges.push({ kind: 'relocated', label: STATUS_WORDS.relocated, detail: null });
   if (event.soldOut && event.status !== 'cancelled')
-    badges.push({ kind: 'sold-out', label: 'Sold out', detail: null });
+    badges.push({ kind: 'sold-out', label: STATUS_WORDS.soldOut, detail: null });
   return badges;
+}
+
+/** What a page shows where an event's end time would be when it has none. */
+export function openEndNote(event: Event): string | null {
+  return event.endsAt === null ? STATUS_WORDS.openEnded : null;
 }
 
 /** One event in a list. */
@@ -67,6 +73,8 @@ export interface EventListItem {
   start: string;
   /** "20:30–23:30", "11:00–14:00 EST": `start` and the end when on the same day. */
   time: string;
+  /** "End time not announced" for an open-ended event, shown where the end would be. */
+  endNote: string | null;
   place: string | null;
   genres: string[];
   prices: string | null;
@@ -128,6 +136,7 @@ function listItem(event: Event, timeZone: string): EventListItem {
     title: lineOrNull(event.title) ?? event.id,
     subtitle: lineOrNull(event.subtitle),
     ...listTimes(event, timeZone),
+    endNote: openEndNote(event),
     place: placeLine(event.venue),
     genres: genreLines(event),
     prices: pricesLine(event.prices),

@@ -15,7 +15,7 @@ import {
   safeHttpUrl,
 } from '../event-text.js';
 import { eventIcsPath, eventPageUrl } from '../event-url.js';
-import { statusBadges } from './event-list.js';
+import { openEndNote, statusBadges } from './event-list.js';
 import type { SiteInfo } from './templates.js';
 
 /**
@@ -207,6 +207,7 @@ export function eventPageModel(input: EventPageInput) {
       cancelled: event.status === 'cancelled',
       badges: statusBadges(event, zone),
       when,
+      endNote: openEndNote(event),
       startIso: isoInZone(event.startsAt, zone),
       timeZone: zone,
       otherZone: zone !== site.timeZone,

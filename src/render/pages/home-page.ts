@@ -26,17 +26,26 @@ export interface SubscribeLinks {
   json: string;
 }
 
-/** Subscription URLs for `filter`: https and webcal ICS, Google, Outlook.com, RSS, Atom, JSON. */
+/**
+ * Subscription URLs for `filter`: https and webcal ICS, Google, Outlook.com, RSS, Atom, JSON.
+ * Google Calendar drops STATUS:CANCELLED events from subscriptions, so its calendar asks for
+ * `cancelled=visible`: cancellations and removals then show as confirmed events whose title says so.
+ */
 export function subscribeLinks(site: SiteInfo, filter: EventFilter): SubscribeLinks {
   const query = filterQueryString(filter);
   const ics = `${site.publicUrl}${site.feedPaths.ics}${query}`;
   const webcal = ics.replace(/^https?:/, 'webcal:');
+  const googleQuery = filterQueryString({ ...filter, cancelled: 'visible' });
+  const googleWebcal = `${site.publicUrl}${site.feedPaths.ics}${googleQuery}`.replace(
+    /^https?:/,
+    'webcal:',
+  );
   const name = `${site.siteTitle}: ${describeFilter(filter)}`;
   return {
     name,
     ics,
     webcal,
-    google: `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(webcal)}`,
+    google: `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(googleWebcal)}`,
     outlook: `https://outlook.live.com/calendar/0/addfromweb?url=${encodeURIComponent(ics)}&name=${encodeURIComponent(name)}`,
     rss: `${site.publicUrl}${site.feedPaths.rss}${query}`,
     atom: `${site.publicUrl}${site.feedPaths.atom}${query}`,
@@ -160,6 +169,7 @@ export function listPageModel(input: ListPageInput, renderItem?: ListItemRendere
       hidden: [
         ...(filter.venue.length > 0 ? [{ name: 'venue', value: filter.venue.join(',') }] : []),
         ...(filter.source.length > 0 ? [{ name: 'source', value: filter.source.join(',') }] : []),
+        ...(filter.cancelled !== 'status' ? [{ name: 'cancelled', value: filter.cancelled }] : []),
         ...(paging.pageSize !== paging.defaultPageSize
           ? [{ name: 'limit', value: String(paging.pageSize) }]
           : []),
