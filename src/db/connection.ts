@@ -106,6 +106,9 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle client losing its server is reported here; the pool replaces it on next use.
   pool.on('error', () => undefined);
+  // A client in use when its server goes away also emits 'error', which would end the process
+  // without a listener; the query or transaction using it fails on its own and is answered 503.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
   });
