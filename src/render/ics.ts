@@ -44,6 +44,7 @@ import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
 
 const CRLF = '\r\n';
 const REFRESH_SECONDS = 3600;
+const EMPTY_ZONE_SPAN_MS = 366 * 86_400_000;
 const PRODID = { company: 'Marquee', product: 'Marquee', language: 'EN' };
 
 // ical-generator asks every ICalEvent for its calendar's zone. This one has none, so DTSTAMP,
@@ -103,6 +104,16 @@ export function icsDocument(
     (missing) =>
       missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone), display)),
   );
+  // RFC 5545 asks for at least one component: an empty result carries the VTIMEZONE of the
+  // site's zone, over the year from the result's (data-derived) modification time.
+  if (events.length === 0) {
+    const from = channel.updated;
+    spans.set(channel.timeZone, {
+      zone: { tzid: channel.timeZone, timeZone: channel.timeZone },
+      from,
+      to: new Date(from.getTime() + EMPTY_ZONE_SPAN_MS),
+    });
+  }
   const vtimezones = [...spans.keys()].sort().map((tzid) => {
     const span = spans.get(tzid);
     return span === undefined ? '' : renderVtimezone(tzid, span.zone.timeZone, span.from, span.to);
