@@ -50,6 +50,7 @@ export const FEED_FORMATS = {
     render: (ctx, page, filter, channel) =>
       icsDocument(page.events, channel, ctx.caches.feedItems, {
         cancelled: filter.cancelled,
+        maxBytes: ctx.config.icsMaxBytes,
       }).bytes(),
   },
   rss: {
