@@ -136,6 +136,10 @@ export function toEventRow(
     first_seen_at: stored?.firstSeenAt ?? now,
     last_changed_at: now,
     withdrawn_at: withdrawnAtAfter(stored, event.visibility, options.now),
+    organizer_url: event.organizer.url,
+    organizer_city: event.organizer.city,
+    presale_starts_at: event.presaleStartsAt?.toISOString() ?? null,
+    performers: event.performers.length > 0 ? JSON.stringify(event.performers) : null,
   };
 }
 
