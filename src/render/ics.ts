@@ -21,8 +21,10 @@ import {
   displayTitle,
   imageMediaType,
   isCancelled,
+  localityLine,
   locationLine,
   oneLine,
+  presentLines,
   safeHttpUrl,
   summaryTitle,
 } from './event-text.js';
@@ -362,7 +364,13 @@ function renderVevent(
   const footer = `END:VEVENT${CRLF}`;
   if (!vevent.endsWith(footer))
     throw new Error('render: unexpected VEVENT text from ical-generator');
-  return foldLines(vevent.slice(0, -footer.length) + geoLine(event) + imageLines(event) + footer);
+  return foldLines(
+    vevent.slice(0, -footer.length) +
+      geoLine(event) +
+      appleLocationLine(event) +
+      imageLines(event) +
+      footer,
+  );
 }
 
 /**
@@ -434,8 +442,14 @@ function shortDescription(text: string, pageUrl: string): string {
 }
 
 function location(event: Event): ICalLocation | null {
-  const title = locationLine(event.venue);
-  return title === null ? null : { title: icsText(title) };
+  const title = locationText(event);
+  return title === null ? null : { title };
+}
+
+/** The LOCATION text: the venue's full address line. */
+function locationText(event: Event): string | null {
+  const line = locationLine(event.venue);
+  return line === null ? null : icsText(line);
 }
 
 /**
@@ -443,10 +457,49 @@ function location(event: Event): ICalLocation | null {
  * numbers for truthiness).
  */
 function geoLine(event: Event): string {
+  const point = venuePoint(event);
+  return point === null ? '' : `GEO:${point.latitude};${point.longitude}${CRLF}`;
+}
+
+/** The venue's coordinates, rounded, when both are given and valid. */
+function venuePoint(event: Event): { latitude: number; longitude: number } | null {
   const { latitude, longitude } = event.venue;
-  if (latitude === null || longitude === null) return '';
-  if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return '';
-  return `GEO:${coordinate(latitude)};${coordinate(longitude)}${CRLF}`;
+  if (latitude === null || longitude === null) return null;
+  if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return null;
+  return { latitude: coordinate(latitude), longitude: coordinate(longitude) };
+}
+
+// Apple Calendar's radius of a place it found by address (metres): about one building.
+const APPLE_RADIUS_METRES = 70;
+
+/**
+ * Apple Calendar shows a map only for this property, in the form it writes itself, and only
+ * when X-TITLE is the LOCATION text.
+ */
+function appleLocationLine(event: Event): string {
+  const point = venuePoint(event);
+  const title = locationText(event);
+  if (point === null || title === null) return '';
+  const venue = event.venue;
+  const address = icsText(
+    presentLines([venue.street, localityLine(venue), venue.country]).join(', '),
+  );
+  const parameters = [
+    'VALUE=URI',
+    ...(address === '' ? [] : [`X-ADDRESS=${parameterValue(address)}`]),
+    `X-APPLE-RADIUS=${APPLE_RADIUS_METRES}`,
+    `X-TITLE=${parameterValue(title)}`,
+  ];
+  return `X-APPLE-STRUCTURED-LOCATION;${parameters.join(';')}:geo:${point.latitude},${point.longitude}${CRLF}`;
+}
+
+/**
+ * A property parameter value: RFC 6868's caret escapes for `^`, line breaks and `"`, and quoted
+ * (RFC 5545) when it holds `:`, `;` or `,`.
+ */
+function parameterValue(text: string): string {
+  const escaped = text.replace(/\^/g, '^^').replace(/\r?\n/g, '^n').replace(/"/g, "^'");
+  return /[:;,]/.test(escaped) ? `"${escaped}"` : escaped;
 }
 
 /**
