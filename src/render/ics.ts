@@ -82,8 +82,9 @@ export function renderIcs(
 }
 
 /**
- * The calendar of `events` in the given order, as a document of VEVENTs. With a cache, a
- * VEVENT is rendered once per event revision, channel and display of cancellations.
+ * The calendar of `events` in the given order, as a document of VEVENTs, within
+ * `options.maxBytes`. With a cache, a VEVENT is rendered once per event revision, channel,
+ * display of cancellations and description length (whole, or shortened for the budget).
  */
 export function icsDocument(
   events: readonly Event[],
