@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
 import { FEEDS } from './feeds.js';
+import { measureIcsSize } from './ics-size.js';
 import { measureRenders, type RenderFigures } from './render.js';
 import {
   BENCH_SECRETS,
@@ -53,7 +54,7 @@ const CONNECTIONS = 10;
 // drift between two long runs would move the ratio more than anything measured.
 const ROUNDS = quick ? 1 : 4;
 
-const SECTIONS = ['sync', 'ingest', 'warm', '304', 'busy', 'render', 'memory'];
+const SECTIONS = ['sync', 'ingest', 'warm', '304', 'busy', 'render', 'ics-size', 'memory'];
 // Several instances share a database only on PostgreSQL.
 if (POSTGRES_URL) SECTIONS.push('scale');
 const ONLY = new Set((options.only ?? SECTIONS.join(',')).split(','));
@@ -619,6 +620,14 @@ async function main() {
       await renderDatabase.drop();
     }
     rows.push(...renders.rows);
+  }
+  if (ONLY.has('ics-size')) {
+    const sizeDatabase = await createBenchDatabase('ics_size', POSTGRES_URL);
+    try {
+      rows.push(...(await measureIcsSize({ databaseEnv: sizeDatabase.env, log })));
+    } finally {
+      await sizeDatabase.drop();
+    }
   }
   if (ONLY.has('memory')) await measureMemory();
   if (ONLY.has('scale') && POSTGRES_URL) await measureScaleOut(POSTGRES_URL);

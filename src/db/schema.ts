@@ -30,10 +30,21 @@ export interface DeliveryTable {
 }
 
 /** Derived from the one column list in db/event-columns.ts. */
-export type EventTable = Omit<EventColumnValues, 'withdrawn_at'> & {
+export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   /** Null until a published event is withdrawn (events/event-writes.ts); inserts may omit it. */
-  withdrawn_at: ColumnType<string | null, string | null | undefined, string | null>;
+  withdrawn_at: NullableColumn;
+  /** Added by migration 0005; inserts may omit them (rows from older dumps). */
+  organizer_url: NullableColumn;
+  organizer_city: NullableColumn;
+  presale_starts_at: NullableColumn;
+  performers: NullableColumn;
 };
+
+/** Columns added after the table was created: nullable, and optional in inserts. */
+type AddedEventColumn =
+  'withdrawn_at' | 'organizer_url' | 'organizer_city' | 'presale_starts_at' | 'performers';
+
+type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
 
 export interface EventGenreTable {
   event_id: string;

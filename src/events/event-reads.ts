@@ -24,6 +24,11 @@ export interface EventWindow {
   pastDays: number;
   cityAliases: CityAliases;
   /**
+   * The installation's first start (installationStart in db/installation.ts): the Last-Modified
+   * of a result that no stored change touched, so that an empty feed shows a real, stable date.
+   */
+  installedAt: Date;
+  /**
    * Also withdrawn events (see `isWithdrawn`) that have not yet ended by `now`: calendars show
    * them as cancelled tombstones, so that clients which keep vanished events drop them too.
    */
@@ -200,11 +205,14 @@ export async function findEvents(
     )
     .executeTakeFirst();
 
-  const candidates = [summary.last_changed, departed?.last_change].filter(
-    (value): value is string => typeof value === 'string',
-  );
-  const lastModified =
-    candidates.length > 0 ? candidates.sort().at(-1)! : new Date(0).toISOString();
+  // Never before the installation's start: the same for every instance on one database, and a
+  // result's first change is later, so Last-Modified still never moves backwards.
+  const candidates = [
+    summary.last_changed,
+    departed?.last_change,
+    window.installedAt.toISOString(),
+  ].filter((value): value is string => typeof value === 'string');
+  const lastModified = candidates.sort().at(-1)!;
   const expiries = [
     summary.first_end && !filter.from
       ? new Date(summary.first_end).getTime() + window.pastDays * DAY_MS

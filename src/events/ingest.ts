@@ -13,7 +13,13 @@ import {
 } from './event-writes.js';
 import { recordOrganizationSync } from './organization-repository.js';
 import { foldKey } from './text-key.js';
-import { eventId, type NormalizedEvent, type SourceMessage, type SourceName } from './types.js';
+import {
+  eventId,
+  type NormalizedEvent,
+  type Organizer,
+  type SourceMessage,
+  type SourceName,
+} from './types.js';
 
 /** The ingest use case: applies what a source message says to the stored events. */
 
@@ -62,8 +68,29 @@ export function changedAnything(summary: IngestSummary): boolean {
 
 /** Hash of everything material about an event; the source's update time is not material. */
 export function contentHash(event: NormalizedEvent): string {
-  const { sourceUpdatedAt: _ignored, ...material } = event;
-  return createHash('sha256').update(JSON.stringify(material)).digest('base64url');
+  const material = Object.entries(event).flatMap(([key, value]): [string, unknown][] => {
+    if (key === 'sourceUpdatedAt') return [];
+    if (key === 'organizer') return [[key, withoutEmpty(value as Organizer, ADDED_ORGANIZER)]];
+    return ADDED_FIELDS.has(key) && isEmpty(value) ? [] : [[key, value]];
+  });
+  return createHash('sha256')
+    .update(JSON.stringify(Object.fromEntries(material)))
+    .digest('base64url');
+}
+
+// Fields added in migration 0005 count only when given, so that events stored before keep their
+// hash (and their SEQUENCE) when a source sends them unchanged.
+const ADDED_FIELDS = new Set(['presaleStartsAt', 'performers']);
+const ADDED_ORGANIZER = new Set(['url', 'city']);
+
+function isEmpty(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 0);
+}
+
+function withoutEmpty(value: object, keys: ReadonlySet<string>): object {
+  return Object.fromEntries(
+    Object.entries(value).filter(([key, item]) => !(keys.has(key) && isEmpty(item))),
+  );
 }
 
 /** When an event counts as over: its end, or start plus the default duration when open-ended. */
@@ -136,6 +163,10 @@ export function toEventRow(
     first_seen_at: stored?.firstSeenAt ?? now,
     last_changed_at: now,
     withdrawn_at: withdrawnAtAfter(stored, event.visibility, options.now),
+    organizer_url: event.organizer.url,
+    organizer_city: event.organizer.city,
+    presale_starts_at: event.presaleStartsAt?.toISOString() ?? null,
+    performers: event.performers.length > 0 ? JSON.stringify(event.performers) : null,
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../events/filter.js';
 import { CityAliases } from '../events/text-key.js';
 import { EVENT_ID_PATTERN, isWithdrawn, type Event } from '../events/types.js';
+import { installationStart } from '../db/installation.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
 import { eventIcsPath } from '../render/event-url.js';
@@ -49,6 +50,7 @@ export const FEED_FORMATS = {
     render: (ctx, page, filter, channel) =>
       icsDocument(page.events, channel, ctx.caches.feedItems, {
         cancelled: filter.cancelled,
+        maxBytes: ctx.config.icsMaxBytes,
       }).bytes(),
   },
   rss: {
@@ -137,6 +139,13 @@ export function createRequestFilters(ctx: AppContext): RequestFilters {
   };
 }
 
+/** The installation's first start, from its settled identity (the floor of Last-Modified). */
+export function installedAt(ctx: AppContext): Date {
+  const { identity } = ctx.config;
+  if (identity === null) throw new Error('render: the installation identity was not settled');
+  return installationStart(identity);
+}
+
 /** The channel description of a filtered output at `path`. */
 export function channelFor(
   ctx: AppContext,
@@ -188,6 +197,7 @@ export function feedHandler(ctx: AppContext, filters: RequestFilters, format: Fe
           now: ctx.now(),
           pastDays: ctx.config.pastDays,
           cityAliases: filters.cityAliases,
+          installedAt: installedAt(ctx),
           tombstones: format.tombstones,
         },
         ctx.caches.rows,

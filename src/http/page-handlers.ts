@@ -17,6 +17,7 @@ import {
   FEED_FORMATS,
   cachedRender,
   findPublicEvent,
+  installedAt,
   type RequestFilters,
 } from './feed-handlers.js';
 import { sendCached } from './send-cached.js';
@@ -174,6 +175,7 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
     now: ctx.now(),
     pastDays: ctx.config.pastDays,
     cityAliases,
+    installedAt: installedAt(ctx),
   });
   const html = (text: string) => Buffer.from(text, 'utf8');
 

@@ -426,13 +426,14 @@ describe('escaping', () => {
     const data = jsonLd(html);
     expect(data.name).toBe(HOSTILE.title);
     expect((data.location as { name: string }).name).toBe(HOSTILE.venue);
-    // The javascript: ticket link never reaches the offers.
+    // The javascript: ticket link never reaches the offers: they point at the event's page.
     expect(data.offers).toEqual([
       {
         '@type': 'Offer',
         name: 'Regular',
         price: 22.5,
         priceCurrency: 'EUR',
+        url: 'https://events.example.org/events/stager-666',
         availability: 'https://schema.org/InStock',
       },
     ]);
