@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { AppContext } from '../context.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import {
@@ -16,6 +16,7 @@ import {
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
 import type { Pages } from './page-handlers.js';
+import { PendingBodyBudget } from './webhook-body.js';
 import { webhookHandler } from './webhook-handlers.js';
 
 /** What the server hands the routes besides the context. */
@@ -32,10 +33,10 @@ export function registerRoutes(
   http: ServerWiring & { filters: RequestFilters; pages: Pages },
 ): void {
   const { metrics, isStopping, filters, pages } = http;
-  const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimitBytes });
-
+  // Bodies are read by the handler, after the checks that need none (webhook-body.ts).
+  const pendingBodies = new PendingBodyBudget(ctx.config.webhookPendingBytes);
   for (const source of SOURCE_NAMES) {
-    app.post(`/webhooks/${source}`, rawBody, webhookHandler(ctx, source));
+    app.post(`/webhooks/${source}`, webhookHandler(ctx, source, pendingBodies));
   }
 
   for (const format of Object.values(FEED_FORMATS)) {
