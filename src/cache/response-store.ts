@@ -27,6 +27,11 @@ interface Render {
 }
 
 const MIB = 1024 * 1024;
+/**
+ * What an entry holds besides its key and body bytes (the objects, dates and header strings
+ * around them), counted so that many small entries cannot outgrow the bound.
+ */
+const ENTRY_OVERHEAD_BYTES = 512;
 
 /**
  * Rendered responses in memory, keyed by what was asked (format + canonical filter) and valid
@@ -43,7 +48,8 @@ export class ResponseStore {
   constructor(options: { maxBytes?: number; maxEncodedBytes?: number } = {}) {
     this.responses = new LRUCache<string, Stored, Render>({
       maxSize: options.maxBytes ?? 96 * MIB,
-      sizeCalculation: (stored, key) => key.length + stored.response.body.length,
+      sizeCalculation: (stored, key) =>
+        ENTRY_OVERHEAD_BYTES + key.length + stored.response.body.length,
       fetchMethod: async (_key, _stale, { context }) => ({
         response: await context.render(),
         dataVersion: context.dataVersion,
@@ -55,7 +61,7 @@ export class ResponseStore {
     });
     this.encodedBodies = new LRUCache<string, Buffer, () => Buffer>({
       maxSize: options.maxEncodedBytes ?? 32 * MIB,
-      sizeCalculation: (body, key) => key.length + body.length,
+      sizeCalculation: (body, key) => ENTRY_OVERHEAD_BYTES + key.length + body.length,
       memoMethod: (_key, _stale, { context }) => context(),
     });
   }

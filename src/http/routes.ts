@@ -54,8 +54,9 @@ export function registerRoutes(
   app.get('/healthz', healthHandler(ctx, isStopping));
   app.get('/metrics', metricsHandler(ctx, metrics));
 
-  // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it.
-  const admin = adminAuth(ctx);
+  // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it;
+  // 429 for a client after ADMIN_FAILURES_PER_MINUTE wrong tokens.
+  const admin = adminAuth(ctx, metrics);
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));

@@ -50,7 +50,9 @@ const budgetRetryAfter = (options: BodyReadOptions) =>
   String(Math.max(1, Math.ceil(options.timeoutMs / 1000)));
 
 /** The decoding stream for a Content-Encoding; undefined for identity, null when unsupported. */
-function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null | undefined {
+function decoderFor(
+  encoding: string,
+): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null | undefined {
   switch (encoding) {
     case 'identity':
       return undefined;
