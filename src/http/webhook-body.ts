@@ -133,8 +133,7 @@ export function readWebhookBody(req: IncomingMessage, options: BodyReadOptions):
       taken = 0;
       if (error) {
         chunks.length = 0;
-        // The rest of the body is not wanted: stop reading it (the response closes the connection).
-        req.pause();
+        // The rest of the body is not wanted: nothing more is kept (see webhook-handlers.ts).
         reject(error);
       } else {
         resolve(Buffer.concat(chunks, received));
