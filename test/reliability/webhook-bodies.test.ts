@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildApp, type ChildApp } from '../helpers/child-app.js';
+import { residentMb, startChildApp, type ChildApp } from '../helpers/child-app.js';
 import { tempDatabasePath, TEST_SECRETS } from '../helpers/test-app.js';
 
 /**
@@ -15,13 +14,6 @@ import { tempDatabasePath, TEST_SECRETS } from '../helpers/test-app.js';
 const CONCURRENT = Number(process.env.MARQUEE_HOSTILE_BODIES ?? 100);
 const BODY_BYTES = 25 * 1024 * 1024;
 const RSS_CEILING_MB = 400;
-
-/** The resident memory of process `pid`, in MB (VmRSS of /proc/<pid>/status). */
-export function residentMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
 
 // Kept-alive connections, as senders use: a client that asks for `Connection: close` has its
 // connection closed as soon as the answer is out, and the rest of its body may reset it first.
