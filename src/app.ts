@@ -19,7 +19,7 @@ function trustProxySetting(value: string): boolean | number | string {
  * Longest query string served (characters after `?`). Every filter Marquee offers fits in far
  * less; longer ones are refused with 414 before any parsing, caching or rendering.
  */
-export const MAX_QUERY_LENGTH = 2048;
+export const MAX_QUERY_LENGTH = 4096;
 
 /** Refuses request targets whose query string is longer than MAX_QUERY_LENGTH (414). */
 const limitQueryLength: RequestHandler = (req, res, next) => {

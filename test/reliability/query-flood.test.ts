@@ -27,7 +27,7 @@ describe('a flood of distinct filters', () => {
     await app?.stop();
   });
 
-  it('refuses a query string over 2 KB with 414 and logs its URL cut short', async () => {
+  it('refuses a query string over 4 KB with 414 and logs its URL cut short', async () => {
     const response = await fetch(`${app.url}/events.ics?q=${'a'.repeat(12_000)}`);
     expect(response.status).toBe(414);
     await new Promise((resolve) => setTimeout(resolve, 400));
