@@ -80,6 +80,14 @@ const variablesSchema = z.object({
       (value) => (parseByteSize(value) ?? 0) >= ICS_MIN_BYTES,
       'must be a size of at least 16kb, such as 900kb or 2mb',
     ),
+  WEBHOOK_PENDING_BYTES: z
+    .string()
+    .default('64mb')
+    .refine(
+      (value) => parseByteSize(value) !== null,
+      'must be a size such as 64mb, 512kb or 1048576',
+    ),
+  WEBHOOK_BODY_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
   STAGER_SIGNING_KEYS: z.string().optional(),
   EVENTPORT_TOKENS: z.string().optional(),
   EVENTPORT_TIMEZONE: z
@@ -147,6 +155,10 @@ const envSchema = variablesSchema.transform((env) => {
     bodyLimitBytes: parseByteSize(env.BODY_LIMIT) ?? 25 * 1024 ** 2,
     /** ICS_MAX_BYTES: calendars stay within this many bytes (uncompressed). */
     icsMaxBytes: parseByteSize(env.ICS_MAX_BYTES) ?? 900 * 1024,
+    /** WEBHOOK_PENDING_BYTES: body bytes held at once for requests not yet authenticated. */
+    webhookPendingBytes: parseByteSize(env.WEBHOOK_PENDING_BYTES) ?? 64 * 1024 ** 2,
+    /** WEBHOOK_BODY_TIMEOUT_SECONDS: the time a webhook body has to arrive in full. */
+    webhookBodyTimeoutMs: env.WEBHOOK_BODY_TIMEOUT_SECONDS * 1000,
     stager: { signingKeys: csv(env.STAGER_SIGNING_KEYS) },
     eventport: {
       tokens: csv(env.EVENTPORT_TOKENS),

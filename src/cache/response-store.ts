@@ -27,6 +27,11 @@ interface Render {
 }
 
 const MIB = 1024 * 1024;
+/**
+ * What an entry holds besides its key and body bytes (the objects, dates and header strings
+ * around them), counted so that many small entries cannot outgrow the bound.
+ */
+const ENTRY_OVERHEAD_BYTES = 512;
 
 /**
  * Rendered responses in memory, keyed by what was asked (format + canonical filter) and valid
@@ -41,9 +46,14 @@ export class ResponseStore {
   readonly stats = { hits: 0, misses: 0 };
 
   constructor(options: { maxBytes?: number; maxEncodedBytes?: number } = {}) {
+    const maxBytes = options.maxBytes ?? 96 * MIB;
+    const maxEncodedBytes = options.maxEncodedBytes ?? 32 * MIB;
+    // A store too small for the overhead (tests) counts a share of its bound instead.
+    const overhead = Math.min(ENTRY_OVERHEAD_BYTES, Math.floor(maxBytes / 64));
+    const encodedOverhead = Math.min(ENTRY_OVERHEAD_BYTES, Math.floor(maxEncodedBytes / 64));
     this.responses = new LRUCache<string, Stored, Render>({
-      maxSize: options.maxBytes ?? 96 * MIB,
-      sizeCalculation: (stored, key) => key.length + stored.response.body.length,
+      maxSize: maxBytes,
+      sizeCalculation: (stored, key) => overhead + key.length + stored.response.body.length,
       fetchMethod: async (_key, _stale, { context }) => ({
         response: await context.render(),
         dataVersion: context.dataVersion,
@@ -54,8 +64,8 @@ export class ResponseStore {
       noDeleteOnFetchRejection: true,
     });
     this.encodedBodies = new LRUCache<string, Buffer, () => Buffer>({
-      maxSize: options.maxEncodedBytes ?? 32 * MIB,
-      sizeCalculation: (body, key) => key.length + body.length,
+      maxSize: maxEncodedBytes,
+      sizeCalculation: (body, key) => encodedOverhead + key.length + body.length,
       memoMethod: (_key, _stale, { context }) => context(),
     });
   }

@@ -111,13 +111,22 @@ export interface RequestFilters {
 
 /**
  * The filter reader of one app. Pollers repeat the same URLs, so parsed filters are remembered
- * by query string (bounded).
+ * by query string, bounded by count and by the bytes of keys and filters (query strings are
+ * at most MAX_QUERY_LENGTH, see app.ts). What is cached downstream is keyed by the canonical
+ * filter key, never by the query string.
  */
 export function createRequestFilters(ctx: AppContext): RequestFilters {
-  const known = new LRUCache<string, ParsedFilter>({ max: 5000 });
+  const known = new LRUCache<string, ParsedFilter>({
+    max: 5000,
+    maxSize: 8 * 1024 * 1024,
+    // The filter holds about what its canonical key spells out, plus its object.
+    sizeCalculation: (result, cacheKey) => 256 + cacheKey.length + 2 * result.key.length,
+  });
   const parsed: RequestFilters['parsed'] = (req, defaultLimit, extraParameters = []) => {
     const queryStart = req.originalUrl.indexOf('?');
-    const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${queryStart < 0 ? '' : req.originalUrl.slice(queryStart)}`;
+    // A copy, not a slice: a slice would keep the whole request URL alive as long as the entry.
+    const query = queryStart < 0 ? '' : Buffer.from(req.originalUrl.slice(queryStart)).toString();
+    const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${query}`;
     const hit = known.get(cacheKey);
     if (hit) return hit;
     const filter = parseEventFilter(req.query as Record<string, unknown>, {
