@@ -71,6 +71,11 @@ const EVENT_TABLE = {
    * it is published. Dumps from before migration 0004 lack it.
    */
   withdrawn_at: column(optionalText.optional(), 'read', 'upsert'),
+  /**
+   * The delivery whose message last changed the event: orders messages without a timestamp.
+   * Null for imported events; dumps from before migration 0005 lack it.
+   */
+  last_delivery_id: column(integer.nullable().optional(), 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;

@@ -30,9 +30,11 @@ export interface DeliveryTable {
 }
 
 /** Derived from the one column list in db/event-columns.ts. */
-export type EventTable = Omit<EventColumnValues, 'withdrawn_at'> & {
+export type EventTable = Omit<EventColumnValues, 'withdrawn_at' | 'last_delivery_id'> & {
   /** Null until a published event is withdrawn (events/event-writes.ts); inserts may omit it. */
   withdrawn_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The delivery that last changed the event (events/ingest.ts); inserts may omit it. */
+  last_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
 };
 
 export interface EventGenreTable {

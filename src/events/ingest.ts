@@ -22,6 +22,11 @@ export interface IngestOptions {
   receivedAt: Date;
   /** Open-ended events count as over this long after they start. */
   defaultDurationHours: number;
+  /**
+   * The delivery the message came in (ids grow in the order Marquee received them); orders
+   * messages that carry no update time. Absent for writes that come from no delivery.
+   */
+  deliveryId?: number;
 }
 
 export interface IngestSummary {
@@ -136,7 +141,27 @@ export function toEventRow(
     first_seen_at: stored?.firstSeenAt ?? now,
     last_changed_at: now,
     withdrawn_at: withdrawnAtAfter(stored, event.visibility, options.now),
+    last_delivery_id: options.deliveryId ?? stored?.lastDeliveryId ?? null,
   };
+}
+
+/**
+ * Whether an incoming copy of an event is older than the stored state, which it must not undo:
+ * by the source's update times when both have one and they differ, else by the order Marquee
+ * received the messages (a removal or cancel records both, see event-writes.ts).
+ */
+export function isOlderThanStored(
+  state: Pick<StoredEventState, 'sourceUpdatedAt' | 'lastDeliveryId'> | undefined,
+  incomingUpdatedAt: string | null,
+  deliveryId: number | undefined,
+): boolean {
+  if (!state) return false;
+  if (state.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) {
+    return incomingUpdatedAt < state.sourceUpdatedAt;
+  }
+  return (
+    deliveryId !== undefined && state.lastDeliveryId !== null && deliveryId < state.lastDeliveryId
+  );
 }
 
 /**
@@ -172,7 +197,7 @@ async function upsertNormalized(
   for (const [id, event] of latest) {
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
-    if (state?.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt < state.sourceUpdatedAt) {
+    if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId)) {
       summary.stale += 1;
       continue;
     }
@@ -221,16 +246,19 @@ export async function applyMessage(
         ),
       ]);
       await recordOrganizationSync(db, source, message.organization, listed.size, options);
+      // Only events last changed by an older delivery: a sync may not undo a later message.
       const upcoming = await findUpcomingIdsOfOrganization(
         db,
         source,
         message.organization.id,
         options.now,
+        options.deliveryId ?? null,
       );
       summary.removed = await markEventsRemoved(
         db,
         upcoming.filter((id) => !listed.has(id)),
         options.now,
+        { at: options.receivedAt, deliveryId: options.deliveryId ?? null },
       );
       return { summary, facetsChanged: facetsChanged || summary.removed > 0 };
     }
@@ -245,6 +273,7 @@ export async function applyMessage(
         [...known.keys()],
         options.now,
         options.receivedAt,
+        options.deliveryId ?? null,
       );
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };

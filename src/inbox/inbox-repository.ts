@@ -113,6 +113,27 @@ export async function loadPendingDeliveries(
     .execute();
 }
 
+/**
+ * The id of an earlier delivery of the same source with an identical body that was applied
+ * (processed); null when there is none.
+ */
+export async function findAppliedDuplicate(
+  db: Queryable,
+  delivery: Pick<DeliveryRow, 'id' | 'source' | 'body_sha256'>,
+): Promise<number | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('source', '=', delivery.source)
+    .where('body_sha256', '=', delivery.body_sha256)
+    .where('id', '<', delivery.id)
+    .where('status', '=', 'processed')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
 /** Records the outcome of processing. */
 export async function markDeliveryDone(
   db: Queryable,
