@@ -288,6 +288,25 @@ function versionColumns(
   return columns;
 }
 
+/** How many events ended before `cutoff`. */
+export async function countEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('effective_end_at', '<', cutoff.toISOString())
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** How many events are stored. */
+export async function countEvents(db: Queryable): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 /** Deletes events that ended before `cutoff`; returns how many. */
 export async function deleteEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
   const result = await db

@@ -203,6 +203,37 @@ export async function requeueDeliveries(
   return Number(result.numUpdatedRows);
 }
 
+/** How many raw bodies purgeDeliveryBodies would drop. */
+export async function countPurgeableBodies(db: Queryable, cutoff: Date): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('received_at', '<', cutoff.toISOString())
+    .where('body', 'is not', null)
+    .where('status', 'not in', ['pending'])
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** How many deliveries still hold their raw body. */
+export async function countHeldBodies(db: Queryable): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('body', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** When the newest delivery was received; null when there is none. */
+export async function newestDeliveryReceivedAt(db: Queryable): Promise<Date | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.max('received_at').as('last'))
+    .executeTakeFirst();
+  return row?.last ? new Date(row.last) : null;
+}
+
 /** Drops raw bodies received before `cutoff`, keeping the metadata; returns how many. */
 export async function purgeDeliveryBodies(db: Queryable, cutoff: Date, now: Date): Promise<number> {
   const result = await db
