@@ -78,6 +78,11 @@ const PROCESSING_LOCK = [0x4d415251, 1] as const;
 export async function beginProcessing(trx: Queryable): Promise<void> {
   if (!isPostgres(trx)) return;
   await sql`set local synchronous_commit = off`.execute(trx);
+  await takeProcessingLock(trx);
+}
+
+/** Takes the inbox processing lock (PostgreSQL only) until the transaction ends. */
+async function takeProcessingLock(trx: Queryable): Promise<void> {
   await sql`select pg_advisory_xact_lock(${sql.lit(PROCESSING_LOCK[0])}, ${sql.lit(PROCESSING_LOCK[1])})`.execute(
     trx,
   );
@@ -184,23 +189,28 @@ export interface ReplaySelection {
   since: Date | null;
 }
 
-/** Puts deliveries back in the queue; returns how many. Purged bodies cannot be replayed. */
-export async function requeueDeliveries(
-  db: Queryable,
-  selection: ReplaySelection,
-): Promise<number> {
-  let query = db
-    .updateTable('deliveries')
-    .set({ status: 'pending', error: null })
-    .where('body', 'is not', null)
-    .where(
-      'status',
-      'in',
-      selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored'],
-    );
-  if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
-  const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows);
+/**
+ * Puts deliveries back in the queue; returns how many. Purged bodies cannot be replayed. On
+ * PostgreSQL it takes the processing lock first: concurrent replays, and a replay racing a
+ * processing transaction over the same rows, once deadlocked; under the lock they run one after
+ * another.
+ */
+export async function requeueDeliveries(db: Db, selection: ReplaySelection): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    if (isPostgres(trx)) await takeProcessingLock(trx);
+    let query = trx
+      .updateTable('deliveries')
+      .set({ status: 'pending', error: null })
+      .where('body', 'is not', null)
+      .where(
+        'status',
+        'in',
+        selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored'],
+      );
+    if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  });
 }
 
 /** How many raw bodies purgeDeliveryBodies would drop. */
