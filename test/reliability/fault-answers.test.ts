@@ -128,15 +128,19 @@ describe('fault answers', () => {
     { timeout: 60_000 },
     async () => {
       app = await startTestApp({ env: { ADMIN_TOKEN: TEST_SECRETS.adminToken } });
-      for (let id = 1; id <= 40; id += 1) {
-        const body = stagerMessage('UPDATE_EVENTS', { id: 3, name: 'Replay Hall' }, [
-          stagerEvent({ id, name: `Event ${id}`, start: startFor(id) }),
-        ]);
+      // Half of them fail again at every replay: replays and processing race over the same rows.
+      for (let id = 1; id <= 60; id += 1) {
+        const body =
+          id % 2 === 0
+            ? Buffer.from(JSON.stringify({ messageType: id }))
+            : stagerMessage('UPDATE_EVENTS', { id: 3, name: 'Replay Hall' }, [
+                stagerEvent({ id, name: `Event ${id}`, start: startFor(id) }),
+              ]);
         expect((await app.postStager(body)).status).toBe(202);
       }
       await app.settle();
-      for (let round = 0; round < 4; round += 1) {
-        await app.query("update deliveries set status = 'failed'");
+      for (let round = 0; round < 6; round += 1) {
+        await app.query("update deliveries set status = 'failed' where id % 4 = 1");
         const answers = await Promise.all(
           Array.from({ length: 16 }, () =>
             fetch(`${app!.url}/admin/replay`, { method: 'POST', headers: ADMIN }),
