@@ -8,6 +8,7 @@ import {
   PostgresAdapter,
   PostgresDialect,
   SqliteDialect,
+  sql,
   type PostgresPool,
   type PostgresPoolClient,
   type Transaction,
@@ -221,6 +222,11 @@ function withoutPassword(url: string): string {
   } catch {
     return 'postgres://(unparsable URL)';
   }
+}
+
+/** The cheapest round trip to the database (`select 1`): resolves when it answers. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
 }
 
 /** True when `db` talks to PostgreSQL; for the few statements that differ by dialect. */

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { sql } from 'kysely';
 import type { AppContext } from '../context.js';
+import { pingDatabase } from '../db/connection.js';
 import { countPendingDeliveries } from '../inbox/inbox-repository.js';
 import { currentSyncWatch } from '../jobs/sync-watchdog.js';
 
@@ -32,7 +32,7 @@ function databaseProbe(ctx: AppContext): () => Promise<boolean> {
   return () => {
     const at = Date.now();
     if (last && at - last.at < PROBE_CACHE_MS) return last.result;
-    const result = withTimeout(sql`select 1`.execute(ctx.database.db), PROBE_TIMEOUT_MS, 'select 1')
+    const result = withTimeout(pingDatabase(ctx.database.db), PROBE_TIMEOUT_MS, 'select 1')
       .then(() => true)
       .catch((error: unknown) => {
         ctx.logger.error({ err: error }, 'health: database check failed');
