@@ -148,14 +148,21 @@ export function toEventRow(
 /**
  * Whether an incoming copy of an event is older than the stored state, which it must not undo:
  * by the source's update times when both have one and they differ, else by the order Marquee
- * received the messages (a removal or cancel records both, see event-writes.ts).
+ * received the messages (a removal or cancel records both, see event-writes.ts). A sync is the
+ * complete list at its sending: one received after the sync that removed an event brings it
+ * back whatever the event's own update time, which the removal's arrival time replaced.
  */
 export function isOlderThanStored(
-  state: Pick<StoredEventState, 'sourceUpdatedAt' | 'lastDeliveryId'> | undefined,
+  state: Pick<StoredEventState, 'sourceUpdatedAt' | 'lastDeliveryId' | 'visibility'> | undefined,
   incomingUpdatedAt: string | null,
   deliveryId: number | undefined,
+  listedBySync = false,
 ): boolean {
   if (!state) return false;
+  const laterDelivery =
+    deliveryId !== undefined &&
+    (state.lastDeliveryId === null || deliveryId > state.lastDeliveryId);
+  if (listedBySync && state.visibility === 'removed' && laterDelivery) return false;
   if (state.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) {
     return incomingUpdatedAt < state.sourceUpdatedAt;
   }
@@ -187,6 +194,7 @@ async function upsertNormalized(
   events: readonly NormalizedEvent[],
   options: IngestOptions,
   summary: IngestSummary,
+  listedBySync: boolean,
 ): Promise<boolean> {
   // The last copy of an event within one message wins, as if delivered in order.
   const latest = new Map<string, NormalizedEvent>();
@@ -197,7 +205,7 @@ async function upsertNormalized(
   for (const [id, event] of latest) {
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
-    if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId)) {
+    if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId, listedBySync)) {
       summary.stale += 1;
       continue;
     }
@@ -232,12 +240,12 @@ export async function applyMessage(
       return { summary, facetsChanged: false };
     case 'upsert': {
       summary.skipped = message.skipped;
-      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary, false);
       return { summary, facetsChanged };
     }
     case 'sync': {
       summary.skipped = message.skipped;
-      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
       // Events skipped as unreadable are still listed: they must not vanish from the feeds.
       const listed = new Set([
         ...message.events.map((event) => eventId(source, event.externalId)),
