@@ -19,10 +19,13 @@ export interface CachedResponse extends Rendered {
 interface Stored {
   response: CachedResponse;
   dataVersion: number;
+  /** The clock (epoch ms) when it was rendered. */
+  renderedAt: number;
 }
 
 interface Render {
   dataVersion: number;
+  now: number;
   render: () => Promise<CachedResponse>;
 }
 
@@ -57,6 +60,7 @@ export class ResponseStore {
       fetchMethod: async (_key, _stale, { context }) => ({
         response: await context.render(),
         dataVersion: context.dataVersion,
+        renderedAt: context.now,
       }),
       // A render evicted or cleared while running still answers the requests waiting for it.
       ignoreFetchAbort: true,
@@ -89,7 +93,7 @@ export class ResponseStore {
     }
     this.stats.misses += 1;
     const rendered = await this.responses.forceFetch(key, {
-      context: { dataVersion, render },
+      context: { dataVersion, now: now.getTime(), render },
       forceRefresh: true,
       // Only while another request's render runs: the one that starts a render waits for it.
       allowStale: status.get === 'fetching',
@@ -120,10 +124,16 @@ export class ResponseStore {
   }
 }
 
+/**
+ * Whether a stored response still holds: same data, not expired, and rendered no later than
+ * `now` (a response rendered while the clock ran ahead, such as an empty upcoming list, must
+ * not stay once the clock has come back).
+ */
 function isCurrent(stored: Stored, dataVersion: number, now: Date): boolean {
   const { expiresAt } = stored.response;
   return (
     stored.dataVersion === dataVersion &&
+    now.getTime() >= stored.renderedAt &&
     (expiresAt === null || expiresAt.getTime() > now.getTime())
   );
 }

@@ -8,6 +8,7 @@ import {
   PostgresAdapter,
   PostgresDialect,
   SqliteDialect,
+  sql,
   type PostgresPool,
   type PostgresPoolClient,
   type Transaction,
@@ -21,8 +22,19 @@ export type Db = Kysely<Database>;
 /** The database or an open transaction on it: what every repository function takes. */
 export type Queryable = Db | Transaction<Database>;
 
+/** The latest integrity check of the database file, reported in /healthz and the admin page. */
+export interface IntegrityReport {
+  /** `quick`: PRAGMA quick_check (at start); `full`: PRAGMA integrity_check (maintenance job). */
+  mode: 'quick' | 'full';
+  checkedAt: Date;
+  /** Empty when the file is sound; at most 10 lines of SQLite's findings. */
+  problems: string[];
+}
+
 interface HandleBase {
   db: Db;
+  /** The latest integrity check of the file (db/integrity.ts); null until one ran, or on PostgreSQL. */
+  integrity: IntegrityReport | null;
   /** Where the data lives, safe to log: the file path, or the URL without its password. */
   location: string;
   close(): Promise<void>;
@@ -74,6 +86,7 @@ export function openSqliteDatabase(databasePath: string): SqliteHandle {
   return {
     dialect: 'sqlite',
     db,
+    integrity: null,
     sqlite,
     path: databasePath,
     location: databasePath,
@@ -106,9 +119,12 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle client losing its server is reported here; the pool replaces it on next use.
   pool.on('error', () => undefined);
-  // A client in use when its server goes away also emits 'error', which would end the process
-  // without a listener; the query or transaction using it fails on its own and is answered 503.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  // A checked-out client whose server dies emits 'error' on itself, not on the pool: without a
+  // listener that kills the process. The query in flight fails with that error, and the pool
+  // drops the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
   });
@@ -116,6 +132,7 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   return {
     dialect: 'postgres',
     db,
+    integrity: null,
     connection,
     location: withoutPassword(url),
     async close() {
@@ -205,6 +222,11 @@ function withoutPassword(url: string): string {
   } catch {
     return 'postgres://(unparsable URL)';
   }
+}
+
+/** The cheapest round trip to the database (`select 1`): resolves when it answers. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
 }
 
 /** True when `db` talks to PostgreSQL; for the few statements that differ by dialect. */

@@ -78,6 +78,11 @@ const EVENT_TABLE = {
   presale_starts_at: column(optionalText.optional(), 'read', 'upsert'),
   /** JSON array of performers' names; null reads as none. */
   performers: column(optionalText.optional(), 'read', 'upsert'),
+  /**
+   * The delivery whose message last changed the event: orders messages without a timestamp.
+   * Null for imported events; dumps from before migration 0006 lack it.
+   */
+  last_delivery_id: column(integer.nullable().optional(), 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;

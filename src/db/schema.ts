@@ -38,11 +38,18 @@ export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   organizer_city: NullableColumn;
   presale_starts_at: NullableColumn;
   performers: NullableColumn;
+  /** The delivery that last changed the event (events/ingest.ts); inserts may omit it. */
+  last_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
 };
 
 /** Columns added after the table was created: nullable, and optional in inserts. */
 type AddedEventColumn =
-  'withdrawn_at' | 'organizer_url' | 'organizer_city' | 'presale_starts_at' | 'performers';
+  | 'withdrawn_at'
+  | 'organizer_url'
+  | 'organizer_city'
+  | 'presale_starts_at'
+  | 'performers'
+  | 'last_delivery_id';
 
 type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
 

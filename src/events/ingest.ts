@@ -28,6 +28,11 @@ export interface IngestOptions {
   receivedAt: Date;
   /** Open-ended events count as over this long after they start. */
   defaultDurationHours: number;
+  /**
+   * The delivery the message came in (ids grow in the order Marquee received them); orders
+   * messages that carry no update time. Absent for writes that come from no delivery.
+   */
+  deliveryId?: number;
 }
 
 export interface IngestSummary {
@@ -167,7 +172,34 @@ export function toEventRow(
     organizer_city: event.organizer.city,
     presale_starts_at: event.presaleStartsAt?.toISOString() ?? null,
     performers: event.performers.length > 0 ? JSON.stringify(event.performers) : null,
+    last_delivery_id: options.deliveryId ?? stored?.lastDeliveryId ?? null,
   };
+}
+
+/**
+ * Whether an incoming copy of an event is older than the stored state, which it must not undo:
+ * by the source's update times when both have one and they differ, else by the order Marquee
+ * received the messages (a removal or cancel records both, see event-writes.ts). A sync is the
+ * complete list at its sending: one received after the sync that removed an event brings it
+ * back whatever the event's own update time, which the removal's arrival time replaced.
+ */
+export function isOlderThanStored(
+  state: Pick<StoredEventState, 'sourceUpdatedAt' | 'lastDeliveryId' | 'visibility'> | undefined,
+  incomingUpdatedAt: string | null,
+  deliveryId: number | undefined,
+  listedBySync = false,
+): boolean {
+  if (!state) return false;
+  const laterDelivery =
+    deliveryId !== undefined &&
+    (state.lastDeliveryId === null || deliveryId > state.lastDeliveryId);
+  if (listedBySync && state.visibility === 'removed' && laterDelivery) return false;
+  if (state.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) {
+    return incomingUpdatedAt < state.sourceUpdatedAt;
+  }
+  return (
+    deliveryId !== undefined && state.lastDeliveryId !== null && deliveryId < state.lastDeliveryId
+  );
 }
 
 /**
@@ -193,6 +225,7 @@ async function upsertNormalized(
   events: readonly NormalizedEvent[],
   options: IngestOptions,
   summary: IngestSummary,
+  listedBySync: boolean,
 ): Promise<boolean> {
   // The last copy of an event within one message wins, as if delivered in order.
   const latest = new Map<string, NormalizedEvent>();
@@ -203,7 +236,7 @@ async function upsertNormalized(
   for (const [id, event] of latest) {
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
-    if (state?.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt < state.sourceUpdatedAt) {
+    if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId, listedBySync)) {
       summary.stale += 1;
       continue;
     }
@@ -238,12 +271,12 @@ export async function applyMessage(
       return { summary, facetsChanged: false };
     case 'upsert': {
       summary.skipped = message.skipped;
-      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary, false);
       return { summary, facetsChanged };
     }
     case 'sync': {
       summary.skipped = message.skipped;
-      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
       // Events skipped as unreadable are still listed: they must not vanish from the feeds.
       const listed = new Set([
         ...message.events.map((event) => eventId(source, event.externalId)),
@@ -252,16 +285,19 @@ export async function applyMessage(
         ),
       ]);
       await recordOrganizationSync(db, source, message.organization, listed.size, options);
+      // Only events last changed by an older delivery: a sync may not undo a later message.
       const upcoming = await findUpcomingIdsOfOrganization(
         db,
         source,
         message.organization.id,
         options.now,
+        options.deliveryId ?? null,
       );
       summary.removed = await markEventsRemoved(
         db,
         upcoming.filter((id) => !listed.has(id)),
         options.now,
+        { at: options.receivedAt, deliveryId: options.deliveryId ?? null },
       );
       return { summary, facetsChanged: facetsChanged || summary.removed > 0 };
     }
@@ -276,6 +312,7 @@ export async function applyMessage(
         [...known.keys()],
         options.now,
         options.receivedAt,
+        options.deliveryId ?? null,
       );
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };

@@ -8,6 +8,7 @@ import { applyMessage, changedAnything, type IngestSummary } from '../events/ing
 import { isSourceName, type Sources } from '../sources/index.js';
 import {
   beginProcessing,
+  findAppliedDuplicate,
   loadPendingDeliveries,
   findPendingDeliveries,
   markDeliveryDone,
@@ -243,6 +244,8 @@ export class InboxProcessor {
         throw new Error(`inbox: no source named ${delivery.source}`);
       adapter = sources[delivery.source];
       if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
+      const original = await findAppliedDuplicate(db, delivery);
+      if (original !== null) return this.recordDuplicate(db, delivery, original, logLines);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
       message = adapter.interpret(payload, { receivedAt });
     } catch (error) {
@@ -254,6 +257,7 @@ export class InboxProcessor {
         now: now(),
         receivedAt,
         defaultDurationHours: this.deps.defaultDurationHours,
+        deliveryId: delivery.id,
       });
       const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
       await markDeliveryDone(db, delivery.id, {
@@ -278,6 +282,28 @@ export class InboxProcessor {
     } catch (error) {
       throw new PartialWriteError(messageType, error);
     }
+  }
+
+  /** A body identical to one already applied changes nothing (a replayed capture, a resend). */
+  private async recordDuplicate(
+    db: Queryable,
+    delivery: StoredDelivery,
+    original: number,
+    logLines: (() => void)[],
+  ): Promise<DeliveryOutcome> {
+    await markDeliveryDone(db, delivery.id, {
+      status: 'ignored',
+      messageType: null,
+      result: { ignored: 'duplicate', duplicateOf: original },
+      at: this.deps.now(),
+    });
+    logLines.push(() =>
+      this.deps.logger.info(
+        { delivery: delivery.id, source: delivery.source, duplicateOf: original },
+        'inbox: delivery ignored: identical to one already applied',
+      ),
+    );
+    return { outcome: 'ignored', changed: false, facetsChanged: false };
   }
 
   private async recordFailure(

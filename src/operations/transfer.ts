@@ -369,7 +369,7 @@ function checkHeader(number: number, line: string): Record<string, string> {
     );
   }
   // An older schema's rows are checked as this one's: migrations so far only added columns, and
-  // the added ones may be absent (events.withdrawn_at, 0004).
+  // the added ones may be absent (events.withdrawn_at, 0004; events.last_delivery_id, 0005).
   if (!MIGRATION_NAMES.includes(schema)) {
     // Migration names start with their sequence number, so a later one sorts after.
     throw new TransferError(

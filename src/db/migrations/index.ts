@@ -4,6 +4,7 @@ import * as cityWindowIndex from './0002-city-window-index.js';
 import * as jobClaims from './0003-job-claims.js';
 import * as identityAndWithdrawals from './0004-identity-and-withdrawals.js';
 import * as structuredData from './0005-structured-data.js';
+import * as messageOrder from './0006-message-order.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-job-claims': jobClaims,
   '0004-identity-and-withdrawals': identityAndWithdrawals,
   '0005-structured-data': structuredData,
+  '0006-message-order': messageOrder,
 };
