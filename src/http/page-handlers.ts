@@ -173,6 +173,7 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
   const eventWindow = () => ({
     now: ctx.now(),
     pastDays: ctx.config.pastDays,
+    timeZone: ctx.config.timeZone,
     cityAliases,
   });
   const html = (text: string) => Buffer.from(text, 'utf8');

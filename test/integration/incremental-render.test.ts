@@ -54,6 +54,7 @@ function eventWindow(test: TestApp): EventWindow {
   return {
     now: FIXED_NOW,
     pastDays: test.ctx.config.pastDays,
+    timeZone: test.ctx.config.timeZone,
     cityAliases: new CityAliases(test.ctx.config.cityAliases),
   };
 }
