@@ -12,6 +12,7 @@ import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
 import { FEEDS } from './feeds.js';
 import { measureIcsSize } from './ics-size.js';
+import { measureRadius } from './radius.js';
 import { measureRenders, type RenderFigures } from './render.js';
 import {
   BENCH_SECRETS,
@@ -54,7 +55,17 @@ const CONNECTIONS = 10;
 // drift between two long runs would move the ratio more than anything measured.
 const ROUNDS = quick ? 1 : 4;
 
-const SECTIONS = ['sync', 'ingest', 'warm', '304', 'busy', 'render', 'ics-size', 'memory'];
+const SECTIONS = [
+  'sync',
+  'ingest',
+  'warm',
+  '304',
+  'busy',
+  'render',
+  'ics-size',
+  'memory',
+  'radius',
+];
 // Several instances share a database only on PostgreSQL.
 if (POSTGRES_URL) SECTIONS.push('scale');
 const ONLY = new Set((options.only ?? SECTIONS.join(',')).split(','));
@@ -630,6 +641,11 @@ async function main() {
     }
   }
   if (ONLY.has('memory')) await measureMemory();
+  // In process on SQLite: the read path and its plan, not HTTP, are what the index changes.
+  if (ONLY.has('radius')) {
+    log(`radius: ${MEMORY_EVENTS} stored events`);
+    rows.push(await measureRadius(MEMORY_EVENTS, quick));
+  }
   if (ONLY.has('scale') && POSTGRES_URL) await measureScaleOut(POSTGRES_URL);
 
   const seconds = (Date.now() - started) / 1000;

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { HttpError, InvalidInputError } from '../errors.js';
 import { findEventById, findEvents } from '../events/event-reads.js';
 import {
+  DEFAULT_RADIUS_KM,
   describeFilter,
   filterKey,
   filterQueryString,
@@ -205,6 +206,7 @@ export function feedHandler(ctx: AppContext, filters: RequestFilters, format: Fe
         {
           now: ctx.now(),
           pastDays: ctx.config.pastDays,
+          timeZone: ctx.config.timeZone,
           cityAliases: filters.cityAliases,
           installedAt: installedAt(ctx),
           tombstones: format.tombstones,
@@ -298,6 +300,10 @@ function emptyFilter(): EventFilter {
     to: null,
     q: [],
     cancelled: 'status',
+    days: null,
+    order: 'start',
+    near: null,
+    radius: DEFAULT_RADIUS_KM,
     limit: 100,
     offset: 0,
   };

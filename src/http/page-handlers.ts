@@ -174,6 +174,7 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
   const eventWindow = () => ({
     now: ctx.now(),
     pastDays: ctx.config.pastDays,
+    timeZone: ctx.config.timeZone,
     cityAliases,
     installedAt: installedAt(ctx),
   });

@@ -55,6 +55,7 @@ function eventWindow(test: TestApp): EventWindow {
   return {
     now: FIXED_NOW,
     pastDays: test.ctx.config.pastDays,
+    timeZone: test.ctx.config.timeZone,
     cityAliases: new CityAliases(test.ctx.config.cityAliases),
     installedAt: installedAt(test.ctx),
   };

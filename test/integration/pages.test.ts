@@ -173,7 +173,8 @@ describe('GET /', () => {
     expect(html).toContain(
       `href="https://outlook.live.com/calendar/0/addfromweb?url=${encodeURIComponent('https://events.example.org/events.ics?city=Berlin&genre=Techno')}&amp;name=${encodeURIComponent('Marquee: Techno in Berlin')}"`,
     );
-    expect(html.match(/<button type="button" class="copy" data-copy=/g)).toHaveLength(8);
+    // Four calendar links, three feeds, three announcement feeds and the embed code.
+    expect(html.match(/<button type="button" class="copy" data-copy=/g)).toHaveLength(11);
     // The embed code for the same filter, shown as text to copy.
     expect(html).toContain(
       '<textarea id="embed-snippet" readonly rows="4">&lt;script src=&quot;https://events.example.org/embed.js&quot; data-city=&quot;Berlin&quot; data-genre=&quot;Techno&quot; data-limit=&quot;10&quot; async&gt;&lt;/script&gt;</textarea>',

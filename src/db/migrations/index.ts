@@ -5,6 +5,7 @@ import * as jobClaims from './0003-job-claims.js';
 import * as identityAndWithdrawals from './0004-identity-and-withdrawals.js';
 import * as structuredData from './0005-structured-data.js';
 import * as messageOrder from './0006-message-order.js';
+import * as announcedAndGeo from './0007-announced-and-geo.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-identity-and-withdrawals': identityAndWithdrawals,
   '0005-structured-data': structuredData,
   '0006-message-order': messageOrder,
+  '0007-announced-and-geo': announcedAndGeo,
 };

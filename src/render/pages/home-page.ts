@@ -24,6 +24,8 @@ export interface SubscribeLinks {
   rss: string;
   atom: string;
   json: string;
+  /** The same filter's newest announcements first (`order=announced`), as feeds. */
+  announcements: { rss: string; atom: string; json: string };
 }
 
 /**
@@ -41,6 +43,7 @@ export function subscribeLinks(site: SiteInfo, filter: EventFilter): SubscribeLi
     'webcal:',
   );
   const name = `${site.siteTitle}: ${describeFilter(filter)}`;
+  const announced = filterQueryString({ ...filter, order: 'announced' });
   return {
     name,
     ics,
@@ -50,6 +53,11 @@ export function subscribeLinks(site: SiteInfo, filter: EventFilter): SubscribeLi
     rss: `${site.publicUrl}${site.feedPaths.rss}${query}`,
     atom: `${site.publicUrl}${site.feedPaths.atom}${query}`,
     json: `${site.publicUrl}${site.feedPaths.json}${query}`,
+    announcements: {
+      rss: `${site.publicUrl}${site.feedPaths.rss}${announced}`,
+      atom: `${site.publicUrl}${site.feedPaths.atom}${announced}`,
+      json: `${site.publicUrl}${site.feedPaths.json}${announced}`,
+    },
   };
 }
 
@@ -105,6 +113,19 @@ function dateInputValue(instant: Date | null, timeZone: string, exclusiveEnd: bo
   return localDateKey(exclusiveEnd ? new Date(instant.getTime() - 1) : instant, timeZone);
 }
 
+/** The relative windows the form offers; another `days` value shows as an extra choice. */
+const OFFERED_DAYS = [7, 30];
+
+function daysChoices(days: number | null): Choice[] {
+  const offered =
+    days === null || OFFERED_DAYS.includes(days) ? OFFERED_DAYS : [...OFFERED_DAYS, days];
+  return offered.map((value) => ({
+    value: String(value),
+    label: value === 1 ? 'Today' : `Next ${value} days`,
+    selected: value === days,
+  }));
+}
+
 /** Paging of a list page. */
 export interface Paging {
   /** 1-based. */
@@ -130,6 +151,15 @@ function pageUrl(filter: EventFilter, paging: Paging, page: number): string {
   return query ? `/?${query}` : '/';
 }
 
+/** `near` and `radius` as the form carries them along. */
+function nearFields(filter: EventFilter): { name: string; value: string }[] {
+  const params = new URLSearchParams(filterQueryString(filter).replace(/^\?/, ''));
+  return ['near', 'radius'].flatMap((name) => {
+    const value = params.get(name);
+    return value === null ? [] : [{ name, value }];
+  });
+}
+
 /** Builds the list page's view model. */
 export function listPageModel(input: ListPageInput, renderItem?: ListItemRenderer) {
   const { site, filter, page, facets, paging } = input;
@@ -145,7 +175,10 @@ export function listPageModel(input: ListPageInput, renderItem?: ListItemRendere
       filter.q.length >
       0 ||
     filter.from !== null ||
-    filter.to !== null;
+    filter.to !== null ||
+    filter.days !== null ||
+    filter.near !== null ||
+    filter.order !== 'start';
   const pages = Math.max(1, Math.ceil(page.total / paging.pageSize));
   return {
     site,
@@ -164,12 +197,15 @@ export function listPageModel(input: ListPageInput, renderItem?: ListItemRendere
       ),
       from: dateInputValue(filter.from, site.timeZone, false),
       to: dateInputValue(filter.to, site.timeZone, true),
+      days: { options: daysChoices(filter.days), multiple: false },
       q: filter.q.join(', '),
       // Filter parameters the form has no field for travel along unchanged.
       hidden: [
         ...(filter.venue.length > 0 ? [{ name: 'venue', value: filter.venue.join(',') }] : []),
         ...(filter.source.length > 0 ? [{ name: 'source', value: filter.source.join(',') }] : []),
         ...(filter.cancelled !== 'status' ? [{ name: 'cancelled', value: filter.cancelled }] : []),
+        ...nearFields(filter),
+        ...(filter.order !== 'start' ? [{ name: 'order', value: filter.order }] : []),
         ...(paging.pageSize !== paging.defaultPageSize
           ? [{ name: 'limit', value: String(paging.pageSize) }]
           : []),
