@@ -30,12 +30,13 @@ import { statusNotes, withNotes } from './status-words.js';
  *   (xmlText) to keep a literal `&amp;` intact.
  * - XML-illegal control characters pass through: every text goes through cleanText (oneLine
  *   and the description helpers).
- * - Atom entry titles are `type="html"`, so titles are HTML-escaped (RSS titles likewise:
- *   readers treat them as HTML).
+ * - Atom entry titles are `type="html"`, so they are HTML-escaped; RSS titles are plain text
+ *   (the RSS profile and the W3C validator: no markup, no escaped entities), in CDATA.
  * - Item ids: RSS guids and Atom ids are `tag:` URIs (channel.tagPrefix), not links, so that a
  *   domain move keeps them; RSS guids given as `guid` are written with isPermaLink="false".
- * - Enclosure types are derived from the URL's extension, so Atom gets an image only when the
- *   URL has one; RSS gets an explicit type.
+ * - Enclosure types are derived from the URL's extension (`image/jpg` for .jpg), so Atom gets an
+ *   image only when the URL has a known one, and its type is set to imageMediaType's
+ *   afterwards; RSS gets an explicit type.
  */
 
 const GENERATOR = 'Marquee';
@@ -94,19 +95,20 @@ function xmlFeedDocument(
     render(new Feed(feedOptions(channel, { [format]: channel.selfUrl }))),
     tail,
   );
-  const items = eventFragments(format, events, channel, cache, (missing) =>
-    itemTexts(
+  const items = eventFragments(format, events, channel, cache, (missing) => {
+    const texts = itemTexts(
       missing.map((event) => item(event, channel)),
       format,
-    ),
-  );
+    );
+    return format === 'atom' ? texts.map((text, i) => atomEnclosureType(text, missing[i]!)) : texts;
+  });
   return new FeedDocument(shell.head, items, shell.tail);
 }
 
 function rssItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
   const item: Item = {
-    title: cdataHtml(escapeHtml(itemTitle(event, channel))),
+    title: cdataText(itemTitle(event, channel)),
     link: url,
     // `feed` writes a guid given this way with isPermaLink="false": it is no URL.
     guid: feedItemId(channel.tagPrefix, event.id),
@@ -126,6 +128,17 @@ function rssItem(event: Event, channel: FeedChannel): Item {
     item.image = enclosure;
   }
   return item;
+}
+
+/** An Atom entry's text with the enclosure type `feed` derived from the extension corrected. */
+function atomEnclosureType(text: string, event: Event): string {
+  const image = safeHttpUrl(event.image?.url);
+  const type = image === null ? null : imageMediaType(image);
+  if (type === null) return text;
+  return text.replace(
+    /(<link rel="enclosure" href="[^"]*" type=")[^"]*"/,
+    (_match, head: string) => `${head}${type}"`,
+  );
 }
 
 function atomItem(event: Event, channel: FeedChannel): Item {
@@ -281,6 +294,7 @@ function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknow
     date_modified: event.lastChangedAt.toISOString(),
     tags: genreLines(event),
     _event: {
+      about: jsonFeedExtensionUrl(channel.publicUrl),
       start: event.startsAt.toISOString(),
       end: event.endsAt === null ? null : event.endsAt.toISOString(),
       timeZone: event.timeZone,
@@ -329,6 +343,22 @@ function contentHtml(event: Event, channel: FeedChannel): string {
 /** An item's plain-text content: the status facts, as in contentHtml, then the description. */
 function contentText(event: Event, channel: FeedChannel): string | null {
   return withNotes(statusNotes(event), descriptionPlainText(event, channel));
+}
+
+/** Where every instance documents the JSON Feed `_event` extension (views/assets/). */
+export function jsonFeedExtensionUrl(publicUrl: string): string {
+  return `${publicUrl}/assets/json-feed-event.html`;
+}
+
+/**
+ * Plain text for an xml-js CDATA section, which splits only the first `]]>`: the later ones are
+ * split here (`]]]]><![CDATA[>` ends and reopens the section), so each reads back as `]]>`.
+ */
+function cdataText(text: string): string {
+  const first = text.indexOf(']]>');
+  return text.replace(/]]>/g, (match, offset: number) =>
+    offset === first ? match : ']]]]><![CDATA[>',
+  );
 }
 
 /** HTML for a CDATA section: `]]>` would end it, `]]&gt;` reads the same as HTML. */
