@@ -30,8 +30,9 @@ import { statusNotes, withNotes } from './status-words.js';
  *   (xmlText) to keep a literal `&amp;` intact.
  * - XML-illegal control characters pass through: every text goes through cleanText (oneLine
  *   and the description helpers).
- * - Atom entry titles are `type="html"`, so they are HTML-escaped; RSS titles are plain text
- *   (the RSS profile and the W3C validator: no markup, no escaped entities), in CDATA.
+ * - Atom entry titles are `type="html"`, so they are HTML-escaped. RSS titles are plain text (the
+ *   RSS profile and the W3C validator: no markup, no entities meant as HTML): `feed` would wrap
+ *   them in CDATA, so each is written as escaped element text in place of a marker (rssTitle).
  * - Item ids: RSS guids and Atom ids are `tag:` URIs (channel.tagPrefix), not links, so that a
  *   domain move keeps them; RSS guids given as `guid` are written with isPermaLink="false".
  * - Enclosure types are derived from the URL's extension (`image/jpg` for .jpg), so Atom gets an
@@ -100,7 +101,8 @@ function xmlFeedDocument(
       missing.map((event) => item(event, channel)),
       format,
     );
-    return format === 'atom' ? texts.map((text, i) => atomEnclosureType(text, missing[i]!)) : texts;
+    const fix = format === 'atom' ? atomEnclosureType : rssTitle;
+    return texts.map((text, i) => fix(text, missing[i]!, channel));
   });
   return new FeedDocument(shell.head, items, shell.tail);
 }
@@ -108,7 +110,7 @@ function xmlFeedDocument(
 function rssItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
   const item: Item = {
-    title: cdataText(itemTitle(event, channel)),
+    title: RSS_TITLE_MARKER,
     link: url,
     // `feed` writes a guid given this way with isPermaLink="false": it is no URL.
     guid: feedItemId(channel.tagPrefix, event.id),
@@ -130,8 +132,18 @@ function rssItem(event: Event, channel: FeedChannel): Item {
   return item;
 }
 
+// Cleaned text never holds NUL (cleanText), so the marker cannot be a title.
+const RSS_TITLE_MARKER = '\u0000title\u0000';
+
+/** An RSS item's text with its plain-text title, XML-escaped, in place of the marker. */
+function rssTitle(text: string, event: Event, channel: FeedChannel): string {
+  const marked = `<title><![CDATA[${RSS_TITLE_MARKER}]]></title>`;
+  if (!text.includes(marked)) throw new Error('render: unexpected RSS item text from feed');
+  return text.replace(marked, () => `<title>${xmlEscape(itemTitle(event, channel))}</title>`);
+}
+
 /** An Atom entry's text with the enclosure type `feed` derived from the extension corrected. */
-function atomEnclosureType(text: string, event: Event): string {
+function atomEnclosureType(text: string, event: Event, _channel: FeedChannel): string {
   const image = safeHttpUrl(event.image?.url);
   const type = image === null ? null : imageMediaType(image);
   if (type === null) return text;
@@ -350,15 +362,9 @@ export function jsonFeedExtensionUrl(publicUrl: string): string {
   return `${publicUrl}/assets/json-feed-event.html`;
 }
 
-/**
- * Plain text for an xml-js CDATA section, which splits only the first `]]>`: the later ones are
- * split here (`]]]]><![CDATA[>` ends and reopens the section), so each reads back as `]]>`.
- */
-function cdataText(text: string): string {
-  const first = text.indexOf(']]>');
-  return text.replace(/]]>/g, (match, offset: number) =>
-    offset === first ? match : ']]]]><![CDATA[>',
-  );
+/** Plain text as XML element content. */
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** HTML for a CDATA section: `]]>` would end it, `]]&gt;` reads the same as HTML. */

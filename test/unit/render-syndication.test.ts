@@ -94,6 +94,13 @@ function itemId(event: { id: string }): string {
   return `tag:marquee.test,2026-01-01:${event.id}`;
 }
 
+function hostileTitleText(): string {
+  return (
+    'Sat 5 Dec 20:30 · <script>alert(1)</script> Night ]]> Tapes ]]> 🎸 ' +
+    'X-INJECTED:1 (<img src=x onerror=alert(1)>) · Club "X" <iframe src=//evil>, Amster]]>dam'
+  );
+}
+
 function hostileTitleHtml(): string {
   return (
     'Sat 5 Dec 20:30 · &lt;script&gt;alert(1)&lt;/script&gt; Night ]]&gt; Tapes ]]&gt; 🎸 ' +
@@ -181,8 +188,8 @@ describe('renderRss', () => {
     const items = children(child(parseXml(xml), 'channel'), 'item');
     const hostile = items.find((item) => textOf(item, 'link') === HOSTILE_URL);
     if (hostile === undefined) throw new Error('no hostile item');
-    expect(textOf(hostile, 'title')).toBe(hostileTitleHtml());
-    expectNoLiveMarkup(textOf(hostile, 'title'));
+    // RSS titles are plain text (escaped in the XML, which the check above covers), not HTML.
+    expect(textOf(hostile, 'title')).toBe(hostileTitleText());
     const description = textOf(hostile, 'description');
     expectNoLiveMarkup(description);
     expect(description).toContain('<p>Hi ]]&gt; there ]]&gt;</p>');
@@ -264,7 +271,7 @@ describe('renderAtom', () => {
         .filter((link) => link.rel === 'enclosure'),
     );
     expect(enclosures[0]).toEqual([
-      { rel: 'enclosure', href: 'https://images.stager.test/night-tapes.jpg', type: 'image/jpg' },
+      { rel: 'enclosure', href: 'https://images.stager.test/night-tapes.jpg', type: 'image/jpeg' },
     ]);
     // The cancelled event's image URL has no extension.
     expect(enclosures[2]).toEqual([]);
@@ -356,6 +363,7 @@ describe('renderJsonFeed', () => {
     expect(first?.image).toBe('https://images.stager.test/night-tapes.jpg');
     expect(first?.tags).toEqual(['Indie', 'Electronic']);
     expect(first?._event).toEqual({
+      about: 'https://marquee.test/assets/json-feed-event.html',
       start: '2026-12-05T19:30:00.000Z',
       end: '2026-12-05T22:00:00.000Z',
       timeZone: 'Europe/Amsterdam',
