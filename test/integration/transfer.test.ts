@@ -163,7 +163,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({
       format: 'marquee-dump',
       version: 1,
-      schema: '0004-identity-and-withdrawals',
+      schema: '0005-short-feeds',
     });
     expect(lines.at(-1)?.end).toEqual({
       deliveries: 12,
@@ -258,7 +258,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
 
     const newer = await importText(
       [
-        lines[0]!.replace('"0004-identity-and-withdrawals"', '"9999-later"'),
+        lines[0]!.replace('"0005-short-feeds"', '"9999-later"'),
         ...lines.slice(1),
       ].join('\n'),
     );
