@@ -30,9 +30,10 @@ import { statusNotes, withNotes } from './status-words.js';
  *   (xmlText) to keep a literal `&amp;` intact.
  * - XML-illegal control characters pass through: every text goes through cleanText (oneLine
  *   and the description helpers).
- * - Atom entry titles are `type="html"`, so they are HTML-escaped. RSS titles are plain text (the
- *   RSS profile and the W3C validator: no markup, no entities meant as HTML): `feed` would wrap
- *   them in CDATA, so each is written as escaped element text in place of a marker (rssTitle).
+ * - Item titles are plain text (the RSS profile and the W3C validator: no markup, no entities
+ *   meant as HTML; feedparser then reads `&` as `&`). `feed` would write them in CDATA, and Atom's
+ *   as `type="html"`, so each is written as escaped element text in place of a marker
+ *   (plainTitle).
  * - Item ids: RSS guids and Atom ids are `tag:` URIs (channel.tagPrefix), not links, so that a
  *   domain move keeps them; RSS guids given as `guid` are written with isPermaLink="false".
  * - Enclosure types are derived from the URL's extension (`image/jpg` for .jpg), so Atom gets an
@@ -101,8 +102,10 @@ function xmlFeedDocument(
       missing.map((event) => item(event, channel)),
       format,
     );
-    const fix = format === 'atom' ? atomEnclosureType : rssTitle;
-    return texts.map((text, i) => fix(text, missing[i]!, channel));
+    return texts.map((text, i) => {
+      const titled = plainTitle(text, format, missing[i]!, channel);
+      return format === 'atom' ? atomEnclosureType(titled, missing[i]!) : titled;
+    });
   });
   return new FeedDocument(shell.head, items, shell.tail);
 }
@@ -110,7 +113,7 @@ function xmlFeedDocument(
 function rssItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
   const item: Item = {
-    title: RSS_TITLE_MARKER,
+    title: TITLE_MARKER,
     link: url,
     // `feed` writes a guid given this way with isPermaLink="false": it is no URL.
     guid: feedItemId(channel.tagPrefix, event.id),
@@ -133,17 +136,27 @@ function rssItem(event: Event, channel: FeedChannel): Item {
 }
 
 // Cleaned text never holds NUL (cleanText), so the marker cannot be a title.
-const RSS_TITLE_MARKER = '\u0000title\u0000';
+const TITLE_MARKER = '\u0000title\u0000';
+const MARKED_TITLES = {
+  rss: `<title><![CDATA[${TITLE_MARKER}]]></title>`,
+  atom: `<title type="html"><![CDATA[${TITLE_MARKER}]]></title>`,
+};
 
-/** An RSS item's text with its plain-text title, XML-escaped, in place of the marker. */
-function rssTitle(text: string, event: Event, channel: FeedChannel): string {
-  const marked = `<title><![CDATA[${RSS_TITLE_MARKER}]]></title>`;
-  if (!text.includes(marked)) throw new Error('render: unexpected RSS item text from feed');
+/** An item's text with its plain-text title, XML-escaped, in place of the marker. */
+function plainTitle(
+  text: string,
+  format: 'rss' | 'atom',
+  event: Event,
+  channel: FeedChannel,
+): string {
+  const marked = MARKED_TITLES[format];
+  if (!text.includes(marked)) throw new Error('render: unexpected feed item text from feed');
+  // Atom's default title type is text.
   return text.replace(marked, () => `<title>${xmlEscape(itemTitle(event, channel))}</title>`);
 }
 
 /** An Atom entry's text with the enclosure type `feed` derived from the extension corrected. */
-function atomEnclosureType(text: string, event: Event, _channel: FeedChannel): string {
+function atomEnclosureType(text: string, event: Event): string {
   const image = safeHttpUrl(event.image?.url);
   const type = image === null ? null : imageMediaType(image);
   if (type === null) return text;
@@ -157,7 +170,7 @@ function atomItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
   const html = contentHtml(event, channel);
   const item: Item = {
-    title: cdataHtml(escapeHtml(itemTitle(event, channel))),
+    title: TITLE_MARKER,
     id: feedItemId(channel.tagPrefix, event.id),
     link: url,
     date: event.lastChangedAt,
