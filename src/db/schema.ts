@@ -82,6 +82,14 @@ export interface InstallationTable {
   value: string;
 }
 
+/** The filter behind a short feed URL, /f/<id>.<format> (events/short-feeds.ts). */
+export interface ShortFeedTable {
+  id: string;
+  /** The filter's canonical query string (filterQueryString), with its `?`. */
+  query: string;
+  created_at: string;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
@@ -89,6 +97,7 @@ export interface Database {
   organizations: OrganizationTable;
   job_claims: JobClaimTable;
   installation: InstallationTable;
+  short_feeds: ShortFeedTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

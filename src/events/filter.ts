@@ -5,7 +5,8 @@ import type { SourceName } from './types.js';
 
 /**
  * The one filter grammar shared by every output: feeds, API, HTML pages and embeds. A parameter
- * may repeat or hold comma-separated values (OR within a parameter, AND across parameters).
+ * may repeat or hold comma-separated values (OR within a parameter, AND across parameters); a
+ * value with a comma is written in double quotes (splitValueList).
  */
 export interface EventFilter {
   city: string[];
@@ -105,8 +106,7 @@ function values(name: string, raw: QueryValue): string[] {
     if (typeof item !== 'string') {
       throw new InvalidInputError(`filter: "${name}" must be plain text values`);
     }
-    for (const part of item.split(',')) {
-      const value = part.trim();
+    for (const value of splitValueList(item)) {
       if (value.length === 0) continue;
       if (value.length > MAX_VALUE_LENGTH) {
         throw new InvalidInputError(
@@ -120,6 +120,53 @@ function values(name: string, raw: QueryValue): string[] {
     throw new InvalidInputError(`filter: "${name}" takes at most ${MAX_VALUES} values`);
   }
   return out;
+}
+
+/**
+ * Splits one parameter's text into values: comma-separated, each trimmed; a value in double
+ * quotes may hold commas, with `""` for a quote inside (`"Rock, Pop",Jazz`). A quote that does not
+ * close before a comma or the end is taken literally, as is any other text.
+ */
+export function splitValueList(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (;;) {
+    const quoted = readQuotedValue(text, start);
+    const end = quoted ? quoted.end : text.indexOf(',', start);
+    out.push(quoted ? quoted.value.trim() : text.slice(start, end < 0 ? undefined : end).trim());
+    if (end < 0 || end >= text.length) return out;
+    start = end + 1;
+  }
+}
+
+/** The double-quoted value at `start` and the index of the comma (or end) after it; or null. */
+function readQuotedValue(text: string, start: number): { value: string; end: number } | null {
+  const open = text.slice(start).search(/\S/);
+  if (open < 0 || text[start + open] !== '"') return null;
+  let value = '';
+  let at = start + open + 1;
+  for (;;) {
+    const quote = text.indexOf('"', at);
+    if (quote < 0) return null;
+    value += text.slice(at, quote);
+    at = quote + 1;
+    if (text[at] !== '"') break;
+    value += '"';
+    at += 1;
+  }
+  const comma = text.indexOf(',', at);
+  const end = comma < 0 ? text.length : comma;
+  return text.slice(at, end).trim() === '' ? { value, end } : null;
+}
+
+/** One value as splitValueList reads it back: quoted when it holds a comma or starts with `"`. */
+export function formatFilterValue(value: string): string {
+  return value.includes(',') || value.startsWith('"') ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** A parameter's values as one comma-separated text that splitValueList reads back. */
+export function formatValueList(list: readonly string[]): string {
+  return list.map(formatFilterValue).join(',');
 }
 
 function single(name: string, raw: QueryValue): string | null {
@@ -348,14 +395,17 @@ export function filterKey(filter: EventFilter): string {
   ]);
 }
 
-/** The query string that reproduces `filter` (without limit/offset unless asked). */
+/**
+ * The query string that reproduces `filter` (without limit/offset unless asked): the canonical
+ * form of a filter's URL, which self links, short feed ids and caches agree on.
+ */
 export function filterQueryString(
   filter: EventFilter,
   include: { limit?: boolean; offset?: boolean } = {},
 ): string {
   const params = new URLSearchParams();
   const add = (name: string, list: readonly string[]) => {
-    if (list.length > 0) params.set(name, list.join(','));
+    if (list.length > 0) params.set(name, formatValueList(list));
   };
   add('city', filter.city);
   add('genre', filter.genre);
@@ -364,7 +414,7 @@ export function filterQueryString(
   add('source', filter.source);
   if (filter.from) params.set('from', filter.from.toISOString());
   if (filter.to) params.set('to', filter.to.toISOString());
-  for (const q of filter.q) params.append('q', q);
+  for (const q of filter.q) params.append('q', formatFilterValue(q));
   if (filter.cancelled !== 'status') params.set('cancelled', filter.cancelled);
   if (filter.days !== null) params.set('days', String(filter.days));
   if (filter.order !== 'start') params.set('order', filter.order);
@@ -374,7 +424,21 @@ export function filterQueryString(
   }
   if (include.limit) params.set('limit', String(filter.limit));
   if (include.offset && filter.offset > 0) params.set('offset', String(filter.offset));
-  const text = params.toString();
+  return canonicalQuery(params);
+}
+
+/** The canonical query string of one value of a list parameter, such as an organizer's link. */
+export function valueQueryString(
+  name: 'city' | 'genre' | 'organizer' | 'venue',
+  value: string,
+): string {
+  return canonicalQuery(new URLSearchParams({ [name]: formatFilterValue(value) }));
+}
+
+function canonicalQuery(params: URLSearchParams): string {
+  // The canonical form writes a space as %20, as feed validators expect of a self link
+  // (URLSearchParams writes `+`, and a literal `+` as %2B, so every `+` here is a space).
+  const text = params.toString().replace(/\+/g, '%20');
   return text ? `?${text}` : '';
 }
 

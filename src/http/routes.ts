@@ -10,6 +10,9 @@ import {
 import {
   FEED_FORMATS,
   feedHandler,
+  SHORT_FEED_FORMATS,
+  shortFeedHandler,
+  shortFeedPath,
   singleEventIcsHandler,
   type RequestFilters,
 } from './feed-handlers.js';
@@ -43,6 +46,10 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  // Short URLs of long filters (calendar clients refuse long ones): /f/<id>.ics and so on.
+  for (const format of SHORT_FEED_FORMATS) {
+    app.get(shortFeedPath(':id', format), shortFeedHandler(ctx, filters, format));
+  }
 
   // HTML pages (after /events/:id.ics, which /events/:id would also match).
   app.get('/', pages.home);

@@ -416,9 +416,7 @@ describe('escaping', () => {
     }
     const { html } = await page('/events/stager-666');
     // The description keeps its harmless parts only.
-    expect(html).toContain(
-      '<div class="description"><p>Hello</p><a rel="nofollow noopener noreferrer">click</a><p>Ends with </p></div>',
-    );
+    expect(html).toContain('<div class="description"><p>Hello</p>click<p>Ends with </p></div>');
     expect(html).toContain(
       'Club &quot;X&quot; &lt;/script&gt;&lt;script&gt;alert(&quot;venue&quot;)&lt;/script&gt;',
     );

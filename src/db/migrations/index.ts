@@ -6,6 +6,7 @@ import * as identityAndWithdrawals from './0004-identity-and-withdrawals.js';
 import * as structuredData from './0005-structured-data.js';
 import * as messageOrder from './0006-message-order.js';
 import * as announcedAndGeo from './0007-announced-and-geo.js';
+import * as shortFeeds from './0008-short-feeds.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005-structured-data': structuredData,
   '0006-message-order': messageOrder,
   '0007-announced-and-geo': announcedAndGeo,
+  '0008-short-feeds': shortFeeds,
 };

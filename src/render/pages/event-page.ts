@@ -1,5 +1,6 @@
 import type { Eta } from 'eta';
 import { plainTextToHtml, sanitizeDescriptionHtml } from '../../events/description.js';
+import { valueQueryString } from '../../events/filter.js';
 import { isoInZone, localDateKey } from '../../events/time.js';
 import type { Event } from '../../events/types.js';
 import {
@@ -249,14 +250,14 @@ export function eventPageModel(input: EventPageInput) {
       descriptionHtml: descriptionBody(event),
       genres: genreLines(event).map((genre) => ({
         name: genre,
-        url: `/?genre=${encodeURIComponent(genre)}`,
+        url: `/${valueQueryString('genre', genre)}`,
       })),
       organizer:
         lineOrNull(event.organizer.name) === null
           ? null
           : {
               name: lineOrNull(event.organizer.name) as string,
-              url: `/?organizer=${encodeURIComponent(lineOrNull(event.organizer.name) as string)}`,
+              url: `/${valueQueryString('organizer', lineOrNull(event.organizer.name) as string)}`,
             },
       prices: event.prices.map(formatPrice).filter((price): price is string => price !== null),
       soldOut: event.soldOut,
