@@ -150,7 +150,8 @@ describe('short feed URLs', () => {
     const html = await (await app.get(`/${longQuery}`)).text();
     const subscribe = html.slice(html.indexOf('id="subscribe"'), html.indexOf('embed-code'));
     const links = hrefs(subscribe, /href="([^"]*)"/g);
-    expect(links.length).toBe(7);
+    // Seven subscription links and the three "New announcements" feeds.
+    expect(links.length).toBe(10);
     for (const link of links) expect(link.length, link).toBeLessThanOrEqual(256);
     const webcal = links.find((link) => link.startsWith('webcal:'))!;
     const short = /^webcal:\/\/events\.example\.org\/f\/([A-Za-z0-9_-]{12})\.ics$/.exec(webcal);
