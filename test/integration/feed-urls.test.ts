@@ -188,7 +188,7 @@ describe('short feed URLs', () => {
     expect(again).toContain(`/f/${id}.ics`);
     expect((await other.get(`/f/${id}.json`)).status).toBe(200);
     const rows = await app.query<{ count: number }>('select count(*) as count from short_feeds');
-    // The plain calendar and Google's (cancelled=visible).
-    expect(Number(rows[0]!.count)).toBe(2);
+    // The plain filter, Google's (cancelled=visible) and the announcements (order=announced).
+    expect(Number(rows[0]!.count)).toBe(3);
   });
 });
