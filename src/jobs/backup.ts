@@ -14,16 +14,19 @@ export function backupFileName(at: Date): string {
   return `marquee-${stamp}.db`;
 }
 
-/** Backup files in `dir`, newest first (their names sort by time). */
-export function listBackups(dir: string): string[] {
-  let names: string[];
+/** The file names in `dir`; none when it does not exist yet (no backup was ever made). */
+function namesIn(dir: string): string[] {
   try {
-    names = fs.readdirSync(dir);
+    return fs.readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return names
+}
+
+/** Backup files in `dir`, newest first (their names sort by time). */
+export function listBackups(dir: string): string[] {
+  return namesIn(dir)
     .filter((name) => BACKUP_NAME.test(name))
     .sort()
     .reverse()
@@ -35,15 +38,8 @@ export function listBackups(dir: string): string[] {
  * disk), once nothing has written to them for ten minutes; returns the deleted files.
  */
 export function removeAbandonedPartials(dir: string, wallNow = Date.now()): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
   const removed: string[] = [];
-  for (const name of names.filter((candidate) => PARTIAL_NAME.test(candidate))) {
+  for (const name of namesIn(dir).filter((candidate) => PARTIAL_NAME.test(candidate))) {
     const file = path.join(dir, name);
     try {
       if (wallNow - fs.statSync(file).mtimeMs < ABANDONED_PARTIAL_MS) continue;
