@@ -132,6 +132,9 @@ const variablesSchema = z.object({
   JOBS_ENABLED: flag.default(true),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(8),
+  CHANGE_LOG_RETENTION_DAYS: positiveInt.default(30),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(10),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
 });
 
 const envSchema = variablesSchema.transform((env) => {
@@ -197,6 +200,12 @@ const envSchema = variablesSchema.transform((env) => {
     jobsEnabled: env.JOBS_ENABLED,
     metricsToken: env.METRICS_TOKEN ?? null,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    /** CHANGE_LOG_RETENTION_DAYS: how long the change log keeps a change (feed and webhooks). */
+    changeLogRetentionDays: env.CHANGE_LOG_RETENTION_DAYS,
+    /** WEBHOOK_RETRY_BASE_SECONDS: the first retry of a failed outgoing webhook, doubled after. */
+    webhookRetryBaseMs: env.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+    /** WEBHOOK_TIMEOUT_SECONDS: how long a subscriber has to answer an outgoing webhook. */
+    webhookTimeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000,
   };
 });
 

@@ -11,6 +11,7 @@ import {
   withdrawnAtAfter,
   type StoredEventState,
 } from './event-writes.js';
+import type { ChangeRecorder } from './event-changes.js';
 import { recordOrganizationSync } from './organization-repository.js';
 import { foldKey } from './text-key.js';
 import {
@@ -33,6 +34,8 @@ export interface IngestOptions {
    * messages that carry no update time. Absent for writes that come from no delivery.
    */
   deliveryId?: number;
+  /** Logs each published revision the message makes (the changes feed, outgoing webhooks). */
+  changes?: ChangeRecorder;
 }
 
 export interface IngestSummary {
@@ -265,17 +268,32 @@ export async function applyMessage(
   message: SourceMessage,
   options: IngestOptions,
 ): Promise<IngestOutcome> {
+  const outcome = await applyMessageWrites(db, source, message, options);
+  await options.changes?.record(db, options.now);
+  return outcome;
+}
+
+/** applyMessage without the change log's record: the writes, each captured before it is made. */
+async function applyMessageWrites(
+  db: Queryable,
+  source: SourceName,
+  message: SourceMessage,
+  options: IngestOptions,
+): Promise<IngestOutcome> {
   const summary = emptySummary();
+  const capture = async (ids: readonly string[]) => options.changes?.capture(db, ids);
   switch (message.kind) {
     case 'ignored':
       return { summary, facetsChanged: false };
     case 'upsert': {
       summary.skipped = message.skipped;
+      await capture(message.events.map((event) => eventId(event.source, event.externalId)));
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, false);
       return { summary, facetsChanged };
     }
     case 'sync': {
       summary.skipped = message.skipped;
+      await capture(message.events.map((event) => eventId(event.source, event.externalId)));
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
       // Events skipped as unreadable are still listed: they must not vanish from the feeds.
       const listed = new Set([
@@ -293,9 +311,11 @@ export async function applyMessage(
         options.now,
         options.deliveryId ?? null,
       );
+      const unlisted = upcoming.filter((id) => !listed.has(id));
+      await capture(unlisted);
       summary.removed = await markEventsRemoved(
         db,
-        upcoming.filter((id) => !listed.has(id)),
+        unlisted,
         options.now,
         { at: options.receivedAt, deliveryId: options.deliveryId ?? null },
       );
@@ -307,6 +327,7 @@ export async function applyMessage(
       summary.unknown = message.externalIds.filter(
         (externalId) => !known.has(eventId(source, externalId)),
       );
+      await capture([...known.keys()]);
       summary.cancelled = await markEventsCancelled(
         db,
         [...known.keys()],

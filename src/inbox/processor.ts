@@ -4,6 +4,7 @@ import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { announceEventsChanged } from '../cache/events-changed.js';
+import { createChangeRecorder } from '../changes/change-log.js';
 import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
 import { isSourceName, type Sources } from '../sources/index.js';
 import {
@@ -258,6 +259,7 @@ export class InboxProcessor {
         receivedAt,
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
+        changes: createChangeRecorder(),
       });
       const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
       await markDeliveryDone(db, delivery.id, {
