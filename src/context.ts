@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
 import type { FacetsSnapshot } from './events/event-facets.js';
 import type { Event } from './events/types.js';
+import { WebhookSender } from './changes/webhook-sender.js';
 import { Inbox } from './inbox/inbox.js';
 import { Jobs } from './jobs/jobs.js';
 import { createSources, sourceSettingsFrom } from './sources/index.js';
@@ -28,6 +29,8 @@ export interface AppContext {
   inbox: Inbox;
   /** Job runs and what they keep in memory (src/jobs). */
   jobs: Jobs;
+  /** Sends logged changes to webhook subscriptions (src/changes); the server starts it. */
+  webhooks: WebhookSender;
 }
 
 /** Wires the context from configuration and an open, migrated database. */
@@ -51,8 +54,21 @@ export function createContext(options: {
     logger: options.logger,
     instanceId,
   });
+  const webhooks = new WebhookSender({
+    database: options.database,
+    logger: options.logger,
+    now,
+    instanceId,
+    publicUrl: options.config.publicUrl,
+    timeZone: options.config.timeZone,
+    cityAliases: options.config.cityAliases,
+    retryBaseMs: options.config.webhookRetryBaseMs,
+    timeoutMs: options.config.webhookTimeoutMs,
+  });
   // Cached renderings must not outlive the rows processing changed.
   inbox.on('eventsChanged', (change) => caches.dataVersion.bump(change));
+  // Changes are logged in the transaction that made them: the sender may send them now.
+  inbox.on('eventsChanged', () => webhooks.notify());
   return {
     config: options.config,
     database: options.database,
@@ -62,5 +78,6 @@ export function createContext(options: {
     caches,
     inbox,
     jobs: new Jobs(options.logger, now),
+    webhooks,
   };
 }

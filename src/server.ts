@@ -84,6 +84,7 @@ export async function startServer(options: {
   }
   const metrics = createMetrics(ctx);
   ctx.inbox.on('processed', (processed) => metrics.observeProcessed(processed));
+  ctx.webhooks.on('attempted', (attempt) => metrics.observeWebhookAttempt(attempt));
   // Once shutdown began, /healthz answers 503 so load balancers see the instance leave.
   let stopping = false;
   const app = createApp(ctx, { metrics, isStopping: () => stopping });
@@ -100,8 +101,10 @@ export async function startServer(options: {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.port;
-  // Deliveries acknowledged before a crash or restart are processed now.
+  // Deliveries acknowledged before a crash or restart are processed now, and changes logged but
+  // not yet sent to webhook subscribers are sent.
   ctx.inbox.notify();
+  await ctx.webhooks.start();
   const scheduler = options.config.jobsEnabled ? startScheduler(ctx) : null;
   let closing: Promise<void> | null = null;
   return {
@@ -138,6 +141,7 @@ export async function startServer(options: {
           await ctx.inbox.stop().catch(() => undefined);
         }
         await jobsStopped;
+        await ctx.webhooks.stop();
         clearInterval(sweep);
         await listener?.close();
         await database.close();

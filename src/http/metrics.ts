@@ -16,6 +16,8 @@ export interface Metrics {
   adminAuthFailures: Counter<'result'>;
   /** Counts one processed delivery and its duration (server.ts wires the inbox's `processed`). */
   observeProcessed(processed: ProcessedDelivery): void;
+  /** Counts one outgoing webhook attempt by outcome (server.ts wires the sender's `attempted`). */
+  observeWebhookAttempt(attempt: { outcome: string; seconds: number }): void;
 }
 
 /** Creates the registry and its metrics; gauges query the database only when scraped. */
@@ -113,6 +115,18 @@ export function createMetrics(ctx: AppContext): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const webhookDeliveries = new Counter({
+    name: 'marquee_outgoing_webhook_attempts_total',
+    help: 'Outgoing webhook attempts by outcome: delivered (2xx), failed (retried later), given_up (failing for 24 hours, skipped).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const webhookSeconds = new Histogram({
+    name: 'marquee_outgoing_webhook_seconds',
+    help: 'Time a subscriber took to answer an outgoing webhook (or to fail).',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   return {
     registry,
     webhookRequests,
@@ -121,6 +135,10 @@ export function createMetrics(ctx: AppContext): Metrics {
     observeProcessed({ source, outcome, seconds }) {
       processed.inc({ source, outcome });
       processingSeconds.observe({ source }, seconds);
+    },
+    observeWebhookAttempt({ outcome, seconds }) {
+      webhookDeliveries.inc({ outcome });
+      webhookSeconds.observe(seconds);
     },
   };
 }
