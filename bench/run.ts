@@ -13,6 +13,7 @@ import { createBenchDatabase, describePostgres, type BenchDatabase } from './dat
 import { FEEDS } from './feeds.js';
 import { measureIcsSize } from './ics-size.js';
 import { measureRadius } from './radius.js';
+import { measureWebhooks } from './webhooks.js';
 import { measureRenders, type RenderFigures } from './render.js';
 import {
   BENCH_SECRETS,
@@ -65,6 +66,7 @@ const SECTIONS = [
   'ics-size',
   'memory',
   'radius',
+  'webhooks',
 ];
 // Several instances share a database only on PostgreSQL.
 if (POSTGRES_URL) SECTIONS.push('scale');
@@ -645,6 +647,15 @@ async function main() {
   if (ONLY.has('radius')) {
     log(`radius: ${MEMORY_EVENTS} stored events`);
     rows.push(await measureRadius(MEMORY_EVENTS, quick));
+  }
+  if (ONLY.has('webhooks')) {
+    rows.push(
+      await measureWebhooks({
+        database: (name) => createBenchDatabase(name, POSTGRES_URL),
+        quick,
+        log,
+      }),
+    );
   }
   if (ONLY.has('scale') && POSTGRES_URL) await measureScaleOut(POSTGRES_URL);
 
