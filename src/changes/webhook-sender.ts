@@ -184,9 +184,16 @@ export class WebhookSender {
     const { db } = this.deps.database;
     const owner = this.deps.instanceId;
     try {
+      // The lease is renewed only when less than one request's time is left on it: one write
+      // fewer per message.
+      let leaseEnds = 0;
       while (!this.stopped) {
         const now = this.deps.now();
-        if (!(await claimSubscription(db, id, owner, now, this.leaseUntil(now)))) return;
+        if (leaseEnds - now.getTime() < this.deps.timeoutMs + 5_000) {
+          const until = this.leaseUntil(now);
+          if (!(await claimSubscription(db, id, owner, now, until))) return;
+          leaseEnds = until.getTime();
+        }
         // Read after the claim: the cursor is the one the lease holder may move.
         const subscription = await findSubscription(db, id);
         if (!subscription) return;
