@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
 import type { FacetsSnapshot } from './events/event-facets.js';
 import type { Event } from './events/types.js';
+import { spoolDirectoryFor } from './inbox/delivery-spool.js';
 import { Inbox } from './inbox/inbox.js';
 import { Jobs } from './jobs/jobs.js';
 import { createSources, sourceSettingsFrom } from './sources/index.js';
@@ -50,6 +51,7 @@ export function createContext(options: {
     now,
     logger: options.logger,
     instanceId,
+    spoolDirectory: spoolDirectoryFor(options.config.databasePath),
   });
   // Cached renderings must not outlive the rows processing changed.
   inbox.on('eventsChanged', (change) => caches.dataVersion.bump(change));

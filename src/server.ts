@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
-import { migrateToLatest, openDatabase } from './db/connection.js';
+import { migrateToLatest, openDatabase, SERVER_BUSY_TIMEOUT_MS } from './db/connection.js';
 import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
@@ -13,6 +13,8 @@ import { startScheduler } from './jobs/scheduler.js';
 
 /** How often an instance on PostgreSQL looks for deliveries left pending by another. */
 const PENDING_SWEEP_MS = 5_000;
+/** Time kept at the end of SHUTDOWN_TIMEOUT_SECONDS to stop processing and close the database. */
+const CLOSE_MARGIN_MS = 750;
 
 export interface RunningServer {
   ctx: AppContext;
@@ -50,6 +52,10 @@ export async function startServer(options: {
     await database.close();
     throw error;
   }
+  // Starting may wait for a lock; serving must not (see SERVER_BUSY_TIMEOUT_MS).
+  if (database.dialect === 'sqlite') {
+    database.sqlite.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
+  }
   const ctx = createContext({
     config: { ...options.config, identity },
     database,
@@ -86,7 +92,10 @@ export async function startServer(options: {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.port;
-  // Deliveries acknowledged before a crash or restart are processed now.
+  // Deliveries acknowledged before a crash or restart are processed now, those spooled while the
+  // database was busy first moved into the inbox (they were acknowledged after those already in it).
+  const leftInSpool = await ctx.inbox.importSpooled();
+  if (leftInSpool > 0) ctx.inbox.resumeSpoolImport();
   ctx.inbox.notify();
   const scheduler = options.config.jobsEnabled ? startScheduler(ctx) : null;
   let closing: Promise<void> | null = null;
@@ -97,7 +106,10 @@ export async function startServer(options: {
     url: `http://127.0.0.1:${port}`,
     close() {
       closing ??= (async () => {
-        const deadline = Date.now() + options.config.shutdownTimeoutMs;
+        // The last moments are kept for stopping processing and closing the database: main.ts
+        // exits at SHUTDOWN_TIMEOUT_SECONDS whatever happens.
+        const deadline =
+          Date.now() + Math.max(0, options.config.shutdownTimeoutMs - CLOSE_MARGIN_MS);
         // Load balancers see the instance leave at once; clients on kept-alive connections are
         // told to reconnect (to another instance), so they cannot hold shutdown open.
         stopping = true;
@@ -114,6 +126,8 @@ export async function startServer(options: {
         try {
           ctx.inbox.notify();
           await settlesBefore(ctx.inbox.idle(), deadline);
+          // Processing stops at its next pause (milliseconds away); what is unfinished stays
+          // pending, its attempt counted.
           await ctx.inbox.stop();
         } catch (error) {
           // The database must still be closed; whatever stayed pending is processed on the next start.

@@ -49,6 +49,14 @@ export interface DatabaseSettings {
   databasePoolSize: number;
 }
 
+/**
+ * How long a write on the server's SQLite connection waits for another process's write lock.
+ * better-sqlite3 waits synchronously, so every request waits with it: the server keeps this
+ * short, treats a busy database as "try later" (deliveries go to the spool, processing retries),
+ * and never freezes. The CLI, which serves nobody while it waits, keeps the 5 s set here.
+ */
+export const SERVER_BUSY_TIMEOUT_MS = 25;
+
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
 export function openDatabase(settings: DatabaseSettings): DatabaseHandle {
   return settings.databaseUrl
@@ -202,6 +210,25 @@ function withoutPassword(url: string): string {
   } catch {
     return 'postgres://(unparsable URL)';
   }
+}
+
+const SQLITE_BUSY_CODES = /^SQLITE_(BUSY|LOCKED)/;
+// Connection refused or lost, the server shutting down or starting: class 08 and 57P0x.
+const POSTGRES_UNAVAILABLE = /^(08...|57P0[1-4])$/;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+
+/**
+ * True when `error` says the database cannot take writes for now (SQLite busy or locked by
+ * another process, PostgreSQL unreachable), as opposed to a bug or bad data.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (SQLITE_BUSY_CODES.test(code) || POSTGRES_UNAVAILABLE.test(code)) return true;
+    if (NETWORK_CODES.has(code)) return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|database is locked/i.test(message);
 }
 
 /** True when `db` talks to PostgreSQL; for the few statements that differ by dialect. */

@@ -35,9 +35,12 @@ export interface IngestSummary {
   skipped: { externalId: string | null; reason: string }[];
   /** Ids named by a cancel that Marquee has never seen. */
   unknown: string[];
+  /** Events whose fields the limits shortened or flattened, and how (absent when none). */
+  cut?: { externalId: string; fields: string[] }[];
 }
 
-const emptySummary = (): IngestSummary => ({
+/** A summary with nothing counted yet. */
+export const emptySummary = (): IngestSummary => ({
   created: 0,
   updated: 0,
   unchanged: 0,
@@ -62,7 +65,7 @@ export function changedAnything(summary: IngestSummary): boolean {
 
 /** Hash of everything material about an event; the source's update time is not material. */
 export function contentHash(event: NormalizedEvent): string {
-  const { sourceUpdatedAt: _ignored, ...material } = event;
+  const { sourceUpdatedAt: _ignored, cut: _cut, ...material } = event;
   return createHash('sha256').update(JSON.stringify(material)).digest('base64url');
 }
 
@@ -156,8 +159,8 @@ function changesFacets(state: StoredEventState | undefined, row: NewEventRow): b
   );
 }
 
-/** Upserts a message's events; true when that may change the filter choices. */
-async function upsertNormalized(
+/** Upserts a message's events (or a part of them); true when that may change the filter choices. */
+export async function upsertNormalized(
   db: Queryable,
   events: readonly NormalizedEvent[],
   options: IngestOptions,
@@ -170,6 +173,7 @@ async function upsertNormalized(
   const rows: NewEventRow[] = [];
   let facetsChanged = false;
   for (const [id, event] of latest) {
+    if (event.cut) (summary.cut ??= []).push({ externalId: event.externalId, fields: event.cut });
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
     if (state?.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt < state.sourceUpdatedAt) {
@@ -213,26 +217,8 @@ export async function applyMessage(
     case 'sync': {
       summary.skipped = message.skipped;
       const facetsChanged = await upsertNormalized(db, message.events, options, summary);
-      // Events skipped as unreadable are still listed: they must not vanish from the feeds.
-      const listed = new Set([
-        ...message.events.map((event) => eventId(source, event.externalId)),
-        ...message.skipped.flatMap((skip) =>
-          skip.externalId ? [eventId(source, skip.externalId)] : [],
-        ),
-      ]);
-      await recordOrganizationSync(db, source, message.organization, listed.size, options);
-      const upcoming = await findUpcomingIdsOfOrganization(
-        db,
-        source,
-        message.organization.id,
-        options.now,
-      );
-      summary.removed = await markEventsRemoved(
-        db,
-        upcoming.filter((id) => !listed.has(id)),
-        options.now,
-      );
-      return { summary, facetsChanged: facetsChanged || summary.removed > 0 };
+      const removed = await finishSync(db, source, message, options, summary);
+      return { summary, facetsChanged: facetsChanged || removed };
     }
     case 'cancel': {
       const ids = message.externalIds.map((externalId) => eventId(source, externalId));
@@ -250,4 +236,37 @@ export async function applyMessage(
       return { summary, facetsChanged: false };
     }
   }
+}
+
+/**
+ * The last step of a sync, once its events are upserted: records the sync and removes the
+ * organization's upcoming events it no longer lists; true when it removed any.
+ */
+export async function finishSync(
+  db: Queryable,
+  source: SourceName,
+  message: Extract<SourceMessage, { kind: 'sync' }>,
+  options: IngestOptions,
+  summary: IngestSummary,
+): Promise<boolean> {
+  // Events skipped as unreadable are still listed: they must not vanish from the feeds.
+  const listed = new Set([
+    ...message.events.map((event) => eventId(source, event.externalId)),
+    ...message.skipped.flatMap((skip) =>
+      skip.externalId ? [eventId(source, skip.externalId)] : [],
+    ),
+  ]);
+  await recordOrganizationSync(db, source, message.organization, listed.size, options);
+  const upcoming = await findUpcomingIdsOfOrganization(
+    db,
+    source,
+    message.organization.id,
+    options.now,
+  );
+  summary.removed = await markEventsRemoved(
+    db,
+    upcoming.filter((id) => !listed.has(id)),
+    options.now,
+  );
+  return summary.removed > 0;
 }
