@@ -329,19 +329,15 @@ export class InboxProcessor {
       for (; applied < events.length; applied += EVENTS_PER_TRANSACTION) {
         slicer.check();
         const part = events.slice(applied, applied + EVENTS_PER_TRANSACTION);
-        const before = changedCount(summary);
+        // Caches learn of the change once, with the last part: feeds re-rendered at every
+        // part would cost more than the processing.
         const partFacets = await gate.relaxed(() =>
           db.transaction().execute(async (trx) => {
             await beginProcessing(trx);
-            const facets = await upsertNormalized(trx, part, options, summary);
-            if (changedCount(summary) > before) {
-              await announceEventsChanged(trx, { writer: this.deps.instanceId, facets });
-            }
-            return facets;
+            return upsertNormalized(trx, part, options, summary);
           }),
         );
         facetsChanged ||= partFacets;
-        if (changedCount(summary) > before) hooks.onEventsChanged({ facets: partFacets });
         await yieldToEventLoop();
       }
       slicer.check();
@@ -362,10 +358,13 @@ export class InboxProcessor {
               ? await finishSync(trx, delivery.source as SourceName, message, options, summary)
               : false;
           await this.recordDone(trx, delivery, message, summary, logLines, false);
-          if (removed) {
-            await announceEventsChanged(trx, { writer: this.deps.instanceId, facets: true });
+          // An interrupted earlier attempt may have written parts that count as unchanged now.
+          const changed = changedAnything(summary) || delivery.attempts > 1;
+          const facets = facetsChanged || removed || delivery.attempts > 1;
+          if (changed) {
+            await announceEventsChanged(trx, { writer: this.deps.instanceId, facets });
           }
-          return { outcome: 'processed' as const, changed: removed, facetsChanged: removed };
+          return { outcome: 'processed' as const, changed, facetsChanged: facets };
         }
         return this.applyAndRecord(trx, delivery, message, logLines, false);
       }),
@@ -628,11 +627,6 @@ function summaryForLog(summary: IngestSummary) {
     unknown: unknown.length,
     ...(cut ? { cut: cut.length } : {}),
   };
-}
-
-/** Writes counted so far: a part that added some changed stored events. */
-function changedCount(summary: IngestSummary): number {
-  return summary.created + summary.updated + summary.removed + summary.cancelled;
 }
 
 /** The last copy of each event, in first-seen order: within one message the last one wins. */
