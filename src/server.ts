@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
 import { migrateToLatest, openDatabase, SERVER_BUSY_TIMEOUT_MS } from './db/connection.js';
+import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
@@ -53,8 +54,10 @@ export async function startServer(options: {
     throw error;
   }
   // Starting may wait for a lock; serving must not (see SERVER_BUSY_TIMEOUT_MS).
+  let checkpointer: Checkpointer | null = null;
   if (database.dialect === 'sqlite') {
     database.sqlite.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
+    if (database.path !== ':memory:') checkpointer = startCheckpointer(database);
   }
   const ctx = createContext({
     config: { ...options.config, identity },
@@ -140,6 +143,7 @@ export async function startServer(options: {
         await jobsStopped;
         clearInterval(sweep);
         await listener?.close();
+        await checkpointer?.stop();
         await database.close();
       })();
       return closing;

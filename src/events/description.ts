@@ -134,25 +134,31 @@ export function describe(
     return { text: null, html: null, cut: [] };
   }
   const cut: string[] = [];
+  // Markup is judged on at most four times the limit, so that a flattened source still gives
+  // its text; every step below is linear in that.
   let bounded = source;
+  if (bounded.length > 4 * MAX_DESCRIPTION_SOURCE) {
+    bounded = bounded.slice(0, 4 * MAX_DESCRIPTION_SOURCE);
+    cut.push(`description: ${source.length} characters, cut to ${bounded.length} before reading`);
+  }
+  let effective = format;
+  if (
+    format !== 'text' &&
+    markupDepth(bounded, MAX_DESCRIPTION_NESTING) > MAX_DESCRIPTION_NESTING
+  ) {
+    // The sanitizer's cost grows much faster than the input with nesting: such a source is
+    // kept as its text only, with the markup removed by a linear scan.
+    bounded = bounded.replace(TAG, ' ').replace(/[ \t]{2,}/g, ' ');
+    effective = 'text';
+    cut.push(`description: markup nested deeper than ${MAX_DESCRIPTION_NESTING}, kept as text`);
+  }
   if (bounded.length > MAX_DESCRIPTION_SOURCE) {
     // Never split a surrogate pair: the half left would be removed as XML-illegal anyway.
     const end = /[\uD800-\uDBFF]/.test(bounded.charAt(MAX_DESCRIPTION_SOURCE - 1))
       ? MAX_DESCRIPTION_SOURCE - 1
       : MAX_DESCRIPTION_SOURCE;
     bounded = bounded.slice(0, end);
-    cut.push(`description: ${source.length} characters, cut to ${end}`);
-  }
-  let effective = format;
-  if (format !== 'text') {
-    const depth = markupDepth(bounded, MAX_DESCRIPTION_NESTING);
-    if (depth > MAX_DESCRIPTION_NESTING) {
-      // The sanitizer's cost grows much faster than the input with nesting: such a source is
-      // kept as its text only, with the markup removed by a linear scan.
-      bounded = bounded.replace(TAG, ' ').replace(/[ \t]{2,}/g, ' ');
-      effective = 'text';
-      cut.push(`description: markup nested deeper than ${MAX_DESCRIPTION_NESTING}, kept as text`);
-    }
+    cut.push(`description: ${bounded.length} characters, cut to ${end}`);
   }
   const key = `${effective}\u0000${bounded}`;
   const known = described.get(key);

@@ -57,7 +57,7 @@ const RETRY_MAX_MS = 30_000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A delivery whose processing began this often without finishing is set aside as failed. */
-export const MAX_ATTEMPTS = 3;
+export const MAX_ATTEMPTS = 5;
 /** How long one delivery's processing may take by default. */
 export const DEFAULT_BUDGET_MS = 120_000;
 /** Bodies above this size are processed alone, in slices, each attempt counted beforehand. */
