@@ -158,3 +158,30 @@ export function eventportPost(id: number): Buffer {
     }),
   );
 }
+
+const BIOGRAPHY = [
+  'formed in a rehearsal room above a bicycle shop and spent three years on the road before recording a note',
+  'blends warm analogue synthesizers with a rhythm section raised on soul, krautrock and late-night radio',
+  'toured with a string quartet last winter and brings the arrangements from those shows to this stage',
+  'wrote the new album in a farmhouse on the coast, and the songs still carry the weather of that season',
+  'is known for sets that start quietly and end with the whole room singing the choruses back',
+  'produced the record themselves, with guest appearances from friends across the local scene',
+];
+
+/**
+ * One Stager event whose description is as long as venues' real ones (about 2,500 characters:
+ * a biography, a programme note, practical details), for the ICS size budget.
+ */
+export function stagerEventWithLongDescription(id: number): Record<string, unknown> {
+  const paragraphs = Array.from({ length: 12 }, (_, index) => {
+    const line = BIOGRAPHY[(id + index) % BIOGRAPHY.length] as string;
+    return `Artist ${id} ${line}. Night ${index + 1} of the tour: doors open an hour before the show, and the support act starts at eight.`;
+  });
+  paragraphs.push(
+    'Accessibility: the venue has step-free access and a viewing platform. Lockers are available at the entrance. Tickets are personal; bring ID.',
+  );
+  return {
+    ...stagerEvent(id),
+    description: { format: 'MARKDOWN', text: paragraphs.join('\n\n') },
+  };
+}

@@ -12,6 +12,8 @@ import { loadConfig } from '../src/config.js';
 import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
 import { FEEDS } from './feeds.js';
+import { measureIcsSize } from './ics-size.js';
+import { measureRadius } from './radius.js';
 import { measureRenders, type RenderFigures } from './render.js';
 import {
   BENCH_SECRETS,
@@ -56,7 +58,18 @@ const CONNECTIONS = 10;
 // drift between two long runs would move the ratio more than anything measured.
 const ROUNDS = quick ? 1 : 4;
 
-const SECTIONS = ['sync', 'ingest', 'warm', '304', 'busy', 'freeze', 'render', 'memory'];
+const SECTIONS = [
+  'sync',
+  'ingest',
+  'warm',
+  '304',
+  'busy',
+  'freeze',
+  'render',
+  'ics-size',
+  'memory',
+  'radius',
+];
 // Several instances share a database only on PostgreSQL.
 if (POSTGRES_URL) SECTIONS.push('scale');
 const ONLY = new Set((options.only ?? SECTIONS.join(',')).split(','));
@@ -691,7 +704,20 @@ async function main() {
     }
     rows.push(...renders.rows);
   }
+  if (ONLY.has('ics-size')) {
+    const sizeDatabase = await createBenchDatabase('ics_size', POSTGRES_URL);
+    try {
+      rows.push(...(await measureIcsSize({ databaseEnv: sizeDatabase.env, log })));
+    } finally {
+      await sizeDatabase.drop();
+    }
+  }
   if (ONLY.has('memory')) await measureMemory();
+  // In process on SQLite: the read path and its plan, not HTTP, are what the index changes.
+  if (ONLY.has('radius')) {
+    log(`radius: ${MEMORY_EVENTS} stored events`);
+    rows.push(await measureRadius(MEMORY_EVENTS, quick));
+  }
   if (ONLY.has('scale') && POSTGRES_URL) await measureScaleOut(POSTGRES_URL);
 
   const seconds = (Date.now() - started) / 1000;

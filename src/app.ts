@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { requestMetrics } from './http/metrics.js';
@@ -15,6 +15,24 @@ function trustProxySetting(value: string): boolean | number | string {
   return value;
 }
 
+/**
+ * Longest query string served (characters after `?`). Every filter Marquee offers fits in far
+ * less; longer ones are refused with 414 before any parsing, caching or rendering.
+ */
+export const MAX_QUERY_LENGTH = 4096;
+
+/** Refuses request targets whose query string is longer than MAX_QUERY_LENGTH (414). */
+const limitQueryLength: RequestHandler = (req, res, next) => {
+  const queryStart = req.originalUrl.indexOf('?');
+  if (queryStart >= 0 && req.originalUrl.length - queryStart - 1 > MAX_QUERY_LENGTH) {
+    res
+      .status(414)
+      .json({ error: `http: query string longer than ${MAX_QUERY_LENGTH} characters` });
+    return;
+  }
+  next();
+};
+
 /** Builds the Express app on a context and the server's metrics and state; never listens. */
 export function createApp(ctx: AppContext, server: ServerWiring): Express {
   const app = express();
@@ -25,6 +43,7 @@ export function createApp(ctx: AppContext, server: ServerWiring): Express {
   app.set('query parser', 'simple');
   app.use(requestLogger(ctx.logger));
   app.use(requestMetrics(server.metrics));
+  app.use(limitQueryLength);
   const filters = createRequestFilters(ctx);
   const pages = createPages(ctx, filters);
   registerRoutes(app, ctx, { ...server, filters, pages });

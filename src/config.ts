@@ -1,3 +1,4 @@
+import bytes from 'bytes';
 import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
 import type { InstallationIdentity } from './db/installation.js';
@@ -14,15 +15,14 @@ const csv = (value: string | undefined): string[] =>
     .map((part) => part.trim())
     .filter((part) => part.length > 0);
 
-const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
-
 /** Parses `25mb`, `512kb`, `1048576` into bytes; null when malformed. */
 export function parseByteSize(value: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(value);
-  if (!match) return null;
-  const unit = SIZE_UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1;
-  return Math.floor(Number(match[1]) * unit);
+  const parsed = bytes.parse(value.trim());
+  return parsed !== null && Number.isFinite(parsed) && parsed >= 0 ? Math.floor(parsed) : null;
 }
+
+/** The smallest ICS_MAX_BYTES: room for the calendar's head and a few events. */
+const ICS_MIN_BYTES = 16 * 1024;
 
 /** A DNS host name such as `events.example.org`: the authority of ICS UIDs and `tag:` URIs. */
 function isHostName(value: string): boolean {
@@ -73,6 +73,21 @@ const variablesSchema = z.object({
       (value) => parseByteSize(value) !== null,
       'must be a size such as 25mb, 512kb or 1048576',
     ),
+  ICS_MAX_BYTES: z
+    .string()
+    .default('900kb')
+    .refine(
+      (value) => (parseByteSize(value) ?? 0) >= ICS_MIN_BYTES,
+      'must be a size of at least 16kb, such as 900kb or 2mb',
+    ),
+  WEBHOOK_PENDING_BYTES: z
+    .string()
+    .default('64mb')
+    .refine(
+      (value) => parseByteSize(value) !== null,
+      'must be a size such as 64mb, 512kb or 1048576',
+    ),
+  WEBHOOK_BODY_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
   STAGER_SIGNING_KEYS: z.string().optional(),
   EVENTPORT_TOKENS: z.string().optional(),
   EVENTPORT_TIMEZONE: z
@@ -138,6 +153,12 @@ const envSchema = variablesSchema.transform((env) => {
     identity: null as InstallationIdentity | null,
     timeZone: env.TIMEZONE,
     bodyLimitBytes: parseByteSize(env.BODY_LIMIT) ?? 25 * 1024 ** 2,
+    /** ICS_MAX_BYTES: calendars stay within this many bytes (uncompressed). */
+    icsMaxBytes: parseByteSize(env.ICS_MAX_BYTES) ?? 900 * 1024,
+    /** WEBHOOK_PENDING_BYTES: body bytes held at once for requests not yet authenticated. */
+    webhookPendingBytes: parseByteSize(env.WEBHOOK_PENDING_BYTES) ?? 64 * 1024 ** 2,
+    /** WEBHOOK_BODY_TIMEOUT_SECONDS: the time a webhook body has to arrive in full. */
+    webhookBodyTimeoutMs: env.WEBHOOK_BODY_TIMEOUT_SECONDS * 1000,
     stager: { signingKeys: csv(env.STAGER_SIGNING_KEYS) },
     eventport: {
       tokens: csv(env.EVENTPORT_TOKENS),

@@ -51,7 +51,11 @@ export function createContext(options: {
     now,
     logger: options.logger,
     instanceId,
-    spoolDirectory: spoolDirectoryFor(options.config.databasePath),
+    // The spool answers SQLite's write lock held by another process (sqlite3, a backup, import).
+    // PostgreSQL has no such lock; when its server is unreachable webhooks are answered 503 with
+    // Retry-After, since instances sharing it may have no durable disk of their own.
+    spoolDirectory:
+      options.database.dialect === 'sqlite' ? spoolDirectoryFor(options.config.databasePath) : null,
   });
   // Cached renderings must not outlive the rows processing changed.
   inbox.on('eventsChanged', (change) => caches.dataVersion.bump(change));

@@ -20,3 +20,14 @@ export class InvalidInputError extends HttpError {
     this.name = 'InvalidInputError';
   }
 }
+
+/**
+ * A condition that passes by itself (the database is locked, down or out of space): answered
+ * 503 with Retry-After, never 500, so senders and load balancers try again rather than blame a bug.
+ */
+export class UnavailableError extends HttpError {
+  constructor(message: string, retryAfterSeconds = 5) {
+    super(503, message, { 'Retry-After': String(retryAfterSeconds) });
+    this.name = 'UnavailableError';
+  }
+}

@@ -1,12 +1,45 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 
-/** Query parameters and headers that carry secrets; never logged. */
-const SECRET_PARAMS = /([?&](?:accessToken|access_token|token|key|signature)=)[^&#]*/gi;
+/** Names of query (and path) parameters that carry secrets, lower case; never logged. */
+const SECRET_PARAMS = new Set(['accesstoken', 'access_token', 'token', 'key', 'signature']);
 
-/** The URL with secret query values replaced, for log lines. */
+/** A parameter name as a server decodes it (`access%54oken` is `accessToken`). */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return name.toLowerCase();
+  }
+}
+
+/**
+ * The URL with secret parameter values replaced, for log lines. Names are compared decoded, as
+ * the query parser reads them, and `;name=value` path parameters count too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, '$1[redacted]');
+  const start = url.search(/[?;]/);
+  if (start < 0) return url;
+  return (
+    url.slice(0, start) +
+    url
+      .slice(start)
+      .replace(/([?&;])([^=&;]*)=([^&;]*)/g, (whole, separator, name) =>
+        SECRET_PARAMS.has(decodedName(name as string))
+          ? `${separator as string}${name as string}=[redacted]`
+          : whole,
+      )
+  );
+}
+
+/** Longest URL written to a log line; the rest is cut (a hostile query string is not logged). */
+export const MAX_LOGGED_URL_LENGTH = 512;
+
+/** The URL as a log line carries it: secrets redacted, then cut to MAX_LOGGED_URL_LENGTH. */
+export function loggedUrl(url: string): string {
+  const redacted = redactUrl(url.length > 64 * 1024 ? url.slice(0, 64 * 1024) : url);
+  if (redacted.length <= MAX_LOGGED_URL_LENGTH) return redacted;
+  return `${redacted.slice(0, MAX_LOGGED_URL_LENGTH)}…[${url.length} chars]`;
 }
 
 /** Removes every configured secret from a string (belt and braces for error messages). */

@@ -4,12 +4,14 @@ import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
 import { migrateToLatest, openDatabase, SERVER_BUSY_TIMEOUT_MS } from './db/connection.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
+import { checkIntegrity } from './db/integrity.js';
 import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
 import { createMetrics } from './http/metrics.js';
+import { removeAbandonedPartials } from './jobs/backup.js';
 import { startScheduler } from './jobs/scheduler.js';
 
 /** How often an instance on PostgreSQL looks for deliveries left pending by another. */
@@ -52,6 +54,18 @@ export async function startServer(options: {
   } catch (error) {
     await database.close();
     throw error;
+  }
+  if (database.dialect === 'sqlite') {
+    const removed = removeAbandonedPartials(options.config.backupDir);
+    if (removed.length > 0)
+      options.logger.info({ removed }, 'backup: removed files of backups killed half-way');
+  }
+  const integrity = checkIntegrity(database, 'quick', (options.now ?? (() => new Date()))());
+  if (integrity && integrity.problems.length > 0) {
+    options.logger.error(
+      { problems: integrity.problems },
+      'db: the database file is damaged (PRAGMA quick_check); serving degraded: restore a backup',
+    );
   }
   // Starting may wait for a lock; serving must not (see SERVER_BUSY_TIMEOUT_MS).
   let checkpointer: Checkpointer | null = null;

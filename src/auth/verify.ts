@@ -20,21 +20,48 @@ export function decodeSignature(header: string): Buffer | null {
   return null;
 }
 
+/** HMAC-SHA256 of a body fed chunk by chunk, checked against a signature header at the end. */
+export interface SignatureVerifier {
+  /** Feeds the next chunk of the body. */
+  update(chunk: Buffer): void;
+  /** True when the body fed so far is signed by one of the keys. */
+  matches(): boolean;
+}
+
+/**
+ * A verifier of `header` over a body that streams in, so that the body need not be held to be
+ * checked; null when the header is absent or unreadable (no body can match it).
+ */
+export function createSignatureVerifier(
+  header: string | undefined,
+  keys: readonly string[],
+): SignatureVerifier | null {
+  if (header === undefined || keys.length === 0) return null;
+  const given = decodeSignature(header);
+  if (!given) return null;
+  const hmacs = keys.map((key) => createHmac('sha256', key));
+  return {
+    update(chunk) {
+      for (const hmac of hmacs) hmac.update(chunk);
+    },
+    matches() {
+      let matched = false;
+      for (const hmac of hmacs) matched = timingSafeEqual(hmac.digest(), given) || matched;
+      return matched;
+    },
+  };
+}
+
 /** True when `header` is HMAC-SHA256(key, body) for one of `keys`. */
 export function verifySignature(
   body: Buffer,
   header: string | undefined,
   keys: readonly string[],
 ): boolean {
-  if (header === undefined || keys.length === 0) return false;
-  const given = decodeSignature(header);
-  if (!given) return false;
-  let matched = false;
-  for (const key of keys) {
-    const expected = createHmac('sha256', key).update(body).digest();
-    matched = timingSafeEqual(expected, given) || matched;
-  }
-  return matched;
+  const verifier = createSignatureVerifier(header, keys);
+  if (!verifier) return false;
+  verifier.update(body);
+  return verifier.matches();
 }
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();

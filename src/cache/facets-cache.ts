@@ -8,6 +8,12 @@ export interface ExpiringValue {
 
 type Load<F> = () => Promise<F>;
 
+interface Loaded<F> {
+  value: F;
+  /** The clock (epoch ms) when it was loaded. */
+  loadedAt: number;
+}
+
 /**
  * The list page's filter choices, taken from every upcoming event: recomputed when a write may
  * have changed them (`version` is DataVersion.facets) or the first event they come from ended.
@@ -17,17 +23,27 @@ type Load<F> = () => Promise<F>;
 export class FacetsCache<F extends ExpiringValue> {
   // One version is current at a time; the previous one is of no use once a newer one is asked for.
   // A load evicted (or cleared) while running still answers the requests waiting for it.
-  private readonly entries = new LRUCache<number, F, Load<F>>({
+  private readonly entries = new LRUCache<number, Loaded<F>, { load: Load<F>; now: number }>({
     max: 1,
     ignoreFetchAbort: true,
-    fetchMethod: (_version, _stale, { context }) => context(),
+    fetchMethod: async (_version, _stale, { context }) => ({
+      value: await context.load(),
+      loadedAt: context.now,
+    }),
   });
 
-  /** The choices at `version` and `now` (epoch ms), loaded with `load` when missing or ended. */
+  /**
+   * The choices at `version` and `now` (epoch ms), loaded with `load` when missing or ended, or
+   * when the clock went back since they were loaded (choices taken while it ran ahead, perhaps
+   * empty, must not stay until it catches up again).
+   */
   async get(version: number, now: number, load: Load<F>): Promise<F> {
-    const value = await this.entries.forceFetch(version, { context: load });
-    if (value.validUntil === null || now < value.validUntil.getTime()) return value;
-    return this.entries.forceFetch(version, { context: load, forceRefresh: true });
+    const context = { load, now };
+    const loaded = await this.entries.forceFetch(version, { context });
+    const { value } = loaded;
+    const ended = value.validUntil !== null && now >= value.validUntil.getTime();
+    if (!ended && now >= loaded.loadedAt) return value;
+    return (await this.entries.forceFetch(version, { context, forceRefresh: true })).value;
   }
 
   /** Forgets the choices. */

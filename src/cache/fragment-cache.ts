@@ -1,6 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import { keyOfEvent, type EventRevision } from './revision-key.js';
 
+/** What an entry holds besides its key and value bytes, counted against the bound. */
+const ENTRY_OVERHEAD_BYTES = 64;
+
 /**
  * Per-event output, keyed by a namespace (the output kind and everything else it depends on) and
  * the event's revision, so that after one event changed a render redoes that event only. Feed
@@ -8,7 +11,12 @@ import { keyOfEvent, type EventRevision } from './revision-key.js';
  */
 export class FragmentCache<V extends string | Uint8Array> {
   private readonly entries: LRUCache<string, V>;
-  private readonly namespaces = new LRUCache<string, string>({ max: 1000 });
+  /** Names are built from settings, not requests; bounded by their bytes all the same. */
+  private readonly namespaces = new LRUCache<string, string>({
+    max: 1000,
+    maxSize: 1024 * 1024,
+    sizeCalculation: (prefix, name) => ENTRY_OVERHEAD_BYTES + name.length + prefix.length,
+  });
   private namespaceCount = 0;
 
   constructor(options: { maxEntries?: number; maxBytes?: number } = {}) {
@@ -16,7 +24,9 @@ export class FragmentCache<V extends string | Uint8Array> {
       max: options.maxEntries ?? 50_000,
       maxSize: options.maxBytes ?? 32 * 1024 * 1024,
       sizeCalculation: (value, key) =>
-        key.length + (typeof value === 'string' ? value.length : value.byteLength),
+        ENTRY_OVERHEAD_BYTES +
+        key.length +
+        (typeof value === 'string' ? value.length : value.byteLength),
     });
   }
 

@@ -19,14 +19,22 @@ export interface CachedResponse extends Rendered {
 interface Stored {
   response: CachedResponse;
   dataVersion: number;
+  /** The clock (epoch ms) when it was rendered. */
+  renderedAt: number;
 }
 
 interface Render {
   dataVersion: number;
+  now: number;
   render: () => Promise<CachedResponse>;
 }
 
 const MIB = 1024 * 1024;
+/**
+ * What an entry holds besides its key and body bytes (the objects, dates and header strings
+ * around them), counted so that many small entries cannot outgrow the bound.
+ */
+const ENTRY_OVERHEAD_BYTES = 512;
 
 /**
  * Rendered responses in memory, keyed by what was asked (format + canonical filter) and valid
@@ -41,12 +49,18 @@ export class ResponseStore {
   readonly stats = { hits: 0, misses: 0 };
 
   constructor(options: { maxBytes?: number; maxEncodedBytes?: number } = {}) {
+    const maxBytes = options.maxBytes ?? 96 * MIB;
+    const maxEncodedBytes = options.maxEncodedBytes ?? 32 * MIB;
+    // A store too small for the overhead (tests) counts a share of its bound instead.
+    const overhead = Math.min(ENTRY_OVERHEAD_BYTES, Math.floor(maxBytes / 64));
+    const encodedOverhead = Math.min(ENTRY_OVERHEAD_BYTES, Math.floor(maxEncodedBytes / 64));
     this.responses = new LRUCache<string, Stored, Render>({
-      maxSize: options.maxBytes ?? 96 * MIB,
-      sizeCalculation: (stored, key) => key.length + stored.response.body.length,
+      maxSize: maxBytes,
+      sizeCalculation: (stored, key) => overhead + key.length + stored.response.body.length,
       fetchMethod: async (_key, _stale, { context }) => ({
         response: await context.render(),
         dataVersion: context.dataVersion,
+        renderedAt: context.now,
       }),
       // A render evicted or cleared while running still answers the requests waiting for it.
       ignoreFetchAbort: true,
@@ -54,8 +68,8 @@ export class ResponseStore {
       noDeleteOnFetchRejection: true,
     });
     this.encodedBodies = new LRUCache<string, Buffer, () => Buffer>({
-      maxSize: options.maxEncodedBytes ?? 32 * MIB,
-      sizeCalculation: (body, key) => key.length + body.length,
+      maxSize: maxEncodedBytes,
+      sizeCalculation: (body, key) => encodedOverhead + key.length + body.length,
       memoMethod: (_key, _stale, { context }) => context(),
     });
   }
@@ -79,7 +93,7 @@ export class ResponseStore {
     }
     this.stats.misses += 1;
     const rendered = await this.responses.forceFetch(key, {
-      context: { dataVersion, render },
+      context: { dataVersion, now: now.getTime(), render },
       forceRefresh: true,
       // Only while another request's render runs: the one that starts a render waits for it.
       allowStale: status.get === 'fetching',
@@ -110,10 +124,16 @@ export class ResponseStore {
   }
 }
 
+/**
+ * Whether a stored response still holds: same data, not expired, and rendered no later than
+ * `now` (a response rendered while the clock ran ahead, such as an empty upcoming list, must
+ * not stay once the clock has come back).
+ */
 function isCurrent(stored: Stored, dataVersion: number, now: Date): boolean {
   const { expiresAt } = stored.response;
   return (
     stored.dataVersion === dataVersion &&
+    now.getTime() >= stored.renderedAt &&
     (expiresAt === null || expiresAt.getTime() > now.getTime())
   );
 }

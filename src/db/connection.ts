@@ -8,6 +8,7 @@ import {
   PostgresAdapter,
   PostgresDialect,
   SqliteDialect,
+  sql,
   type PostgresPool,
   type PostgresPoolClient,
   type Transaction,
@@ -21,8 +22,19 @@ export type Db = Kysely<Database>;
 /** The database or an open transaction on it: what every repository function takes. */
 export type Queryable = Db | Transaction<Database>;
 
+/** The latest integrity check of the database file, reported in /healthz and the admin page. */
+export interface IntegrityReport {
+  /** `quick`: PRAGMA quick_check (at start); `full`: PRAGMA integrity_check (maintenance job). */
+  mode: 'quick' | 'full';
+  checkedAt: Date;
+  /** Empty when the file is sound; at most 10 lines of SQLite's findings. */
+  problems: string[];
+}
+
 interface HandleBase {
   db: Db;
+  /** The latest integrity check of the file (db/integrity.ts); null until one ran, or on PostgreSQL. */
+  integrity: IntegrityReport | null;
   /** Where the data lives, safe to log: the file path, or the URL without its password. */
   location: string;
   close(): Promise<void>;
@@ -82,6 +94,7 @@ export function openSqliteDatabase(databasePath: string): SqliteHandle {
   return {
     dialect: 'sqlite',
     db,
+    integrity: null,
     sqlite,
     path: databasePath,
     location: databasePath,
@@ -114,6 +127,12 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   const pool = new pg.Pool({ ...connection, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle client losing its server is reported here; the pool replaces it on next use.
   pool.on('error', () => undefined);
+  // A checked-out client whose server dies emits 'error' on itself, not on the pool: without a
+  // listener that kills the process. The query in flight fails with that error, and the pool
+  // drops the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
   });
@@ -121,6 +140,7 @@ export function openPostgresDatabase(url: string, poolSize = 10): PostgresHandle
   return {
     dialect: 'postgres',
     db,
+    integrity: null,
     connection,
     location: withoutPassword(url),
     async close() {
@@ -212,23 +232,9 @@ function withoutPassword(url: string): string {
   }
 }
 
-const SQLITE_BUSY_CODES = /^SQLITE_(BUSY|LOCKED)/;
-// Connection refused or lost, the server shutting down or starting: class 08 and 57P0x.
-const POSTGRES_UNAVAILABLE = /^(08...|57P0[1-4])$/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
-
-/**
- * True when `error` says the database cannot take writes for now (SQLite busy or locked by
- * another process, PostgreSQL unreachable), as opposed to a bug or bad data.
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (SQLITE_BUSY_CODES.test(code) || POSTGRES_UNAVAILABLE.test(code)) return true;
-    if (NETWORK_CODES.has(code)) return true;
-  }
-  const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|database is locked/i.test(message);
+/** The cheapest round trip to the database (`select 1`): resolves when it answers. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
 }
 
 /** True when `db` talks to PostgreSQL; for the few statements that differ by dialect. */

@@ -71,6 +71,18 @@ const EVENT_TABLE = {
    * it is published. Dumps from before migration 0004 lack it.
    */
   withdrawn_at: column(optionalText.optional(), 'read', 'upsert'),
+  /** The organizer's web site and city. Dumps from before migration 0005 lack these four. */
+  organizer_url: column(optionalText.optional(), 'read', 'upsert'),
+  organizer_city: column(optionalText.optional(), 'read', 'upsert'),
+  /** When ticket sales begin. */
+  presale_starts_at: column(optionalText.optional(), 'read', 'upsert'),
+  /** JSON array of performers' names; null reads as none. */
+  performers: column(optionalText.optional(), 'read', 'upsert'),
+  /**
+   * The delivery whose message last changed the event: orders messages without a timestamp.
+   * Null for imported events; dumps from before migration 0006 lack it.
+   */
+  last_delivery_id: column(integer.nullable().optional(), 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;

@@ -45,3 +45,8 @@ export async function settleInstallationIdentity(
     since: stored.get('since') ?? proposed.since,
   };
 }
+
+/** The start of the installation's first day (UTC): the earliest time its data can have changed. */
+export function installationStart(identity: Pick<InstallationIdentity, 'since'>): Date {
+  return new Date(`${identity.since}T00:00:00.000Z`);
+}

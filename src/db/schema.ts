@@ -30,10 +30,28 @@ export interface DeliveryTable {
 }
 
 /** Derived from the one column list in db/event-columns.ts. */
-export type EventTable = Omit<EventColumnValues, 'withdrawn_at'> & {
+export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   /** Null until a published event is withdrawn (events/event-writes.ts); inserts may omit it. */
-  withdrawn_at: ColumnType<string | null, string | null | undefined, string | null>;
+  withdrawn_at: NullableColumn;
+  /** Added by migration 0005; inserts may omit them (rows from older dumps). */
+  organizer_url: NullableColumn;
+  organizer_city: NullableColumn;
+  presale_starts_at: NullableColumn;
+  performers: NullableColumn;
+  /** The delivery that last changed the event (events/ingest.ts); inserts may omit it. */
+  last_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
 };
+
+/** Columns added after the table was created: nullable, and optional in inserts. */
+type AddedEventColumn =
+  | 'withdrawn_at'
+  | 'organizer_url'
+  | 'organizer_city'
+  | 'presale_starts_at'
+  | 'performers'
+  | 'last_delivery_id';
+
+type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
 
 export interface EventGenreTable {
   event_id: string;
@@ -64,6 +82,14 @@ export interface InstallationTable {
   value: string;
 }
 
+/** The filter behind a short feed URL, /f/<id>.<format> (events/short-feeds.ts). */
+export interface ShortFeedTable {
+  id: string;
+  /** The filter's canonical query string (filterQueryString), with its `?`. */
+  query: string;
+  created_at: string;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
@@ -71,6 +97,7 @@ export interface Database {
   organizations: OrganizationTable;
   job_claims: JobClaimTable;
   installation: InstallationTable;
+  short_feeds: ShortFeedTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

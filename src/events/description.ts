@@ -9,6 +9,10 @@ import sanitizeHtml from 'sanitize-html';
 
 const markdown = new MarkdownIt({ html: true, linkify: true, breaks: false });
 
+// Stricter than sanitize-html's own scheme check (which also strips blanks and controls before
+// the scheme), so a link this keeps always keeps its href.
+const SAFE_HREF = /^\s*(?:https?:\/\/|mailto:)/i;
+
 const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
     'p',
@@ -42,7 +46,12 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
   transformTags: {
-    a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener noreferrer' }),
+    // A link whose href would be dropped (javascript:, data:, relative, none) becomes its text:
+    // an <a> without href is invalid. A tag name that is not allowed is discarded, text kept.
+    a: (_tagName, attribs) =>
+      SAFE_HREF.test(attribs.href ?? '')
+        ? { tagName: 'a', attribs: { ...attribs, rel: 'nofollow noopener noreferrer' } }
+        : { tagName: 'unsafe-link', attribs: {} },
     h1: 'h2',
   },
   allowedSchemesAppliedToAttributes: ['href'],
@@ -50,14 +59,19 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   nestingLimit: 50,
 };
 
-// Characters XML 1.0 forbids, and lone surrogates: strict parsers reject feeds carrying them.
-const XML_ILLEGAL =
+// Characters XML 1.0 forbids, lone surrogates (strict parsers reject feeds carrying them) and the
+// C1 controls, which XML discourages and HTML forbids (a validator error); they come from text
+// decoded with the wrong charset and mean nothing shown.
+const UNSHOWABLE =
   // eslint-disable-next-line no-control-regex
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Removes characters that XML (and so every feed format) cannot carry. */
+/**
+ * Removes characters that no output can carry: XML-illegal ones and C1 controls (U+0085, NEXT
+ * LINE, becomes a line break).
+ */
 export function cleanText(text: string): string {
-  return text.replace(XML_ILLEGAL, '');
+  return text.replace(UNSHOWABLE, '').replace(/\u0085/g, '\n');
 }
 
 /** Sanitizes source HTML down to safe formatting and links. */

@@ -7,7 +7,7 @@ import { toEvent } from './event-rows.js';
 import type { EventFilter } from './filter.js';
 import { matchesFilter } from './filter-predicate.js';
 import type { CityAliases } from './text-key.js';
-import { DAY_MS } from './time.js';
+import { DAY_MS, instantFromWallTime, wallTimeIn } from './time.js';
 import { UNPUBLISHED_VISIBILITIES, type Event } from './types.js';
 
 /** Reads of events as outputs show them: one by id, and filtered pages with their Last-Modified. */
@@ -22,7 +22,14 @@ export interface EventWindow {
   now: Date;
   /** PAST_DAYS: ended events stay this many days. */
   pastDays: number;
+  /** TIMEZONE: the days of `days=N` are its calendar days. */
+  timeZone: string;
   cityAliases: CityAliases;
+  /**
+   * The installation's first start (installationStart in db/installation.ts): the Last-Modified
+   * of a result that no stored change touched, so that an empty feed shows a real, stable date.
+   */
+  installedAt: Date;
   /**
    * Also withdrawn events (see `isWithdrawn`) that have not yet ended by `now`: calendars show
    * them as cancelled tombstones, so that clients which keep vanished events drop them too.
@@ -62,12 +69,42 @@ function stampOf(row: StampRow): string {
   return `${row.revision}|${row.last_changed_at}|${row.source_updated_at ?? ''}|${row.content_hash}`;
 }
 
+/**
+ * The start of the calendar day `days` days after the one `now` falls on, in `timeZone`: the
+ * exclusive end of `days=N` is `dayStartAfter(now, N)`, and the result changes at
+ * `dayStartAfter(now, 1)`.
+ */
+export function dayStartAfter(now: Date, days: number, timeZone: string): Date {
+  const today = wallTimeIn(now, timeZone);
+  const day = new Date(Date.UTC(today.year, today.month - 1, today.day + days));
+  return instantFromWallTime(
+    {
+      year: day.getUTCFullYear(),
+      month: day.getUTCMonth() + 1,
+      day: day.getUTCDate(),
+      hour: 0,
+      minute: 0,
+      second: 0,
+    },
+    timeZone,
+  );
+}
+
+/** The exclusive upper bound on starts of `filter` at `now`: `to` and `days`, intersected. */
+function startBound(filter: EventFilter, window: EventWindow): Date | null {
+  const daysEnd =
+    filter.days === null ? null : dayStartAfter(window.now, filter.days, window.timeZone);
+  if (daysEnd === null || (filter.to !== null && filter.to < daysEnd)) return filter.to;
+  return daysEnd;
+}
+
 /** Optimistic page reads retried when a write lands between their two statements. */
 const PAGE_ATTEMPTS = 3;
 
 /**
  * Upcoming public events matching `filter` (and with `window.tombstones`, withdrawn ones until
- * they would have ended), sorted by start, with what caches need to know. The page is read as
+ * they would have ended), sorted by start (or, with `order=announced`, newest first seen first),
+ * with what caches need to know. The page is read as
  * ids and row versions first; only rows missing from `cache` (all of them without one) are then
  * loaded and mapped.
  */
@@ -105,17 +142,20 @@ export async function findEvents(
       ]);
     })
     .where(matching);
-  if (filter.to) inWindow = inWindow.where('events.starts_at', '<', filter.to.toISOString());
+  const startsBefore = startBound(filter, window);
+  if (startsBefore) inWindow = inWindow.where('events.starts_at', '<', startsBefore.toISOString());
 
   // One row past the page tells whether the page holds every matching row; when it does (most
   // feeds ask for more than there are), the summary is computed from the page itself.
-  const pageQuery = <C extends readonly (keyof EventRow)[]>(columns: C) =>
-    inWindow
-      .select(columns.map((column) => `events.${column}` as const))
-      .orderBy('events.starts_at')
-      .orderBy('events.id')
-      .limit(filter.limit + 1)
-      .offset(filter.offset);
+  const pageQuery = <C extends readonly (keyof EventRow)[]>(columns: C) => {
+    const selected = inWindow.select(columns.map((column) => `events.${column}` as const));
+    // Announcements read the (visibility, first_seen_at, effective_end_at) index backwards.
+    const ordered =
+      filter.order === 'announced'
+        ? selected.orderBy('events.first_seen_at', 'desc').orderBy('events.id', 'desc')
+        : selected.orderBy('events.starts_at').orderBy('events.id');
+    return ordered.limit(filter.limit + 1).offset(filter.offset);
+  };
 
   let read: { events: Event[]; rows: PageRow[] } | null = null;
   for (let attempt = 0; attempt < PAGE_ATTEMPTS && read === null; attempt += 1) {
@@ -200,16 +240,25 @@ export async function findEvents(
     )
     .executeTakeFirst();
 
-  const candidates = [summary.last_changed, departed?.last_change].filter(
-    (value): value is string => typeof value === 'string',
-  );
-  const lastModified =
-    candidates.length > 0 ? candidates.sort().at(-1)! : new Date(0).toISOString();
+  // Never before the installation's start: the same for every instance on one database, and a
+  // result's first change is later, so Last-Modified still never moves backwards. Under `days`,
+  // the day's new events came in at its midnight without a write.
+  const daysBegan =
+    filter.days === null ? null : dayStartAfter(window.now, 0, window.timeZone).toISOString();
+  const candidates = [
+    summary.last_changed,
+    departed?.last_change,
+    window.installedAt.toISOString(),
+    daysBegan,
+  ].filter((value): value is string => typeof value === 'string');
+  const lastModified = candidates.sort().at(-1)!;
   const expiries = [
     summary.first_end && !filter.from
       ? new Date(summary.first_end).getTime() + window.pastDays * DAY_MS
       : null,
     summary.first_tombstone_end ? new Date(summary.first_tombstone_end).getTime() : null,
+    // `days` moves on at midnight in TIMEZONE: the next day's events come in without a write.
+    filter.days === null ? null : dayStartAfter(window.now, 1, window.timeZone).getTime(),
   ].filter((time): time is number => time !== null);
   const expiresAt = expiries.length > 0 ? new Date(Math.min(...expiries)) : null;
   return {

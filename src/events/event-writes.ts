@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder, type RawBuilder } from 'kysely';
 import { chunks, rowsPerInsert } from '../db/chunks.js';
 import type { Queryable } from '../db/connection.js';
 import { EVENT_COLUMNS, UPSERT_COLUMNS } from '../db/event-columns.js';
-import type { NewEventRow } from '../db/schema.js';
+import type { Database, NewEventRow } from '../db/schema.js';
 import { parseList } from './event-rows.js';
 import { foldKey } from './text-key.js';
 import type { EventVisibility, SourceName } from './types.js';
@@ -28,6 +28,8 @@ export interface StoredEventState {
   organizerName: string | null;
   effectiveEndAt: string;
   withdrawnAt: string | null;
+  /** The delivery whose message last changed it; null when unknown (imported, older rows). */
+  lastDeliveryId: number | null;
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
@@ -55,6 +57,7 @@ export async function findEventStates(
         'organizer_name',
         'effective_end_at',
         'withdrawn_at',
+        'last_delivery_id',
       ])
       .where('id', 'in', part)
       .execute();
@@ -75,6 +78,7 @@ export async function findEventStates(
         organizerName: row.organizer_name,
         effectiveEndAt: row.effective_end_at,
         withdrawnAt: row.withdrawn_at,
+        lastDeliveryId: row.last_delivery_id,
       });
     }
   }
@@ -137,21 +141,31 @@ export async function touchSourceUpdatedAt(
     .execute();
 }
 
-/** Ids of an organization's public or hidden events that have not ended by `now`. */
+/**
+ * Ids of an organization's public or hidden events that have not ended by `now`. With
+ * `changedBefore`, only those whose last change came from an older delivery (or an unknown one):
+ * a message may not undo what a later-received one did.
+ */
 export async function findUpcomingIdsOfOrganization(
   db: Queryable,
   source: SourceName,
   organizationId: string,
   now: Date,
+  changedBefore: number | null = null,
 ): Promise<string[]> {
-  const rows = await db
+  let query = db
     .selectFrom('events')
     .select('id')
     .where('source', '=', source)
     .where('organization_id', '=', organizationId)
     .where('visibility', '!=', 'removed')
-    .where('effective_end_at', '>', now.toISOString())
-    .execute();
+    .where('effective_end_at', '>', now.toISOString());
+  if (changedBefore !== null) {
+    query = query.where((eb) =>
+      eb.or([eb('last_delivery_id', 'is', null), eb('last_delivery_id', '<', changedBefore)]),
+    );
+  }
+  const rows = await query.execute();
   return rows.map((row) => row.id);
 }
 
@@ -180,6 +194,7 @@ export async function setEventsVisibility(
   ids: readonly string[],
   visibility: EventVisibility,
   now: Date,
+  version: MessageVersion = {},
 ): Promise<number> {
   const at = now.toISOString();
   let count = 0;
@@ -199,6 +214,7 @@ export async function setEventsVisibility(
                 .then(at)
                 .else(eb.ref('withdrawn_at'))
                 .end(),
+        ...versionColumns(eb, version),
       }))
       .where('id', 'in', part)
       .where('visibility', '!=', visibility)
@@ -208,13 +224,18 @@ export async function setEventsVisibility(
   return count;
 }
 
-/** Marks events removed (kept, out of every output but calendars' tombstones). */
+/**
+ * Marks events removed (kept, out of every output but calendars' tombstones). The removal is a
+ * version like an update: it records the message's delivery and time, so an update sent before
+ * it but received after it cannot bring the event back.
+ */
 export async function markEventsRemoved(
   db: Queryable,
   ids: readonly string[],
   now: Date,
+  version: MessageVersion = {},
 ): Promise<number> {
-  return setEventsVisibility(db, ids, 'removed', now);
+  return setEventsVisibility(db, ids, 'removed', now, version);
 }
 
 /**
@@ -226,6 +247,7 @@ export async function markEventsCancelled(
   ids: readonly string[],
   now: Date,
   at: Date,
+  deliveryId: number | null = null,
 ): Promise<number> {
   let count = 0;
   for (const part of chunks(ids)) {
@@ -235,7 +257,7 @@ export async function markEventsCancelled(
         status: 'cancelled',
         revision: eb('revision', '+', 1),
         last_changed_at: now.toISOString(),
-        source_updated_at: sql<string>`case when ${eb.ref('source_updated_at')} is null or ${eb.ref('source_updated_at')} < ${at.toISOString()} then ${at.toISOString()} else ${eb.ref('source_updated_at')} end`,
+        ...versionColumns(eb, { at, deliveryId }),
       }))
       .where('id', 'in', part)
       .where('status', '!=', 'cancelled')
@@ -243,6 +265,46 @@ export async function markEventsCancelled(
     count += Number(result.numUpdatedRows);
   }
   return count;
+}
+
+/** What orders a write that is not an upsert: the message's time and delivery, when known. */
+export interface MessageVersion {
+  /** Becomes the source update time when later than the stored one. */
+  at?: Date;
+  deliveryId?: number | null;
+}
+
+/** The column values recording `version` on an update of `events`. */
+function versionColumns(
+  eb: ExpressionBuilder<Database, 'events'>,
+  version: MessageVersion,
+): { source_updated_at?: RawBuilder<string>; last_delivery_id?: number } {
+  const columns: { source_updated_at?: RawBuilder<string>; last_delivery_id?: number } = {};
+  if (version.at) {
+    const at = version.at.toISOString();
+    columns.source_updated_at = sql<string>`case when ${eb.ref('source_updated_at')} is null or ${eb.ref('source_updated_at')} < ${at} then ${at} else ${eb.ref('source_updated_at')} end`;
+  }
+  if (version.deliveryId != null) columns.last_delivery_id = version.deliveryId;
+  return columns;
+}
+
+/** How many events ended before `cutoff`. */
+export async function countEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('effective_end_at', '<', cutoff.toISOString())
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** How many events are stored. */
+export async function countEvents(db: Queryable): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /** Deletes events that ended before `cutoff`; returns how many. */

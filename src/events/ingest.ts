@@ -13,7 +13,13 @@ import {
 } from './event-writes.js';
 import { recordOrganizationSync } from './organization-repository.js';
 import { foldKey } from './text-key.js';
-import { eventId, type NormalizedEvent, type SourceMessage, type SourceName } from './types.js';
+import {
+  eventId,
+  type NormalizedEvent,
+  type Organizer,
+  type SourceMessage,
+  type SourceName,
+} from './types.js';
 
 /** The ingest use case: applies what a source message says to the stored events. */
 
@@ -22,6 +28,11 @@ export interface IngestOptions {
   receivedAt: Date;
   /** Open-ended events count as over this long after they start. */
   defaultDurationHours: number;
+  /**
+   * The delivery the message came in (ids grow in the order Marquee received them); orders
+   * messages that carry no update time. Absent for writes that come from no delivery.
+   */
+  deliveryId?: number;
 }
 
 export interface IngestSummary {
@@ -65,8 +76,30 @@ export function changedAnything(summary: IngestSummary): boolean {
 
 /** Hash of everything material about an event; the source's update time is not material. */
 export function contentHash(event: NormalizedEvent): string {
-  const { sourceUpdatedAt: _ignored, cut: _cut, ...material } = event;
-  return createHash('sha256').update(JSON.stringify(material)).digest('base64url');
+  const material = Object.entries(event).flatMap(([key, value]): [string, unknown][] => {
+    // `cut` only records what the limits shortened; the shortened values are hashed.
+    if (key === 'sourceUpdatedAt' || key === 'cut') return [];
+    if (key === 'organizer') return [[key, withoutEmpty(value as Organizer, ADDED_ORGANIZER)]];
+    return ADDED_FIELDS.has(key) && isEmpty(value) ? [] : [[key, value]];
+  });
+  return createHash('sha256')
+    .update(JSON.stringify(Object.fromEntries(material)))
+    .digest('base64url');
+}
+
+// Fields added in migration 0005 count only when given, so that events stored before keep their
+// hash (and their SEQUENCE) when a source sends them unchanged.
+const ADDED_FIELDS = new Set(['presaleStartsAt', 'performers']);
+const ADDED_ORGANIZER = new Set(['url', 'city']);
+
+function isEmpty(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 0);
+}
+
+function withoutEmpty(value: object, keys: ReadonlySet<string>): object {
+  return Object.fromEntries(
+    Object.entries(value).filter(([key, item]) => !(keys.has(key) && isEmpty(item))),
+  );
 }
 
 /** When an event counts as over: its end, or start plus the default duration when open-ended. */
@@ -139,7 +172,38 @@ export function toEventRow(
     first_seen_at: stored?.firstSeenAt ?? now,
     last_changed_at: now,
     withdrawn_at: withdrawnAtAfter(stored, event.visibility, options.now),
+    organizer_url: event.organizer.url,
+    organizer_city: event.organizer.city,
+    presale_starts_at: event.presaleStartsAt?.toISOString() ?? null,
+    performers: event.performers.length > 0 ? JSON.stringify(event.performers) : null,
+    last_delivery_id: options.deliveryId ?? stored?.lastDeliveryId ?? null,
   };
+}
+
+/**
+ * Whether an incoming copy of an event is older than the stored state, which it must not undo:
+ * by the source's update times when both have one and they differ, else by the order Marquee
+ * received the messages (a removal or cancel records both, see event-writes.ts). A sync is the
+ * complete list at its sending: one received after the sync that removed an event brings it
+ * back whatever the event's own update time, which the removal's arrival time replaced.
+ */
+export function isOlderThanStored(
+  state: Pick<StoredEventState, 'sourceUpdatedAt' | 'lastDeliveryId' | 'visibility'> | undefined,
+  incomingUpdatedAt: string | null,
+  deliveryId: number | undefined,
+  listedBySync = false,
+): boolean {
+  if (!state) return false;
+  const laterDelivery =
+    deliveryId !== undefined &&
+    (state.lastDeliveryId === null || deliveryId > state.lastDeliveryId);
+  if (listedBySync && state.visibility === 'removed' && laterDelivery) return false;
+  if (state.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) {
+    return incomingUpdatedAt < state.sourceUpdatedAt;
+  }
+  return (
+    deliveryId !== undefined && state.lastDeliveryId !== null && deliveryId < state.lastDeliveryId
+  );
 }
 
 /**
@@ -165,6 +229,7 @@ export async function upsertNormalized(
   events: readonly NormalizedEvent[],
   options: IngestOptions,
   summary: IngestSummary,
+  listedBySync: boolean,
 ): Promise<boolean> {
   // The last copy of an event within one message wins, as if delivered in order.
   const latest = new Map<string, NormalizedEvent>();
@@ -176,7 +241,7 @@ export async function upsertNormalized(
     if (event.cut) (summary.cut ??= []).push({ externalId: event.externalId, fields: event.cut });
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
-    if (state?.sourceUpdatedAt && incomingUpdatedAt && incomingUpdatedAt < state.sourceUpdatedAt) {
+    if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId, listedBySync)) {
       summary.stale += 1;
       continue;
     }
@@ -211,12 +276,12 @@ export async function applyMessage(
       return { summary, facetsChanged: false };
     case 'upsert': {
       summary.skipped = message.skipped;
-      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary, false);
       return { summary, facetsChanged };
     }
     case 'sync': {
       summary.skipped = message.skipped;
-      const facetsChanged = await upsertNormalized(db, message.events, options, summary);
+      const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
       const removed = await finishSync(db, source, message, options, summary);
       return { summary, facetsChanged: facetsChanged || removed };
     }
@@ -231,6 +296,7 @@ export async function applyMessage(
         [...known.keys()],
         options.now,
         options.receivedAt,
+        options.deliveryId ?? null,
       );
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };
@@ -257,16 +323,19 @@ export async function finishSync(
     ),
   ]);
   await recordOrganizationSync(db, source, message.organization, listed.size, options);
+  // Only events last changed by an older delivery: a sync may not undo a later message.
   const upcoming = await findUpcomingIdsOfOrganization(
     db,
     source,
     message.organization.id,
     options.now,
+    options.deliveryId ?? null,
   );
   summary.removed = await markEventsRemoved(
     db,
     upcoming.filter((id) => !listed.has(id)),
     options.now,
+    { at: options.receivedAt, deliveryId: options.deliveryId ?? null },
   );
   return summary.removed > 0;
 }

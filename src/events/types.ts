@@ -41,6 +41,10 @@ export interface Price {
 export interface Organizer {
   id: string | null;
   name: string | null;
+  /** The organizer's own web site (an http(s) URL), when the source gives one. */
+  url: string | null;
+  /** The organizer's city: where an event without a venue city most likely takes place. */
+  city: string | null;
 }
 
 export interface EventImage {
@@ -69,6 +73,10 @@ export interface NormalizedEvent {
   tags: string[];
   organizer: Organizer;
   ticketUrl: string | null;
+  /** When ticket sales begin, when the source says. */
+  presaleStartsAt: Date | null;
+  /** Who performs, in the source's order (its line-up). */
+  performers: string[];
   prices: Price[];
   soldOut: boolean;
   image: EventImage | null;

@@ -1,32 +1,75 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Eta } from 'eta';
+import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { matchesSecret, parseBasicAuth, parseBearerToken } from '../auth/verify.js';
 import { collectStatus } from '../operations/status.js';
 import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
 import { notFoundHandler } from './error-handler.js';
+import type { Metrics } from './metrics.js';
+
+/** Wrong admin tokens one client may send per minute; beyond, it is answered 429. */
+export const ADMIN_FAILURES_PER_MINUTE = 10;
+const FAILURE_WINDOW_MS = 60_000;
+
+interface FailureWindow {
+  failures: number;
+  /** performance.now() at which the window ends. */
+  endsAt: number;
+}
 
 /**
  * Guards /admin: without ADMIN_TOKEN the area does not exist (404); with it, the token is
  * accepted as `Authorization: Bearer <token>` or as the password of HTTP Basic (any user name).
+ * A client (by address, see TRUST_PROXY) that sent ADMIN_FAILURES_PER_MINUTE wrong tokens is
+ * answered 429 until its minute is over, so the token cannot be guessed at line speed; the table
+ * of clients is bounded (the least recently seen are forgotten first).
  */
-export function adminAuth(ctx: AppContext): RequestHandler {
+export function adminAuth(
+  ctx: AppContext,
+  metrics: Pick<Metrics, 'adminAuthFailures'>,
+): RequestHandler {
+  const failuresByClient = new LRUCache<string, FailureWindow>({
+    max: 10_000,
+    ttl: FAILURE_WINDOW_MS,
+  });
   return (req, res, next) => {
     const token = ctx.config.adminToken;
     if (!token) {
       notFoundHandler(req, res, next);
       return;
     }
-    const header = req.headers.authorization;
-    const candidate = parseBearerToken(header) ?? parseBasicAuth(header)?.password;
     res.set({
       'Cache-Control': 'no-store',
       'X-Robots-Tag': 'noindex',
       'X-Frame-Options': 'DENY',
       'Referrer-Policy': 'no-referrer',
     });
+    const client = req.ip ?? 'unknown';
+    const now = performance.now();
+    let window = failuresByClient.get(client);
+    if (window !== undefined && window.endsAt <= now) {
+      failuresByClient.delete(client);
+      window = undefined;
+    }
+    if (window !== undefined && window.failures >= ADMIN_FAILURES_PER_MINUTE) {
+      metrics.adminAuthFailures.inc({ result: 'limited' });
+      res
+        .status(429)
+        .set('Retry-After', String(Math.max(1, Math.ceil((window.endsAt - now) / 1000))))
+        .json({ error: 'admin: too many failed attempts; retry later' });
+      return;
+    }
+    const header = req.headers.authorization;
+    const candidate = parseBearerToken(header) ?? parseBasicAuth(header)?.password;
     if (!matchesSecret(candidate, [token])) {
+      metrics.adminAuthFailures.inc({ result: 'rejected' });
+      if (window === undefined) {
+        failuresByClient.set(client, { failures: 1, endsAt: now + FAILURE_WINDOW_MS });
+      } else {
+        window.failures += 1;
+      }
       res
         .status(401)
         .set('WWW-Authenticate', 'Basic realm="marquee admin", charset="UTF-8"')

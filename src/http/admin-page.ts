@@ -55,6 +55,9 @@ export function adminPageModel(
     database: status.database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite',
     databaseKiB: Math.round(status.database.bytes / 1024),
     walKiB: status.database.walBytes === null ? null : Math.round(status.database.walBytes / 1024),
+    integrity: status.integrity
+      ? { ...status.integrity, checkedAt: time(status.integrity.checkedAt) }
+      : null,
     sources: status.sources.map((source) => ({
       ...source,
       lastDeliveryAt: time(source.lastDeliveryAt),

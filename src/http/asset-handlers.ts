@@ -15,6 +15,8 @@ import { prepareResponse, sendCached } from './send-cached.js';
 const CONTENT_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  // Documents the feeds link to, such as the JSON Feed extension's `about`.
+  '.html': 'text/html; charset=utf-8',
 };
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';

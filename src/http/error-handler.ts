@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { HttpError } from '../errors.js';
+import { isTemporaryDatabaseFailure } from '../db/failures.js';
+import { HttpError, UnavailableError } from '../errors.js';
 
 interface BodyParserError {
   type?: string;
@@ -39,7 +40,15 @@ export interface HtmlErrorPages {
 
 /** Maps known errors to status codes; anything else is a logged 500 with no detail leaked. */
 export function errorHandler(logger: Logger, htmlPages?: HtmlErrorPages): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
+  return (caught: unknown, req, res, _next) => {
+    let error = caught;
+    if (!(error instanceof HttpError) && isTemporaryDatabaseFailure(error)) {
+      logger.warn(
+        { err: error, method: req.method, path: req.path },
+        'http: database temporarily unavailable; answered 503',
+      );
+      error = new UnavailableError('temporarily unavailable; try again later');
+    }
     let status = 500;
     let message = 'internal error';
     let headers: Record<string, string> = {};

@@ -1,3 +1,4 @@
+import { parse as parseQueryText } from 'node:querystring';
 import type { Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import type { CachedResponse, Rendered } from '../cache/response-store.js';
@@ -5,14 +6,22 @@ import type { AppContext } from '../context.js';
 import { HttpError, InvalidInputError } from '../errors.js';
 import { findEventById, findEvents } from '../events/event-reads.js';
 import {
+  DEFAULT_RADIUS_KM,
   describeFilter,
   filterKey,
   filterQueryString,
   parseEventFilter,
   type EventFilter,
 } from '../events/filter.js';
+import {
+  findShortFeedQuery,
+  saveShortFeed,
+  SHORT_FEED_ID_PATTERN,
+  shortFeedPath as shortFeedPathOf,
+} from '../events/short-feeds.js';
 import { CityAliases } from '../events/text-key.js';
 import { EVENT_ID_PATTERN, isWithdrawn, type Event } from '../events/types.js';
+import { installationStart } from '../db/installation.js';
 import { eventsApiDocument } from '../render/api.js';
 import type { FeedChannel } from '../render/channel.js';
 import { eventIcsPath } from '../render/event-url.js';
@@ -49,6 +58,7 @@ export const FEED_FORMATS = {
     render: (ctx, page, filter, channel) =>
       icsDocument(page.events, channel, ctx.caches.feedItems, {
         cancelled: filter.cancelled,
+        maxBytes: ctx.config.icsMaxBytes,
       }).bytes(),
   },
   rss: {
@@ -89,6 +99,19 @@ export const FEED_FORMATS = {
   },
 } satisfies Record<string, FeedFormat>;
 
+/** The formats a short URL serves: /f/<id>.ics, .rss, .atom, .json. */
+export const SHORT_FEED_FORMATS: readonly FeedFormat[] = [
+  FEED_FORMATS.ics,
+  FEED_FORMATS.rss,
+  FEED_FORMATS.atom,
+  FEED_FORMATS.jsonfeed,
+];
+
+/** The path of a short feed URL: /f/<id> and the extension of the format's long path. */
+export function shortFeedPath(id: string, format: FeedFormat): string {
+  return shortFeedPathOf(id, format.path);
+}
+
 const CORS = { 'Access-Control-Allow-Origin': '*' };
 
 /** A parsed filter and its canonical key. */
@@ -103,22 +126,69 @@ export interface RequestFilters {
   parsed(req: Request, defaultLimit: number, extraParameters?: readonly string[]): ParsedFilter;
   /** The request's filter (a copy the caller may change). */
   copy(req: Request, defaultLimit: number, extraParameters?: readonly string[]): EventFilter;
+  /** The filter of a canonical query string (a short feed's), for an endpoint with `defaultLimit`. */
+  parsedQuery(query: string, defaultLimit: number): ParsedFilter;
   /** CITY_ALIASES, which the `city` filter matches by. */
   cityAliases: CityAliases;
+  /** The short feed ids of canonical query strings (events/short-feeds.ts). */
+  shortFeeds: ShortFeeds;
+}
+
+/** Short feed ids and the queries they stand for, remembered (bounded) once known. */
+export interface ShortFeeds {
+  /** The id of a canonical query string, stored on first use; null when none can be given. */
+  idFor(query: string): Promise<string | null>;
+  /** The canonical query string of an id; null for an unknown id. */
+  queryOf(id: string): Promise<string | null>;
+}
+
+function createShortFeeds(ctx: AppContext): ShortFeeds {
+  // Only found entries are remembered: another instance may store an unknown id any time.
+  const ids = new LRUCache<string, string>({ max: 5000 });
+  const queries = new LRUCache<string, string>({ max: 5000 });
+  return {
+    async idFor(query) {
+      const known = ids.get(query);
+      if (known !== undefined) return known;
+      const id = await saveShortFeed(ctx.database.db, query, ctx.now());
+      if (id !== null) ids.set(query, id);
+      return id;
+    },
+    async queryOf(id) {
+      if (!SHORT_FEED_ID_PATTERN.test(id)) return null;
+      const known = queries.get(id);
+      if (known !== undefined) return known;
+      const query = await findShortFeedQuery(ctx.database.db, id);
+      if (query !== null) queries.set(id, query);
+      return query;
+    },
+  };
 }
 
 /**
  * The filter reader of one app. Pollers repeat the same URLs, so parsed filters are remembered
- * by query string (bounded).
+ * by query string, bounded by count and by the bytes of keys and filters (query strings are
+ * at most MAX_QUERY_LENGTH, see app.ts). What is cached downstream is keyed by the canonical
+ * filter key, never by the query string.
  */
 export function createRequestFilters(ctx: AppContext): RequestFilters {
-  const known = new LRUCache<string, ParsedFilter>({ max: 5000 });
-  const parsed: RequestFilters['parsed'] = (req, defaultLimit, extraParameters = []) => {
-    const queryStart = req.originalUrl.indexOf('?');
-    const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${queryStart < 0 ? '' : req.originalUrl.slice(queryStart)}`;
+  const known = new LRUCache<string, ParsedFilter>({
+    max: 5000,
+    maxSize: 8 * 1024 * 1024,
+    // The filter holds about what its canonical key spells out, plus its object.
+    sizeCalculation: (result, cacheKey) => 256 + cacheKey.length + 2 * result.key.length,
+  });
+  const parse = (
+    queryText: string,
+    query: () => Record<string, unknown>,
+    defaultLimit: number,
+    extraParameters: readonly string[],
+  ): ParsedFilter => {
+    // A copy, not a slice: a slice would keep the whole request URL alive as long as the entry.
+    const cacheKey = `${defaultLimit}|${extraParameters.join(',')}|${Buffer.from(queryText).toString()}`;
     const hit = known.get(cacheKey);
     if (hit) return hit;
-    const filter = parseEventFilter(req.query as Record<string, unknown>, {
+    const filter = parseEventFilter(query(), {
       defaultLimit,
       timeZone: ctx.config.timeZone,
       sources: SOURCE_NAMES,
@@ -128,13 +198,48 @@ export function createRequestFilters(ctx: AppContext): RequestFilters {
     known.set(cacheKey, result);
     return result;
   };
+  const parsed: RequestFilters['parsed'] = (req, defaultLimit, extraParameters = []) => {
+    const queryStart = req.originalUrl.indexOf('?');
+    const queryText = queryStart < 0 ? '' : req.originalUrl.slice(queryStart);
+    return parse(
+      queryText,
+      () => req.query as Record<string, unknown>,
+      defaultLimit,
+      extraParameters,
+    );
+  };
   return {
     parsed,
+    // The parser Express uses with the 'simple' query parser (src/app.ts).
+    parsedQuery: (query, defaultLimit) =>
+      parse(query, () => parseQueryText(query.replace(/^\?/, '')), defaultLimit, []),
     cityAliases: new CityAliases(ctx.config.cityAliases),
+    shortFeeds: createShortFeeds(ctx),
     copy: (req, defaultLimit, extraParameters) => ({
       ...parsed(req, defaultLimit, extraParameters).filter,
     }),
   };
+}
+
+/** The installation's first start, from its settled identity (the floor of Last-Modified). */
+export function installedAt(ctx: AppContext): Date {
+  const { identity } = ctx.config;
+  if (identity === null) throw new Error('render: the installation identity was not settled');
+  return installationStart(identity);
+}
+
+/**
+ * The canonical URL of a filtered output at `path`: the self link of its feeds, whatever form
+ * the request's query string had (order of parameters, `+` or %20, repeated parameters).
+ */
+export function canonicalUrl(
+  ctx: AppContext,
+  filter: EventFilter,
+  path: string,
+  defaultLimit: number,
+): string {
+  const query = filterQueryString(filter, { limit: filter.limit !== defaultLimit, offset: true });
+  return `${ctx.config.publicUrl}${path}${query}`;
 }
 
 /** The channel description of a filtered output at `path`. */
@@ -147,12 +252,11 @@ export function channelFor(
 ): FeedChannel {
   const { publicUrl, siteTitle, identity } = ctx.config;
   if (identity === null) throw new Error('render: the installation identity was not settled');
-  const query = filterQueryString(filter, { limit: filter.limit !== defaultLimit, offset: true });
   const prefix = tagPrefix(identity);
   return {
     title: `${siteTitle}: ${describeFilter(filter)}`,
     description: `${describeFilter(filter)}, upcoming, from ${siteTitle}`,
-    selfUrl: `${publicUrl}${path}${query}`,
+    selfUrl: canonicalUrl(ctx, filter, path, defaultLimit),
     htmlUrl: `${publicUrl}/${filterQueryString(filter)}`,
     publicUrl,
     uidDomain: identity.uidDomain,
@@ -179,32 +283,71 @@ export function cachedRender(
 /** GET handler for one filtered feed format. */
 export function feedHandler(ctx: AppContext, filters: RequestFilters, format: FeedFormat) {
   return async (req: Request, res: Response) => {
-    const { filter, key } = filters.parsed(req, format.defaultLimit);
-    const entry = await cachedRender(ctx, `${format.name}|${key}`, async () => {
-      const page = await findEvents(
-        ctx.database.db,
-        filter,
-        {
-          now: ctx.now(),
-          pastDays: ctx.config.pastDays,
-          cityAliases: filters.cityAliases,
-          tombstones: format.tombstones,
-        },
-        ctx.caches.rows,
-      );
-      const channel = channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified);
-      return {
-        body: format.render(ctx, page, filter, channel),
-        contentType: format.contentType,
-        lastModified: page.lastModified,
-        expiresAt: page.expiresAt,
-      };
-    });
-    sendCached(req, res, ctx.caches.responses, entry, {
-      cacheControl: ctx.config.feedCacheControl,
-      headers: CORS,
-    });
+    const parsed = filters.parsed(req, format.defaultLimit);
+    const selfUrl = canonicalUrl(ctx, parsed.filter, format.path, format.defaultLimit);
+    await sendFeed(ctx, filters, format, parsed, selfUrl, req, res);
   };
+}
+
+/**
+ * GET handler for a short feed URL, /f/<id>.<format>: the long URL's output, with the short URL
+ * as its self link; 404 for an unknown id.
+ */
+export function shortFeedHandler(ctx: AppContext, filters: RequestFilters, format: FeedFormat) {
+  return async (req: Request, res: Response) => {
+    if (Object.keys(req.query).length > 0) {
+      throw new InvalidInputError('feed: a short feed URL takes no parameters');
+    }
+    const id = String(req.params.id);
+    const query = await filters.shortFeeds.queryOf(id);
+    if (query === null) throw new HttpError(404, 'feed: no such short feed');
+    const parsed = filters.parsedQuery(query, format.defaultLimit);
+    const selfUrl = `${ctx.config.publicUrl}${shortFeedPath(id, format)}`;
+    await sendFeed(ctx, filters, format, parsed, selfUrl, req, res);
+  };
+}
+
+/** Sends `format` for a parsed filter, rendered with `selfUrl` as its self link. */
+async function sendFeed(
+  ctx: AppContext,
+  filters: RequestFilters,
+  format: FeedFormat,
+  { filter, key }: ParsedFilter,
+  selfUrl: string,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  // The self link is part of the body: requests that fold to one filter key but differ in
+  // their canonical URL (case, order of values) get bodies of their own.
+  const entry = await cachedRender(ctx, `${format.name}|${key}|${selfUrl}`, async () => {
+    const page = await findEvents(
+      ctx.database.db,
+      filter,
+      {
+        now: ctx.now(),
+        pastDays: ctx.config.pastDays,
+        timeZone: ctx.config.timeZone,
+        cityAliases: filters.cityAliases,
+        installedAt: installedAt(ctx),
+        tombstones: format.tombstones,
+      },
+      ctx.caches.rows,
+    );
+    const channel = {
+      ...channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified),
+      selfUrl,
+    };
+    return {
+      body: format.render(ctx, page, filter, channel),
+      contentType: format.contentType,
+      lastModified: page.lastModified,
+      expiresAt: page.expiresAt,
+    };
+  });
+  sendCached(req, res, ctx.caches.responses, entry, {
+    cacheControl: ctx.config.feedCacheControl,
+    headers: CORS,
+  });
 }
 
 /**
@@ -279,6 +422,10 @@ function emptyFilter(): EventFilter {
     to: null,
     q: [],
     cancelled: 'status',
+    days: null,
+    order: 'start',
+    near: null,
+    radius: DEFAULT_RADIUS_KM,
     limit: 100,
     offset: 0,
   };

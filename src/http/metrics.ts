@@ -12,6 +12,8 @@ export interface Metrics {
   registry: Registry;
   webhookRequests: Counter<'source' | 'status'>;
   feedRequests: Counter<'format' | 'status'>;
+  /** Refused admin requests: `rejected` (wrong or missing token), `limited` (429). */
+  adminAuthFailures: Counter<'result'>;
   /** Counts one processed delivery and its duration (server.ts wires the inbox's `processed`). */
   observeProcessed(processed: ProcessedDelivery): void;
 }
@@ -105,10 +107,17 @@ export function createMetrics(ctx: AppContext): Metrics {
     labelNames: ['format', 'status'] as const,
     registers: [registry],
   });
+  const adminAuthFailures = new Counter({
+    name: 'marquee_admin_auth_failures_total',
+    help: 'Refused admin requests: rejected (wrong or missing ADMIN_TOKEN), limited (429 after too many failures from one client).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     webhookRequests,
     feedRequests,
+    adminAuthFailures,
     observeProcessed({ source, outcome, seconds }) {
       processed.inc({ source, outcome });
       processingSeconds.observe({ source }, seconds);

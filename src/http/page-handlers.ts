@@ -5,11 +5,11 @@ import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import { findFacets } from '../events/event-facets.js';
 import { findEvents } from '../events/event-reads.js';
-import { filterKey, type EventFilter } from '../events/filter.js';
+import { filterKey, filterQueryString, type EventFilter } from '../events/filter.js';
 import { embedAccentStyle, renderEmbed, type EmbedTheme } from '../render/pages/embed-page.js';
 import { renderErrorPage } from '../render/pages/error-page.js';
 import { renderEventPage } from '../render/pages/event-page.js';
-import { renderListPage } from '../render/pages/home-page.js';
+import { renderListPage, subscribeShortQueries } from '../render/pages/home-page.js';
 import { createTemplates, type SiteInfo } from '../render/pages/templates.js';
 import { loadAssets, type Assets } from './asset-handlers.js';
 import type { HtmlErrorPages } from './error-handler.js';
@@ -17,6 +17,7 @@ import {
   FEED_FORMATS,
   cachedRender,
   findPublicEvent,
+  installedAt,
   type RequestFilters,
 } from './feed-handlers.js';
 import { sendCached } from './send-cached.js';
@@ -173,7 +174,9 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
   const eventWindow = () => ({
     now: ctx.now(),
     pastDays: ctx.config.pastDays,
+    timeZone: ctx.config.timeZone,
     cityAliases,
+    installedAt: installedAt(ctx),
   });
   const html = (text: string) => Buffer.from(text, 'utf8');
 
@@ -193,13 +196,26 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
         pageSize: filter.limit,
         defaultPageSize: LIST_PAGE_SIZE,
       };
-      const entry = await cachedRender(ctx, `html|${filterKey(filter)}`, async () => {
+      // The page shows the filter's canonical URLs: one body per canonical query string.
+      const canonical = filterQueryString(filter, { limit: true, offset: true });
+      const entry = await cachedRender(ctx, `html|${filterKey(filter)}|${canonical}`, async () => {
         const page = await findEvents(ctx.database.db, filter, eventWindow(), caches.rows);
         const { facets, validUntil } = await facetsFor();
+        // Subscribe links too long for calendar clients point to short feed URLs, stored here.
+        const shortIds = new Map<string, string | null>();
+        for (const query of subscribeShortQueries(site, filter)) {
+          shortIds.set(query, await filters.shortFeeds.idFor(query));
+        }
+        const input = {
+          site,
+          filter,
+          page,
+          facets,
+          paging,
+          shortIds: (query: string) => shortIds.get(query) ?? null,
+        };
         return {
-          body: html(
-            renderListPage(templates, { site, filter, page, facets, paging }, caches.listItems),
-          ),
+          body: html(renderListPage(templates, input, caches.listItems)),
           contentType: HTML,
           lastModified: page.lastModified,
           expiresAt: earliest(page.expiresAt, validUntil),

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { redactUrl } from '../logger.js';
+import { loggedUrl } from '../logger.js';
 
 /**
- * One JSON line per request: method, redacted URL, status, duration, remote address. Headers
+ * One JSON line per request: method, redacted and truncated URL, status, duration, remote address. Headers
  * (Authorization, X-Signature) are never logged and secret query values are masked.
  *
  * Written for pino directly rather than with pino-http: pino-http builds child loggers and
@@ -21,7 +21,7 @@ export function requestLogger(logger: Logger): RequestHandler {
       if (!accessLog.isLevelEnabled(level)) return;
       accessLog[level](
         {
-          req: { method: req.method, url: redactUrl(req.originalUrl), remoteAddress: req.ip },
+          req: { method: req.method, url: loggedUrl(req.originalUrl), remoteAddress: req.ip },
           res: { statusCode: status },
           responseTime: Number(process.hrtime.bigint() - started) / 1e6,
           ...(res.writableFinished ? {} : { aborted: true }),

@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { AppContext } from '../context.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import {
@@ -10,12 +10,16 @@ import {
 import {
   FEED_FORMATS,
   feedHandler,
+  SHORT_FEED_FORMATS,
+  shortFeedHandler,
+  shortFeedPath,
   singleEventIcsHandler,
   type RequestFilters,
 } from './feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
 import type { Pages } from './page-handlers.js';
+import { PendingBodyBudget } from './webhook-body.js';
 import { webhookHandler } from './webhook-handlers.js';
 
 /** What the server hands the routes besides the context. */
@@ -32,16 +36,20 @@ export function registerRoutes(
   http: ServerWiring & { filters: RequestFilters; pages: Pages },
 ): void {
   const { metrics, isStopping, filters, pages } = http;
-  const rawBody = express.raw({ type: () => true, limit: ctx.config.bodyLimitBytes });
-
+  // Bodies are read by the handler, after the checks that need none (webhook-body.ts).
+  const pendingBodies = new PendingBodyBudget(ctx.config.webhookPendingBytes);
   for (const source of SOURCE_NAMES) {
-    app.post(`/webhooks/${source}`, rawBody, webhookHandler(ctx, source));
+    app.post(`/webhooks/${source}`, webhookHandler(ctx, source, pendingBodies));
   }
 
   for (const format of Object.values(FEED_FORMATS)) {
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  // Short URLs of long filters (calendar clients refuse long ones): /f/<id>.ics and so on.
+  for (const format of SHORT_FEED_FORMATS) {
+    app.get(shortFeedPath(':id', format), shortFeedHandler(ctx, filters, format));
+  }
 
   // HTML pages (after /events/:id.ics, which /events/:id would also match).
   app.get('/', pages.home);
@@ -53,8 +61,9 @@ export function registerRoutes(
   app.get('/healthz', healthHandler(ctx, isStopping));
   app.get('/metrics', metricsHandler(ctx, metrics));
 
-  // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it.
-  const admin = adminAuth(ctx);
+  // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it;
+  // 429 for a client after ADMIN_FAILURES_PER_MINUTE wrong tokens.
+  const admin = adminAuth(ctx, metrics);
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));

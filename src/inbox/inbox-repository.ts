@@ -78,6 +78,11 @@ const PROCESSING_LOCK = [0x4d415251, 1] as const;
 export async function beginProcessing(trx: Queryable): Promise<void> {
   if (!isPostgres(trx)) return;
   await sql`set local synchronous_commit = off`.execute(trx);
+  await takeProcessingLock(trx);
+}
+
+/** Takes the inbox processing lock (PostgreSQL only) until the transaction ends. */
+async function takeProcessingLock(trx: Queryable): Promise<void> {
   await sql`select pg_advisory_xact_lock(${sql.lit(PROCESSING_LOCK[0])}, ${sql.lit(PROCESSING_LOCK[1])})`.execute(
     trx,
   );
@@ -111,6 +116,27 @@ export async function loadPendingDeliveries(
     .where('status', '=', 'pending')
     .orderBy('id')
     .execute();
+}
+
+/**
+ * The id of an earlier delivery of the same source with an identical body that was applied
+ * (processed); null when there is none.
+ */
+export async function findAppliedDuplicate(
+  db: Queryable,
+  delivery: Pick<DeliveryRow, 'id' | 'source' | 'body_sha256'>,
+): Promise<number | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('source', '=', delivery.source)
+    .where('body_sha256', '=', delivery.body_sha256)
+    .where('id', '<', delivery.id)
+    .where('status', '=', 'processed')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? null;
 }
 
 /** Records the outcome of processing. */
@@ -193,23 +219,59 @@ export interface ReplaySelection {
   since: Date | null;
 }
 
-/** Puts deliveries back in the queue; returns how many. Purged bodies cannot be replayed. */
-export async function requeueDeliveries(
-  db: Queryable,
-  selection: ReplaySelection,
-): Promise<number> {
-  let query = db
-    .updateTable('deliveries')
-    .set({ status: 'pending', error: null, attempts: 0 })
+/**
+ * Puts deliveries back in the queue; returns how many. Purged bodies cannot be replayed. On
+ * PostgreSQL it takes the processing lock first: concurrent replays, and a replay racing a
+ * processing transaction over the same rows, once deadlocked; under the lock they run one after
+ * another.
+ */
+export async function requeueDeliveries(db: Db, selection: ReplaySelection): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    if (isPostgres(trx)) await takeProcessingLock(trx);
+    let query = trx
+      .updateTable('deliveries')
+      .set({ status: 'pending', error: null, attempts: 0 })
+      .where('body', 'is not', null)
+      .where(
+        'status',
+        'in',
+        selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored'],
+      );
+    if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  });
+}
+
+/** How many raw bodies purgeDeliveryBodies would drop. */
+export async function countPurgeableBodies(db: Queryable, cutoff: Date): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('received_at', '<', cutoff.toISOString())
     .where('body', 'is not', null)
-    .where(
-      'status',
-      'in',
-      selection.scope === 'failed' ? ['failed'] : ['failed', 'processed', 'ignored'],
-    );
-  if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
-  const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .where('status', 'not in', ['pending'])
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** How many deliveries still hold their raw body. */
+export async function countHeldBodies(db: Queryable): Promise<number> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('body', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** When the newest delivery was received; null when there is none. */
+export async function newestDeliveryReceivedAt(db: Queryable): Promise<Date | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.max('received_at').as('last'))
+    .executeTakeFirst();
+  return row?.last ? new Date(row.last) : null;
 }
 
 /** Drops raw bodies received before `cutoff`, keeping the metadata; returns how many. */

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable, type DatabaseHandle } from '../db/connection.js';
+import type { DatabaseHandle } from '../db/connection.js';
+import { isTemporaryDatabaseFailure } from '../db/failures.js';
 import { DurabilityGate } from '../db/durability.js';
 import type { SourceName } from '../events/types.js';
 import { HttpError } from '../errors.js';
 import type { Sources } from '../sources/index.js';
+import type { AuthResult, WebhookRequestHead } from '../sources/types.js';
 import { DeliveryRecorder } from './delivery-recorder.js';
 import { DeliverySpool } from './delivery-spool.js';
 import {
@@ -30,9 +32,19 @@ export type InboxEvents = {
   eventsChanged: [ChangedEvents];
 };
 
+/** A webhook request whose head passed the checks that need no body (see `Inbox.admit`). */
+export interface Admission {
+  source: SourceName;
+  /** True when the head alone proved the credentials; false while a check of the body decides. */
+  authenticated: boolean;
+  /** Feeds the next chunk of the body to the check of the body, if any. */
+  update(chunk: Buffer): void;
+  /** The outcome, once the whole body was fed. */
+  result(): AuthResult;
+}
+
 export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
-  query: Record<string, unknown>;
   body: Buffer;
   remoteAddress: string | undefined;
 }
@@ -62,6 +74,14 @@ function keptHeaders(
   }
   if (remoteAddress) kept['x-marquee-remote-address'] = remoteAddress;
   return kept;
+}
+
+function authenticationFailed(source: SourceName): HttpError {
+  return new HttpError(
+    401,
+    `${source}: authentication failed`,
+    source === 'eventport' ? { 'WWW-Authenticate': 'Basic realm="marquee"' } : {},
+  );
 }
 
 /**
@@ -141,13 +161,11 @@ export class Inbox {
   }
 
   /**
-   * The receiving use case: authenticate, store the raw delivery durably, then queue it. Anything
-   * authenticated is stored, even when it is not JSON (kept as rejected, answered 400).
+   * The first half of receiving, before any body is read: the source must be configured (503)
+   * and the credentials of the head must hold (401). A signature over the body is checked by
+   * the returned admission while the body streams in.
    */
-  async receive(
-    source: SourceName,
-    request: ReceivedRequest,
-  ): Promise<{ deliveryId: number | null }> {
+  admit(source: SourceName, head: WebhookRequestHead): Admission {
     const adapter = this.sources[source];
     if (!adapter.isConfigured()) {
       throw new HttpError(
@@ -155,14 +173,31 @@ export class Inbox {
         `${adapter.name}: webhook not configured; set ${adapter.secretVariables.join(' or ')} to receive deliveries`,
       );
     }
-    const auth = adapter.authenticate(request);
-    if (!auth.ok) {
-      throw new HttpError(
-        401,
-        `${adapter.name}: authentication failed`,
-        adapter.name === 'eventport' ? { 'WWW-Authenticate': 'Basic realm="marquee"' } : {},
-      );
+    const auth = adapter.authenticate(head);
+    if (auth.ok === false) throw authenticationFailed(source);
+    if (auth.ok === true) {
+      return { source, authenticated: true, update: () => {}, result: () => auth };
     }
+    return {
+      source,
+      authenticated: false,
+      update: (chunk) => auth.check.update(chunk),
+      result: () => auth.check.result(),
+    };
+  }
+
+  /**
+   * The receiving use case, once the whole body was read for `admission`: authenticate, store
+   * the raw delivery durably, then queue it. Anything authenticated is stored, even when it is
+   * not JSON (kept as rejected, answered 400).
+   */
+  async receive(
+    admission: Admission,
+    request: ReceivedRequest,
+  ): Promise<{ deliveryId: number | null }> {
+    const adapter = this.sources[admission.source];
+    const auth = admission.result();
+    if (!auth.ok) throw authenticationFailed(admission.source);
     let payload: unknown;
     let parseError: string | null = null;
     try {
@@ -202,12 +237,8 @@ export class Inbox {
     try {
       return await this.recorder.recordDelivery(delivery);
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
-      if (!spool) {
-        throw new HttpError(503, 'inbox: the database cannot take writes; try again later', {
-          'Retry-After': '5',
-        });
-      }
+      // Without a spool (PostgreSQL) the error handler answers "try later" with a 503.
+      if (!spool || !isTemporaryDatabaseFailure(error)) throw error;
       this.logger.warn({ err: error }, 'inbox: database busy; deliveries go to the spool');
       return this.holdInSpool(spool, delivery);
     }
@@ -270,7 +301,7 @@ export class Inbox {
         imported += 1;
       }
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) {
+      if (!isTemporaryDatabaseFailure(error)) {
         this.logger.error({ err: error }, 'inbox: importing spooled deliveries failed; retrying');
       }
     }

@@ -16,6 +16,7 @@ import { isSourceName, type Sources } from '../sources/index.js';
 import {
   beginProcessing,
   countAttempt,
+  findAppliedDuplicate,
   loadPendingDeliveries,
   findPendingDeliveries,
   markDeliveryDone,
@@ -305,6 +306,19 @@ export class InboxProcessor {
       );
       report('failed');
     };
+    const original = await findAppliedDuplicate(db, delivery);
+    if (original !== null) {
+      const recorded = await gate.relaxed(() =>
+        db.transaction().execute(async (trx) => {
+          await beginProcessing(trx);
+          if ((await loadPendingDeliveries(trx, [id])).length === 0) return false;
+          await this.recordDuplicate(trx, delivery, original, logLines, false);
+          return true;
+        }),
+      );
+      if (recorded) report('ignored');
+      return;
+    }
     let message: SourceMessage;
     try {
       message = await this.interpretInSlices(delivery, slicer);
@@ -318,6 +332,7 @@ export class InboxProcessor {
       now: now(),
       receivedAt,
       defaultDurationHours: this.deps.defaultDurationHours,
+      deliveryId: delivery.id,
     };
     const events =
       message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
@@ -334,7 +349,7 @@ export class InboxProcessor {
         const partFacets = await gate.relaxed(() =>
           db.transaction().execute(async (trx) => {
             await beginProcessing(trx);
-            return upsertNormalized(trx, part, options, summary);
+            return upsertNormalized(trx, part, options, summary, message.kind === 'sync');
           }),
         );
         facetsChanged ||= partFacets;
@@ -494,6 +509,8 @@ export class InboxProcessor {
         throw new Error(`inbox: no source named ${delivery.source}`);
       const adapter = sources[delivery.source];
       if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
+      const original = await findAppliedDuplicate(db, delivery);
+      if (original !== null) return this.recordDuplicate(db, delivery, original, logLines, true);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
       message = adapter.interpret(payload, { receivedAt });
     } catch (error) {
@@ -523,6 +540,7 @@ export class InboxProcessor {
         now: now(),
         receivedAt: new Date(delivery.received_at),
         defaultDurationHours: this.deps.defaultDurationHours,
+        deliveryId: delivery.id,
       },
     );
     const outcome = await this.recordDone(db, delivery, message, summary, logLines, countAttempt);
@@ -560,6 +578,30 @@ export class InboxProcessor {
       ),
     );
     return outcome;
+  }
+
+  /** A body identical to one already applied changes nothing (a replayed capture, a resend). */
+  private async recordDuplicate(
+    db: Queryable,
+    delivery: StoredDelivery,
+    original: number,
+    logLines: (() => void)[],
+    countAttempt: boolean,
+  ): Promise<DeliveryOutcome> {
+    await markDeliveryDone(db, delivery.id, {
+      status: 'ignored',
+      messageType: null,
+      result: { ignored: 'duplicate', duplicateOf: original },
+      at: this.deps.now(),
+      countAttempt,
+    });
+    logLines.push(() =>
+      this.deps.logger.info(
+        { delivery: delivery.id, source: delivery.source, duplicateOf: original },
+        'inbox: delivery ignored: identical to one already applied',
+      ),
+    );
+    return { outcome: 'ignored', changed: false, facetsChanged: false };
   }
 
   private async recordFailure(

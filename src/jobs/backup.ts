@@ -4,6 +4,9 @@ import { backupDatabase, inspectDatabaseFile, isDatabaseInUse } from '../db/main
 import type { JobContext, JobDefinition } from './types.js';
 
 const BACKUP_NAME = /^marquee-\d{8}-\d{6}\.db$/;
+const PARTIAL_NAME = /^marquee-\d{8}-\d{6}\.db\.partial$/;
+/** A partial file untouched this long belongs to no running backup (one writes continuously). */
+const ABANDONED_PARTIAL_MS = 10 * 60_000;
 
 /** `marquee-YYYYMMDD-HHMMSS.db` in UTC, so names sort by time whatever the server's zone. */
 export function backupFileName(at: Date): string {
@@ -11,20 +14,42 @@ export function backupFileName(at: Date): string {
   return `marquee-${stamp}.db`;
 }
 
-/** Backup files in `dir`, newest first (their names sort by time). */
-export function listBackups(dir: string): string[] {
-  let names: string[];
+/** The file names in `dir`; none when it does not exist yet (no backup was ever made). */
+function namesIn(dir: string): string[] {
   try {
-    names = fs.readdirSync(dir);
+    return fs.readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return names
+}
+
+/** Backup files in `dir`, newest first (their names sort by time). */
+export function listBackups(dir: string): string[] {
+  return namesIn(dir)
     .filter((name) => BACKUP_NAME.test(name))
     .sort()
     .reverse()
     .map((name) => path.join(dir, name));
+}
+
+/**
+ * Deletes `.partial` files left in `dir` by a backup killed half-way (a crash, SIGKILL, a full
+ * disk), once nothing has written to them for ten minutes; returns the deleted files.
+ */
+export function removeAbandonedPartials(dir: string, wallNow = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const name of namesIn(dir).filter((candidate) => PARTIAL_NAME.test(candidate))) {
+    const file = path.join(dir, name);
+    try {
+      if (wallNow - fs.statSync(file).mtimeMs < ABANDONED_PARTIAL_MS) continue;
+      fs.rmSync(file, { force: true });
+      removed.push(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
 }
 
 /** Deletes all but the newest `keep` backups; returns the deleted files. */
@@ -46,6 +71,7 @@ export async function createBackup(
   if (handle.dialect !== 'sqlite') throw new Error('backup: PostgreSQL is backed up with pg_dump');
   const dir = ctx.config.backupDir;
   fs.mkdirSync(dir, { recursive: true });
+  removeAbandonedPartials(dir);
   const file = path.join(dir, backupFileName(ctx.now()));
   const partial = `${file}.partial`;
   try {

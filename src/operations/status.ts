@@ -43,6 +43,8 @@ export interface OperationsStatus {
   jobsEnabled: boolean;
   scheduleTimeZone: string;
   database: DatabaseSize;
+  /** The latest integrity check of the SQLite file; null on PostgreSQL or before one ran. */
+  integrity: { mode: string; checkedAt: string; problems: string[] } | null;
 }
 
 export interface SourceStatus {
@@ -153,5 +155,12 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     jobsEnabled: ctx.config.jobsEnabled,
     scheduleTimeZone: timeZone,
     database: await measureDatabase(ctx.database),
+    integrity: ctx.database.integrity
+      ? {
+          mode: ctx.database.integrity.mode,
+          checkedAt: ctx.database.integrity.checkedAt.toISOString(),
+          problems: ctx.database.integrity.problems,
+        }
+      : null,
   };
 }

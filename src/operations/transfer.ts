@@ -22,7 +22,7 @@ import { migrations } from '../db/migrations/index.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0004-identity-and-withdrawals","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0008-short-feeds","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
@@ -369,7 +369,7 @@ function checkHeader(number: number, line: string): Record<string, string> {
     );
   }
   // An older schema's rows are checked as this one's: migrations so far only added columns, and
-  // the added ones may be absent (events.withdrawn_at, 0004).
+  // the added ones may be absent (events.withdrawn_at, 0004; events.last_delivery_id, 0005).
   if (!MIGRATION_NAMES.includes(schema)) {
     // Migration names start with their sequence number, so a later one sorts after.
     throw new TransferError(

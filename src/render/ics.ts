@@ -21,8 +21,10 @@ import {
   displayTitle,
   imageMediaType,
   isCancelled,
+  localityLine,
   locationLine,
   oneLine,
+  presentLines,
   safeHttpUrl,
   summaryTitle,
 } from './event-text.js';
@@ -44,6 +46,8 @@ import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
 
 const CRLF = '\r\n';
 const REFRESH_SECONDS = 3600;
+// An empty calendar's VTIMEZONE covers a year.
+const EMPTY_ZONE_SPAN_MS = 366 * 86_400_000;
 const PRODID = { company: 'Marquee', product: 'Marquee', language: 'EN' };
 
 // ical-generator asks every ICalEvent for its calendar's zone. This one has none, so DTSTAMP,
@@ -59,6 +63,12 @@ const ZONELESS_CALENDAR = new ICalCalendar();
  */
 export interface IcsOptions {
   cancelled?: CancelledDisplay;
+  /**
+   * Largest body in bytes (ICS_MAX_BYTES). Past it, descriptions longer than
+   * SHORT_DESCRIPTION_CHARS are shortened, ending with the event page's URL; if that is not
+   * enough, the latest-starting events are left out and the calendar's description says so.
+   */
+  maxBytes?: number;
 }
 
 /** Renders a calendar of `events` in the given order. */
@@ -72,8 +82,9 @@ export function renderIcs(
 }
 
 /**
- * The calendar of `events` in the given order, as a document of VEVENTs. With a cache, a
- * VEVENT is rendered once per event revision, channel and display of cancellations.
+ * The calendar of `events` in the given order, as a document of VEVENTs, within
+ * `options.maxBytes`. With a cache, a VEVENT is rendered once per event revision, channel,
+ * display of cancellations and description length (whole, or shortened for the budget).
  */
 export function icsDocument(
   events: readonly Event[],
@@ -82,7 +93,93 @@ export function icsDocument(
   options: IcsOptions = {},
 ): FeedDocument {
   const display = options.cancelled ?? 'status';
-  // Each VTIMEZONE covers the times its zone's events show, from the first start to the last end.
+  const namespace = display === 'status' ? 'ics' : `ics|cancelled=${display}`;
+  const fragmentsOf = (length: DescriptionLength) =>
+    eventFragments(
+      length === 'full' ? namespace : `${namespace}|short`,
+      events,
+      channel,
+      cache,
+      (missing) =>
+        missing.map((event) =>
+          renderVevent(event, channel, resolveZone(event.timeZone), display, length),
+        ),
+    );
+  const zones = vtimezonesOf(events, channel);
+  const tail = 'END:VCALENDAR' + CRLF;
+  const header = renderHeader(channel);
+  const full = fragmentsOf('full');
+  const maxBytes = options.maxBytes ?? Infinity;
+  const frame = utf8Length(header) + utf8Length(zones) + utf8Length(tail);
+  if (frame + totalLength(full) <= maxBytes) return new FeedDocument(header + zones, full, tail);
+
+  const short = fragmentsOf('short');
+  if (frame + totalLength(short) <= maxBytes) return new FeedDocument(header + zones, short, tail);
+
+  // Still too large: the latest-starting events are left out, and the description says how many.
+  const byStart = events
+    .map((event, index) => ({ start: event.startsAt.getTime(), index }))
+    .sort((a, b) => a.start - b.start || a.index - b.index)
+    .map((entry) => entry.index);
+  const keptBytes = [0];
+  for (const index of byStart) {
+    keptBytes.push((keptBytes.at(-1) as number) + (short[index] as Uint8Array).byteLength);
+  }
+  const headerLeavingOut = (count: number) =>
+    renderHeader(channel, leftOutNote(count, channel.htmlUrl));
+  const fits = (kept: number) =>
+    utf8Length(headerLeavingOut(events.length - kept)) +
+      utf8Length(zones) +
+      utf8Length(tail) +
+      (keptBytes[kept] as number) <=
+    maxBytes;
+  // The largest number of earliest-starting events that fits (fewer events, fewer bytes).
+  let low = 0;
+  let high = events.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (fits(middle)) low = middle;
+    else high = middle - 1;
+  }
+  const kept = new Set(byStart.slice(0, low));
+  const keptFragments = short.filter((_, index) => kept.has(index));
+  return new FeedDocument(
+    headerLeavingOut(events.length - low) +
+      (zones === '' && low === 0 ? vtimezonesOf([], channel) : zones),
+    keptFragments,
+    tail,
+  );
+}
+
+/** How a VEVENT's DESCRIPTION is written: whole, or shortened to fit a size budget. */
+type DescriptionLength = 'full' | 'short';
+
+/** Descriptions longer than this are shortened when a calendar would exceed its budget. */
+export const SHORT_DESCRIPTION_CHARS = 400;
+
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+function totalLength(fragments: readonly Uint8Array[]): number {
+  let total = 0;
+  for (const fragment of fragments) total += fragment.byteLength;
+  return total;
+}
+
+/** The calendar description's sentence about events left out for size. */
+function leftOutNote(count: number, htmlUrl: string): string {
+  const events = count === 1 ? '1 later event' : `${count} later events`;
+  return `${events} left out to stay within calendar apps' size limits; see ${htmlUrl}`;
+}
+
+/**
+ * The VTIMEZONEs of `events`' zones, each covering the times its events show, from the first
+ * start to the last end. RFC 5545 asks a calendar for at least one component, so an empty one
+ * carries the VTIMEZONE of the site's zone, over the year from its (data-derived) modification
+ * time.
+ */
+function vtimezonesOf(events: readonly Event[], channel: FeedChannel): string {
   const spans = new Map<string, { zone: ResolvedZone; from: Date; to: Date }>();
   for (const event of events) {
     const zone = resolveZone(event.timeZone);
@@ -95,23 +192,23 @@ export function icsDocument(
       if (end > span.to) span.to = end;
     }
   }
-  const vevents = eventFragments(
-    display === 'status' ? 'ics' : `ics|cancelled=${display}`,
-    events,
-    channel,
-    cache,
-    (missing) =>
-      missing.map((event) => renderVevent(event, channel, resolveZone(event.timeZone), display)),
-  );
-  const vtimezones = [...spans.keys()].sort().map((tzid) => {
-    const span = spans.get(tzid);
-    return span === undefined ? '' : renderVtimezone(tzid, span.zone.timeZone, span.from, span.to);
-  });
-  return new FeedDocument(
-    renderHeader(channel) + vtimezones.join(''),
-    vevents,
-    'END:VCALENDAR' + CRLF,
-  );
+  if (events.length === 0) {
+    const from = channel.updated;
+    spans.set(channel.timeZone, {
+      zone: { tzid: channel.timeZone, timeZone: channel.timeZone },
+      from,
+      to: new Date(from.getTime() + EMPTY_ZONE_SPAN_MS),
+    });
+  }
+  return [...spans.keys()]
+    .sort()
+    .map((tzid) => {
+      const span = spans.get(tzid);
+      return span === undefined
+        ? ''
+        : renderVtimezone(tzid, span.zone.timeZone, span.from, span.to);
+    })
+    .join('');
 }
 
 /** Renders a calendar holding one event (GET /events/:id.ics); a withdrawn one as a tombstone. */
@@ -124,8 +221,10 @@ export function renderSingleEventIcs(event: Event, channel: FeedChannel): string
  * TEXT escaping (so they are escaped here), puts X- properties after the components and ends
  * without a CRLF, so only its property block is kept.
  */
-function renderHeader(channel: FeedChannel): string {
-  const description = icsText(channel.description);
+function renderHeader(channel: FeedChannel, note?: string): string {
+  const description = icsText(
+    note === undefined ? channel.description : `${channel.description}. ${note}`,
+  );
   const calendar = new ICalCalendar({
     prodId: PRODID,
     method: ICalCalendarMethod.PUBLISH,
@@ -224,12 +323,17 @@ function renderVevent(
   channel: FeedChannel,
   zone: ResolvedZone | null,
   display: CancelledDisplay,
+  length: DescriptionLength,
 ): string {
   const start = event.startsAt;
   const end = calendarEnd(event);
   const at = (instant: Date): Date | ZonedWallTime =>
     zone === null ? instant : new ZonedWallTime(instant, zone.timeZone);
-  const description = calendarDescription(event, channel, display);
+  const whole = calendarDescription(event, channel, display);
+  const description =
+    whole === null || length === 'full'
+      ? whole
+      : shortDescription(whole, eventPageUrl(channel.publicUrl, event.id));
   const calledOff = isCancelled(event) || isWithdrawn(event);
   const data: ICalEventData = {
     // ical-generator writes the UID as given, unescaped: an id with a line break would
@@ -261,7 +365,13 @@ function renderVevent(
   const footer = `END:VEVENT${CRLF}`;
   if (!vevent.endsWith(footer))
     throw new Error('render: unexpected VEVENT text from ical-generator');
-  return foldLines(vevent.slice(0, -footer.length) + geoLine(event) + imageLines(event) + footer);
+  return foldLines(
+    vevent.slice(0, -footer.length) +
+      geoLine(event) +
+      appleLocationLine(event) +
+      imageLines(event) +
+      footer,
+  );
 }
 
 /**
@@ -318,9 +428,29 @@ function calendarDescription(
   return withNotes(notes, descriptionPlainText(event, channel));
 }
 
+/**
+ * A description cut to SHORT_DESCRIPTION_CHARS at a word boundary, then "… More: <page URL>";
+ * a short one stays whole.
+ */
+function shortDescription(text: string, pageUrl: string): string {
+  if (text.length <= SHORT_DESCRIPTION_CHARS) return text;
+  let cut = text.slice(0, SHORT_DESCRIPTION_CHARS);
+  // Never half a surrogate pair.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  const atWord = cut.replace(/\s+\S*$/, '');
+  const kept = atWord.length >= SHORT_DESCRIPTION_CHARS / 2 ? atWord : cut;
+  return `${kept.trimEnd()} … More: ${pageUrl}`;
+}
+
 function location(event: Event): ICalLocation | null {
-  const title = locationLine(event.venue);
-  return title === null ? null : { title: icsText(title) };
+  const title = locationText(event);
+  return title === null ? null : { title };
+}
+
+/** The LOCATION text: the venue's full address line. */
+function locationText(event: Event): string | null {
+  const line = locationLine(event.venue);
+  return line === null ? null : icsText(line);
 }
 
 /**
@@ -328,10 +458,49 @@ function location(event: Event): ICalLocation | null {
  * numbers for truthiness).
  */
 function geoLine(event: Event): string {
+  const point = venuePoint(event);
+  return point === null ? '' : `GEO:${point.latitude};${point.longitude}${CRLF}`;
+}
+
+/** The venue's coordinates, rounded, when both are given and valid. */
+function venuePoint(event: Event): { latitude: number; longitude: number } | null {
   const { latitude, longitude } = event.venue;
-  if (latitude === null || longitude === null) return '';
-  if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return '';
-  return `GEO:${coordinate(latitude)};${coordinate(longitude)}${CRLF}`;
+  if (latitude === null || longitude === null) return null;
+  if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return null;
+  return { latitude: coordinate(latitude), longitude: coordinate(longitude) };
+}
+
+// Apple Calendar's radius of a place it found by address (metres): about one building.
+const APPLE_RADIUS_METRES = 70;
+
+/**
+ * Apple Calendar shows a map only for this property, in the form it writes itself, and only
+ * when X-TITLE is the LOCATION text.
+ */
+function appleLocationLine(event: Event): string {
+  const point = venuePoint(event);
+  const title = locationText(event);
+  if (point === null || title === null) return '';
+  const venue = event.venue;
+  const address = icsText(
+    presentLines([venue.street, localityLine(venue), venue.country]).join(', '),
+  );
+  const parameters = [
+    'VALUE=URI',
+    ...(address === '' ? [] : [`X-ADDRESS=${parameterValue(address)}`]),
+    `X-APPLE-RADIUS=${APPLE_RADIUS_METRES}`,
+    `X-TITLE=${parameterValue(title)}`,
+  ];
+  return `X-APPLE-STRUCTURED-LOCATION;${parameters.join(';')}:geo:${point.latitude},${point.longitude}${CRLF}`;
+}
+
+/**
+ * A property parameter value: RFC 6868's caret escapes for `^`, line breaks and `"`, and quoted
+ * (RFC 5545) when it holds `:`, `;` or `,`.
+ */
+function parameterValue(text: string): string {
+  const escaped = text.replace(/\^/g, '^^').replace(/\r?\n/g, '^n').replace(/"/g, "^'");
+  return /[:;,]/.test(escaped) ? `"${escaped}"` : escaped;
 }
 
 /**

@@ -30,12 +30,15 @@ import { statusNotes, withNotes } from './status-words.js';
  *   (xmlText) to keep a literal `&amp;` intact.
  * - XML-illegal control characters pass through: every text goes through cleanText (oneLine
  *   and the description helpers).
- * - Atom entry titles are `type="html"`, so titles are HTML-escaped (RSS titles likewise:
- *   readers treat them as HTML).
+ * - Item titles are plain text (the RSS profile and the W3C validator: no markup, no entities
+ *   meant as HTML; feedparser then reads `&` as `&`). `feed` would write them in CDATA, and Atom's
+ *   as `type="html"`, so each is written as escaped element text in place of a marker
+ *   (plainTitle).
  * - Item ids: RSS guids and Atom ids are `tag:` URIs (channel.tagPrefix), not links, so that a
  *   domain move keeps them; RSS guids given as `guid` are written with isPermaLink="false".
- * - Enclosure types are derived from the URL's extension, so Atom gets an image only when the
- *   URL has one; RSS gets an explicit type.
+ * - Enclosure types are derived from the URL's extension (`image/jpg` for .jpg), so Atom gets an
+ *   image only when the URL has a known one, and its type is set to imageMediaType's
+ *   afterwards; RSS gets an explicit type.
  */
 
 const GENERATOR = 'Marquee';
@@ -94,19 +97,23 @@ function xmlFeedDocument(
     render(new Feed(feedOptions(channel, { [format]: channel.selfUrl }))),
     tail,
   );
-  const items = eventFragments(format, events, channel, cache, (missing) =>
-    itemTexts(
+  const items = eventFragments(format, events, channel, cache, (missing) => {
+    const texts = itemTexts(
       missing.map((event) => item(event, channel)),
       format,
-    ),
-  );
+    );
+    return texts.map((text, i) => {
+      const titled = plainTitle(text, format, missing[i]!, channel);
+      return format === 'atom' ? atomEnclosureType(titled, missing[i]!) : titled;
+    });
+  });
   return new FeedDocument(shell.head, items, shell.tail);
 }
 
 function rssItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
   const item: Item = {
-    title: cdataHtml(escapeHtml(itemTitle(event, channel))),
+    title: TITLE_MARKER,
     link: url,
     // `feed` writes a guid given this way with isPermaLink="false": it is no URL.
     guid: feedItemId(channel.tagPrefix, event.id),
@@ -128,11 +135,42 @@ function rssItem(event: Event, channel: FeedChannel): Item {
   return item;
 }
 
+// Cleaned text never holds NUL (cleanText), so the marker cannot be a title.
+const TITLE_MARKER = '\u0000title\u0000';
+const MARKED_TITLES = {
+  rss: `<title><![CDATA[${TITLE_MARKER}]]></title>`,
+  atom: `<title type="html"><![CDATA[${TITLE_MARKER}]]></title>`,
+};
+
+/** An item's text with its plain-text title, XML-escaped, in place of the marker. */
+function plainTitle(
+  text: string,
+  format: 'rss' | 'atom',
+  event: Event,
+  channel: FeedChannel,
+): string {
+  const marked = MARKED_TITLES[format];
+  if (!text.includes(marked)) throw new Error('render: unexpected feed item text from feed');
+  // Atom's default title type is text.
+  return text.replace(marked, () => `<title>${xmlEscape(itemTitle(event, channel))}</title>`);
+}
+
+/** An Atom entry's text with the enclosure type `feed` derived from the extension corrected. */
+function atomEnclosureType(text: string, event: Event): string {
+  const image = safeHttpUrl(event.image?.url);
+  const type = image === null ? null : imageMediaType(image);
+  if (type === null) return text;
+  return text.replace(
+    /(<link rel="enclosure" href="[^"]*" type=")[^"]*"/,
+    (_match, head: string) => `${head}${type}"`,
+  );
+}
+
 function atomItem(event: Event, channel: FeedChannel): Item {
   const url = eventPageUrl(channel.publicUrl, event.id);
   const html = contentHtml(event, channel);
   const item: Item = {
-    title: cdataHtml(escapeHtml(itemTitle(event, channel))),
+    title: TITLE_MARKER,
     id: feedItemId(channel.tagPrefix, event.id),
     link: url,
     date: event.lastChangedAt,
@@ -281,6 +319,7 @@ function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknow
     date_modified: event.lastChangedAt.toISOString(),
     tags: genreLines(event),
     _event: {
+      about: jsonFeedExtensionUrl(channel.publicUrl),
       start: event.startsAt.toISOString(),
       end: event.endsAt === null ? null : event.endsAt.toISOString(),
       timeZone: event.timeZone,
@@ -329,6 +368,16 @@ function contentHtml(event: Event, channel: FeedChannel): string {
 /** An item's plain-text content: the status facts, as in contentHtml, then the description. */
 function contentText(event: Event, channel: FeedChannel): string | null {
   return withNotes(statusNotes(event), descriptionPlainText(event, channel));
+}
+
+/** Where every instance documents the JSON Feed `_event` extension (views/assets/). */
+export function jsonFeedExtensionUrl(publicUrl: string): string {
+  return `${publicUrl}/assets/json-feed-event.html`;
+}
+
+/** Plain text as XML element content. */
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** HTML for a CDATA section: `]]>` would end it, `]]&gt;` reads the same as HTML. */

@@ -1,13 +1,24 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SourceMessage, SourceName } from '../events/types.js';
 
-export interface WebhookRequest {
+/** What a webhook request carries before its body: enough to refuse most strangers unread. */
+export interface WebhookRequestHead {
   headers: IncomingHttpHeaders;
   query: Record<string, unknown>;
-  body: Buffer;
 }
 
 export type AuthResult = { ok: true; method: string } | { ok: false };
+
+/** A credential proven by the body (a signature over it), fed while the body streams in. */
+export interface BodyCheck {
+  /** Feeds the next chunk of the body. */
+  update(chunk: Buffer): void;
+  /** The outcome once the whole body was fed. */
+  result(): AuthResult;
+}
+
+/** The outcome of the checks made before the body: decided, or left to a check of the body. */
+export type HeadAuthResult = AuthResult | { ok: 'body'; check: BodyCheck };
 
 export interface InterpretContext {
   receivedAt: Date;
@@ -20,8 +31,11 @@ export interface SourceAdapter {
   secretVariables: readonly string[];
   /** True when it has a secret to check deliveries against. */
   isConfigured(): boolean;
-  /** Checks the request's credentials; never throws. */
-  authenticate(request: WebhookRequest): AuthResult;
+  /**
+   * Checks the credentials the request's head carries, before any body is read; a signature
+   * over the body is left to the returned check. Never throws.
+   */
+  authenticate(request: WebhookRequestHead): HeadAuthResult;
   /**
    * Reads a parsed JSON payload. Never throws for bad content: a bad event is skipped with its
    * reason; a message that cannot be read at all throws an Error whose message is recorded.

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { databaseEnv, DEFAULT_TEST_ENV } from './test-app.js';
@@ -136,4 +137,10 @@ export async function startChildApp(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The resident memory of process `pid`, in MB (VmRSS of /proc/<pid>/status). */
+export function residentMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
 }

@@ -38,8 +38,10 @@ export function buildEvent(overrides: Partial<Event> = {}): Event {
     },
     genres: ['Indie', 'Electronic'],
     tags: ['live'],
-    organizer: { id: 'org-7', name: 'Paradiso' },
+    organizer: { id: 'org-7', name: 'Paradiso', url: null, city: null },
     ticketUrl: 'https://tickets.stager.test/night-tapes?utm_source=marquee&seat=any',
+    presaleStartsAt: null,
+    performers: [],
     prices: [
       { amount: 24.5, currency: 'EUR', label: 'Regular' },
       { amount: 19.5, currency: 'EUR', label: 'Student' },
@@ -87,7 +89,7 @@ export function sampleEvents(): Event[] {
       longitude: null,
     },
     genres: ['Techno'],
-    organizer: { id: null, name: 'Tresor Berlin' },
+    organizer: { id: null, name: 'Tresor Berlin', url: null, city: null },
     ticketUrl: null,
     prices: [],
     image: null,
@@ -149,7 +151,7 @@ export function sampleEvents(): Event[] {
       longitude: 13.402_3,
     },
     genres: [],
-    organizer: { id: null, name: null },
+    organizer: { id: null, name: null, url: null, city: null },
     ticketUrl: 'https://eventport.test/e/88',
     prices: [
       { amount: 35, currency: 'EUR', label: 'Early bird' },
@@ -183,7 +185,7 @@ export function sampleEvents(): Event[] {
       longitude: 4.9,
     },
     genres: ['<b>bold</b>', 'R&B', 'a,b;c'],
-    organizer: { id: 'org<1>', name: 'Org & "Co" 🎸' },
+    organizer: { id: 'org<1>', name: 'Org & "Co" 🎸', url: null, city: null },
     ticketUrl: 'javascript:alert(1)',
     prices: [{ amount: 10, currency: 'EUR', label: '<script>alert(1)</script>' }],
     image: {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventCache } from '../../src/cache/event-cache.js';
 import { findEvents, type EventWindow } from '../../src/events/event-reads.js';
 import { parseEventFilter } from '../../src/events/filter.js';
+import { installedAt } from '../../src/http/feed-handlers.js';
 import { CityAliases } from '../../src/events/text-key.js';
 import { SOURCE_NAMES } from '../../src/sources/index.js';
 import { FIXED_NOW, fixture, startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -54,7 +55,9 @@ function eventWindow(test: TestApp): EventWindow {
   return {
     now: FIXED_NOW,
     pastDays: test.ctx.config.pastDays,
+    timeZone: test.ctx.config.timeZone,
     cityAliases: new CityAliases(test.ctx.config.cityAliases),
+    installedAt: installedAt(test.ctx),
   };
 }
 

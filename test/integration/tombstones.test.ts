@@ -184,7 +184,14 @@ describe('tombstones', () => {
     const tombstone = (await calendar(test, '/events.ics')).get(BRUNCH)!;
     expect(tombstone.status).toBe('CANCELLED');
 
-    expect((await test.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+    // Re-published after the removal: its update time is later than the sync's arrival.
+    const republished = fixture('stager/update-events.json')
+      .toString()
+      .replace(
+        '"updatedAt": "2026-11-18T09:00:00+01:00"',
+        '"updatedAt": "2026-11-22T14:00:00+01:00"',
+      );
+    expect((await test.postStager(Buffer.from(republished))).status).toBe(202);
     await test.settle();
     const back = (await calendar(test, '/events.ics')).get(BRUNCH)!;
     expect(back).toMatchObject({ summary: 'Sunday Brunch Jazz', status: 'CONFIRMED' });

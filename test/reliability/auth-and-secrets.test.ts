@@ -8,7 +8,7 @@ import {
   parseBasicAuth,
   verifySignature,
 } from '../../src/auth/verify.js';
-import { redactUrl } from '../../src/logger.js';
+import { loggedUrl, redactUrl } from '../../src/logger.js';
 import { hostileString } from '../helpers/hostile-arbitraries.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
@@ -220,6 +220,59 @@ describe('comparisons, property-based', () => {
       ),
       { numRuns: NUM_RUNS },
     );
+  });
+
+  it('redactUrl masks a token whose parameter name is percent-encoded or sent as a path parameter', () => {
+    const secret = TEST_SECRETS.eventportToken;
+    for (const url of [
+      `/webhooks/eventport?access%54oken=${secret}`,
+      `/webhooks/eventport?%61ccessToken=${secret}&city=x`,
+      `/webhooks/eventport;accessToken=${secret}`,
+      `/webhooks/eventport;access%54oken=${secret}?city=x`,
+      `/webhooks/eventport?city=x&access%5Ftoken=${secret}`,
+    ]) {
+      expect(redactUrl(url), url).not.toContain(secret);
+      expect(loggedUrl(url), url).not.toContain(secret);
+    }
+  });
+
+  it('a percent-encoded token name authenticates and is never logged in clear', async () => {
+    app = await startTestApp();
+    const secret = TEST_SECRETS.eventportToken;
+    const response = await rawRequest(app.url, {
+      method: 'POST',
+      path: `/webhooks/eventport?access%54oken=${secret}`,
+      headers: [['content-type', 'application/json']],
+      body: fixture('eventport/post-full-example.json'),
+    });
+    expect(response.status).toBe(202);
+    await rawRequest(app.url, { path: `/webhooks/eventport;accessToken=${secret}` });
+    await app.settle();
+    expect(app.logs.join('\n')).not.toContain(secret);
+  });
+
+  it('rate-limits admin authentication per client and counts the failures', async () => {
+    app = await startTestApp({ env: { ADMIN_TOKEN: TEST_SECRETS.adminToken } });
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      const response = await rawRequest(app.url, {
+        path: '/admin/status.json',
+        headers: [['authorization', `Bearer wrong-token-${attempt}`]],
+      });
+      statuses.push(response.status);
+      if (response.status === 429)
+        expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([...Array(10).fill(401), 429, 429]);
+    // Even the right token waits out the minute once the client is limited.
+    const right = await rawRequest(app.url, {
+      path: '/admin/status.json',
+      headers: [['authorization', `Bearer ${TEST_SECRETS.adminToken}`]],
+    });
+    expect(right.status).toBe(429);
+    const metrics = (await rawRequest(app.url, { path: '/metrics' })).body.toString('utf8');
+    expect(metrics).toMatch(/marquee_admin_auth_failures_total\{result="rejected"\} 10/);
+    expect(metrics).toMatch(/marquee_admin_auth_failures_total\{result="limited"\} 3/);
   });
 
   it('redactUrl masks accessToken in any position and case', () => {

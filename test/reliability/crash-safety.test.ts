@@ -139,6 +139,12 @@ interface ModelEvent {
   updatedAt: number;
 }
 
+/**
+ * A removal by a sync takes the receive time (the real now, after every `updatedAt` here) as its
+ * update time: an update sent before it cannot bring the event back, a later sync listing it can.
+ */
+const REMOVED_AT = Number.POSITIVE_INFINITY;
+
 /** Whether an event moving from `stored` to `visibility` counts as withdrawn. */
 function withdrawnAfter(stored: ModelEvent | undefined, visibility: ModelEvent['visibility']) {
   if (visibility === 'public') return false;
@@ -153,7 +159,8 @@ function applyOp(state: Map<string, ModelEvent>, source: Worker['source'], op: O
       const id = `${source}-${event.id}`;
       listed.add(id);
       const stored = state.get(id);
-      if (stored && stored.updatedAt > op.at) continue;
+      const restoredBySync = op.sync && stored?.visibility === 'removed';
+      if (stored && stored.updatedAt > op.at && !restoredBySync) continue;
       const visibility = event.status === 'OPTION' ? 'hidden' : 'public';
       state.set(id, {
         title: event.title,
@@ -168,6 +175,7 @@ function applyOp(state: Map<string, ModelEvent>, source: Worker['source'], op: O
         if (!listed.has(id) && event.visibility !== 'removed') {
           event.withdrawn = withdrawnAfter(event, 'removed');
           event.visibility = 'removed';
+          event.updatedAt = REMOVED_AT;
         }
     }
   } else if (op.kind === 'post') {

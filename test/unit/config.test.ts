@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       publicUrl: 'http://localhost:3000',
       timeZone: 'Europe/Amsterdam',
       bodyLimitBytes: 25 * 1024 * 1024,
+      icsMaxBytes: 900 * 1024,
       inboxRetentionDays: 30,
       pastDays: 0,
       cancelledPrefix: 'Cancelled: ',
@@ -70,11 +71,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads ICS_MAX_BYTES as a size of at least 16kb', () => {
+    expect(loadConfig({ ICS_MAX_BYTES: '2mb' }).icsMaxBytes).toBe(2 * 1024 * 1024);
+    expect(loadConfig({ ICS_MAX_BYTES: '500000' }).icsMaxBytes).toBe(500_000);
+    for (const bad of ['lots', '10kb', '-1'])
+      expect(() => loadConfig({ ICS_MAX_BYTES: bad }), bad).toThrow(
+        /ICS_MAX_BYTES: must be a size/,
+      );
+  });
+
   it('parses byte sizes', () => {
     expect(parseByteSize('25mb')).toBe(26_214_400);
     expect(parseByteSize('512KB')).toBe(524_288);
     expect(parseByteSize('100')).toBe(100);
+    expect(parseByteSize(' 25mb ')).toBe(26_214_400);
     expect(parseByteSize('lots')).toBeNull();
+    expect(parseByteSize('-5')).toBeNull();
   });
 });
 

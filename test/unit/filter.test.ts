@@ -98,3 +98,57 @@ describe('folding and city aliases', () => {
     expect(aliases.spellingsOf('Berlin')).toEqual(['berlin']);
   });
 });
+
+describe('days, order, near and radius', () => {
+  it('parse, key and write back what they mean', () => {
+    const filter = parse({ days: '7', order: 'ANNOUNCED', near: ' 52.37 , 4.89 ', radius: '12.5' });
+    expect(filter).toMatchObject({
+      days: 7,
+      order: 'announced',
+      near: { latitude: 52.37, longitude: 4.89 },
+      radius: 12.5,
+    });
+    const query = filterQueryString(filter);
+    expect(query).toBe('?days=7&order=announced&near=52.37%2C4.89&radius=12.5');
+    const again = parse(Object.fromEntries(new URLSearchParams(query)));
+    expect(filterKey(again)).toBe(filterKey(filter));
+    expect(filterKey(parse({ days: '8' }))).not.toBe(filterKey(parse({ days: '7' })));
+    expect(filterKey(parse({ near: '52,4', radius: '25' }))).toBe(
+      filterKey(parse({ near: '52,4' })),
+    );
+    expect(filterKey(parse({ near: '52,4', radius: '26' }))).not.toBe(
+      filterKey(parse({ near: '52,4' })),
+    );
+  });
+
+  it('default to no window, start order and no place, and leave those out of links', () => {
+    const filter = parse({ order: 'start' });
+    expect(filter).toMatchObject({ days: null, order: 'start', near: null, radius: 25 });
+    expect(filterQueryString(filter)).toBe('');
+    expect(filterQueryString(parse({ near: '-33.9,151.2' }))).toBe('?near=-33.9%2C151.2');
+  });
+
+  it('accept the limits and refuse beyond them', () => {
+    expect(parse({ days: '366' }).days).toBe(366);
+    expect(parse({ near: '-90,180', radius: '500' }).near).toEqual({
+      latitude: -90,
+      longitude: 180,
+    });
+    expect(() => parse({ days: '1.5' })).toThrow('"days" must be a whole number from 1 to 366');
+    expect(() => parse({ near: '-90.01,0' })).toThrow('latitude must be from -90 to 90');
+    expect(() => parse({ near: '0,-180.01' })).toThrow('longitude must be from -180 to 180');
+    expect(() => parse({ near: '52,4', radius: '1e2' })).toThrow('"radius" must be a number');
+    expect(() => parse({ radius: '5' })).toThrow('"radius" needs "near"');
+  });
+
+  it('describe themselves in titles', () => {
+    expect(describeFilter(parse({ city: 'Utrecht', days: '7' }))).toBe(
+      'Events in Utrecht in the next 7 days',
+    );
+    expect(describeFilter(parse({ days: '1' }))).toBe('Events today');
+    expect(describeFilter(parse({ genre: 'Jazz', near: '52.37,4.89' }))).toBe(
+      'Jazz within 25 km of 52.37, 4.89',
+    );
+    expect(describeFilter(parse({ order: 'announced' }))).toBe('New announcements: Events');
+  });
+});

@@ -37,6 +37,10 @@ const noFilter: EventFilter = {
   to: null,
   q: [],
   cancelled: 'status',
+  days: null,
+  order: 'start',
+  near: null,
+  radius: 25,
   limit: 50,
   offset: 0,
 };

@@ -94,10 +94,10 @@ function itemId(event: { id: string }): string {
   return `tag:marquee.test,2026-01-01:${event.id}`;
 }
 
-function hostileTitleHtml(): string {
+function hostileTitleText(): string {
   return (
-    'Sat 5 Dec 20:30 · &lt;script&gt;alert(1)&lt;/script&gt; Night ]]&gt; Tapes ]]&gt; 🎸 ' +
-    'X-INJECTED:1 (&lt;img src=x onerror=alert(1)&gt;) · Club &quot;X&quot; &lt;iframe src=//evil&gt;, Amster]]&gt;dam'
+    'Sat 5 Dec 20:30 · <script>alert(1)</script> Night ]]> Tapes ]]> 🎸 ' +
+    'X-INJECTED:1 (<img src=x onerror=alert(1)>) · Club "X" <iframe src=//evil>, Amster]]>dam'
   );
 }
 
@@ -181,8 +181,8 @@ describe('renderRss', () => {
     const items = children(child(parseXml(xml), 'channel'), 'item');
     const hostile = items.find((item) => textOf(item, 'link') === HOSTILE_URL);
     if (hostile === undefined) throw new Error('no hostile item');
-    expect(textOf(hostile, 'title')).toBe(hostileTitleHtml());
-    expectNoLiveMarkup(textOf(hostile, 'title'));
+    // RSS titles are plain text (escaped in the XML, which the check above covers), not HTML.
+    expect(textOf(hostile, 'title')).toBe(hostileTitleText());
     const description = textOf(hostile, 'description');
     expectNoLiveMarkup(description);
     expect(description).toContain('<p>Hi ]]&gt; there ]]&gt;</p>');
@@ -241,7 +241,8 @@ describe('renderAtom', () => {
       const url = `https://marquee.test/events/${encodeURIComponent(event.id)}`;
       expect(textOf(entry, 'id', ATOM_NS)).toBe(itemId(event));
       expect(new URL(textOf(entry, 'id', ATOM_NS)).protocol).toBe('tag:');
-      expect(child(entry, 'title', ATOM_NS).attributes.type).toBe('html');
+      // Plain text: Atom's default title type.
+      expect(child(entry, 'title', ATOM_NS).attributes.type).toBeUndefined();
       expect(textOf(entry, 'title', ATOM_NS)).not.toBe('');
       expect(textOf(entry, 'updated', ATOM_NS)).toBe(event.lastChangedAt.toISOString());
       expect(textOf(entry, 'published', ATOM_NS)).toBe(event.firstSeenAt.toISOString());
@@ -264,7 +265,7 @@ describe('renderAtom', () => {
         .filter((link) => link.rel === 'enclosure'),
     );
     expect(enclosures[0]).toEqual([
-      { rel: 'enclosure', href: 'https://images.stager.test/night-tapes.jpg', type: 'image/jpg' },
+      { rel: 'enclosure', href: 'https://images.stager.test/night-tapes.jpg', type: 'image/jpeg' },
     ]);
     // The cancelled event's image URL has no extension.
     expect(enclosures[2]).toEqual([]);
@@ -277,7 +278,7 @@ describe('renderAtom', () => {
     const entries = children(parseXml(xml), 'entry', ATOM_NS);
     const hostile = entries.find((entry) => textOf(entry, 'id', ATOM_NS) === HOSTILE_ID);
     if (hostile === undefined) throw new Error('no hostile entry');
-    expect(textOf(hostile, 'title', ATOM_NS)).toBe(hostileTitleHtml());
+    expect(textOf(hostile, 'title', ATOM_NS)).toBe(hostileTitleText());
     const content = textOf(hostile, 'content', ATOM_NS);
     expectNoLiveMarkup(content);
     expect(content).toContain('<p>Hi ]]&gt; there ]]&gt;</p>');
@@ -299,7 +300,7 @@ describe('renderAtom', () => {
     const channel: FeedChannel = { ...sampleChannel('atom'), title: 'Tom &amp; Jerry' };
     const feed = parseXml(renderAtom([buildEvent({ title: 'A &amp; B' })], channel));
     expect(textOf(feed, 'title', ATOM_NS)).toBe('Tom &amp; Jerry');
-    expect(textOf(child(feed, 'entry', ATOM_NS), 'title', ATOM_NS)).toContain('A &amp;amp; B');
+    expect(textOf(child(feed, 'entry', ATOM_NS), 'title', ATOM_NS)).toContain('A &amp; B');
   });
 });
 
@@ -356,6 +357,7 @@ describe('renderJsonFeed', () => {
     expect(first?.image).toBe('https://images.stager.test/night-tapes.jpg');
     expect(first?.tags).toEqual(['Indie', 'Electronic']);
     expect(first?._event).toEqual({
+      about: 'https://marquee.test/assets/json-feed-event.html',
       start: '2026-12-05T19:30:00.000Z',
       end: '2026-12-05T22:00:00.000Z',
       timeZone: 'Europe/Amsterdam',

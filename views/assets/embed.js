@@ -2,8 +2,9 @@
  * Marquee embed: include with one tag where the list should appear, e.g.
  *   <script src="https://events.example.org/embed.js" data-city="Amsterdam" data-limit="5" async></script>
  * Every data- attribute named like a filter parameter (city, genre, organizer, venue, source,
- * from, to, q, limit, theme, accent) is passed on. It inserts an iframe after itself (or into
- * the element matched by data-target) and keeps the iframe as tall as its content.
+ * from, to, q, days, order, near, radius, limit, theme, accent) is passed on. It inserts an
+ * iframe after itself (or into the element matched by data-target) and keeps the iframe as tall
+ * as its content.
  */
 /* global document, window, URL, URLSearchParams */
 (function () {
@@ -20,6 +21,10 @@
     'from',
     'to',
     'q',
+    'days',
+    'order',
+    'near',
+    'radius',
     'limit',
     'theme',
     'accent',

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Config } from '../../config.js';
 import { redactUrl } from '../../logger.js';
@@ -11,13 +11,19 @@ import {
   type Command,
 } from '../command.js';
 
-/** A sample message per source with one upcoming event, stable ids so repeats update it. */
+/**
+ * A sample message per source with one upcoming event, stable ids so repeats update it. Each
+ * carries a random `nonce` (ignored by the sources) so that a repeat is applied, not taken for a
+ * duplicate of the last one.
+ */
 function sampleMessage(source: string, cfg: Config, now: Date): unknown {
+  const nonce = randomUUID();
   const start = new Date(now.getTime() + 7 * 86_400_000);
   start.setUTCHours(19, 0, 0, 0);
   const end = new Date(start.getTime() + 3 * 3_600_000);
   if (source === 'stager') {
     return {
+      nonce,
       messageType: 'UPDATE_EVENTS',
       messageContent: {
         organization: { id: 'marquee-send-test', name: 'Marquee send-test' },
@@ -39,6 +45,7 @@ function sampleMessage(source: string, cfg: Config, now: Date): unknown {
     };
   }
   return {
+    nonce,
     type: 'event',
     method: 'post',
     version: '1.0',

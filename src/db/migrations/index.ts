@@ -3,6 +3,10 @@ import * as initial from './0001-initial.js';
 import * as cityWindowIndex from './0002-city-window-index.js';
 import * as jobClaims from './0003-job-claims.js';
 import * as identityAndWithdrawals from './0004-identity-and-withdrawals.js';
+import * as structuredData from './0005-structured-data.js';
+import * as messageOrder from './0006-message-order.js';
+import * as announcedAndGeo from './0007-announced-and-geo.js';
+import * as shortFeeds from './0008-short-feeds.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +14,8 @@ export const migrations: Record<string, Migration> = {
   '0002-city-window-index': cityWindowIndex,
   '0003-job-claims': jobClaims,
   '0004-identity-and-withdrawals': identityAndWithdrawals,
+  '0005-structured-data': structuredData,
+  '0006-message-order': messageOrder,
+  '0007-announced-and-geo': announcedAndGeo,
+  '0008-short-feeds': shortFeeds,
 };

@@ -146,7 +146,7 @@ function listItem(event: Event, timeZone: string): EventListItem {
 }
 
 /**
- * Groups events (sorted by start) by their start day in `timeZone`. With `renderItem`, items
+ * Groups events by their start day in `timeZone`, in start order. With `renderItem`, items
  * arrive as markup (so a cache can spare building and rendering unchanged events).
  */
 export function groupByDay(
@@ -155,7 +155,9 @@ export function groupByDay(
   renderItem?: ListItemRenderer,
 ): DayGroup[] {
   const groups: DayGroup[] = [];
-  for (const event of events) {
+  // A page of announcements (`order=announced`) is chosen by first-seen time, shown by day.
+  const byStart = [...events].sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
+  for (const event of byStart) {
     const dateKey = localDateKey(event.startsAt, timeZone);
     let group = groups.at(-1);
     if (!group || group.dateKey !== dateKey) {

@@ -1,5 +1,6 @@
 import type { Eta } from 'eta';
 import { plainTextToHtml, sanitizeDescriptionHtml } from '../../events/description.js';
+import { valueQueryString } from '../../events/filter.js';
 import { isoInZone, localDateKey } from '../../events/time.js';
 import type { Event } from '../../events/types.js';
 import {
@@ -39,37 +40,29 @@ const withoutNulls = (value: Record<string, unknown>): Record<string, unknown> =
     ),
   );
 
-/** Schema.org `Event` data for search engines and link previews. */
+/**
+ * Schema.org `Event` data for search engines and link previews, with Google's required and
+ * recommended properties wherever the source gives them: a location always has an address with
+ * at least a locality when any city is known (the venue's, else the organizer's).
+ */
 export function eventJsonLd(
   event: Event,
   site: Pick<SiteInfo, 'publicUrl'>,
 ): Record<string, unknown> {
   const url = eventPageUrl(site.publicUrl, event.id);
-  const ticketUrl = safeHttpUrl(event.ticketUrl);
-  const availability = event.soldOut ? 'https://schema.org/SoldOut' : 'https://schema.org/InStock';
-  const offers = event.prices
-    .filter((price) => Number.isFinite(price.amount))
-    .map((price) =>
-      withoutNulls({
-        '@type': 'Offer',
-        name: lineOrNull(price.label),
-        price: price.amount,
-        priceCurrency: oneLine(price.currency).toUpperCase(),
-        url: ticketUrl,
-        availability,
-      }),
-    );
-  if (offers.length === 0 && ticketUrl !== null)
-    offers.push({ '@type': 'Offer', url: ticketUrl, availability });
   const venue = event.venue;
+  const locality = lineOrNull(venue.city) ?? lineOrNull(event.organizer.city);
   const address = withoutNulls({
     '@type': 'PostalAddress',
     streetAddress: lineOrNull(venue.street),
     postalCode: lineOrNull(venue.postalCode),
-    addressLocality: lineOrNull(venue.city),
+    addressLocality: locality,
     addressCountry: lineOrNull(venue.country),
   });
   const image = safeHttpUrl(event.image?.url);
+  // The end a calendar shows too: for an open-ended event, the documented default duration.
+  const end = event.endsAt ?? event.effectiveEndsAt;
+  const organizerName = lineOrNull(event.organizer.name);
   return withoutNulls({
     '@context': 'https://schema.org',
     '@type': 'Event',
@@ -77,9 +70,10 @@ export function eventJsonLd(
     url,
     name: lineOrNull(event.title) ?? event.id,
     description:
-      event.descriptionText === null ? null : event.descriptionText.trim().slice(0, 5000) || null,
+      (event.descriptionText === null ? null : event.descriptionText.trim().slice(0, 5000)) ||
+      lineOrNull(event.subtitle),
     startDate: isoInZone(event.startsAt, event.timeZone),
-    endDate: event.endsAt ? isoInZone(event.endsAt, event.timeZone) : null,
+    endDate: end > event.startsAt ? isoInZone(end, event.timeZone) : null,
     doorTime: event.doorsAt ? isoInZone(event.doorsAt, event.timeZone) : null,
     eventStatus: SCHEMA_STATUS[event.status],
     previousStartDate:
@@ -89,20 +83,54 @@ export function eventJsonLd(
     eventAttendanceMode: 'https://schema.org/OfflineEventAttendanceMode',
     location: withoutNulls({
       '@type': 'Place',
-      name: lineOrNull(venue.name) ?? locationLine(venue),
+      name: lineOrNull(venue.name) ?? locationLine(venue) ?? locality,
       address: Object.keys(address).length > 1 ? address : null,
       geo:
         venue.latitude !== null && venue.longitude !== null
           ? { '@type': 'GeoCoordinates', latitude: venue.latitude, longitude: venue.longitude }
           : null,
     }),
+    performer: presentLines(event.performers).map((name) => ({ '@type': 'PerformingGroup', name })),
     organizer:
-      lineOrNull(event.organizer.name) === null
+      organizerName === null
         ? null
-        : { '@type': 'Organization', name: lineOrNull(event.organizer.name) },
-    offers,
+        : withoutNulls({
+            '@type': 'Organization',
+            name: organizerName,
+            url: safeHttpUrl(event.organizer.url),
+          }),
+    offers: offersOf(event, url),
     image: image === null ? [] : [image],
   });
+}
+
+/**
+ * Schema.org offers: one per price, else one for the ticket link. A cancelled event sells
+ * nothing, so it has none; the ticket shop, else the event's page, is where to buy.
+ */
+function offersOf(event: Event, pageUrl: string): Record<string, unknown>[] {
+  if (event.status === 'cancelled') return [];
+  const ticketUrl = safeHttpUrl(event.ticketUrl);
+  const common = {
+    url: ticketUrl ?? pageUrl,
+    availability: event.soldOut ? 'https://schema.org/SoldOut' : 'https://schema.org/InStock',
+    validFrom:
+      event.presaleStartsAt === null ? null : isoInZone(event.presaleStartsAt, event.timeZone),
+  };
+  const offers = event.prices
+    .filter((price) => Number.isFinite(price.amount))
+    .map((price) =>
+      withoutNulls({
+        '@type': 'Offer',
+        name: lineOrNull(price.label),
+        price: price.amount,
+        priceCurrency: oneLine(price.currency).toUpperCase(),
+        ...common,
+      }),
+    );
+  if (offers.length === 0 && ticketUrl !== null)
+    offers.push(withoutNulls({ '@type': 'Offer', ...common }));
+  return offers;
 }
 
 /**
@@ -222,14 +250,14 @@ export function eventPageModel(input: EventPageInput) {
       descriptionHtml: descriptionBody(event),
       genres: genreLines(event).map((genre) => ({
         name: genre,
-        url: `/?genre=${encodeURIComponent(genre)}`,
+        url: `/${valueQueryString('genre', genre)}`,
       })),
       organizer:
         lineOrNull(event.organizer.name) === null
           ? null
           : {
               name: lineOrNull(event.organizer.name) as string,
-              url: `/?organizer=${encodeURIComponent(lineOrNull(event.organizer.name) as string)}`,
+              url: `/${valueQueryString('organizer', lineOrNull(event.organizer.name) as string)}`,
             },
       prices: event.prices.map(formatPrice).filter((price): price is string => price !== null),
       soldOut: event.soldOut,

@@ -1,6 +1,6 @@
 import { describe } from '../../events/description.js';
 import type { EventStatus, NormalizedEvent, Price } from '../../events/types.js';
-import type { EventportEvent } from './schema.js';
+import type { EventportEvent, EventportProfile } from './schema.js';
 
 const LEGACY_PRICES = [
   ['preSalePrice', 'Pre-sale'],
@@ -46,7 +46,7 @@ const LOOKS_LIKE_HTML = /<\/?(p|br|a|strong|em|b|i|ul|ol|li|div|span|h[1-6])\b[^
 /** Turns one Eventport event into the shared model. */
 export function normalizeEventportEvent(
   event: EventportEvent,
-  profile: { _id: string | null; name: string | null } | null,
+  profile: EventportProfile | null,
   timeZone: string,
 ): NormalizedEvent {
   const description = describe(
@@ -90,8 +90,15 @@ export function normalizeEventportEvent(
     organizer: {
       id: event.profileId ?? profile?._id ?? null,
       name: event.organizer ?? profile?.name ?? null,
+      url: profile?.homepage ?? null,
+      city: profile?.city ?? null,
     },
     ticketUrl: event.tickets.find((ticket) => ticket.url)?.url ?? null,
+    presaleStartsAt: event.preSaleBegin,
+    performers: [...new Set(event.lineup.filter((name): name is string => name !== null))].slice(
+      0,
+      100,
+    ),
     prices: pricesOf(event),
     soldOut: event.soldOut,
     image: photo?.url ? { url: photo.url, alt: photo.title } : null,

@@ -56,6 +56,12 @@ const priceCategory = z.object({
   price: looseNumber,
 });
 
+// The API page shows `lineup` only empty: names as text, or objects with a name, are read.
+const performer = z.union([
+  z.string().transform((name) => optionalText.parse(name)),
+  z.object({ name: optionalText }).transform((entry) => entry.name),
+]);
+
 const photo = z.object({
   url: optionalHttpUrl,
   title: optionalText,
@@ -91,11 +97,15 @@ export const eventSchema = z.object({
   relocated: looseBoolean,
   cancelled: looseBoolean,
   changedOn: optionalInstant,
+  preSaleBegin: optionalInstant,
+  lineup: listOf(performer),
 });
 
 export type EventportEvent = z.output<typeof eventSchema>;
 
+export type EventportProfile = NonNullable<z.output<typeof profileSchema>>;
+
 export const profileSchema = z
-  .object({ _id: optionalText, name: optionalText })
+  .object({ _id: optionalText, name: optionalText, homepage: optionalHttpUrl, city: optionalText })
   .nullish()
   .catch(null);

@@ -1,4 +1,4 @@
-import { verifySignature } from '../../auth/verify.js';
+import { createSignatureVerifier } from '../../auth/verify.js';
 import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
 import { asRecord, describeIssues } from '../fields.js';
 import { runSteps, type SourceAdapter } from '../types.js';
@@ -26,9 +26,17 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
   authenticate(request) {
     const header = request.headers['x-signature'];
     const value = Array.isArray(header) ? undefined : header;
-    return verifySignature(request.body, value, settings.signingKeys)
-      ? { ok: true, method: 'signature' }
-      : { ok: false };
+    // An absent or unreadable signature is refused before the body; a readable one is checked
+    // while the body streams in, so a wrong one costs no memory beyond the read itself.
+    const verifier = createSignatureVerifier(value, settings.signingKeys);
+    if (!verifier) return { ok: false };
+    return {
+      ok: 'body',
+      check: {
+        update: (chunk) => verifier.update(chunk),
+        result: () => (verifier.matches() ? { ok: true, method: 'signature' } : { ok: false }),
+      },
+    };
   },
 
   interpret(payload, context) {

@@ -79,8 +79,11 @@ export function normalizeStagerEvent(
     },
     genres: event.genres,
     tags: event.tags,
-    organizer: { id: organization.id, name: organization.name },
+    // Assumed: the content names no organizer web site, city, pre-sale start or line-up.
+    organizer: { id: organization.id, name: organization.name, url: null, city: null },
     ticketUrl: event.ticketShopUrl,
+    presaleStartsAt: null,
+    performers: [],
     prices: pricesOf(event),
     soldOut: event.soldOut || ticketTypesSoldOut,
     image: main?.url ? { url: main.url, alt: main.altText } : null,
