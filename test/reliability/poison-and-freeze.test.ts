@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import {
   signStager,
   startTestApp,
   tempDatabase,
+  tempDatabasePath,
   usingPostgres,
 } from '../helpers/test-app.js';
 
@@ -299,4 +301,24 @@ describe.skipIf(usingPostgres)('an outside write lock on the SQLite file', () =>
       await app.stop();
     }
   }, 120_000);
+});
+
+describe.runIf(usingPostgres)('no spool on PostgreSQL', () => {
+  // The spool answers SQLite's write lock; instances sharing PostgreSQL answer 503 instead.
+  it('keeps no spool directory beside DATABASE_PATH and stores deliveries in the database', async () => {
+    const databasePath = tempDatabasePath();
+    const app = await startTestApp({ env: { DATABASE_PATH: databasePath } });
+    try {
+      const body = stagerMessage('UPDATE_EVENTS', { id: 9400, name: 'Shared' }, [
+        stagerEvent({ id: 9400, name: 'Shared 1', start: startFor(1) }),
+      ]);
+      expect((await postSigned(app.url, body)).status).toBe(202);
+      await app.settle();
+      const rows = await app.query<{ status: string }>('select status from deliveries');
+      expect(rows.map((row) => row.status)).toEqual(['processed']);
+      expect(fs.existsSync(`${databasePath}.spool`)).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
 });
