@@ -9,6 +9,7 @@ import type { Event } from './events/types.js';
 import { Inbox } from './inbox/inbox.js';
 import { Jobs } from './jobs/jobs.js';
 import { createSources, sourceSettingsFrom } from './sources/index.js';
+import { WebSub } from './websub/websub.js';
 
 /**
  * The services a request handler, job or command uses, built once per process (or per test).
@@ -28,6 +29,8 @@ export interface AppContext {
   inbox: Inbox;
   /** Job runs and what they keep in memory (src/jobs). */
   jobs: Jobs;
+  /** Announces changed feeds to the WebSub hub (WEBSUB_HUB_URL), when one is set. */
+  websub: WebSub;
 }
 
 /** Wires the context from configuration and an open, migrated database. */
@@ -53,6 +56,9 @@ export function createContext(options: {
   });
   // Cached renderings must not outlive the rows processing changed.
   inbox.on('eventsChanged', (change) => caches.dataVersion.bump(change));
+  const websub = new WebSub({ ...options.config.websub, logger: options.logger, now });
+  // Only the instance that processed a change announces it: other instances never see the event.
+  inbox.on('eventsChanged', () => websub.changed());
   return {
     config: options.config,
     database: options.database,
@@ -62,5 +68,6 @@ export function createContext(options: {
     caches,
     inbox,
     jobs: new Jobs(options.logger, now),
+    websub,
   };
 }
