@@ -142,7 +142,7 @@ export async function startServer(options: {
           await ctx.inbox.stop().catch(() => undefined);
         }
         await jobsStopped;
-        ctx.websub.stop();
+        await settlesBefore(ctx.websub.stop(), deadline);
         clearInterval(sweep);
         await listener?.close();
         await database.close();

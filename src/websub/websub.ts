@@ -144,12 +144,16 @@ export class WebSub {
     await this.pinger?.idle();
   }
 
-  /** Stops: a due round is dropped, and so are pings waiting for a retry. */
-  stop(): void {
+  /**
+   * Stops: a due round is dropped, a running one ends after the feed it is rendering (before the
+   * database closes), and pings waiting for a retry are dropped.
+   */
+  async stop(): Promise<void> {
     this.started = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pinger?.stop();
+    await this.running;
   }
 
   private runRound(): void {
@@ -173,6 +177,7 @@ export class WebSub {
 
   private async takeBaselines(): Promise<void> {
     for (const topic of this.announcedFeeds) {
+      if (!this.started) return;
       const etag = await this.etagOf(topic);
       if (etag !== null) this.baselines.set(topic.url, etag);
     }
@@ -185,7 +190,7 @@ export class WebSub {
     let checked = 0;
     const maxChecks = this.announcedFeeds.length + maxPingsPerChange * CHECKS_PER_PING;
     for (const candidate of this.candidates()) {
-      if (changedUrls.length >= maxPingsPerChange || checked >= maxChecks) break;
+      if (!this.started || changedUrls.length >= maxPingsPerChange || checked >= maxChecks) break;
       const etag = await this.etagOf(candidate.topic);
       checked += 1;
       if (etag === null || etag === candidate.etag) continue;
