@@ -3,7 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { saveShortFeed, shortFeedId } from '../../src/events/short-feeds.js';
-import { fixture, startTestApp, type TestApp } from '../helpers/test-app.js';
+import {
+  fixture,
+  startTestApp,
+  tempDatabase,
+  usingPostgres,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 /**
  * WebSub: feeds name the hub and themselves, and a change that alters a feed is announced to
@@ -69,8 +75,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(hubUrl: string, env: Record<string, string> = {}): Promise<TestApp> {
+async function start(
+  hubUrl: string,
+  env: Record<string, string> = {},
+  database?: string,
+): Promise<TestApp> {
   const app = await startTestApp({
+    database,
     env: {
       WEBSUB_HUB_URL: hubUrl,
       WEBSUB_DELAY_SECONDS: '0.05',
@@ -274,5 +285,27 @@ describe('WebSub discovery', () => {
       expect(parsed.links).toContainEqual({ rel: 'hub', href: hubUrl });
       expect(parsed.links).toContainEqual({ rel: 'self', href: PUBLIC_URL + path });
     }
+  });
+});
+
+describe.skipIf(!usingPostgres)('WebSub with several instances on PostgreSQL', () => {
+  it('announces each change from the instance that processed it only', async () => {
+    const hub = await startHub();
+    cleanups.push(hub.close);
+    const database = await tempDatabase();
+    const first = await start(hub.url, {}, database);
+    const second = await start(hub.url, {}, database);
+    expect((await first.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+    await settled(first);
+    await settled(second);
+    expect(hub.accepted()).toEqual([...UNFILTERED].sort());
+
+    hub.pings.length = 0;
+    expect(
+      (await second.postEventport(fixture('eventport/post-upcoming-munich-house.json'))).status,
+    ).toBe(202);
+    await settled(second);
+    await settled(first);
+    expect(hub.accepted()).toEqual([...UNFILTERED].sort());
   });
 });
