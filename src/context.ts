@@ -10,6 +10,7 @@ import { spoolDirectoryFor } from './inbox/delivery-spool.js';
 import { Inbox } from './inbox/inbox.js';
 import { Jobs } from './jobs/jobs.js';
 import { createSources, sourceSettingsFrom } from './sources/index.js';
+import { WebSub } from './websub/websub.js';
 
 /**
  * The services a request handler, job or command uses, built once per process (or per test).
@@ -29,6 +30,8 @@ export interface AppContext {
   inbox: Inbox;
   /** Job runs and what they keep in memory (src/jobs). */
   jobs: Jobs;
+  /** Announces changed feeds to the WebSub hub (WEBSUB_HUB_URL), when one is set. */
+  websub: WebSub;
 }
 
 /** Wires the context from configuration and an open, migrated database. */
@@ -59,6 +62,9 @@ export function createContext(options: {
   });
   // Cached renderings must not outlive the rows processing changed.
   inbox.on('eventsChanged', (change) => caches.dataVersion.bump(change));
+  const websub = new WebSub({ ...options.config.websub, logger: options.logger, now });
+  // Only the instance that processed a change announces it: other instances never see the event.
+  inbox.on('eventsChanged', () => websub.changed());
   return {
     config: options.config,
     database: options.database,
@@ -68,5 +74,6 @@ export function createContext(options: {
     caches,
     inbox,
     jobs: new Jobs(options.logger, now),
+    websub,
   };
 }

@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
+import { announcedFeedTopics, createRequestFilters } from './http/feed-handlers.js';
 import { createMetrics } from './http/metrics.js';
 import { removeAbandonedPartials } from './jobs/backup.js';
 import { startScheduler } from './jobs/scheduler.js';
@@ -95,7 +96,10 @@ export async function startServer(options: {
   ctx.inbox.on('processed', (processed) => metrics.observeProcessed(processed));
   // Once shutdown began, /healthz answers 503 so load balancers see the instance leave.
   let stopping = false;
-  const app = createApp(ctx, { metrics, isStopping: () => stopping });
+  const filters = createRequestFilters(ctx);
+  const app = createApp(ctx, { metrics, isStopping: () => stopping }, filters);
+  ctx.websub.on('pinged', (outcome) => metrics.websubPings.inc({ outcome }));
+  ctx.websub.start(announcedFeedTopics(ctx, filters));
   const server = http.createServer(app);
   // Slow or idle clients cannot hold connections forever.
   server.headersTimeout = 20_000;
@@ -155,6 +159,7 @@ export async function startServer(options: {
           await ctx.inbox.stop().catch(() => undefined);
         }
         await jobsStopped;
+        await settlesBefore(ctx.websub.stop(), deadline);
         clearInterval(sweep);
         await listener?.close();
         await checkpointer?.stop();
