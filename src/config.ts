@@ -135,6 +135,10 @@ const variablesSchema = z.object({
   CHANGE_LOG_RETENTION_DAYS: positiveInt.default(30),
   WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(10),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
+  WEBSUB_HUB_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WEBSUB_MAX_PINGS: positiveInt.max(10_000).default(100),
+  WEBSUB_DELAY_SECONDS: z.coerce.number().min(0).max(600).default(2),
+  WEBSUB_RETRY_BASE_SECONDS: z.coerce.number().positive().max(3600).default(10),
 });
 
 const envSchema = variablesSchema.transform((env) => {
@@ -206,6 +210,16 @@ const envSchema = variablesSchema.transform((env) => {
     webhookRetryBaseMs: env.WEBHOOK_RETRY_BASE_SECONDS * 1000,
     /** WEBHOOK_TIMEOUT_SECONDS: how long a subscriber has to answer an outgoing webhook. */
     webhookTimeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    websub: {
+      /** WEBSUB_HUB_URL: the hub feeds name and changes are announced to; null: no WebSub. */
+      hubUrl: env.WEBSUB_HUB_URL === undefined ? null : new URL(env.WEBSUB_HUB_URL).href,
+      /** WEBSUB_MAX_PINGS: at most this many feeds announced per change. */
+      maxPingsPerChange: env.WEBSUB_MAX_PINGS,
+      /** WEBSUB_DELAY_SECONDS: changes within this time are announced together. */
+      delayMs: env.WEBSUB_DELAY_SECONDS * 1000,
+      /** WEBSUB_RETRY_BASE_SECONDS: the first retry of a failed ping, doubled each time. */
+      retryBaseMs: env.WEBSUB_RETRY_BASE_SECONDS * 1000,
+    },
   };
 });
 
