@@ -155,21 +155,22 @@ export async function findChanges(
   return { total: Number(count.count), changes: rows.map(toChange) };
 }
 
-/** The first logged change after `cursor` matching the filter, or null. */
-export async function findChangeAfter(
+/** Up to `limit` logged changes after `cursor` matching the filter, oldest first. */
+export async function findChangesAfter(
   db: Queryable,
   cursor: number,
   match: ChangeFilter,
-): Promise<EventChange | null> {
-  const row = await db
+  limit: number,
+): Promise<EventChange[]> {
+  const rows = await db
     .selectFrom('event_changes')
     .select(CHANGE_COLUMNS)
     .where('event_changes.id', '>', cursor)
     .where(whereEventMatches(match))
     .orderBy('event_changes.id')
-    .limit(1)
-    .executeTakeFirst();
-  return row ? toChange(row) : null;
+    .limit(limit)
+    .execute();
+  return rows.map(toChange);
 }
 
 /** How many logged changes after `cursor` match the filter. */

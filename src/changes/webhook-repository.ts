@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { Queryable } from '../db/connection.js';
+import { chunks, rowsPerInsert } from '../db/chunks.js';
+import type { Db, Queryable } from '../db/connection.js';
 
 /** Every query on webhook subscriptions and their attempts. */
+
+/**
+ * The URL a subscription may send to, normalized: http or https, without credentials (fetch
+ * refuses them), at most 2000 characters; null for anything else.
+ */
+export function normalizeWebhookUrl(value: string): string | null {
+  if (value.length > 2000 || !URL.canParse(value)) return null;
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (url.username !== '' || url.password !== '') return null;
+  return url.href;
+}
 
 /** A subscription as stored, secret included. */
 export interface WebhookSubscription {
@@ -17,10 +30,16 @@ export interface WebhookSubscription {
   failures: number;
   failingSince: Date | null;
   nextAttemptAt: Date | null;
+  /** Set when the subscriber asked to stop (410 Gone): nothing is sent until a resend. */
+  disabledAt: Date | null;
+  disabledReason: string | null;
 }
 
-/** delivered; failed (retried later); given_up (failed for too long, skipped). */
-export type AttemptOutcome = 'delivered' | 'failed' | 'given_up';
+/**
+ * delivered; failed (retried later); given_up (failed for too long, skipped); disabled (the
+ * subscriber answered 410 Gone: the subscription is disabled, the message kept for a resend).
+ */
+export type AttemptOutcome = 'delivered' | 'failed' | 'given_up' | 'disabled';
 
 /** One attempt to send a change to a subscription. */
 export interface WebhookAttempt {
@@ -43,6 +62,8 @@ type SubscriptionRow = {
   failures: number;
   failing_since: string | null;
   next_attempt_at: string | null;
+  disabled_at: string | null;
+  disabled_reason: string | null;
 };
 
 const SUBSCRIPTION_COLUMNS = [
@@ -55,6 +76,8 @@ const SUBSCRIPTION_COLUMNS = [
   'failures',
   'failing_since',
   'next_attempt_at',
+  'disabled_at',
+  'disabled_reason',
 ] as const;
 
 function toSubscription(row: SubscriptionRow): WebhookSubscription {
@@ -68,6 +91,8 @@ function toSubscription(row: SubscriptionRow): WebhookSubscription {
     failures: Number(row.failures),
     failingSince: row.failing_since === null ? null : new Date(row.failing_since),
     nextAttemptAt: row.next_attempt_at === null ? null : new Date(row.next_attempt_at),
+    disabledAt: row.disabled_at === null ? null : new Date(row.disabled_at),
+    disabledReason: row.disabled_reason,
   };
 }
 
@@ -86,6 +111,8 @@ export async function insertSubscription(
     failures: 0,
     failing_since: null,
     next_attempt_at: null,
+    disabled_at: null,
+    disabled_reason: null,
   };
   await db.insertInto('webhook_subscriptions').values(row).execute();
   return toSubscription(row);
@@ -142,6 +169,7 @@ export async function claimSubscription(
     .updateTable('webhook_subscriptions')
     .set({ lease_owner: owner, lease_until: until.toISOString() })
     .where('id', '=', id)
+    .where('disabled_at', 'is', null)
     .where((eb) =>
       eb.or([
         eb('lease_owner', 'is', null),
@@ -150,6 +178,22 @@ export async function claimSubscription(
       ]),
     )
     .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', at)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Extends `owner`'s lease on a subscription to `until`; false when it no longer holds it. */
+export async function renewLease(
+  db: Queryable,
+  id: string,
+  owner: string,
+  until: Date,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('webhook_subscriptions')
+    .set({ lease_until: until.toISOString() })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
@@ -173,45 +217,62 @@ export async function releaseAllSubscriptions(db: Queryable): Promise<void> {
     .execute();
 }
 
+/** Where a subscription stands after some attempts. */
+export type SubscriptionProgress = Pick<
+  WebhookSubscription,
+  'cursor' | 'failures' | 'failingSince' | 'nextAttemptAt' | 'disabledAt' | 'disabledReason'
+>;
+
 /**
- * Records an attempt and moves the subscription on, if `owner` still holds its lease: past the
- * change when delivered or given up, else to its next attempt. False when the lease was lost.
+ * Records attempts and moves the subscription on to `next`, in one transaction, if `owner` still
+ * holds its lease and its cursor is still `from` (a resend meanwhile rewound it). False, and
+ * nothing written, otherwise.
  */
-export async function recordAttempt(
-  db: Queryable,
+export async function recordAttempts(
+  db: Db,
   owner: string,
   subscriptionId: string,
-  attempt: Omit<WebhookAttempt, 'id'>,
-  next: Pick<WebhookSubscription, 'cursor' | 'failures' | 'failingSince' | 'nextAttemptAt'>,
+  from: number,
+  attempts: readonly Omit<WebhookAttempt, 'id'>[],
+  next: SubscriptionProgress,
 ): Promise<boolean> {
-  const updated = await db
-    .updateTable('webhook_subscriptions')
-    .set({
-      cursor: next.cursor,
-      failures: next.failures,
-      failing_since: next.failingSince?.toISOString() ?? null,
-      next_attempt_at: next.nextAttemptAt?.toISOString() ?? null,
-    })
-    .where('id', '=', subscriptionId)
-    .where('lease_owner', '=', owner)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) return false;
-  await db
-    .insertInto('webhook_attempts')
-    .values({
-      subscription_id: subscriptionId,
-      change_id: attempt.changeId,
-      attempted_at: attempt.attemptedAt.toISOString(),
-      outcome: attempt.outcome,
-      status: attempt.status,
-      error: attempt.error?.slice(0, 500) ?? null,
-      duration_ms: attempt.durationMs,
-    })
-    .execute();
-  return true;
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('webhook_subscriptions')
+      .set({
+        cursor: next.cursor,
+        failures: next.failures,
+        failing_since: next.failingSince?.toISOString() ?? null,
+        next_attempt_at: next.nextAttemptAt?.toISOString() ?? null,
+        disabled_at: next.disabledAt?.toISOString() ?? null,
+        disabled_reason: next.disabledReason,
+      })
+      .where('id', '=', subscriptionId)
+      .where('lease_owner', '=', owner)
+      .where('cursor', '=', from)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
+    for (const part of chunks(attempts, rowsPerInsert(7))) {
+      await trx
+        .insertInto('webhook_attempts')
+        .values(
+          part.map((attempt) => ({
+            subscription_id: subscriptionId,
+            change_id: attempt.changeId,
+            attempted_at: attempt.attemptedAt.toISOString(),
+            outcome: attempt.outcome,
+            status: attempt.status,
+            error: attempt.error?.slice(0, 500) ?? null,
+            duration_ms: attempt.durationMs,
+          })),
+        )
+        .execute();
+    }
+    return true;
+  });
 }
 
-/** Sends the subscription's messages again from the change after `cursor`, at once. */
+/** Sends the subscription's messages again from the change after `cursor`, at once; enables it. */
 export async function rewindSubscription(
   db: Queryable,
   id: string,
@@ -219,7 +280,14 @@ export async function rewindSubscription(
 ): Promise<boolean> {
   const result = await db
     .updateTable('webhook_subscriptions')
-    .set({ cursor, failures: 0, failing_since: null, next_attempt_at: null })
+    .set({
+      cursor,
+      failures: 0,
+      failing_since: null,
+      next_attempt_at: null,
+      disabled_at: null,
+      disabled_reason: null,
+    })
     .where('id', '=', id)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;

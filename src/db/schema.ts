@@ -123,6 +123,10 @@ export interface WebhookSubscriptionTable {
   /** The instance sending this subscription's messages, until `lease_until`. */
   lease_owner: string | null;
   lease_until: string | null;
+  /** When the subscriber asked to stop (410 Gone); nothing is sent while set. */
+  disabled_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Why it was disabled, in plain words. */
+  disabled_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One attempt to send a change to a subscription. */

@@ -28,9 +28,11 @@ export function renderWebhookSection(
       ? `${escapeHtml(last.message)} ${escapeHtml(last.outcome)}${last.status === null ? '' : ` (${last.status})`} ${time(last.attemptedAt)}${last.error ? `<br><code>${escapeHtml(last.error)}</code>` : ''}`
       : '<span class="muted">none yet</span>';
     const failing =
-      each.failures > 0
-        ? `<span class="bad">${each.failures} failed since ${time(each.failingSince)}; next ${time(each.nextAttemptAt)}</span>`
-        : '<span class="ok">ok</span>';
+      each.disabledAt !== null
+        ? `<span class="bad">disabled since ${time(each.disabledAt)}: ${escapeHtml(each.disabledReason ?? '')}; a resend enables it</span>`
+        : each.failures > 0
+          ? `<span class="bad">${each.failures} failed since ${time(each.failingSince)}; next ${time(each.nextAttemptAt)}</span>`
+          : '<span class="ok">ok</span>';
     return [
       '<tr>',
       `<td><code>${escapeHtml(each.id)}</code></td>`,

@@ -119,7 +119,7 @@ export function createMetrics(ctx: AppContext): Metrics {
   });
   const webhookDeliveries = new Counter({
     name: 'marquee_outgoing_webhook_attempts_total',
-    help: 'Outgoing webhook attempts by outcome: delivered (2xx), failed (retried later), given_up (failing for 24 hours, skipped).',
+    help: 'Outgoing webhook attempts by outcome: delivered (2xx), failed (retried later), given_up (failing for 24 hours, skipped), disabled (the subscriber answered 410 Gone).',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

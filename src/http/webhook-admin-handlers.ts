@@ -6,6 +6,7 @@ import {
   findSubscription,
   insertSubscription,
   listSubscriptions,
+  normalizeWebhookUrl,
   recentAttempts,
   rewindSubscription,
   type WebhookAttempt,
@@ -38,6 +39,9 @@ export interface SubscriptionView {
   failures: number;
   failingSince: string | null;
   nextAttemptAt: string | null;
+  /** When the subscriber asked to stop (410 Gone); null while enabled. */
+  disabledAt: string | null;
+  disabledReason: string | null;
   recent: AttemptView[];
 }
 
@@ -92,6 +96,8 @@ async function subscriptionView(
     failures: subscription.failures,
     failingSince: subscription.failingSince?.toISOString() ?? null,
     nextAttemptAt: subscription.nextAttemptAt?.toISOString() ?? null,
+    disabledAt: subscription.disabledAt?.toISOString() ?? null,
+    disabledReason: subscription.disabledReason,
     recent: (await recentAttempts(db, subscription.id, recentCount)).map(attemptView),
   };
 }
@@ -108,19 +114,11 @@ function requireJson(req: Request): Record<string, unknown> {
 }
 
 function webhookUrl(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 2000) {
-    throw new InvalidInputError('webhooks: "url" must be an http(s) URL');
+  const url = typeof value === 'string' ? normalizeWebhookUrl(value) : null;
+  if (url === null) {
+    throw new InvalidInputError('webhooks: "url" must be an http(s) URL without credentials');
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidInputError('webhooks: "url" must be an http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidInputError('webhooks: "url" must be an http(s) URL');
-  }
-  return url.href;
+  return url;
 }
 
 async function requireSubscription(ctx: AppContext, id: string): Promise<WebhookSubscription> {
@@ -157,14 +155,17 @@ function createHandler(ctx: AppContext) {
 
 /**
  * POST /admin/api/webhooks/:id/resend: `{ from: "msg_<n>" }` sends that message and every later
- * one again, in order; without `from`, from the latest message given up on.
+ * one again, in order; without `from`, a disabled subscription goes on from where it stopped, any
+ * other from the latest message given up on. A disabled subscription is enabled again.
  */
 function resendHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
     const body = requireJson(req);
     const subscription = await requireSubscription(ctx, String(req.params.id));
     let from: number | null;
-    if (body.from === undefined) {
+    if (body.from === undefined && subscription.disabledAt !== null) {
+      from = subscription.cursor + 1;
+    } else if (body.from === undefined) {
       const [givenUp] = await recentAttempts(ctx.database.db, subscription.id, 1, 'given_up');
       if (!givenUp) throw new InvalidInputError('webhooks: nothing was given up; name "from"');
       from = givenUp.changeId;
@@ -176,7 +177,10 @@ function resendHandler(ctx: AppContext) {
     }
     await rewindSubscription(ctx.database.db, subscription.id, from - 1);
     ctx.webhooks.notify();
-    ctx.logger.info({ subscription: subscription.id, from }, 'webhooks: messages sent again');
+    ctx.logger.info(
+      { subscription: subscription.id, from, enabled: subscription.disabledAt !== null },
+      'webhooks: messages sent again',
+    );
     const rewound = await requireSubscription(ctx, subscription.id);
     res.json(await subscriptionView(ctx, rewound, 0));
   };
