@@ -13,7 +13,12 @@ export interface ReceivedWebhook {
   body: string;
   /** What the receiver answered. */
   status: number;
+  /** When it arrived (Date.now()). */
+  receivedAt: number;
 }
+
+/** A status, a status with headers, or null to hold the request open. */
+export type ReceiverAnswer = number | null | { status: number; headers: Record<string, string> };
 
 export interface WebhookReceiver {
   url: string;
@@ -25,14 +30,14 @@ export interface WebhookReceiver {
 }
 
 /**
- * Listens on a free loopback port; `answer` decides each request's status (and may wait first).
- * A request answered `null` is held open until the receiver closes.
+ * Listens on a free loopback port; `answer` decides each request's status and headers (and may
+ * wait first). A request answered `null` is held open until the receiver closes.
  */
 export async function startWebhookReceiver(
   answer: (
     request: ReceivedWebhook,
     index: number,
-  ) => number | null | Promise<number | null> = () => 204,
+  ) => ReceiverAnswer | Promise<ReceiverAnswer> = () => 204,
 ): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
   const held = new Set<http.ServerResponse>();
@@ -46,16 +51,19 @@ export async function startWebhookReceiver(
         signature: String(req.headers['webhook-signature'] ?? ''),
         body: Buffer.concat(chunks).toString('utf8'),
         status: 0,
+        receivedAt: Date.now(),
       };
       const index = received.length;
       received.push(request);
-      void Promise.resolve(answer(request, index)).then((status) => {
-        if (status === null) {
+      void Promise.resolve(answer(request, index)).then((answered) => {
+        if (answered === null) {
           held.add(res);
           return;
         }
+        const { status, headers } =
+          typeof answered === 'number' ? { status: answered, headers: {} } : answered;
         request.status = status;
-        res.statusCode = status;
+        res.writeHead(status, headers);
         res.end();
       });
     });

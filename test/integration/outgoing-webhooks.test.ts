@@ -1,11 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { stagerEvent, stagerMessage, startFor } from '../helpers/contract-payloads.js';
 import {
   FIXED_NOW,
   fixture,
   sentCredentials,
   startTestApp,
+  tempDatabase,
   TEST_SECRETS,
   type TestApp,
+  usingPostgres,
 } from '../helpers/test-app.js';
 import {
   startWebhookReceiver,
@@ -30,8 +33,9 @@ const started = Date.now();
 /** The test clock: FIXED_NOW, moving with real time, so retries come due. */
 const movingNow = () => new Date(FIXED_NOW.getTime() + (Date.now() - started));
 
-async function start(env: Record<string, string> = {}): Promise<TestApp> {
+async function start(env: Record<string, string> = {}, database?: string): Promise<TestApp> {
   const app = await startTestApp({
+    database,
     now: movingNow,
     env: { ADMIN_TOKEN: TEST_SECRETS.adminToken, WEBHOOK_RETRY_BASE_SECONDS: '0.2', ...env },
   });
@@ -261,7 +265,17 @@ describe('outgoing webhooks', () => {
         body,
       });
     expect((await post(`url=${hook.url}`, 'application/x-www-form-urlencoded')).status).toBe(415);
-    expect((await post(JSON.stringify({ url: 'ftp://example.org/' }))).status).toBe(400);
+    for (const url of [
+      'ftp://example.org/',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      'mailto:hooks@example.org',
+      'http://user:secret@example.org/hook',
+      '/relative/hook',
+      42,
+    ]) {
+      expect((await post(JSON.stringify({ url }))).status).toBe(400);
+    }
     expect((await post(JSON.stringify({ url: hook.url, filter: 'colour=red' }))).status).toBe(400);
 
     const gone = await fetch(`${app.url}/admin/api/webhooks/${jazz.id}`, {
@@ -280,4 +294,119 @@ describe('outgoing webhooks', () => {
     const page = await (await app.get('/admin', admin)).text();
     expect(page).toContain('Outgoing webhooks');
   });
+
+  it('waits what Retry-After asks on 429 and 503, at most an hour', async () => {
+    const app = await start();
+    const hook = await receiver((_request, index) =>
+      index === 0 ? { status: 503, headers: { 'retry-after': '1' } } : 200,
+    );
+    await subscribe(app, { url: hook.url });
+    const capped = await receiver(() => ({ status: 429, headers: { 'retry-after': '86400' } }));
+    const { id: cappedId } = await subscribe(app, { url: capped.url });
+    await ingest(app, fixture('stager/update-events.json'));
+    await hook.waitFor((received) => received.filter((each) => each.status === 200).length >= 3);
+    expect(hook.received[1]!.id).toBe(hook.received[0]!.id);
+    // The base retry is 0.2 s; the subscriber asked for 1 s.
+    expect(hook.received[1]!.receivedAt - hook.received[0]!.receivedAt).toBeGreaterThanOrEqual(950);
+
+    await capped.waitFor((received) => received.length >= 1);
+    await app.ctx.webhooks.idle();
+    const view = (await (
+      await fetch(`${app.url}/admin/api/webhooks/${cappedId}`, { headers: admin })
+    ).json()) as { nextAttemptAt: string; recent: { attemptedAt: string; status: number }[] };
+    expect(view.recent[0]!.status).toBe(429);
+    expect(Date.parse(view.nextAttemptAt) - Date.parse(view.recent[0]!.attemptedAt)).toBe(
+      3_600_000,
+    );
+    expect(capped.received).toHaveLength(1);
+  });
+
+  it('disables a subscription whose receiver answers 410 Gone, until a resend', async () => {
+    const app = await start();
+    let gone = true;
+    const hook = await receiver(() => (gone ? 410 : 204));
+    const { id } = await subscribe(app, { url: hook.url });
+    await ingest(app, fixture('stager/update-events.json'));
+    await hook.waitFor((received) => received.length >= 1);
+    await app.ctx.webhooks.idle();
+    const view = async () =>
+      (await (await fetch(`${app.url}/admin/api/webhooks/${id}`, { headers: admin })).json()) as {
+        backlog: number;
+        disabledAt: string | null;
+        disabledReason: string | null;
+        recent: { message: string; outcome: string; status: number }[];
+      };
+    const disabled = await view();
+    expect(disabled.disabledAt).not.toBeNull();
+    expect(disabled.disabledReason).toContain('410 Gone');
+    expect(disabled.recent[0]).toMatchObject({ outcome: 'disabled', status: 410 });
+    expect(disabled.backlog).toBe(3);
+    const page = await (await app.get('/admin', admin)).text();
+    expect(page).toContain('disabled since');
+    const metrics = await (await app.get('/metrics')).text();
+    expect(metrics).toMatch(/marquee_outgoing_webhook_attempts_total\{outcome="disabled"\} 1/);
+
+    // Nothing more is sent while disabled, neither on a change nor on the next poll.
+    await ingest(app, rescheduledBody());
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await app.ctx.webhooks.idle();
+    expect(hook.received).toHaveLength(1);
+    expect((await view()).backlog).toBe(4);
+
+    gone = false;
+    const resend = await fetch(`${app.url}/admin/api/webhooks/${id}/resend`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(resend.status).toBe(200);
+    expect(((await resend.json()) as { disabledAt: string | null }).disabledAt).toBeNull();
+    await hook.waitFor((received) => received.filter((each) => each.status === 204).length >= 4);
+    expect(hook.received[1]!.id).toBe(hook.received[0]!.id);
+    expect(typesOf(hook.received.slice(1))).toEqual([
+      'event.created stager-583920',
+      'event.created stager-583921',
+      'event.created stager-583922',
+      'event.rescheduled stager-583920',
+    ]);
+  });
+
+  it.runIf(usingPostgres)(
+    'sends each message exactly once and in order with two instances on one database',
+    async () => {
+      const database = await tempDatabase();
+      const first = await start({}, database);
+      const second = await start({}, database);
+      const hook = await receiver(
+        () => new Promise((resolve) => setTimeout(() => resolve(204), Math.random() * 20)),
+      );
+      await subscribe(first, { url: hook.url });
+      const messages = 24;
+      for (let index = 0; index < messages; index += 1) {
+        const app = index % 2 === 0 ? first : second;
+        const body = stagerMessage('UPDATE_EVENTS', { id: 9100, name: 'Two Rooms' }, [
+          stagerEvent({ id: 910_000 + index, name: `Show ${index}`, start: startFor(index) }),
+        ]);
+        expect((await app.postStager(body)).status).toBe(202);
+        // Half of them settle before the next arrives, half arrive in a burst.
+        if (index % 4 < 2) await app.settle();
+      }
+      await first.settle();
+      await second.settle();
+      await hook.waitFor((received) => received.length >= messages, 20_000);
+      // Long enough for both instances to poll again and find nothing left to send.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await first.ctx.webhooks.idle();
+      await second.ctx.webhooks.idle();
+      const ids = hook.received.map((each) => Number(each.id.replace('msg_', '')));
+      expect(ids).toHaveLength(messages);
+      expect(new Set(ids).size).toBe(messages);
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      const names = hook.received.map(
+        (each) => (JSON.parse(each.body) as { data: { title: string } }).data.title,
+      );
+      expect(new Set(names).size).toBe(messages);
+    },
+    60_000,
+  );
 });
