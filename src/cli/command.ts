@@ -117,3 +117,11 @@ export function describeCounts(counts: TableCounts): string {
     `${counts.organizations} organizations`
   );
 }
+
+/** The other row counts of a dump: what feed subscribers and webhook receivers rely on. */
+export function describeSubscriberCounts(counts: TableCounts): string {
+  return (
+    `${counts.short_feeds} short feeds, ${counts.event_changes} logged changes, ` +
+    `${counts.webhook_subscriptions} webhook subscriptions`
+  );
+}

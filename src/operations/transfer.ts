@@ -7,6 +7,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { DEFAULT_MIGRATION_TABLE, sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { announceEventsChanged } from '../cache/events-changed.js';
+import { normalizeWebhookUrl } from '../changes/webhook-repository.js';
 import { rowsPerInsert } from '../db/chunks.js';
 import {
   isPostgres,
@@ -17,19 +18,28 @@ import {
 } from '../db/connection.js';
 import { eventRowSchema } from '../db/event-columns.js';
 import { migrations } from '../db/migrations/index.js';
+import { CHANGE_KINDS } from '../events/event-changes.js';
+import { MAX_SHORT_FEED_QUERY, shortFeedId } from '../events/short-feeds.js';
 
 /**
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0011-change-log","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0014-webhooks-followup","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
- *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"short_feeds":0,
+ *    "event_changes":0,"webhook_subscriptions":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
- * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
- * claims are not dumped: they only keep instances from running one schedule twice.
+ * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Short
+ * feeds travel, so subscribed /f/<id> URLs keep working. The change log travels with its ids, and
+ * webhook subscriptions with their secrets and cursors: the target sends each subscription what
+ * was still unsent at export time, under the same `webhook-id`s, so nothing is lost and nothing
+ * already delivered floods out again (only what the source delivered after the export is sent
+ * twice, which receivers recognise by its `webhook-id`); a failing subscription keeps its next
+ * attempt's time and its 24 hours of failing. Not dumped: job claims and webhook leases
+ * (they only keep instances from doing one thing twice), and webhook attempts (a log of answers).
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -38,7 +48,15 @@ const DUMP_VERSION = 1;
 /** A dump or a database that cannot be transferred, with what to do about it. */
 export class TransferError extends Error {}
 
-const DUMP_TABLES = ['deliveries', 'events', 'event_genres', 'organizations'] as const;
+const DUMP_TABLES = [
+  'deliveries',
+  'events',
+  'event_genres',
+  'organizations',
+  'short_feeds',
+  'event_changes',
+  'webhook_subscriptions',
+] as const;
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
 
@@ -90,6 +108,39 @@ const organizationRow = z.strictObject({
   last_sync_at: optionalText,
   last_sync_delivery_id: optionalInteger,
   last_sync_event_count: optionalInteger,
+});
+
+const shortFeedRow = z
+  .strictObject({ id: text, query: text.max(MAX_SHORT_FEED_QUERY), created_at: text })
+  // The id is derived from the query: an id that is not its query's would serve another filter.
+  .refine((row) => shortFeedId(row.query) === row.id, {
+    message: 'is not the id of its query',
+    path: ['id'],
+  });
+
+const eventChangeRow = z.strictObject({
+  id: z.int().positive(),
+  event_id: text,
+  revision: integer,
+  kind: z.enum(CHANGE_KINDS),
+  summary: text,
+  changed_at: text,
+  snapshot: text,
+});
+
+const webhookSubscriptionRow = z.strictObject({
+  id: text,
+  url: text.refine((url) => normalizeWebhookUrl(url) === url, 'is not an http(s) URL'),
+  filter: text,
+  secret: text.regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'is not a whsec_ secret'),
+  created_at: text,
+  cursor: z.int().nonnegative(),
+  failures: z.int().nonnegative(),
+  failing_since: optionalText,
+  next_attempt_at: optionalText,
+  // Absent from dumps of schema 0011.
+  disabled_at: optionalText.default(null),
+  disabled_reason: optionalText.default(null),
 });
 
 /** How one table is read, written to the dump, checked and inserted. */
@@ -162,6 +213,25 @@ const TABLES: readonly TableTransfer[] = [
     schema: organizationRow,
     insert: (db, rows) => db.insertInto('organizations').values(rows).execute(),
   }),
+  tableTransfer({
+    table: 'short_feeds',
+    key: ['id'],
+    schema: shortFeedRow,
+    insert: (db, rows) => db.insertInto('short_feeds').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'event_changes',
+    key: ['id'],
+    schema: eventChangeRow,
+    insert: (db, rows) => db.insertInto('event_changes').values(rows).execute(),
+  }),
+  // After the change log: a cursor is a position in it.
+  tableTransfer({
+    table: 'webhook_subscriptions',
+    key: ['id'],
+    schema: webhookSubscriptionRow,
+    insert: (db, rows) => db.insertInto('webhook_subscriptions').values(rows).execute(),
+  }),
 ];
 
 const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
@@ -171,6 +241,9 @@ const emptyCounts = (): TableCounts => ({
   events: 0,
   event_genres: 0,
   organizations: 0,
+  short_feeds: 0,
+  event_changes: 0,
+  webhook_subscriptions: 0,
 });
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -274,7 +347,8 @@ async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, ex
 }
 
 /**
- * Writes every delivery, event, event genre and organization to `output` as a dump (gzipped
+ * Writes every delivery, event, event genre, organization, short feed, logged change and webhook
+ * subscription to `output` as a dump (gzipped
  * with `gzip`), and ends it, stamped `exportedAt`. The rows are one consistent snapshot, so
  * exporting while Marquee runs is safe. Resolves to the number of rows per table.
  */
@@ -321,7 +395,10 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
-const endLine = z.strictObject({ end: z.record(z.enum(DUMP_TABLES), z.int().nonnegative()) });
+// Dumps of older schemas do not count the tables added since.
+const endLine = z.strictObject({
+  end: z.partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative()),
+});
 
 const bodyLine = z.union([rowLine, endLine]);
 
@@ -485,26 +562,55 @@ async function insertLines(
 }
 
 /** The end line's counts must match the rows read: a dump cut at a line boundary is caught here. */
-function checkEndCounts(number: number, expected: TableCounts, counts: TableCounts): void {
-  const wrong = DUMP_TABLES.filter((table) => expected[table] !== counts[table]);
+function checkEndCounts(number: number, expected: Partial<TableCounts>, counts: TableCounts): void {
+  const wrong = DUMP_TABLES.filter((table) => (expected[table] ?? 0) !== counts[table]);
   if (wrong.length > 0) {
     const differences = wrong.map(
-      (table) => `${table}: ${expected[table]} exported, ${counts[table]} in the dump`,
+      (table) => `${table}: ${expected[table] ?? 0} exported, ${counts[table]} in the dump`,
     );
     throw new TransferError(`line ${number}: rows are missing (${differences.join('; ')})`);
   }
 }
 
 /**
- * Moves the sequence behind deliveries.id past the imported ids. PostgreSQL's serial only
- * advances when it hands out an id, so inserting explicit ids leaves it at 1 and the next
- * delivery would collide with an imported one. SQLite's AUTOINCREMENT follows the largest id
- * inserted by itself.
+ * Moves the sequences behind deliveries.id and event_changes.id past the imported ids.
+ * PostgreSQL's serial only advances when it hands out an id, so inserting explicit ids leaves it
+ * at 1 and the next row would collide with an imported one. SQLite's AUTOINCREMENT follows the
+ * largest id inserted by itself.
  */
-async function advanceDeliveryIds(db: Queryable): Promise<void> {
+async function advanceSerialIds(db: Queryable): Promise<void> {
   if (!isPostgres(db)) return;
-  await sql`select setval(pg_get_serial_sequence('deliveries', 'id'), max(id))
-    from deliveries having max(id) is not null`.execute(db);
+  for (const table of ['deliveries', 'event_changes'] as const) {
+    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), max(id))
+      from ${sql.table(table)} having max(id) is not null`.execute(db);
+  }
+}
+
+/**
+ * Numbers the next logged change after every subscription's cursor too. Retention may have pruned
+ * the log up to its newest change, which then is not in the dump: numbering after the imported
+ * rows alone would hand out ids the cursors have passed (those changes would never be sent) and
+ * `webhook-id`s the subscribers have already seen.
+ */
+async function advanceChangeIds(db: Queryable): Promise<void> {
+  const row = await db
+    .selectFrom('webhook_subscriptions')
+    .select((eb) => eb.fn.max('cursor').as('cursor'))
+    .executeTakeFirst();
+  const cursor = Number(row?.cursor ?? 0);
+  if (cursor === 0) return;
+  if (isPostgres(db)) {
+    await sql`select setval(pg_get_serial_sequence('event_changes', 'id'),
+      greatest(${cursor}::bigint, (select coalesce(max(id), 0) from event_changes)))`.execute(db);
+    return;
+  }
+  const { numAffectedRows } = await sql`update sqlite_sequence set seq = max(seq, ${cursor})
+    where name = 'event_changes'`.execute(db);
+  if (Number(numAffectedRows ?? 0) === 0) {
+    await sql`insert into sqlite_sequence (name, seq) values ('event_changes', ${cursor})`.execute(
+      db,
+    );
+  }
 }
 
 /**
@@ -547,7 +653,8 @@ export async function importDatabase(
       const installation = checkHeader(...first.value);
       const inserted = await insertLines(trx, lines);
       await restoreInstallation(trx, installation);
-      await advanceDeliveryIds(trx);
+      await advanceSerialIds(trx);
+      await advanceChangeIds(trx);
       // Other instances on this database drop their cached feeds when the import commits.
       await announceEventsChanged(trx, {
         writer: `marquee-import:${os.hostname()}:${process.pid}`,

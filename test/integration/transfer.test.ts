@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseStoredFilter } from '../../src/changes/change-log.js';
+import { filterQueryString } from '../../src/events/filter.js';
+import { saveShortFeed } from '../../src/events/short-feeds.js';
 import { runJob } from '../../src/jobs/scheduler.js';
 import {
   databaseEnv,
@@ -10,10 +13,14 @@ import {
   startTestApp,
   tempDatabase,
   tempDatabasePath,
+  sentCredentials,
+  TEST_SECRETS,
   type TestApp,
   usingPostgres,
 } from '../helpers/test-app.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { cli } from '../helpers/cli.js';
+import { stagerEvent, stagerMessage, startFor } from '../helpers/contract-payloads.js';
 
 /**
  * `marquee export` and `marquee import` move an installation between databases: a SQLite one
@@ -24,9 +31,40 @@ import { cli } from '../helpers/cli.js';
 const DAY_MS = 86_400_000;
 
 const apps: TestApp[] = [];
+const receivers: WebhookReceiver[] = [];
 afterAll(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
+  await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
 });
+
+/** A delivery creating one event the installation does not have yet. */
+const newEventMessage = (id: number) =>
+  stagerMessage('UPDATE_EVENTS', { id: 9200, name: 'Moved Hall' }, [
+    stagerEvent({ id, name: `After the move ${id}`, start: startFor(id) }),
+  ]);
+
+const admin = { authorization: `Bearer ${TEST_SECRETS.adminToken}` };
+
+async function subscribe(app: TestApp, url: string): Promise<string> {
+  const response = await fetch(`${app.url}/admin/api/webhooks`, {
+    method: 'POST',
+    headers: { ...admin, 'content-type': 'application/json' },
+    body: JSON.stringify({ url }),
+  });
+  expect(response.status).toBe(201);
+  const { id, secret } = (await response.json()) as { id: string; secret: string };
+  sentCredentials.add(secret);
+  return id;
+}
+
+/** Receivers of the installation's webhooks: one answering, one failing until told otherwise. */
+async function webhookReceivers() {
+  const state = { failing: true };
+  const healthy = await startWebhookReceiver();
+  const failing = await startWebhookReceiver(() => (state.failing ? 500 : 204));
+  receivers.push(healthy, failing);
+  return { healthy, failing, recover: () => (state.failing = false) };
+}
 
 interface DumpLine {
   format?: string;
@@ -92,8 +130,15 @@ async function post(app: TestApp, source: 'stager' | 'eventport', body: Buffer |
  */
 async function usedInstallation(dumpFile: string) {
   let clock = new Date(FIXED_NOW.getTime() - 40 * DAY_MS);
-  const app = await startTestApp({ database: tempDatabasePath(), now: () => clock });
+  const app = await startTestApp({
+    database: tempDatabasePath(),
+    now: () => clock,
+    env: { ADMIN_TOKEN: TEST_SECRETS.adminToken },
+  });
   apps.push(app);
+  const hooks = await webhookReceivers();
+  await subscribe(app, hooks.healthy.url);
+  await subscribe(app, hooks.failing.url);
   await post(app, 'stager', fixture('stager/not-json.txt'));
   await post(app, 'stager', fixture('stager/update-events.json'));
   await app.settle();
@@ -118,6 +163,12 @@ async function usedInstallation(dumpFile: string) {
   }
   await app.settle();
   expect((await runJob(app.ctx, 'retention')).result).toMatchObject({ purgedBodies: 2 });
+  const shortQuery = filterQueryString(parseStoredFilter('city=München&genre=House', 'UTC'));
+  const shortId = await saveShortFeed(app.ctx.database.db, shortQuery, clock);
+  // Every change reached the answering receiver; the failing one has all of them ahead.
+  await hooks.healthy.waitFor((received) => received.length >= 9);
+  await hooks.failing.waitFor((received) => received.length >= 1);
+  await app.ctx.webhooks.stop();
 
   const exported = await cli(['export', '--out', dumpFile], { DATABASE_PATH: app.database });
   expect(exported.stderr).toBe('');
@@ -139,8 +190,11 @@ async function usedInstallation(dumpFile: string) {
     '/embed',
     `/events/${String(publicEvent?.id)}`,
     `/events/${String(publicEvent?.id)}.ics`,
+    `/f/${shortId}.ics`,
+    `/f/${shortId}.rss`,
+    '/changes.atom',
   ];
-  return { dump, outputs, served: await served(app, outputs) };
+  return { dump, outputs, served: await served(app, outputs), hooks };
 }
 
 describe('marquee export and import', { timeout: 120_000 }, () => {
@@ -163,18 +217,40 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({
       format: 'marquee-dump',
       version: 1,
-      schema: '0011-change-log',
+      schema: '0014-webhooks-followup',
     });
     expect(lines.at(-1)?.end).toEqual({
       deliveries: 12,
       events: 7,
       event_genres: 10,
       organizations: 1,
+      short_feeds: 1,
+      event_changes: 6,
+      webhook_subscriptions: 2,
     });
     expect(rowsOf(original.dump, 'deliveries')[2]?.body).toBe(
       fixture('stager/organization-sync-removes-one.json').toString('base64'),
     );
     for (const [url, answer] of original.served) expect(answer.status, url).toBe(200);
+  });
+
+  it('dumps webhook subscriptions with their secrets and cursors, but not their leases', () => {
+    const subscriptions = rowsOf(original.dump, 'webhook_subscriptions');
+    const changes = rowsOf(original.dump, 'event_changes').map((row) => Number(row.id));
+    const byUrl = new Map(subscriptions.map((row) => [row.url, row]));
+    expect(byUrl.get(original.hooks.healthy.url)).toMatchObject({
+      cursor: Math.max(...changes),
+      failures: 0,
+    });
+    // Its first message was given up when the clock jumped 40 days; the next ones are unsent.
+    const failing = byUrl.get(original.hooks.failing.url);
+    expect(failing).toMatchObject({ cursor: 1 });
+    expect(Number(failing?.failures)).toBeGreaterThan(0);
+    expect(changes.filter((id) => id > 1)).toHaveLength(6);
+    for (const row of subscriptions) {
+      expect(String(row.secret)).toMatch(/^whsec_/);
+      expect(Object.keys(row)).not.toContain('lease_owner');
+    }
   });
 
   it('imports into a new database that then exports the same rows and serves the same bytes', async () => {
@@ -190,18 +266,73 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(again.code).toBe(0);
     expect(comparable(again.stdout)).toEqual(comparable(original.dump));
 
-    const app = await startTestApp({ database: target });
+    const { healthy, failing } = original.hooks;
+    const sentBefore = healthy.received.map((each) => each.id);
+    original.hooks.recover();
+    let clock = FIXED_NOW;
+    const app = await startTestApp({ database: target, now: () => clock });
     apps.push(app);
     const answers = await served(app, original.outputs);
     for (const [url, answer] of original.served) {
       expect(answers.get(url), url).toEqual(answer);
     }
 
+    // Once its next attempt is due, the failing subscription gets what was unsent at export
+    // time, under the same webhook ids; the answering one gets nothing again.
+    clock = new Date(FIXED_NOW.getTime() + 60_000);
+    app.ctx.webhooks.notify();
+    // Changes of events since deleted (retention removed a past one) match no filter.
+    const stored = new Set(rowsOf(original.dump, 'events').map((row) => row.id));
+    const unsent = rowsOf(original.dump, 'event_changes')
+      .filter((row) => row.id !== 1 && stored.has(row.event_id))
+      .map((row) => `msg_${String(row.id)}`);
+    expect(unsent).toHaveLength(5);
+    const answered = () => failing.received.filter((each) => each.status === 204);
+    await failing.waitFor(() => answered().length >= unsent.length);
+    await app.ctx.webhooks.idle();
+    expect(answered().map((each) => each.id)).toEqual(unsent);
+    expect(healthy.received.map((each) => each.id)).toEqual(sentBefore);
+
     // The next delivery takes the id after the imported ones; none collides.
     const next = await app.postStager(fixture('stager/update-events.json'));
     expect(next.status).toBe(202);
     expect(await next.json()).toEqual({ status: 'accepted', delivery: 13 });
     await app.settle();
+    // So do the changes it makes: new webhook ids.
+    expect((await app.postStager(newEventMessage(970_001))).status).toBe(202);
+    await app.settle();
+    await healthy.waitFor((received) => received.length > sentBefore.length);
+    const lastBefore = Math.max(...sentBefore.map((id) => Number(id.replace('msg_', ''))));
+    for (const each of healthy.received.slice(sentBefore.length)) {
+      expect(Number(each.id.replace('msg_', ''))).toBeGreaterThan(lastBefore);
+    }
+  });
+
+  it('numbers changes after every cursor when the log was pruned to nothing', async () => {
+    const lines = original.dump.trimEnd().split('\n');
+    const withoutLog = lines.filter((line) => !line.startsWith('{"table":"event_changes"'));
+    const end = JSON.parse(withoutLog.at(-1)!) as { end: Record<string, number> };
+    withoutLog[withoutLog.length - 1] = JSON.stringify({ end: { ...end.end, event_changes: 0 } });
+    const target = await tempDatabase();
+    const imported = await cli(
+      ['import', '-'],
+      databaseEnv(target),
+      Buffer.from(`${withoutLog.join('\n')}\n`, 'utf8'),
+    );
+    expect(imported.stderr).toBe('');
+    const hook = await startWebhookReceiver();
+    receivers.push(hook);
+    const app = await startTestApp({
+      database: target,
+      env: { ADMIN_TOKEN: TEST_SECRETS.adminToken },
+    });
+    apps.push(app);
+    await subscribe(app, hook.url);
+    const cursor = Math.max(...rowsOf(original.dump, 'event_changes').map((row) => Number(row.id)));
+    expect((await app.postStager(newEventMessage(970_002))).status).toBe(202);
+    await app.settle();
+    await hook.waitFor((received) => received.length >= 1);
+    expect(Number(hook.received[0]!.id.replace('msg_', ''))).toBeGreaterThan(cursor);
   });
 
   it.runIf(usingPostgres)(
@@ -256,8 +387,23 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain(`marquee import: line ${firstEvent + 1}: title: `);
 
+    // A short feed id that is not its query's would serve another filter; a webhook URL must be
+    // http(s).
+    const shortFeed = lines.findIndex((line) => line.startsWith('{"table":"short_feeds"'));
+    const wrongId = [...lines];
+    wrongId[shortFeed] = wrongId[shortFeed]!.replace(/"id":"[^"]*"/, '"id":"AAAAAAAAAAAA"');
+    const forged = await importText(`${wrongId.join('\n')}\n`);
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toContain(`line ${shortFeed + 1}: id: is not the id of its query`);
+    const hook = lines.findIndex((line) => line.startsWith('{"table":"webhook_subscriptions"'));
+    const ftp = [...lines];
+    ftp[hook] = ftp[hook]!.replace(/"url":"http:/, '"url":"ftp:');
+    const notHttp = await importText(`${ftp.join('\n')}\n`);
+    expect(notHttp.code).toBe(1);
+    expect(notHttp.stderr).toContain(`line ${hook + 1}: url: is not an http(s) URL`);
+
     const newer = await importText(
-      [lines[0]!.replace('"0011-change-log"', '"9999-later"'), ...lines.slice(1)].join('\n'),
+      [lines[0]!.replace('"0014-webhooks-followup"', '"9999-later"'), ...lines.slice(1)].join('\n'),
     );
     expect(newer.code).toBe(1);
     expect(newer.stderr).toContain('the dump comes from a newer Marquee (schema 9999-later');

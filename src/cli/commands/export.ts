@@ -5,6 +5,7 @@ import { exportDatabase, type TableCounts } from '../../operations/transfer.js';
 import {
   CliError,
   describeCounts,
+  describeSubscriberCounts,
   loadCliConfig,
   refuseExtraArguments,
   withDatabase,
@@ -49,7 +50,10 @@ Options:
         throw error;
       }
       // On standard output the dump is all there is to print.
-      if (file) io.out(`exported ${describeCounts(counts)} from ${database.location} to ${file}`);
+      if (file) {
+        io.out(`exported ${describeCounts(counts)} from ${database.location} to ${file}`);
+        io.out(`  and ${describeSubscriberCounts(counts)}`);
+      }
       return 0;
     });
   },

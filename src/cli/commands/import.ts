@@ -4,6 +4,7 @@ import { importDatabase } from '../../operations/transfer.js';
 import {
   CliError,
   describeCounts,
+  describeSubscriberCounts,
   loadCliConfig,
   refuseExtraArguments,
   UsageError,
@@ -35,6 +36,7 @@ imported events at once. On SQLite, stop Marquee first.`,
       const input = file === '-' ? io.stdin : fs.createReadStream(file);
       const counts = await importDatabase(database, input, { gzip: file.endsWith('.gz') });
       io.out(`imported ${describeCounts(counts)} into ${database.location}`);
+      io.out(`  and ${describeSubscriberCounts(counts)}`);
       return 0;
     });
   },
