@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
+import type { Rendered } from '../cache/response-store.js';
 import { findChanges } from '../changes/change-log.js';
 import type { AppContext } from '../context.js';
-import { describeFilter, filterQueryString } from '../events/filter.js';
+import { describeFilter, filterQueryString, type EventFilter } from '../events/filter.js';
 import type { FeedChannel } from '../render/channel.js';
 import {
   renderChangesAtom,
@@ -9,8 +10,16 @@ import {
   renderChangesRss,
 } from '../render/change-feeds.js';
 import { tagPrefix } from '../render/feed-ids.js';
-import { cachedRender, canonicalUrl, installedAt, type RequestFilters } from './feed-handlers.js';
-import { sendCached } from './send-cached.js';
+import type { FeedTopic } from '../websub/websub.js';
+import {
+  cachedRender,
+  canonicalUrl,
+  CORS,
+  installedAt,
+  websubHeaders,
+  type RequestFilters,
+} from './feed-handlers.js';
+import { prepareResponse, sendCached } from './send-cached.js';
 
 /** One format of the changes feed: its path, type and renderer. */
 export interface ChangeFeedFormat {
@@ -47,7 +56,8 @@ export const CHANGE_FEED_DEFAULT_LIMIT = 100;
 
 /**
  * GET handler of one changes feed format: the filter grammar of every feed (matched against each
- * event as it stands now), newest change first, cached until the next write.
+ * event as it stands now), newest change first, cached until the next write. With WebSub on, it
+ * names the hub, and a filtered one fetched is announced when it changes.
  */
 export function changeFeedHandler(
   ctx: AppContext,
@@ -57,43 +67,84 @@ export function changeFeedHandler(
   return async (req: Request, res: Response) => {
     const { filter, key } = filters.parsed(req, CHANGE_FEED_DEFAULT_LIMIT);
     const selfUrl = canonicalUrl(ctx, filter, format.path, CHANGE_FEED_DEFAULT_LIMIT);
-    const entry = await cachedRender(ctx, `${format.name}|${key}|${selfUrl}`, async () => {
-      const now = ctx.now();
-      const { changes } = await findChanges(ctx.database.db, {
-        filter,
-        cityAliases: filters.cityAliases,
-        timeZone: ctx.config.timeZone,
-        now,
-      });
-      const lastModified = changes[0]?.changedAt ?? installedAt(ctx);
-      const { publicUrl, siteTitle, identity } = ctx.config;
-      if (identity === null) throw new Error('render: the installation identity was not settled');
-      const prefix = tagPrefix(identity);
-      const described = describeFilter(filter);
-      const channel: FeedChannel = {
-        title: `${siteTitle}: changes to ${described}`,
-        description: `Every change to ${described}, newest first, from ${siteTitle}`,
-        selfUrl,
-        htmlUrl: `${publicUrl}/${filterQueryString(filter)}`,
-        publicUrl,
-        uidDomain: identity.uidDomain,
-        tagPrefix: prefix,
-        feedId: `${prefix}changes${filterQueryString(filter)}`,
-        timeZone: ctx.config.timeZone,
-        cancelledPrefix: ctx.config.cancelledPrefix,
-        updated: lastModified,
-        siteTitle,
-      };
-      return {
-        body: Buffer.from(format.render(changes, channel), 'utf8'),
-        contentType: format.contentType,
-        lastModified,
-        expiresAt: null,
-      };
-    });
+    const entry = await cachedRender(ctx, `${format.name}|${key}|${selfUrl}`, () =>
+      renderChangeFeed(ctx, filters, format, filter, selfUrl),
+    );
+    let headers: Readonly<Record<string, string>> = CORS;
+    if (ctx.websub.enabled) {
+      ctx.websub.recordFetch(changeFeedTopic(ctx, filters, format, filter, selfUrl), entry.etag);
+      headers = websubHeaders(entry, ctx.websub.hubUrl as string, selfUrl);
+    }
     sendCached(req, res, ctx.caches.responses, entry, {
       cacheControl: ctx.config.feedCacheControl,
-      headers: { 'Access-Control-Allow-Origin': '*' },
+      headers,
     });
   };
+}
+
+/** Renders one changes feed format for a filter, with `selfUrl` as its self link. */
+async function renderChangeFeed(
+  ctx: AppContext,
+  filters: RequestFilters,
+  format: ChangeFeedFormat,
+  filter: EventFilter,
+  selfUrl: string,
+): Promise<Rendered> {
+  const now = ctx.now();
+  const { changes } = await findChanges(ctx.database.db, {
+    filter,
+    cityAliases: filters.cityAliases,
+    timeZone: ctx.config.timeZone,
+    now,
+  });
+  const lastModified = changes[0]?.changedAt ?? installedAt(ctx);
+  const { publicUrl, siteTitle, identity } = ctx.config;
+  if (identity === null) throw new Error('render: the installation identity was not settled');
+  const prefix = tagPrefix(identity);
+  const described = describeFilter(filter);
+  const channel: FeedChannel = {
+    title: `${siteTitle}: changes to ${described}`,
+    description: `Every change to ${described}, newest first, from ${siteTitle}`,
+    selfUrl,
+    htmlUrl: `${publicUrl}/${filterQueryString(filter)}`,
+    publicUrl,
+    uidDomain: identity.uidDomain,
+    tagPrefix: prefix,
+    feedId: `${prefix}changes${filterQueryString(filter)}`,
+    timeZone: ctx.config.timeZone,
+    cancelledPrefix: ctx.config.cancelledPrefix,
+    updated: lastModified,
+    siteTitle,
+    hubUrl: ctx.config.websub.hubUrl,
+  };
+  return {
+    body: Buffer.from(format.render(changes, channel), 'utf8'),
+    contentType: format.contentType,
+    lastModified,
+    expiresAt: null,
+  };
+}
+
+/** A changes feed as a WebSub topic: its canonical URL, and its ETag rendered afresh. */
+export function changeFeedTopic(
+  ctx: AppContext,
+  filters: RequestFilters,
+  format: ChangeFeedFormat,
+  filter: EventFilter,
+  selfUrl: string,
+): FeedTopic {
+  return {
+    url: selfUrl,
+    currentEtag: async () =>
+      prepareResponse(await renderChangeFeed(ctx, filters, format, filter, selfUrl)).etag,
+  };
+}
+
+/** Each changes feed format, unfiltered, as a WebSub topic at its canonical URL. */
+export function unfilteredChangeFeedTopics(ctx: AppContext, filters: RequestFilters): FeedTopic[] {
+  return CHANGE_FEED_FORMATS.map((format) => {
+    const { filter } = filters.parsedQuery('', CHANGE_FEED_DEFAULT_LIMIT);
+    const selfUrl = canonicalUrl(ctx, filter, format.path, CHANGE_FEED_DEFAULT_LIMIT);
+    return changeFeedTopic(ctx, filters, format, filter, selfUrl);
+  });
 }

@@ -114,8 +114,9 @@ export const SHORT_FEED_FORMATS: readonly FeedFormat[] = [
 ];
 
 /**
- * The feeds announced to the WebSub hub after every change that alters them, whether fetched
- * lately or not: the unfiltered RSS, Atom and JSON Feed. Further feeds join here.
+ * The event feeds announced to the WebSub hub after every change that alters them, whether
+ * fetched lately or not: the unfiltered RSS, Atom and JSON Feed (http/announced-feeds.ts adds the
+ * changes feeds).
  */
 export const ANNOUNCED_FEEDS: readonly FeedFormat[] = [
   FEED_FORMATS.rss,
@@ -128,7 +129,8 @@ export function shortFeedPath(id: string, format: FeedFormat): string {
   return shortFeedPathOf(id, format.path);
 }
 
-const CORS = { 'Access-Control-Allow-Origin': '*' };
+/** The headers every feed is sent with. */
+export const CORS = { 'Access-Control-Allow-Origin': '*' };
 
 /** A parsed filter and its canonical key. */
 export interface ParsedFilter {
@@ -259,7 +261,7 @@ export function canonicalUrl(
 }
 
 /** ANNOUNCED_FEEDS as WebSub topics, at their unfiltered canonical URLs. */
-export function announcedFeedTopics(ctx: AppContext, filters: RequestFilters): FeedTopic[] {
+export function unfilteredFeedTopics(ctx: AppContext, filters: RequestFilters): FeedTopic[] {
   return ANNOUNCED_FEEDS.map((format) => {
     const parsed = filters.parsedQuery('', format.defaultLimit);
     const selfUrl = canonicalUrl(ctx, parsed.filter, format.path, format.defaultLimit);
@@ -414,7 +416,7 @@ export function feedTopic(
 const websubHeadersByResponse = new WeakMap<CachedResponse, Record<string, string>>();
 
 /** Feed headers with the WebSub discovery links (`Link` rel="hub" and rel="self"). */
-function websubHeaders(
+export function websubHeaders(
   entry: CachedResponse,
   hubUrl: string,
   selfUrl: string,

@@ -63,6 +63,7 @@ export function renderChangesRss(changes: readonly EventChange[], channel: FeedC
     `    <lastBuildDate>${channel.updated.toUTCString()}</lastBuildDate>`,
     '    <generator>Marquee</generator>',
     `    <atom:link href="${xml(channel.selfUrl)}" rel="self" type="application/rss+xml"/>`,
+    ...(channel.hubUrl ? [`    <atom:link href="${xml(channel.hubUrl)}" rel="hub"/>`] : []),
     ...items,
     '  </channel>',
     '</rss>',
@@ -93,6 +94,7 @@ export function renderChangesAtom(changes: readonly EventChange[], channel: Feed
     `  <updated>${channel.updated.toISOString()}</updated>`,
     `  <link rel="self" type="application/atom+xml" href="${xml(channel.selfUrl)}"/>`,
     `  <link rel="alternate" type="text/html" href="${xml(channel.htmlUrl)}"/>`,
+    ...(channel.hubUrl ? [`  <link rel="hub" href="${xml(channel.hubUrl)}"/>`] : []),
     `  <author><name>${xml(oneLine(channel.siteTitle))}</name><uri>${xml(channel.publicUrl)}</uri></author>`,
     '  <generator>Marquee</generator>',
     ...entries,
@@ -114,6 +116,7 @@ export function renderChangesJsonFeed(
       feed_url: channel.selfUrl,
       description: oneLine(channel.description),
       authors: [{ name: oneLine(channel.siteTitle), url: channel.publicUrl }],
+      ...(channel.hubUrl ? { hubs: [{ type: 'WebSub', url: channel.hubUrl }] } : {}),
       items: changes.map((change) => ({
         id: changeEntryId(channel, change),
         url: eventPageUrl(channel.publicUrl, change.eventId),

@@ -24,7 +24,10 @@ if (!hasFeedparser) {
 }
 
 const PUBLIC_URL = 'https://events.example.org';
-const UNFILTERED = ['/events.rss', '/events.atom', '/events.json'].map((path) => PUBLIC_URL + path);
+const UNFILTERED_EVENTS = ['/events.rss', '/events.atom', '/events.json'];
+const CHANGES = ['/changes.rss', '/changes.atom', '/changes.json'];
+/** The feeds announced after every change that alters them: event feeds and changes feeds. */
+const UNFILTERED = [...UNFILTERED_EVENTS, ...CHANGES].map((path) => PUBLIC_URL + path);
 
 interface Ping {
   contentType: string | undefined;
@@ -136,7 +139,7 @@ describe('WebSub announcements', () => {
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await settled(app);
     const before = hub.pings.length;
-    expect(before).toBe(3);
+    expect(before).toBe(UNFILTERED.length);
 
     // The same delivery again: nothing stored changes.
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
@@ -192,6 +195,40 @@ describe('WebSub announcements', () => {
     expect(hub.accepted()).toEqual([...UNFILTERED, `${PUBLIC_URL}/f/${saved}.json`].sort());
   });
 
+  it('pings the changes feeds when a change is logged, filtered ones when fetched lately', async () => {
+    const hub = await startHub();
+    cleanups.push(hub.close);
+    const app = await start(hub.url);
+    const filtered = await app.get('/changes.atom?city=Amsterdam');
+    expect(filtered.status).toBe(200);
+    const amsterdam = links(filtered.headers.get('link')).self as string;
+    expect(amsterdam).toBe(`${PUBLIC_URL}/changes.atom?city=Amsterdam`);
+    const munich = links((await app.get('/changes.json?city=M%C3%BCnchen')).headers.get('link'))
+      .self as string;
+
+    expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+    await settled(app);
+    const announced = hub.accepted();
+    for (const path of CHANGES) expect(announced).toContain(PUBLIC_URL + path);
+    expect(announced).toContain(amsterdam);
+    expect(announced).not.toContain(munich);
+
+    // A cancellation changes no event's presence in the event feeds' set, but is a new entry in
+    // every changes feed showing the event.
+    hub.pings.length = 0;
+    expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
+    await settled(app);
+    expect(hub.accepted()).toEqual(
+      expect.arrayContaining([...CHANGES.map((path) => PUBLIC_URL + path), amsterdam]),
+    );
+
+    // The same delivery again logs no change: nothing to announce.
+    hub.pings.length = 0;
+    expect((await app.postStager(fixture('stager/cancelled-event.json'))).status).toBe(202);
+    await settled(app);
+    expect(hub.accepted()).toEqual([]);
+  });
+
   it('retries pings the hub answered 500 until it recovers, and counts them', async () => {
     const hub = await startHub(4);
     cleanups.push(hub.close);
@@ -203,7 +240,7 @@ describe('WebSub announcements', () => {
     expect(app.logs.some((line) => line.includes('websub: hub ping failed; retrying'))).toBe(true);
     const metrics = await (await app.get('/metrics')).text();
     expect(metrics).toContain('marquee_websub_pings_total{outcome="retrying"} 4');
-    expect(metrics).toContain('marquee_websub_pings_total{outcome="sent"} 3');
+    expect(metrics).toContain(`marquee_websub_pings_total{outcome="sent"} ${UNFILTERED.length}`);
   });
 
   it('gives up after the last retry, logged and counted as failed', async () => {
@@ -212,10 +249,10 @@ describe('WebSub announcements', () => {
     const app = await start(hub.url, { WEBSUB_RETRY_BASE_SECONDS: '0.01' });
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await settled(app);
-    // Five attempts for each of the three feeds.
-    expect(hub.pings).toHaveLength(15);
+    // Five attempts for each of the six feeds.
+    expect(hub.pings).toHaveLength(5 * UNFILTERED.length);
     const metrics = await (await app.get('/metrics')).text();
-    expect(metrics).toContain('marquee_websub_pings_total{outcome="failed"} 3');
+    expect(metrics).toContain(`marquee_websub_pings_total{outcome="failed"} ${UNFILTERED.length}`);
     expect(app.logs.some((line) => line.includes('websub: hub refused the ping; given up'))).toBe(
       true,
     );
@@ -230,6 +267,9 @@ describe('WebSub announcements', () => {
     expect(await rss.text()).not.toContain('rel="hub"');
     const json = (await (await app.get('/events.json')).json()) as Record<string, unknown>;
     expect(json.hubs).toBeUndefined();
+    const changes = await app.get('/changes.atom');
+    expect(changes.headers.get('link')).toBeNull();
+    expect(await changes.text()).not.toContain('rel="hub"');
   });
 });
 
@@ -239,7 +279,14 @@ describe('WebSub discovery', () => {
     cleanups.push(hub.close);
     const app = await start(hub.url);
     const hubUrl = new URL(hub.url).href;
-    for (const path of ['/events.rss', '/events.atom', '/events.json', '/events.rss?city=Berlin']) {
+    for (const path of [
+      '/events.rss',
+      '/events.atom',
+      '/events.json',
+      '/events.rss?city=Berlin',
+      ...CHANGES,
+      '/changes.atom?city=Berlin',
+    ]) {
       const response = await app.get(path);
       expect(response.status).toBe(200);
       const header = links(response.headers.get('link'));
@@ -249,6 +296,8 @@ describe('WebSub discovery', () => {
     const json = (await (await app.get('/events.json')).json()) as Record<string, unknown>;
     expect(json.hubs).toEqual([{ type: 'WebSub', url: hubUrl }]);
     expect(json.feed_url).toBe(`${PUBLIC_URL}/events.json`);
+    const changes = (await (await app.get('/changes.json')).json()) as Record<string, unknown>;
+    expect(changes.hubs).toEqual([{ type: 'WebSub', url: hubUrl }]);
     // The calendar carries no hub: no reader would push it.
     expect((await app.get('/events.ics')).headers.get('link')).toBeNull();
   });
@@ -260,7 +309,7 @@ describe('WebSub discovery', () => {
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await settled(app);
     const hubUrl = new URL(hub.url).href;
-    for (const path of ['/events.rss', '/events.atom']) {
+    for (const path of ['/events.rss', '/events.atom', '/changes.rss', '/changes.atom']) {
       const read = spawnSync(
         SYSTEM_PYTHON,
         [
