@@ -2,6 +2,16 @@ import type { Express } from 'express';
 import type { AppContext } from '../context.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import {
+  adminAuditHandler,
+  adminDeliveriesHandler,
+  adminDeliveryHandler,
+  adminDeliveryReplayHandler,
+  adminEventActionHandler,
+  adminEventsHandler,
+  adminOrganizationActionHandler,
+  adminOrganizationsHandler,
+} from './admin-api-handlers.js';
+import {
   adminAuth,
   adminPageHandler,
   adminReplayHandler,
@@ -67,4 +77,20 @@ export function registerRoutes(
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
+
+  // The admin JSON API: Bearer token only (no Basic, no cookies: nothing a browser adds by itself).
+  const api = admin.bearerOnly;
+  app.get('/admin/api/events', api, adminEventsHandler(ctx));
+  app.post('/admin/api/events/:id/hide', api, adminEventActionHandler(ctx, 'hide'));
+  app.post('/admin/api/events/:id/unhide', api, adminEventActionHandler(ctx, 'unhide'));
+  app.get('/admin/api/organizations', api, adminOrganizationsHandler(ctx));
+  const organization = '/admin/api/organizations/:source/:organizationId';
+  app.post(`${organization}/block`, api, adminOrganizationActionHandler(ctx, 'block'));
+  app.post(`${organization}/unblock`, api, adminOrganizationActionHandler(ctx, 'unblock'));
+  app.get('/admin/api/deliveries', api, adminDeliveriesHandler(ctx));
+  app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
+  app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
+  app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
+  app.use('/admin/api', api);
 }

@@ -14,6 +14,7 @@ import {
   markDeliveryDone,
   markDeliveryFailed,
   requeueDeliveries,
+  requeueDelivery,
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
@@ -138,6 +139,15 @@ export class InboxProcessor {
     return count;
   }
 
+  /** Queues one delivery again and processes it; false when it cannot be replayed. */
+  async replayDelivery(id: number): Promise<boolean> {
+    const queued = await requeueDelivery(this.deps.db, id);
+    if (!queued) return false;
+    this.notify();
+    await this.idle();
+    return true;
+  }
+
   private async drain(): Promise<void> {
     while (this.wake && !this.stopped) {
       this.wake = false;
@@ -258,6 +268,7 @@ export class InboxProcessor {
         receivedAt,
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
+        test: delivery.test === 1,
       });
       const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
       await markDeliveryDone(db, delivery.id, {
