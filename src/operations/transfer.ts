@@ -22,14 +22,17 @@ import { migrations } from '../db/migrations/index.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0008-short-feeds","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0009-moderation","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
- *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"hidden_events":0,
+ *    "organization_blocks":0,"audit_log":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
- * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
- * claims are not dumped: they only keep instances from running one schedule twice.
+ * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. The
+ * moderation state (hidden events, blocked organizations) and the audit log travel too; dumps of
+ * schemas before 0009 have none of them. Job claims are not dumped: they only keep instances
+ * from running one schedule twice; short feeds neither: their ids come back from their filters.
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -38,7 +41,21 @@ const DUMP_VERSION = 1;
 /** A dump or a database that cannot be transferred, with what to do about it. */
 export class TransferError extends Error {}
 
-const DUMP_TABLES = ['deliveries', 'events', 'event_genres', 'organizations'] as const;
+const DUMP_TABLES = [
+  'deliveries',
+  'events',
+  'event_genres',
+  'organizations',
+  'hidden_events',
+  'organization_blocks',
+  'audit_log',
+] as const;
+/** Tables added after the first dumps: an older dump's end line does not count them. */
+const LATER_TABLES: ReadonlySet<DumpTable> = new Set([
+  'hidden_events',
+  'organization_blocks',
+  'audit_log',
+]);
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
 
@@ -72,6 +89,8 @@ const deliveryRow = z
     attempts: integer,
     processed_at: optionalText,
     purged_at: optionalText,
+    /** Dumps from before migration 0009 lack it. */
+    test: integer.optional(),
   })
   // Still called when the body failed its own check (and is no Buffer then): nothing to compare.
   .refine(
@@ -90,6 +109,24 @@ const organizationRow = z.strictObject({
   last_sync_at: optionalText,
   last_sync_delivery_id: optionalInteger,
   last_sync_event_count: optionalInteger,
+});
+
+const hiddenEventRow = z.strictObject({ event_id: text, hidden_at: text });
+
+const organizationBlockRow = z.strictObject({
+  source: text,
+  organization_id: text,
+  blocked_at: text,
+});
+
+const auditLogRow = z.strictObject({
+  id: z.int().positive(),
+  at: text,
+  action: text,
+  target: text,
+  outcome: text,
+  detail: optionalText,
+  client: optionalText,
 });
 
 /** How one table is read, written to the dump, checked and inserted. */
@@ -162,6 +199,24 @@ const TABLES: readonly TableTransfer[] = [
     schema: organizationRow,
     insert: (db, rows) => db.insertInto('organizations').values(rows).execute(),
   }),
+  tableTransfer({
+    table: 'hidden_events',
+    key: ['event_id'],
+    schema: hiddenEventRow,
+    insert: (db, rows) => db.insertInto('hidden_events').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'organization_blocks',
+    key: ['source', 'organization_id'],
+    schema: organizationBlockRow,
+    insert: (db, rows) => db.insertInto('organization_blocks').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'audit_log',
+    key: ['id'],
+    schema: auditLogRow,
+    insert: (db, rows) => db.insertInto('audit_log').values(rows).execute(),
+  }),
 ];
 
 const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
@@ -171,6 +226,9 @@ const emptyCounts = (): TableCounts => ({
   events: 0,
   event_genres: 0,
   organizations: 0,
+  hidden_events: 0,
+  organization_blocks: 0,
+  audit_log: 0,
 });
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -274,8 +332,8 @@ async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, ex
 }
 
 /**
- * Writes every delivery, event, event genre and organization to `output` as a dump (gzipped
- * with `gzip`), and ends it, stamped `exportedAt`. The rows are one consistent snapshot, so
+ * Writes every delivery, event, event genre, organization, moderation decision and audit entry
+ * to `output` as a dump (gzipped with `gzip`), and ends it, stamped `exportedAt`. The rows are one consistent snapshot, so
  * exporting while Marquee runs is safe. Resolves to the number of rows per table.
  */
 export async function exportDatabase(
@@ -321,7 +379,9 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
-const endLine = z.strictObject({ end: z.record(z.enum(DUMP_TABLES), z.int().nonnegative()) });
+const endLine = z.strictObject({
+  end: z.partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative()),
+});
 
 const bodyLine = z.union([rowLine, endLine]);
 
@@ -485,26 +545,36 @@ async function insertLines(
 }
 
 /** The end line's counts must match the rows read: a dump cut at a line boundary is caught here. */
-function checkEndCounts(number: number, expected: TableCounts, counts: TableCounts): void {
-  const wrong = DUMP_TABLES.filter((table) => expected[table] !== counts[table]);
+function checkEndCounts(number: number, expected: Partial<TableCounts>, counts: TableCounts): void {
+  const missing = DUMP_TABLES.filter(
+    (table) => expected[table] === undefined && !LATER_TABLES.has(table),
+  );
+  if (missing.length > 0) {
+    throw new TransferError(
+      `line ${number}: the end line lacks the counts of ${missing.join(', ')}`,
+    );
+  }
+  const wrong = DUMP_TABLES.filter((table) => (expected[table] ?? 0) !== counts[table]);
   if (wrong.length > 0) {
     const differences = wrong.map(
-      (table) => `${table}: ${expected[table]} exported, ${counts[table]} in the dump`,
+      (table) => `${table}: ${expected[table] ?? 0} exported, ${counts[table]} in the dump`,
     );
     throw new TransferError(`line ${number}: rows are missing (${differences.join('; ')})`);
   }
 }
 
 /**
- * Moves the sequence behind deliveries.id past the imported ids. PostgreSQL's serial only
- * advances when it hands out an id, so inserting explicit ids leaves it at 1 and the next
- * delivery would collide with an imported one. SQLite's AUTOINCREMENT follows the largest id
- * inserted by itself.
+ * Moves the sequences behind deliveries.id and audit_log.id past the imported ids. PostgreSQL's
+ * serial only advances when it hands out an id, so inserting explicit ids leaves it at 1 and the
+ * next delivery (or audit entry) would collide with an imported one. SQLite's AUTOINCREMENT
+ * follows the largest id inserted by itself.
  */
-async function advanceDeliveryIds(db: Queryable): Promise<void> {
+async function advanceSerialIds(db: Queryable): Promise<void> {
   if (!isPostgres(db)) return;
-  await sql`select setval(pg_get_serial_sequence('deliveries', 'id'), max(id))
-    from deliveries having max(id) is not null`.execute(db);
+  for (const table of ['deliveries', 'audit_log']) {
+    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), max(id))
+      from ${sql.table(table)} having max(id) is not null`.execute(db);
+  }
 }
 
 /**
@@ -547,7 +617,7 @@ export async function importDatabase(
       const installation = checkHeader(...first.value);
       const inserted = await insertLines(trx, lines);
       await restoreInstallation(trx, installation);
-      await advanceDeliveryIds(trx);
+      await advanceSerialIds(trx);
       // Other instances on this database drop their cached feeds when the import commits.
       await announceEventsChanged(trx, {
         writer: `marquee-import:${os.hostname()}:${process.pid}`,

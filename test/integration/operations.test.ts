@@ -273,7 +273,10 @@ describe('/admin', () => {
     );
     expect(page.headers.get('cache-control')).toBe('no-store');
     const html = await page.text();
-    expect(html).not.toContain('<script');
+    // The page's one script element is its own moderation tools (allowed by hash in the CSP);
+    // no value a sender sent is markup.
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;script&gt;');
     expect(html).toContain('Paradiso');
     expect(html).toContain('<form method="post" action="/admin/replay">');
