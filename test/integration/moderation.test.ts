@@ -1,7 +1,13 @@
 import ICAL from 'ical.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
-import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import {
+  fixture,
+  startTestApp,
+  TEST_SECRETS,
+  usingPostgres,
+  type TestApp,
+} from '../helpers/test-app.js';
 
 /**
  * Moderation end to end over HTTP: the admin JSON API hides events and blocks organizations,
@@ -488,5 +494,28 @@ describe('the admin page', () => {
     const csp = page.headers.get('content-security-policy') ?? '';
     expect(csp).toMatch(/script-src 'sha256-[^']+'/);
     expect(csp).toContain("connect-src 'self'");
+  });
+});
+
+describe.skipIf(!usingPostgres)('instances sharing one PostgreSQL database', () => {
+  it('drop their cached outputs when another instance hides or unhides an event', async () => {
+    const a = await appWithEvents();
+    const b = await startTestApp({ env: ADMIN_ENV, database: a.database });
+    apps.push(b);
+    const listed = async () => (await publicText(b, '/api/events')).includes('Sunday Brunch Jazz');
+    const waitFor = async (expected: boolean) => {
+      const deadline = Date.now() + 10_000;
+      while ((await listed()) !== expected) {
+        if (Date.now() > deadline) throw new Error('instance b never saw the change');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await waitFor(true);
+    // Served from b's cache now; only a's announcement can make b drop it.
+    expect(await listed()).toBe(true);
+    await apiJson(a, 'POST', `/admin/api/events/${BRUNCH}/hide`);
+    await waitFor(false);
+    await apiJson(a, 'POST', `/admin/api/events/${BRUNCH}/unhide`);
+    await waitFor(true);
   });
 });
