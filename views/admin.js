@@ -1,3 +1,4 @@
+/* global document, sessionStorage, fetch, URLSearchParams, FormData */
 // The admin page's moderation tools: they call the JSON API under /admin/api/ with the token the
 // operator enters, sent as `Authorization: Bearer` and kept in sessionStorage (this tab only).
 // No cookie and no remembered credential reaches the API, so another site cannot act through
@@ -13,7 +14,7 @@
   function token() {
     try {
       return sessionStorage.getItem(KEY) || '';
-    } catch (error) {
+    } catch {
       return tokenInput.value;
     }
   }
@@ -201,7 +202,7 @@
     event.preventDefault();
     try {
       sessionStorage.setItem(KEY, tokenInput.value);
-    } catch (error) {
+    } catch {
       // Storage refused (private mode): the token lives in the field for this page only.
     }
     showTokenState();
@@ -209,7 +210,7 @@
   document.getElementById('token-forget').addEventListener('click', function () {
     try {
       sessionStorage.removeItem(KEY);
-    } catch (error) {
+    } catch {
       // Nothing stored.
     }
     tokenInput.value = '';
