@@ -318,8 +318,14 @@ export async function countEvents(db: Queryable): Promise<number> {
   return Number(row.count);
 }
 
-/** Deletes events that ended before `cutoff`; returns how many. */
+/** Deletes events that ended before `cutoff`, and their moderation holds; returns how many. */
 export async function deleteEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
+  await db
+    .deleteFrom('hidden_events')
+    .where('event_id', 'in', (eb) =>
+      eb.selectFrom('events').select('id').where('effective_end_at', '<', cutoff.toISOString()),
+    )
+    .execute();
   const result = await db
     .deleteFrom('events')
     .where('effective_end_at', '<', cutoff.toISOString())
