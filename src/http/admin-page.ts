@@ -19,7 +19,8 @@ import { DELIVERY_STATUSES, EVENT_STATUSES } from './admin-api-handlers.js';
 
 const SCRIPT = fs.readFileSync(path.join(VIEWS_DIR, 'admin.js'), 'utf8');
 
-// Wide tables scroll inside their own box, so the page itself never scrolls sideways on a phone.
+// Wide tables scroll inside their own box (on a phone every table does, sections added to the
+// page included), so the page itself never scrolls sideways.
 const CSS = `
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 1.5rem;color:#1b1b1b;background:#fafafa;overflow-wrap:anywhere}
@@ -36,7 +37,7 @@ button{font:inherit;padding:.35rem .8rem;cursor:pointer}
 input,select{font:inherit;max-width:100%}
 form.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0}
 form.row label{display:flex;flex-direction:column;font-size:.9rem;max-width:100%}
-@media (max-width:40rem){body{padding:.75rem}th,td{padding:.25rem .35rem}}
+@media (max-width:40rem){body{padding:.75rem}th,td{padding:.25rem .35rem}table{display:block;overflow-x:auto}}
 `;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64');

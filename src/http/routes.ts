@@ -26,10 +26,12 @@ import {
   singleEventIcsHandler,
   type RequestFilters,
 } from './feed-handlers.js';
+import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
 import type { Pages } from './page-handlers.js';
 import { PendingBodyBudget } from './webhook-body.js';
+import { registerWebhookAdminRoutes } from './webhook-admin-handlers.js';
 import { webhookHandler } from './webhook-handlers.js';
 
 /** What the server hands the routes besides the context. */
@@ -56,6 +58,10 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  // One entry per published revision of an event, newest first (changes/change-log.ts).
+  for (const format of CHANGE_FEED_FORMATS) {
+    app.get(format.path, changeFeedHandler(ctx, filters, format));
+  }
   // Short URLs of long filters (calendar clients refuse long ones): /f/<id>.ics and so on.
   for (const format of SHORT_FEED_FORMATS) {
     app.get(shortFeedPath(':id', format), shortFeedHandler(ctx, filters, format));
@@ -91,6 +97,7 @@ export function registerRoutes(
   app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
   app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
   app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  registerWebhookAdminRoutes(app, ctx, admin);
   // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
   app.use('/admin/api', api);
 }

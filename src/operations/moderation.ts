@@ -1,4 +1,5 @@
 import { announceEventsChanged } from '../cache/events-changed.js';
+import { createChangeRecorder } from '../changes/change-log.js';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/connection.js';
 import {
@@ -40,18 +41,30 @@ export interface ActionOutcome {
 }
 
 /**
- * Runs a moderation write in one transaction with its audit entry and the change announcement
- * (other instances on PostgreSQL drop their caches when it commits), then drops this instance's.
+ * Runs a moderation write in one transaction with its audit entry, the change log (a hidden
+ * event is `removed` for the changes feed and outgoing webhooks, an unhidden one comes back) and
+ * the change announcement (other instances on PostgreSQL drop their caches when it commits),
+ * then drops this instance's caches. `write` hands the ids whose publication it may change to
+ * `applyHoldsOf`.
  */
 async function moderate(
   ctx: AppContext,
   actor: Actor,
   entry: { action: string; target: string },
-  write: (trx: Queryable, now: Date) => Promise<ActionOutcome>,
+  write: (
+    trx: Queryable,
+    now: Date,
+    applyHoldsOf: (ids: readonly string[]) => Promise<number>,
+  ) => Promise<ActionOutcome>,
 ): Promise<ActionOutcome> {
   const now = ctx.now();
   const result = await ctx.database.db.transaction().execute(async (trx) => {
-    const outcome = await write(trx, now);
+    const changes = createChangeRecorder();
+    const outcome = await write(trx, now, async (ids) => {
+      await changes.capture(trx, ids);
+      return applyHolds(trx, ids, now);
+    });
+    await changes.record(trx, now);
     await recordAudit(trx, {
       ...entry,
       at: now.toISOString(),
@@ -69,22 +82,22 @@ async function moderate(
 
 /** Hides an event from every public output until unhidden, through later deliveries too. */
 export function hideEvent(ctx: AppContext, actor: Actor, id: string): Promise<ActionOutcome> {
-  return moderate(ctx, actor, { action: 'event.hide', target: id }, async (trx, now) => {
+  return moderate(ctx, actor, { action: 'event.hide', target: id }, async (trx, now, apply) => {
     if ((await findStoredIds(trx, [id])).length === 0) return { outcome: 'not-found', changed: 0 };
     const added = await recordHidden(trx, id, now);
-    const changed = await applyHolds(trx, [id], now);
+    const changed = await apply([id]);
     return { outcome: added ? 'done' : 'unchanged', changed };
   });
 }
 
 /** Publishes a hidden event again as its source says (unless its organization is blocked). */
 export function unhideEvent(ctx: AppContext, actor: Actor, id: string): Promise<ActionOutcome> {
-  return moderate(ctx, actor, { action: 'event.unhide', target: id }, async (trx, now) => {
+  return moderate(ctx, actor, { action: 'event.unhide', target: id }, async (trx, _now, apply) => {
     const removed = await forgetHidden(trx, id);
     if ((await findStoredIds(trx, [id])).length === 0) {
       return { outcome: removed ? 'done' : 'not-found', changed: 0 };
     }
-    const changed = await applyHolds(trx, [id], now);
+    const changed = await apply([id]);
     return { outcome: removed ? 'done' : 'unchanged', changed };
   });
 }
@@ -104,10 +117,9 @@ export function blockOrganization(
     ctx,
     actor,
     { action: 'organization.block', target: `${source}/${organizationId}` },
-    async (trx, now) => {
+    async (trx, now, apply) => {
       const added = await recordBlock(trx, source, organizationId, now);
-      const ids = await findIdsOfOrganization(trx, source, organizationId);
-      const changed = await applyHolds(trx, ids, now);
+      const changed = await apply(await findIdsOfOrganization(trx, source, organizationId));
       return { outcome: added ? 'done' : 'unchanged', changed };
     },
   );
@@ -124,10 +136,9 @@ export function unblockOrganization(
     ctx,
     actor,
     { action: 'organization.unblock', target: `${source}/${organizationId}` },
-    async (trx, now) => {
+    async (trx, _now, apply) => {
       const removed = await forgetBlock(trx, source, organizationId);
-      const ids = await findIdsOfOrganization(trx, source, organizationId);
-      const changed = await applyHolds(trx, ids, now);
+      const changed = await apply(await findIdsOfOrganization(trx, source, organizationId));
       return { outcome: removed ? 'done' : 'unchanged', changed };
     },
   );
