@@ -114,6 +114,14 @@ function fullSync(name: string): Buffer {
   return Buffer.from(JSON.stringify({ ...message, messageType: 'ORGANIZATION_SYNC' }));
 }
 
+/** The newest entry of the changes feed. */
+async function latestChange(app: TestApp): Promise<{ _change: { event: string; kind: string } }> {
+  const feed = JSON.parse(await publicText(app, '/changes.json')) as {
+    items: { _change: { event: string; kind: string } }[];
+  };
+  return feed.items[0]!;
+}
+
 interface AuditEntry {
   action: string;
   target: string;
@@ -212,6 +220,8 @@ describe('hiding an event', () => {
     await expectWithdrawn(app, BRUNCH, 'Sunday Brunch Jazz');
     // The rest of the organization stays.
     await expectPublished(app, NIGHT_TAPES, 'Night Tapes');
+    // The changes feed (and outgoing webhooks) learn of it as a removal.
+    expect((await latestChange(app))._change).toMatchObject({ event: BRUNCH, kind: 'removed' });
 
     expect(await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/hide`)).toMatchObject({
       outcome: 'unchanged',
@@ -236,6 +246,7 @@ describe('hiding an event', () => {
     const unhidden = await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/unhide`);
     expect(unhidden).toEqual({ event: BRUNCH, action: 'unhide', outcome: 'done', changed: 1 });
     await expectPublished(app, BRUNCH, 'Sunday Brunch Jazz');
+    expect((await latestChange(app))._change).toMatchObject({ event: BRUNCH, kind: 'created' });
 
     expect((await api(app, 'POST', '/admin/api/events/stager-999/hide')).status).toBe(404);
     expect((await audit(app)).map((entry) => [entry.action, entry.target, entry.outcome])).toEqual([
