@@ -18,6 +18,8 @@ import {
 } from './feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { openApiHandler } from './openapi/document.js';
+import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
 import { PendingBodyBudget } from './webhook-body.js';
 import { webhookHandler } from './webhook-handlers.js';
@@ -46,6 +48,13 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  app.get(
+    PUBLIC_OPENAPI_PATH,
+    openApiHandler(ctx, () => publicApiDocument(ctx.config), {
+      cacheControl: 'public, max-age=3600',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+    }),
+  );
   // Short URLs of long filters (calendar clients refuse long ones): /f/<id>.ics and so on.
   for (const format of SHORT_FEED_FORMATS) {
     app.get(shortFeedPath(':id', format), shortFeedHandler(ctx, filters, format));
