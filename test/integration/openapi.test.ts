@@ -213,6 +213,10 @@ describe('documented parameter limits are the ones the server enforces', () => {
       if (typeof schema.exclusiveMinimum === 'number') {
         cases.push([`${name}=${schema.exclusiveMinimum}${base}`, 400]);
       }
+      for (const example of (schema.examples ?? []) as string[]) {
+        cases.push([`${name}=${encodeURIComponent(example)}`, 200]);
+      }
+      if (typeof schema.pattern === 'string') cases.push([`${name}=nonsense`, 400]);
       const items = schema.items as Json | undefined;
       for (const value of (schema.enum ?? items?.enum ?? []) as string[]) {
         cases.push([`${name}=${encodeURIComponent(value)}`, 200]);

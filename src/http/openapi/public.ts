@@ -370,16 +370,13 @@ const NOT_MODIFIED = {
 /** The operation of one filtered JSON output. */
 function feedOperation(
   format: FeedFormat,
-  summary: string,
-  description: string,
+  text: { operationId: string; summary: string; description: string },
   schema: string,
 ): OpenApiObject {
   const parameters = filterParameters(format.defaultLimit);
   return {
     get: {
-      operationId: format.name === 'api' ? 'listEvents' : 'jsonFeed',
-      summary,
-      description,
+      ...text,
       parameters: FILTER_PARAMETERS.map((name) => parameters[name]),
       responses: {
         200: jsonResponse('The events matching the filter.', schemaRef(schema), {
@@ -410,14 +407,21 @@ export function publicApiDocument(
     paths: {
       [api.path]: feedOperation(
         api,
-        'Upcoming events matching a filter',
-        'Every public field of each event. An event leaves the result when it ends (or is removed); cancelled events stay until they would have ended.',
+        {
+          operationId: 'listEvents',
+          summary: 'Upcoming events matching a filter',
+          description:
+            'Every public field of each event. An event leaves the result when it ends (or is removed); cancelled events stay until they would have ended.',
+        },
         'EventPage',
       ),
       [jsonFeed.path]: feedOperation(
         jsonFeed,
-        'The same events as JSON Feed 1.1',
-        'For feed readers; each item carries the event as the `_event` extension.',
+        {
+          operationId: 'jsonFeed',
+          summary: 'The same events as JSON Feed 1.1',
+          description: 'For feed readers; each item carries the event as the `_event` extension.',
+        },
         'JsonFeed',
       ),
       [shortFeedPath('{id}', jsonFeed)]: {
