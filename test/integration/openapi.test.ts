@@ -65,6 +65,7 @@ describe('the document', () => {
     expect(Object.keys(document.paths as Json).sort()).toEqual([
       '/api/events',
       '/api/openapi.json',
+      '/changes.json',
       '/events.json',
       '/f/{id}.json',
       '/healthz',
@@ -72,7 +73,7 @@ describe('the document', () => {
   });
 
   it('lists the filter grammar as the query parameters of the API and the JSON Feed', () => {
-    for (const path of ['/api/events', '/events.json']) {
+    for (const path of ['/api/events', '/events.json', '/changes.json']) {
       const parameters = parametersOf(path);
       expect(parameters.map((parameter) => parameter.name)).toEqual([...FILTER_PARAMETERS]);
       expect(parameters.every((parameter) => parameter.in === 'query')).toBe(true);
@@ -80,6 +81,7 @@ describe('the document', () => {
     const limit = (path: string) => parametersOf(path).find((p) => p.name === 'limit')?.schema;
     expect(limit('/api/events')).toMatchObject({ default: 100, maximum: 1000 });
     expect(limit('/events.json')).toMatchObject({ default: 500, maximum: 1000 });
+    expect(limit('/changes.json')).toMatchObject({ default: 100, maximum: 1000 });
   });
 
   it('is served with a strong ETag and answers If-None-Match with 304', async () => {
@@ -136,6 +138,18 @@ describe('real responses meet the schemas', () => {
     expect(errors).toEqual([]);
   });
 
+  it.each([
+    ['every change', '/changes.json', true],
+    ['a city', '/changes.json?city=Amsterdam&limit=3', true],
+    ['an empty result', '/changes.json?city=Atlantis', false],
+  ])('the changes feed with %s', async (_name, url, some) => {
+    const { response, errors } = await conformance('/changes.json', url);
+    expect(response.status).toBe(200);
+    expect(errors).toEqual([]);
+    const feed = JSON.parse(response.body) as { items: unknown[] };
+    expect(feed.items.length > 0).toBe(some);
+  });
+
   it('a short JSON Feed URL', async () => {
     const id = await saveShortFeed(app.ctx.database.db, '?city=Berlin', app.ctx.now());
     const { response, errors } = await conformance('/f/{id}.json', `/f/${id}.json`);
@@ -158,6 +172,7 @@ describe('real responses meet the schemas', () => {
     ['/api/events', '/api/events?near=north', 400, /"near"/],
     ['/api/events', `/api/events?q=${'x'.repeat(5000)}`, 414, /query string longer/],
     ['/events.json', '/events.json?from=2026-02-30', 400, /"from"/],
+    ['/changes.json', '/changes.json?radius=5', 400, /"radius" needs "near"/],
     ['/f/{id}.json', '/f/AAAAAAAAAAAA.json', 404, /no such short feed/],
     ['/f/{id}.json', '/f/AAAAAAAAAAAA.json?city=Berlin', 400, /takes no parameters/],
   ])('%s error: %s', async (template, url, status, message) => {

@@ -15,8 +15,10 @@ import type { EventStatus, Organizer, Price, Venue } from '../../events/types.js
 import { EVENT_ID_PATTERN } from '../../events/types.js';
 import { SHORT_FEED_ID_PATTERN } from '../../events/short-feeds.js';
 import type { PublicEvent } from '../../render/api.js';
+import { CHANGE_KIND_WORDS } from '../../render/change-words.js';
 import { SOURCE_NAMES } from '../../sources/index.js';
-import { FEED_FORMATS, shortFeedPath, type FeedFormat } from '../feed-handlers.js';
+import { CHANGE_FEED_DEFAULT_LIMIT, CHANGE_FEED_FORMATS } from '../change-feed-handlers.js';
+import { FEED_FORMATS, shortFeedPath } from '../feed-handlers.js';
 import {
   closedObject,
   errorResponse,
@@ -31,7 +33,7 @@ import {
 
 /**
  * The OpenAPI 3.1 description of Marquee's public JSON endpoints (GET /api/openapi.json): the
- * events API, the JSON Feed, the health check and this document. Query parameters come from the
+ * events API, the JSON Feeds of events and of changes, the health check and this document. Query parameters come from the
  * filter grammar (events/filter.ts): its parameter list, limits and accepted values.
  */
 
@@ -322,6 +324,40 @@ const schemas: Record<string, JsonSchema> = {
     },
     { description: "The JSON Feed extension `_event`: the event's facts as data." },
   ),
+  ChangeFeed: closedObject(
+    {
+      version: { const: 'https://jsonfeed.org/version/1.1' },
+      title: text,
+      home_page_url: { type: 'string', format: 'uri' },
+      feed_url: { type: 'string', format: 'uri' },
+      description: text,
+      authors: {
+        type: 'array',
+        items: closedObject({ name: text, url: { type: 'string', format: 'uri' } }),
+      },
+      items: { type: 'array', items: schemaRef('ChangeFeedItem') },
+    },
+    { description: 'JSON Feed 1.1 of changes, newest first.' },
+  ),
+  ChangeFeedItem: closedObject(
+    {
+      id: {
+        type: 'string',
+        description: "The event's feed item id and the revision: `tag:…:<event id>#r<revision>`.",
+      },
+      url: { type: 'string', format: 'uri', description: "The event's page." },
+      title: { type: 'string', description: 'The kind and the event: `Rescheduled: Night Tapes`.' },
+      content_text: { type: 'string', description: 'What changed, in plain words.' },
+      date_published: { ...dateTime, description: 'When Marquee recorded the change.' },
+      tags: { type: 'array', items: { type: 'string', enum: Object.keys(CHANGE_KIND_WORDS) } },
+      _change: closedObject({
+        event: { type: 'string', pattern: EVENT_ID_PATTERN.source },
+        kind: { type: 'string', enum: Object.keys(CHANGE_KIND_WORDS) },
+        revision: { type: 'integer', minimum: 1, description: "The event's revision after it." },
+      }),
+    },
+    { description: 'One published revision of an event.' },
+  ),
   Health: {
     type: 'object',
     description: 'The state of this instance; fields may be added.',
@@ -369,7 +405,7 @@ const NOT_MODIFIED = {
 
 /** The operation of one filtered JSON output. */
 function feedOperation(
-  format: FeedFormat,
+  format: { contentType: string; defaultLimit: number },
   text: { operationId: string; summary: string; description: string },
   schema: string,
 ): OpenApiObject {
@@ -398,6 +434,8 @@ export function publicApiDocument(
 ): OpenApiDocument {
   const api = FEED_FORMATS.api;
   const jsonFeed = FEED_FORMATS.jsonfeed;
+  const changesJsonFeed = CHANGE_FEED_FORMATS.find((format) => format.path === '/changes.json');
+  if (changesJsonFeed === undefined) throw new Error('openapi: no /changes.json format');
   return openApiDocument({
     title: `${config.siteTitle} public API`,
     version: PUBLIC_API_VERSION,
@@ -423,6 +461,16 @@ export function publicApiDocument(
           description: 'For feed readers; each item carries the event as the `_event` extension.',
         },
         'JsonFeed',
+      ),
+      [changesJsonFeed.path]: feedOperation(
+        { ...changesJsonFeed, defaultLimit: CHANGE_FEED_DEFAULT_LIMIT },
+        {
+          operationId: 'changesJsonFeed',
+          summary: 'Changes to the events matching a filter, as JSON Feed 1.1',
+          description:
+            'One item per published revision of an event, newest first: created, updated, rescheduled, relocated, cancelled, removed or merged. The filter is matched against each event as it stands now.',
+        },
+        'ChangeFeed',
       ),
       [shortFeedPath('{id}', jsonFeed)]: {
         get: {
