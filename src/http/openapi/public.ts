@@ -233,12 +233,17 @@ const eventProperties = {
   organizer: closedObject({
     id: orNull(text),
     name: orNull(text),
-    url: orNull({ type: 'string', description: "The organizer's web site." }),
+    url: orNull({
+      type: 'string',
+      format: 'uri',
+      description: "The organizer's web site; http(s) only.",
+    }),
     city: orNull(text),
   } satisfies Record<keyof Organizer, JsonSchema>),
   ticketUrl: orNull({
     type: 'string',
-    description: 'The ticket shop as the source gave it; check its scheme before linking it.',
+    format: 'uri',
+    description: 'The ticket shop; http(s) only (a link of another scheme is null).',
   }),
   prices: { type: 'array', items: schemaRef('Price') },
   soldOut: { type: 'boolean' },
