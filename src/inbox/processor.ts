@@ -17,6 +17,7 @@ import {
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
+import { observePayload, recordObservation } from './schema-watch-repository.js';
 import type { SourceMessage } from '../events/types.js';
 import type { SourceAdapter } from '../sources/types.js';
 
@@ -247,6 +248,11 @@ export class InboxProcessor {
       const original = await findAppliedDuplicate(db, delivery);
       if (original !== null) return this.recordDuplicate(db, delivery, original, logLines);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+      await recordObservation(
+        db,
+        delivery,
+        observePayload(adapter, delivery, payload, this.deps.logger),
+      );
       message = adapter.interpret(payload, { receivedAt });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);

@@ -163,14 +163,23 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({
       format: 'marquee-dump',
       version: 1,
-      schema: '0008-short-feeds',
+      schema: '0010-schema-watch',
     });
     expect(lines.at(-1)?.end).toEqual({
       deliveries: 12,
       events: 7,
       event_genres: 10,
       organizations: 1,
+      schema_watch: 34,
     });
+    // What the senders sent beyond what the adapters read travels too (see transfer.ts).
+    expect(rowsOf(original.dump, 'schema_watch')).toContainEqual(
+      expect.objectContaining({
+        source: 'stager',
+        kind: 'message-type',
+        value: 'ORGANIZATION_SETTINGS_CHANGED',
+      }),
+    );
     expect(rowsOf(original.dump, 'deliveries')[2]?.body).toBe(
       fixture('stager/organization-sync-removes-one.json').toString('base64'),
     );
@@ -257,7 +266,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(invalid.stderr).toContain(`marquee import: line ${firstEvent + 1}: title: `);
 
     const newer = await importText(
-      [lines[0]!.replace('"0008-short-feeds"', '"9999-later"'), ...lines.slice(1)].join('\n'),
+      [lines[0]!.replace('"0010-schema-watch"', '"9999-later"'), ...lines.slice(1)].join('\n'),
     );
     expect(newer.code).toBe(1);
     expect(newer.stderr).toContain('the dump comes from a newer Marquee (schema 9999-later');
