@@ -184,28 +184,65 @@ function count(into: PathCounts, path: string): void {
 
 const keyOf = (key: string) => (key.length > MAX_KEY_LENGTH ? key.slice(0, MAX_KEY_LENGTH) : key);
 
-/** Counts every key below `value`, none of which is read. */
-function countUnread(value: unknown, path: string, into: PathCounts, depth: number): void {
-  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return;
-  if (Array.isArray(value)) {
-    const itemPath = `${path}[]`;
-    for (const item of value) countUnread(item, itemPath, into, depth + 1);
-    return;
+/**
+ * The path of `key` below `parent`, the same string each time: an event list repeats the same
+ * unread keys thousands of times, and a reused string keeps its hash for the counting map.
+ */
+class PathNames {
+  private readonly children = new Map<string, Map<string, string>>();
+  private readonly items = new Map<string, string>();
+
+  /** The path of an object's key. */
+  of(parent: string, key: string): string {
+    let names = this.children.get(parent);
+    if (!names) this.children.set(parent, (names = new Map()));
+    let name = names.get(key);
+    if (name === undefined) names.set(key, (name = joinPath(parent, keyOf(key))));
+    return name;
   }
-  for (const key in value) {
-    const childPath = joinPath(path, keyOf(key));
-    count(into, childPath);
-    countUnread((value as Record<string, unknown>)[key], childPath, into, depth + 1);
+
+  /** The path of an array's items. */
+  itemsOf(parent: string): string {
+    let name = this.items.get(parent);
+    if (name === undefined) this.items.set(parent, (name = `${parent}[]`));
+    return name;
   }
 }
 
-function walk(value: unknown, shape: PayloadShape, into: PathCounts, depth: number): void {
+/** Counts every key below `value`, none of which is read. */
+function countUnread(
+  value: unknown,
+  path: string,
+  into: PathCounts,
+  names: PathNames,
+  depth: number,
+): void {
+  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    const itemPath = names.itemsOf(path);
+    for (const item of value) countUnread(item, itemPath, into, names, depth + 1);
+    return;
+  }
+  for (const key in value) {
+    const childPath = names.of(path, key);
+    count(into, childPath);
+    countUnread((value as Record<string, unknown>)[key], childPath, into, names, depth + 1);
+  }
+}
+
+function walk(
+  value: unknown,
+  shape: PayloadShape,
+  into: PathCounts,
+  names: PathNames,
+  depth: number,
+): void {
   if (shape.ignored || depth > MAX_DEPTH || typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
     if (shape.items) {
-      for (const item of value) walk(item, shape.items, into, depth + 1);
+      for (const item of value) walk(item, shape.items, into, names, depth + 1);
     } else {
-      countUnread(value, shape.path, into, depth);
+      countUnread(value, shape.path, into, names, depth);
     }
     return;
   }
@@ -215,18 +252,18 @@ function walk(value: unknown, shape: PayloadShape, into: PathCounts, depth: numb
     const known = fields?.get(key);
     if (known) {
       // Scalars dominate payloads: only objects and arrays are walked further.
-      if (typeof child === 'object' && child !== null) walk(child, known, into, depth + 1);
+      if (typeof child === 'object' && child !== null) walk(child, known, into, names, depth + 1);
     } else {
-      const childPath = joinPath(shape.path, keyOf(key));
+      const childPath = names.of(shape.path, key);
       count(into, childPath);
-      countUnread(child, childPath, into, depth + 1);
+      countUnread(child, childPath, into, names, depth + 1);
     }
   }
 }
 
 /** Adds to `into` every key path of `payload` that `shape` does not read, with how often it occurs. */
 export function countUnreadPaths(payload: unknown, shape: PayloadShape, into: PathCounts): void {
-  walk(payload, shape, into, 0);
+  walk(payload, shape, into, new PathNames(), 0);
 }
 
 /** True when `shape` reads `path` (or lies in a subtree it deliberately ignores). */

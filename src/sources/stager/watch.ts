@@ -26,6 +26,8 @@ const statusSchema = eventSchema.shape.status;
 function statusOf(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string') return JSON.stringify(value);
+  // Most statuses arrive as the contract spells them: no parse needed.
+  if (STAGER_STATUSES.includes(value)) return value;
   return statusSchema.parse(value) ?? null;
 }
 
