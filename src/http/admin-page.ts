@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Eta } from 'eta';
 import type { ModerationView } from '../operations/moderation.js';
 import type { OperationsStatus } from '../operations/status.js';
+import { renderSchemaWatchSection } from './admin-schema-watch-section.js';
 import { VIEWS_DIR } from '../render/pages/templates.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import { DELIVERY_STATUSES, EVENT_STATUSES } from './admin-api-handlers.js';
@@ -119,6 +120,7 @@ export function adminPageModel(
     audit: moderation.audit.map((entry) => ({ ...entry, at: time(entry.at) })),
     auditTotal: moderation.auditTotal,
     events: status.events,
+    schemaWatchSection: renderSchemaWatchSection(status.schemaWatch, options.timeZone),
     jobsEnabled: status.jobsEnabled,
     scheduleTimeZone: status.scheduleTimeZone,
     jobs: status.jobs.map((job) => ({

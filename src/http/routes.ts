@@ -17,6 +17,7 @@ import {
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
   feedHandler,
@@ -29,6 +30,8 @@ import {
 import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { openApiHandler } from './openapi/document.js';
+import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
 import { PendingBodyBudget } from './webhook-body.js';
 import { registerWebhookAdminRoutes } from './webhook-admin-handlers.js';
@@ -58,6 +61,13 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  app.get(
+    PUBLIC_OPENAPI_PATH,
+    openApiHandler(ctx, () => publicApiDocument(ctx.config), {
+      cacheControl: 'public, max-age=3600',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+    }),
+  );
   // One entry per published revision of an event, newest first (changes/change-log.ts).
   for (const format of CHANGE_FEED_FORMATS) {
     app.get(format.path, changeFeedHandler(ctx, filters, format));
@@ -97,6 +107,7 @@ export function registerRoutes(
   app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
   app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
   app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
   // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
   app.use('/admin/api', api);

@@ -25,14 +25,16 @@ import { migrations } from '../db/migrations/index.js';
  *   {"format":"marquee-dump","version":1,"schema":"0011-change-log","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
- *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"hidden_events":0,
- *    "organization_blocks":0,"audit_log":0}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
+ *    "hidden_events":0,"organization_blocks":0,"audit_log":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
- * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. The
- * moderation state (hidden events, blocked organizations) and the audit log travel too; dumps of
- * schemas before 0009 have none of them. Job claims are not dumped: they only keep instances
- * from running one schedule twice; short feeds neither: their ids come back from their filters.
+ * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
+ * claims are not dumped: they only keep instances from running one schedule twice; short feeds
+ * neither: their ids come back from their filters. The schema watch is: once retention purged
+ * the raw bodies it came from, it cannot be rebuilt, and its example delivery ids stay valid
+ * because deliveries keep their ids. The moderation state (hidden events, blocked
+ * organizations) and the audit log travel too; dumps of schemas before 0009 have none of them.
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -46,16 +48,11 @@ const DUMP_TABLES = [
   'events',
   'event_genres',
   'organizations',
+  'schema_watch',
   'hidden_events',
   'organization_blocks',
   'audit_log',
 ] as const;
-/** Tables added after the first dumps: an older dump's end line does not count them. */
-const LATER_TABLES: ReadonlySet<DumpTable> = new Set([
-  'hidden_events',
-  'organization_blocks',
-  'audit_log',
-]);
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
 
@@ -109,6 +106,17 @@ const organizationRow = z.strictObject({
   last_sync_at: optionalText,
   last_sync_delivery_id: optionalInteger,
   last_sync_event_count: optionalInteger,
+});
+
+const schemaWatchRow = z.strictObject({
+  source: text,
+  kind: text,
+  value: text,
+  occurrences: integer,
+  deliveries: integer,
+  first_seen_at: text,
+  last_seen_at: text,
+  example_delivery_id: integer,
 });
 
 const hiddenEventRow = z.strictObject({ event_id: text, hidden_at: text });
@@ -200,6 +208,12 @@ const TABLES: readonly TableTransfer[] = [
     insert: (db, rows) => db.insertInto('organizations').values(rows).execute(),
   }),
   tableTransfer({
+    table: 'schema_watch',
+    key: ['source', 'kind', 'value'],
+    schema: schemaWatchRow,
+    insert: (db, rows) => db.insertInto('schema_watch').values(rows).execute(),
+  }),
+  tableTransfer({
     table: 'hidden_events',
     key: ['event_id'],
     schema: hiddenEventRow,
@@ -226,6 +240,7 @@ const emptyCounts = (): TableCounts => ({
   events: 0,
   event_genres: 0,
   organizations: 0,
+  schema_watch: 0,
   hidden_events: 0,
   organization_blocks: 0,
   audit_log: 0,
@@ -379,8 +394,12 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
+// Dumps before 0010 (schema_watch) and 0009 (moderation) lack counts: a table a dump does not
+// name has no rows.
 const endLine = z.strictObject({
-  end: z.partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative()),
+  end: z
+    .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())
+    .transform((counts): TableCounts => ({ ...emptyCounts(), ...counts })),
 });
 
 const bodyLine = z.union([rowLine, endLine]);
@@ -545,19 +564,11 @@ async function insertLines(
 }
 
 /** The end line's counts must match the rows read: a dump cut at a line boundary is caught here. */
-function checkEndCounts(number: number, expected: Partial<TableCounts>, counts: TableCounts): void {
-  const missing = DUMP_TABLES.filter(
-    (table) => expected[table] === undefined && !LATER_TABLES.has(table),
-  );
-  if (missing.length > 0) {
-    throw new TransferError(
-      `line ${number}: the end line lacks the counts of ${missing.join(', ')}`,
-    );
-  }
-  const wrong = DUMP_TABLES.filter((table) => (expected[table] ?? 0) !== counts[table]);
+function checkEndCounts(number: number, expected: TableCounts, counts: TableCounts): void {
+  const wrong = DUMP_TABLES.filter((table) => expected[table] !== counts[table]);
   if (wrong.length > 0) {
     const differences = wrong.map(
-      (table) => `${table}: ${expected[table] ?? 0} exported, ${counts[table]} in the dump`,
+      (table) => `${table}: ${expected[table]} exported, ${counts[table]} in the dump`,
     );
     throw new TransferError(`line ${number}: rows are missing (${differences.join('; ')})`);
   }

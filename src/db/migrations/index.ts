@@ -8,6 +8,7 @@ import * as messageOrder from './0006-message-order.js';
 import * as announcedAndGeo from './0007-announced-and-geo.js';
 import * as shortFeeds from './0008-short-feeds.js';
 import * as moderation from './0009-moderation.js';
+import * as schemaWatch from './0010-schema-watch.js';
 import * as changeLog from './0011-change-log.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
@@ -21,5 +22,6 @@ export const migrations: Record<string, Migration> = {
   '0007-announced-and-geo': announcedAndGeo,
   '0008-short-feeds': shortFeeds,
   '0009-moderation': moderation,
+  '0010-schema-watch': schemaWatch,
   '0011-change-log': changeLog,
 };
