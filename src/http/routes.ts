@@ -30,6 +30,7 @@ import {
 import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { ADMIN_OPENAPI_PATH, adminApiDocument } from './openapi/admin.js';
 import { openApiHandler } from './openapi/document.js';
 import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
@@ -107,6 +108,11 @@ export function registerRoutes(
   app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
   app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
   app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  app.get(
+    ADMIN_OPENAPI_PATH,
+    api,
+    openApiHandler(ctx, () => adminApiDocument(ctx.config), { cacheControl: 'no-store' }),
+  );
   app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
   // Anything else under /admin/api/ asks for the token too: nothing there shows without it.

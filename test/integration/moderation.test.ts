@@ -145,6 +145,7 @@ const ADMIN_API_ROUTES: ['GET' | 'POST', string][] = [
   ['GET', '/admin/api/deliveries/1'],
   ['POST', '/admin/api/deliveries/1/replay'],
   ['GET', '/admin/api/audit'],
+  ['GET', '/admin/api/openapi.json'],
   ['GET', '/admin/api/no-such-route'],
 ];
 
