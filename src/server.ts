@@ -38,6 +38,11 @@ export async function startServer(options: {
   now?: () => Date;
   port?: number;
   host?: string;
+  /**
+   * Whether cached renderings follow writes other processes make to the SQLite file (default
+   * true); the bench turns it off to measure what the check costs.
+   */
+  followFileWrites?: boolean;
 }): Promise<RunningServer> {
   const database = openDatabase(options.config);
   let identity: InstallationIdentity;
@@ -72,6 +77,10 @@ export async function startServer(options: {
   });
   let listener: ChangeListener | null = null;
   let sweep: NodeJS.Timeout | undefined;
+  if (database.dialect === 'sqlite' && options.followFileWrites !== false) {
+    // The CLI's replay, import or prune write the same file from another process.
+    ctx.caches.dataVersion.followFileWrites(() => database.dataVersion());
+  }
   if (database.dialect === 'postgres') {
     listener = followEventsChanged(database.connection, {
       instanceId: ctx.instanceId,

@@ -45,6 +45,11 @@ export interface SqliteHandle extends HandleBase {
   /** The driver handle, for what Kysely does not cover: online backup, pragmas. */
   sqlite: SqliteDatabase.Database;
   path: string;
+  /**
+   * SQLite's `PRAGMA data_version` on this connection: changes when another connection (another
+   * process) commits to the file, never for this connection's own writes.
+   */
+  dataVersion(): number;
 }
 
 export interface PostgresHandle extends HandleBase {
@@ -82,7 +87,9 @@ export function openSqliteDatabase(databasePath: string): SqliteHandle {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
+  const dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck();
   let closed = false;
+  let lastDataVersion = 0;
   return {
     dialect: 'sqlite',
     db,
@@ -90,6 +97,11 @@ export function openSqliteDatabase(databasePath: string): SqliteHandle {
     sqlite,
     path: databasePath,
     location: databasePath,
+    dataVersion() {
+      // A request finishing during shutdown may ask after the connection closed.
+      if (!closed) lastDataVersion = dataVersion.get() as number;
+      return lastDataVersion;
+    },
     async close() {
       if (closed) return;
       closed = true;
