@@ -7,7 +7,7 @@ if (unsupported !== null) {
   console.error(unsupported);
   process.exit(1);
 }
-const { ConfigError, loadConfig } = await import('./config.js');
+const { ConfigError, loadConfig, loadEnvFile } = await import('./config.js');
 const { createLogger } = await import('./logger.js');
 const { startServer } = await import('./server.js');
 
@@ -15,6 +15,8 @@ const { startServer } = await import('./server.js');
 async function main(): Promise<void> {
   let config;
   try {
+    // Settings from .env in the working directory; the process environment wins.
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {

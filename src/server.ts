@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
-import { migrateToLatest, openDatabase } from './db/connection.js';
+import { checkPostgresReachable, migrateToLatest, openDatabase } from './db/connection.js';
 import { checkIntegrity } from './db/integrity.js';
 import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
 import type { Config } from './config.js';
@@ -47,6 +47,8 @@ export async function startServer(options: {
   const database = openDatabase(options.config);
   let identity: InstallationIdentity;
   try {
+    // A clear error before the first query: which server could not be reached, and why.
+    if (database.dialect === 'postgres') await checkPostgresReachable(database);
     await migrateToLatest(database.db);
     identity = await settleInstallationIdentity(database.db, {
       publicHost: options.config.publicHost,

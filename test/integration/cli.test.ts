@@ -57,6 +57,22 @@ describe('marquee (the command line)', { timeout: 30_000 }, () => {
     },
   );
 
+  it('prints the version and the schema it migrates to', async () => {
+    const { version } = JSON.parse(
+      fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const latest = Object.keys(migrations).at(-1) as string;
+    for (const flag of ['--version', '-V']) {
+      expect(await cli([flag])).toEqual({
+        code: 0,
+        stdout: `marquee ${version}\nschema ${latest}\n`,
+        stderr: '',
+      });
+    }
+    const status = await cli(['status'], databaseEnv(await preparedDatabase()));
+    expect(status.stdout).toContain(`\nmarquee ${version}, schema ${latest}\n`);
+  });
+
   it('prints help for the CLI and for each command; exit 2 on misuse', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
