@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseByteSize, withEnvFile } from '../../src/config.js';
+import { parseEnv } from 'node:util';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  loadConfig,
+  parseByteSize,
+  withEnvFile,
+} from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -116,6 +123,16 @@ describe('loadConfig', () => {
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }
+  });
+
+  it('loads the container example as it stands: every interface, names Marquee knows', () => {
+    const text = fs.readFileSync(new URL('../../docker.env.example', import.meta.url), 'utf8');
+    const env = parseEnv(text);
+    for (const name of Object.keys(env)) expect(CONFIG_VARIABLES, name).toContain(name);
+    for (const name of [...text.matchAll(/^# ([A-Z_]+)=/gm)].map((match) => match[1]))
+      expect(CONFIG_VARIABLES, name).toContain(name);
+    const config = loadConfig(env);
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 3000, trustProxy: '1' });
   });
 
   it('reads ICS_MAX_BYTES as a size of at least 16kb', () => {
