@@ -229,8 +229,11 @@ describe('marquee (the command line)', { timeout: 30_000 }, () => {
       terminal,
     );
     expect(exported.code).toBe(0);
-    expect(exported.stderr).toMatch(/^\r\x1b\[2Kexporting: \d+ rows written \(\d+\.\d s\)/);
-    expect(exported.stderr.endsWith('\r\x1b[2K')).toBe(true);
+    // Each drawing starts with a carriage return and "erase line"; the last one is erased.
+    const eraseLine = '\r\x1b[2K';
+    expect(exported.stderr.startsWith(`${eraseLine}exporting: `)).toBe(true);
+    expect(exported.stderr).toMatch(/exporting: \d+ rows written \(\d+\.\d s\)/);
+    expect(exported.stderr.endsWith(eraseLine)).toBe(true);
     expect(exported.stdout).toMatch(
       /^exported 2 deliveries, .* to .*dump\.jsonl\.gz in \d+\.\d s\n$/,
     );
