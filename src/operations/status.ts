@@ -86,7 +86,8 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     countPendingDeliveries(db),
     countEventsByStatus(db),
     checkSyncFreshness(ctx),
-    appliedSchemaVersion(db),
+    // A damaged file may fail this read; the page must still say it is damaged.
+    appliedSchemaVersion(db).catch(() => null),
   ]);
   const sourceStatuses: SourceStatus[] = [];
   for (const adapter of Object.values(ctx.inbox.sources)) {
