@@ -90,6 +90,22 @@ export interface ShortFeedTable {
   created_at: string;
 }
 
+/** A finding of the schema watch (inbox/schema-watch-repository.ts), counted per delivery. */
+export interface SchemaWatchTable {
+  source: string;
+  /** `path`, `message-type`, `status` or `combination` (sources/schema-watcher.ts). */
+  kind: string;
+  value: string;
+  /** How often it occurred, over all deliveries. */
+  occurrences: number;
+  /** In how many deliveries. */
+  deliveries: number;
+  first_seen_at: string;
+  last_seen_at: string;
+  /** The newest delivery that held it: the likeliest to still have its raw body. */
+  example_delivery_id: number;
+}
+
 /** One published revision of an event (changes/change-log.ts): the changes feed and the webhook outbox. */
 export interface EventChangeTable {
   id: Generated<number>;
@@ -146,6 +162,7 @@ export interface Database {
   job_claims: JobClaimTable;
   installation: InstallationTable;
   short_feeds: ShortFeedTable;
+  schema_watch: SchemaWatchTable;
   event_changes: EventChangeTable;
   webhook_subscriptions: WebhookSubscriptionTable;
   webhook_attempts: WebhookAttemptTable;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Eta } from 'eta';
 import type { OperationsStatus } from '../operations/status.js';
+import { renderSchemaWatchSection } from './admin-schema-watch-section.js';
 
 /**
  * The admin status page: a view model from the operations status, laid out by views/admin.eta
@@ -77,6 +78,7 @@ export function adminPageModel(
       lastSyncAt: time(organization.lastSyncAt),
     })),
     events: status.events,
+    schemaWatchSection: renderSchemaWatchSection(status.schemaWatch, options.timeZone),
     jobsEnabled: status.jobsEnabled,
     scheduleTimeZone: status.scheduleTimeZone,
     jobs: status.jobs.map((job) => ({

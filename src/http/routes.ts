@@ -7,6 +7,7 @@ import {
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
   feedHandler,
@@ -19,6 +20,8 @@ import {
 import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { openApiHandler } from './openapi/document.js';
+import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
 import { PendingBodyBudget } from './webhook-body.js';
 import { registerWebhookAdminRoutes } from './webhook-admin-handlers.js';
@@ -48,6 +51,13 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  app.get(
+    PUBLIC_OPENAPI_PATH,
+    openApiHandler(ctx, () => publicApiDocument(ctx.config), {
+      cacheControl: 'public, max-age=3600',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+    }),
+  );
   // One entry per published revision of an event, newest first (changes/change-log.ts).
   for (const format of CHANGE_FEED_FORMATS) {
     app.get(format.path, changeFeedHandler(ctx, filters, format));
@@ -73,5 +83,6 @@ export function registerRoutes(
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
+  app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
 }

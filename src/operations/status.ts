@@ -11,6 +11,7 @@ import {
 import { JOBS, nextRunOf } from '../jobs/scheduler.js';
 import { checkSyncFreshness } from '../jobs/sync-watchdog.js';
 import { MARQUEE_VERSION } from '../version.js';
+import { collectSchemaWatch, type SourceSchemaWatch } from './schema-watch.js';
 
 /** Everything an operator asks "is it working?" about, for GET /admin, /admin/status.json and `marquee status`. */
 export interface OperationsStatus {
@@ -49,6 +50,8 @@ export interface OperationsStatus {
   database: DatabaseSize;
   /** The latest integrity check of the SQLite file; null on PostgreSQL or before one ran. */
   integrity: { mode: string; checkedAt: string; problems: string[] } | null;
+  /** What the senders sent that the adapters do not read or know (GET /admin/api/schema-watch). */
+  schemaWatch: SourceSchemaWatch[];
 }
 
 export interface SourceStatus {
@@ -80,7 +83,7 @@ const DAY_MS = 86_400_000;
 export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> {
   const db = ctx.database.db;
   const now = ctx.now();
-  const [counts, lastTimes, backlog, events, freshness, schema] = await Promise.all([
+  const [counts, lastTimes, backlog, events, freshness, schema, schemaWatch] = await Promise.all([
     countDeliveries(db, new Date(now.getTime() - DAY_MS)),
     lastDeliveryTimes(db),
     countPendingDeliveries(db),
@@ -88,6 +91,7 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
     checkSyncFreshness(ctx),
     // A damaged file may fail this read; the page must still say it is damaged.
     appliedSchemaVersion(db).catch(() => null),
+    collectSchemaWatch(db, ctx.inbox.sources),
   ]);
   const sourceStatuses: SourceStatus[] = [];
   for (const adapter of Object.values(ctx.inbox.sources)) {
@@ -169,5 +173,6 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
           problems: ctx.database.integrity.problems,
         }
       : null,
+    schemaWatch,
   };
 }

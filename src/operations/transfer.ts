@@ -25,11 +25,13 @@ import { migrations } from '../db/migrations/index.js';
  *   {"format":"marquee-dump","version":1,"schema":"0011-change-log","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
- *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
  * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
- * claims are not dumped: they only keep instances from running one schedule twice.
+ * claims are not dumped: they only keep instances from running one schedule twice. The schema
+ * watch is: once retention purged the raw bodies it came from, it cannot be rebuilt, and its
+ * example delivery ids stay valid because deliveries keep their ids.
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -38,7 +40,13 @@ const DUMP_VERSION = 1;
 /** A dump or a database that cannot be transferred, with what to do about it. */
 export class TransferError extends Error {}
 
-const DUMP_TABLES = ['deliveries', 'events', 'event_genres', 'organizations'] as const;
+const DUMP_TABLES = [
+  'deliveries',
+  'events',
+  'event_genres',
+  'organizations',
+  'schema_watch',
+] as const;
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
 
@@ -90,6 +98,17 @@ const organizationRow = z.strictObject({
   last_sync_at: optionalText,
   last_sync_delivery_id: optionalInteger,
   last_sync_event_count: optionalInteger,
+});
+
+const schemaWatchRow = z.strictObject({
+  source: text,
+  kind: text,
+  value: text,
+  occurrences: integer,
+  deliveries: integer,
+  first_seen_at: text,
+  last_seen_at: text,
+  example_delivery_id: integer,
 });
 
 /** How one table is read, written to the dump, checked and inserted. */
@@ -162,6 +181,12 @@ const TABLES: readonly TableTransfer[] = [
     schema: organizationRow,
     insert: (db, rows) => db.insertInto('organizations').values(rows).execute(),
   }),
+  tableTransfer({
+    table: 'schema_watch',
+    key: ['source', 'kind', 'value'],
+    schema: schemaWatchRow,
+    insert: (db, rows) => db.insertInto('schema_watch').values(rows).execute(),
+  }),
 ];
 
 const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
@@ -171,6 +196,7 @@ const emptyCounts = (): TableCounts => ({
   events: 0,
   event_genres: 0,
   organizations: 0,
+  schema_watch: 0,
 });
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -333,7 +359,12 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
-const endLine = z.strictObject({ end: z.record(z.enum(DUMP_TABLES), z.int().nonnegative()) });
+// Dumps before 0010 have no schema_watch count: a table a dump does not name has no rows.
+const endLine = z.strictObject({
+  end: z
+    .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())
+    .transform((counts): TableCounts => ({ ...emptyCounts(), ...counts })),
+});
 
 const bodyLine = z.union([rowLine, endLine]);
 

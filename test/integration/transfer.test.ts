@@ -170,7 +170,16 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
       events: 7,
       event_genres: 10,
       organizations: 1,
+      schema_watch: 34,
     });
+    // What the senders sent beyond what the adapters read travels too (see transfer.ts).
+    expect(rowsOf(original.dump, 'schema_watch')).toContainEqual(
+      expect.objectContaining({
+        source: 'stager',
+        kind: 'message-type',
+        value: 'ORGANIZATION_SETTINGS_CHANGED',
+      }),
+    );
     expect(rowsOf(original.dump, 'deliveries')[2]?.body).toBe(
       fixture('stager/organization-sync-removes-one.json').toString('base64'),
     );
