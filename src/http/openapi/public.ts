@@ -376,10 +376,10 @@ const schemas: Record<string, JsonSchema> = {
       },
       database: { type: 'string', enum: ['ok', 'unreachable', 'damaged'] },
       version: { type: 'string', description: "Marquee's version (its package.json)." },
-      schema: {
-        ...orNull({ type: 'string' }),
+      schema: orNull({
+        type: 'string',
         description: 'The latest migration applied to the database: its schema version.',
-      },
+      }),
       inboxBacklog: {
         type: 'integer',
         minimum: 0,
