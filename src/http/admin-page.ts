@@ -80,6 +80,7 @@ export function adminPageModel(
     css: CSS,
     notice: options.notice,
     generatedAt: time(status.generatedAt),
+    version: status.version,
     inboxBacklog: status.inboxBacklog,
     database: status.database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite',
     databaseKiB: Math.round(status.database.bytes / 1024),

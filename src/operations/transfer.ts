@@ -310,6 +310,7 @@ async function* tableLines(
   db: Queryable,
   spec: TableTransfer,
   counts: TableCounts,
+  onProgress?: (counts: TableCounts) => void,
 ): AsyncGenerator<string> {
   let after: unknown[] | null = null;
   for (;;) {
@@ -324,11 +325,18 @@ async function* tableLines(
     });
     counts[spec.table] += page.length;
     yield lines.join('');
+    onProgress?.(counts);
     after = spec.key.map((column) => last[column]);
   }
 }
 
-async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, exportedAt: Date) {
+async function* dumpLines(
+  db: Queryable,
+  schema: string,
+  counts: TableCounts,
+  exportedAt: Date,
+  onProgress?: (counts: TableCounts) => void,
+) {
   const installation = await db
     .selectFrom('installation')
     .select(['key', 'value'])
@@ -342,19 +350,20 @@ async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, ex
     installation: Object.fromEntries(installation.map((row) => [row.key, row.value])),
   };
   yield `${JSON.stringify(header)}\n`;
-  for (const spec of TABLES) yield* tableLines(db, spec, counts);
+  for (const spec of TABLES) yield* tableLines(db, spec, counts, onProgress);
   yield `${JSON.stringify({ end: counts })}\n`;
 }
 
 /**
  * Writes every delivery, event, event genre, organization, moderation decision and audit entry
- * to `output` as a dump (gzipped with `gzip`), and ends it, stamped `exportedAt`. The rows are one consistent snapshot, so
- * exporting while Marquee runs is safe. Resolves to the number of rows per table.
+ * to `output` as a dump (gzipped with `gzip`), and ends it, stamped `exportedAt`. The rows are
+ * one consistent snapshot, so exporting while Marquee runs is safe. Resolves to the number of
+ * rows per table; `onProgress` hears the rows written so far after each page.
  */
 export async function exportDatabase(
   handle: DatabaseHandle,
   output: Writable,
-  options: { exportedAt: Date; gzip?: boolean },
+  options: { exportedAt: Date; gzip?: boolean; onProgress?: (counts: TableCounts) => void },
 ): Promise<TableCounts> {
   const schema = await appliedSchema(handle.db);
   // PostgreSQL: one snapshot for every page; SQLite's transaction is a snapshot in WAL mode.
@@ -364,9 +373,12 @@ export async function exportDatabase(
     .setAccessMode('read only')
     .execute(async (trx) => {
       const counts = emptyCounts();
-      const lines = Readable.from(dumpLines(trx, schema, counts, options.exportedAt), {
-        objectMode: false,
-      });
+      const lines = Readable.from(
+        dumpLines(trx, schema, counts, options.exportedAt, options.onProgress),
+        {
+          objectMode: false,
+        },
+      );
       if (options.gzip) await pipeline(lines, createGzip(), output);
       else await pipeline(lines, output);
       return counts;
@@ -526,6 +538,7 @@ async function insertBatch(db: Queryable, batch: Batch): Promise<void> {
 async function insertLines(
   db: Queryable,
   lines: AsyncIterator<[number, string]>,
+  onProgress?: (counts: TableCounts) => void,
 ): Promise<TableCounts> {
   const counts = emptyCounts();
   let batch: Batch | null = null;
@@ -551,6 +564,7 @@ async function insertLines(
     ) {
       await insertBatch(db, batch);
       batch = null;
+      onProgress?.(counts);
     }
     batch ??= { spec, rows: [], bytes: 0, firstLine: number, lastLine: number };
     batch.rows.push(row);
@@ -606,12 +620,13 @@ function isZlibError(error: unknown): boolean {
 
 /**
  * Reads a dump (gunzipping with `gzip`) into an empty, migrated database in one transaction:
- * all of it or, on any error, nothing. Resolves to the number of rows per table.
+ * all of it or, on any error, nothing. Resolves to the number of rows per table; `onProgress`
+ * hears the rows read so far after each batch inserted.
  */
 export async function importDatabase(
   handle: DatabaseHandle,
   input: Readable,
-  options: { gzip?: boolean } = {},
+  options: { gzip?: boolean; onProgress?: (counts: TableCounts) => void } = {},
 ): Promise<TableCounts> {
   const pending = await pendingMigrations(handle.db);
   if (pending.length > 0) {
@@ -626,7 +641,7 @@ export async function importDatabase(
       const first = await lines.next();
       if (first.done) throw new TransferError('the dump is empty');
       const installation = checkHeader(...first.value);
-      const inserted = await insertLines(trx, lines);
+      const inserted = await insertLines(trx, lines, options.onProgress);
       await restoreInstallation(trx, installation);
       await advanceSerialIds(trx);
       // Other instances on this database drop their cached feeds when the import commits.
