@@ -1,5 +1,6 @@
 import ICAL from 'ical.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { saveShortFeed } from '../../src/events/short-feeds.js';
 import { cli } from '../helpers/cli.js';
 import {
   fixture,
@@ -70,15 +71,25 @@ async function publicText(app: TestApp, path: string): Promise<string> {
   return response.text();
 }
 
+/** A short feed (/f/<id>.json) of the fixtures' city, as a subscriber would hold it. */
+async function shortFeedPaths(app: TestApp): Promise<string[]> {
+  const id = await saveShortFeed(app.ctx.database.db, '?city=Amsterdam', app.ctx.now());
+  return [`/f/${id}.json`, `/f/${id}.rss`];
+}
+
 async function expectPublished(app: TestApp, id: string, title: string): Promise<void> {
-  for (const path of LISTING_PATHS) expect(await publicText(app, path), path).toContain(title);
+  for (const path of [...LISTING_PATHS, ...(await shortFeedPaths(app))]) {
+    expect(await publicText(app, path), path).toContain(title);
+  }
   expect((await app.get(`/events/${id}`)).status).toBe(200);
   expect((await calendar(app, '/events.ics')).get(id)?.status).toBe('CONFIRMED');
 }
 
 /** Out of every output; calendars keep a cancelled tombstone (the event is upcoming). */
 async function expectWithdrawn(app: TestApp, id: string, title: string): Promise<void> {
-  for (const path of LISTING_PATHS) expect(await publicText(app, path), path).not.toContain(title);
+  for (const path of [...LISTING_PATHS, ...(await shortFeedPaths(app))]) {
+    expect(await publicText(app, path), path).not.toContain(title);
+  }
   expect((await app.get(`/events/${id}`)).status).toBe(410);
   expect((await calendar(app, '/events.ics')).get(id)?.status).toBe('CANCELLED');
   expect((await calendar(app, `/events/${id}.ics`)).get(id)?.status).toBe('CANCELLED');
