@@ -66,6 +66,14 @@ export async function applyHolds(
 ): Promise<number> {
   const targets = new Map<EventVisibility, string[]>();
   for (const part of chunks([...new Set(ids)])) {
+    // Rows written before migration 0009 hold what the source said in `visibility` only: keep
+    // it before `visibility` becomes a moderation decision.
+    await db
+      .updateTable('events')
+      .set((eb) => ({ source_visibility: eb.ref('visibility') }))
+      .where('id', 'in', part)
+      .where('source_visibility', 'is', null)
+      .execute();
     const rows = await db
       .selectFrom('events')
       .leftJoin('hidden_events', 'hidden_events.event_id', 'events.id')

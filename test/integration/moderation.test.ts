@@ -273,6 +273,16 @@ describe('hiding an event', () => {
     });
   });
 
+  it('unhides an event stored before moderation existed as its source said', async () => {
+    const app = await appWithEvents();
+    // As migration 0009 left rows written before it.
+    await app.query('update events set source_visibility = null');
+    await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/hide`);
+    await expectWithdrawn(app, BRUNCH, 'Sunday Brunch Jazz');
+    await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/unhide`);
+    await expectPublished(app, BRUNCH, 'Sunday Brunch Jazz');
+  });
+
   it('keeps it hidden through a later delivery and a sync, until unhidden', async () => {
     const app = await appWithEvents();
     await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/hide`);
