@@ -112,16 +112,19 @@ export async function withDatabase(
 
 /** Row counts of a dump, as export and import report them. */
 export function describeCounts(counts: TableCounts): string {
+  const others = [
+    counts.hidden_events > 0 ? `${counts.hidden_events} hidden events` : null,
+    counts.organization_blocks > 0 ? `${counts.organization_blocks} organization blocks` : null,
+    counts.audit_log > 0 ? `${counts.audit_log} audit entries` : null,
+    counts.short_feeds > 0 ? `${counts.short_feeds} short feeds` : null,
+    counts.event_changes > 0 ? `${counts.event_changes} logged changes` : null,
+    counts.webhook_subscriptions > 0
+      ? `${counts.webhook_subscriptions} webhook subscriptions`
+      : null,
+  ].filter((part) => part !== null);
   return (
     `${counts.deliveries} deliveries, ${counts.events} events, ${counts.event_genres} event genres, ` +
-    `${counts.organizations} organizations`
-  );
-}
-
-/** The other row counts of a dump: what feed subscribers and webhook receivers rely on. */
-export function describeSubscriberCounts(counts: TableCounts): string {
-  return (
-    `${counts.short_feeds} short feeds, ${counts.event_changes} logged changes, ` +
-    `${counts.webhook_subscriptions} webhook subscriptions`
+    `${counts.organizations} organizations` +
+    others.map((part) => `, ${part}`).join('')
   );
 }

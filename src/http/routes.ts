@@ -2,11 +2,22 @@ import type { Express } from 'express';
 import type { AppContext } from '../context.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import {
+  adminAuditHandler,
+  adminDeliveriesHandler,
+  adminDeliveryHandler,
+  adminDeliveryReplayHandler,
+  adminEventActionHandler,
+  adminEventsHandler,
+  adminOrganizationActionHandler,
+  adminOrganizationsHandler,
+} from './admin-api-handlers.js';
+import {
   adminAuth,
   adminPageHandler,
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
   feedHandler,
@@ -19,6 +30,9 @@ import {
 import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { ADMIN_OPENAPI_PATH, adminApiDocument } from './openapi/admin.js';
+import { openApiHandler } from './openapi/document.js';
+import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
 import { PendingBodyBudget } from './webhook-body.js';
 import { registerWebhookAdminRoutes } from './webhook-admin-handlers.js';
@@ -48,6 +62,13 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  app.get(
+    PUBLIC_OPENAPI_PATH,
+    openApiHandler(ctx, () => publicApiDocument(ctx.config), {
+      cacheControl: 'public, max-age=3600',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+    }),
+  );
   // One entry per published revision of an event, newest first (changes/change-log.ts).
   for (const format of CHANGE_FEED_FORMATS) {
     app.get(format.path, changeFeedHandler(ctx, filters, format));
@@ -73,5 +94,27 @@ export function registerRoutes(
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
+
+  // The admin JSON API: Bearer token only (no Basic, no cookies: nothing a browser adds by itself).
+  const api = admin.bearerOnly;
+  app.get('/admin/api/events', api, adminEventsHandler(ctx));
+  app.post('/admin/api/events/:id/hide', api, adminEventActionHandler(ctx, 'hide'));
+  app.post('/admin/api/events/:id/unhide', api, adminEventActionHandler(ctx, 'unhide'));
+  app.get('/admin/api/organizations', api, adminOrganizationsHandler(ctx));
+  const organization = '/admin/api/organizations/:source/:organizationId';
+  app.post(`${organization}/block`, api, adminOrganizationActionHandler(ctx, 'block'));
+  app.post(`${organization}/unblock`, api, adminOrganizationActionHandler(ctx, 'unblock'));
+  app.get('/admin/api/deliveries', api, adminDeliveriesHandler(ctx));
+  app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
+  app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
+  app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  app.get(
+    ADMIN_OPENAPI_PATH,
+    api,
+    openApiHandler(ctx, () => adminApiDocument(ctx.config), { cacheControl: 'no-store' }),
+  );
+  app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
+  // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
+  app.use('/admin/api', api);
 }

@@ -23,9 +23,12 @@ import {
   markDeliveryDone,
   markDeliveryFailed,
   requeueDeliveries,
+  requeueDelivery,
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
+import { observePayload, recordObservation } from './schema-watch-repository.js';
+import type { SchemaObservation } from '../sources/schema-watcher.js';
 import {
   eventId,
   type NormalizedEvent,
@@ -206,6 +209,15 @@ export class InboxProcessor {
     return count;
   }
 
+  /** Queues one delivery again and processes it; false when it cannot be replayed. */
+  async replayDelivery(id: number): Promise<boolean> {
+    const queued = await requeueDelivery(this.deps.db, id);
+    if (!queued) return false;
+    this.notify();
+    await this.idle();
+    return true;
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.wake && !this.stopped) {
@@ -288,6 +300,9 @@ export class InboxProcessor {
       () => (total === 0 ? 'while reading it' : `${applied} of ${total} events applied`),
     );
     const logLines: (() => void)[] = [];
+    // Recorded with the delivery's outcome, in its last transaction: an interrupted attempt
+    // records nothing, so a delivery is counted once.
+    const watched: WatchedPayload = { observation: null };
     const report = (outcome: ProcessOutcome) => {
       this.parsed.delete(id);
       for (const line of logLines) line();
@@ -302,6 +317,7 @@ export class InboxProcessor {
         db.transaction().execute(async (trx) => {
           await beginProcessing(trx);
           if ((await loadPendingDeliveries(trx, [id])).length === 0) return;
+          await recordObservation(trx, delivery, watched.observation);
           await this.recordFailure(trx, delivery, messageType, error, logLines, false);
         }),
       );
@@ -322,7 +338,7 @@ export class InboxProcessor {
     }
     let message: SourceMessage;
     try {
-      message = await this.interpretInSlices(delivery, slicer);
+      message = await this.interpretInSlices(delivery, slicer, watched);
     } catch (error) {
       if (error instanceof ProcessingInterrupted) throw error;
       await fail(null, error);
@@ -334,6 +350,7 @@ export class InboxProcessor {
       receivedAt,
       defaultDurationHours: this.deps.defaultDurationHours,
       deliveryId: delivery.id,
+      test: delivery.test === 1,
       changes: createChangeRecorder(),
     };
     const events =
@@ -369,6 +386,7 @@ export class InboxProcessor {
       db.transaction().execute(async (trx) => {
         await beginProcessing(trx);
         if ((await loadPendingDeliveries(trx, [id])).length === 0) return null;
+        await recordObservation(trx, delivery, watched.observation);
         if (message.kind === 'upsert' || message.kind === 'sync') {
           const removed =
             message.kind === 'sync'
@@ -395,12 +413,15 @@ export class InboxProcessor {
   private async interpretInSlices(
     delivery: StoredDelivery,
     slicer: Slicer,
+    watched: WatchedPayload,
   ): Promise<SourceMessage> {
     if (!isSourceName(delivery.source))
       throw new Error(`inbox: no source named ${delivery.source}`);
     const adapter = this.deps.sources[delivery.source];
     if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
     const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+    watched.observation = observePayload(adapter, delivery, payload, this.deps.logger);
+    await slicer.pause();
     const context = { receivedAt: new Date(delivery.received_at) };
     if (!adapter.interpretSteps) return adapter.interpret(payload, context);
     const steps = adapter.interpretSteps(payload, context);
@@ -514,6 +535,11 @@ export class InboxProcessor {
       const original = await findAppliedDuplicate(db, delivery);
       if (original !== null) return this.recordDuplicate(db, delivery, original, logLines, true);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+      await recordObservation(
+        db,
+        delivery,
+        observePayload(adapter, delivery, payload, this.deps.logger),
+      );
       message = adapter.interpret(payload, { receivedAt });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);
@@ -543,6 +569,7 @@ export class InboxProcessor {
         receivedAt: new Date(delivery.received_at),
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
+        test: delivery.test === 1,
         changes: createChangeRecorder(),
       },
     );
@@ -630,6 +657,11 @@ export class InboxProcessor {
     );
     return { outcome: 'failed', changed: false, facetsChanged: false };
   }
+}
+
+/** A large delivery's schema watch findings, kept until its last transaction records them. */
+interface WatchedPayload {
+  observation: SchemaObservation | null;
 }
 
 interface DeliveryOutcome {

@@ -1,6 +1,7 @@
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 import type { FragmentCache } from '../cache/fragment-cache.js';
+import { safeHttpUrl } from './event-text.js';
 import { eventIcsPath, eventPageUrl } from './event-url.js';
 import { FeedDocument, eventFragments } from './feed-document.js';
 
@@ -33,7 +34,10 @@ export interface PublicEvent {
   lastChangedAt: string;
 }
 
-/** Maps a domain event to its public JSON form. */
+/**
+ * Maps a domain event to its public JSON form. Links are http(s) only, as in every other
+ * output: an embedding site may put them straight into an href.
+ */
 export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUrl'>): PublicEvent {
   return {
     id: event.id,
@@ -53,15 +57,22 @@ export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUr
     city: event.venue.city,
     genres: event.genres,
     tags: event.tags,
-    organizer: event.organizer,
-    ticketUrl: event.ticketUrl,
+    organizer: { ...event.organizer, url: safeHttpUrl(event.organizer.url) },
+    ticketUrl: safeHttpUrl(event.ticketUrl),
     prices: event.prices,
     soldOut: event.soldOut,
-    image: event.image,
+    image: publicImage(event.image),
     revision: event.revision,
     firstSeenAt: event.firstSeenAt.toISOString(),
     lastChangedAt: event.lastChangedAt.toISOString(),
   };
+}
+
+/** The image when its URL is http(s); a link of another scheme is no image. */
+function publicImage(image: Event['image']): Event['image'] {
+  if (image === null) return null;
+  const url = safeHttpUrl(image.url);
+  return url === null ? null : { ...image, url };
 }
 
 /** GET /api/events body: `{ total, limit, offset, events }`. */
