@@ -17,6 +17,8 @@ import { SOURCE_NAMES } from '../sources/index.js';
  * The change log: one row per published revision of an event, written in the transaction that
  * made it. It is the changes feed's source and the outbox of outgoing webhooks (a crash between
  * commit and sending loses nothing: the row is there, the subscription's cursor behind it).
+ * Its ids must commit in order, or a cursor could pass an id still uncommitted: on PostgreSQL,
+ * every transaction that records changes holds the processing lock (inbox/inbox-repository.ts).
  */
 
 /** Logs the changes of one message; ingest calls it around its writes (events/ingest.ts). */

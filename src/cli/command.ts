@@ -110,14 +110,16 @@ export async function withDatabase(
   }
 }
 
-/** Row counts of a dump, as export and import report them. */
+/**
+ * Row counts of a dump, as export and import report them: what an operator moves (the change
+ * log, a history that follows from the events, is counted in the dump's end line only).
+ */
 export function describeCounts(counts: TableCounts): string {
   const others = [
     counts.hidden_events > 0 ? `${counts.hidden_events} hidden events` : null,
     counts.organization_blocks > 0 ? `${counts.organization_blocks} organization blocks` : null,
     counts.audit_log > 0 ? `${counts.audit_log} audit entries` : null,
     counts.short_feeds > 0 ? `${counts.short_feeds} short feeds` : null,
-    counts.event_changes > 0 ? `${counts.event_changes} logged changes` : null,
     counts.webhook_subscriptions > 0
       ? `${counts.webhook_subscriptions} webhook subscriptions`
       : null,

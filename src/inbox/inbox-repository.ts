@@ -84,6 +84,16 @@ export async function beginProcessing(trx: Queryable): Promise<void> {
   await takeProcessingLock(trx);
 }
 
+/**
+ * Takes the processing lock (PostgreSQL only) for a transaction that writes events and the change
+ * log outside processing (moderation): change ids then commit in the order they were taken, which
+ * outgoing webhooks rely on (a cursor past an id still uncommitted would skip that change), and
+ * it never writes an event a processing transaction is writing.
+ */
+export async function lockEventWrites(trx: Queryable): Promise<void> {
+  if (isPostgres(trx)) await takeProcessingLock(trx);
+}
+
 /** Takes the inbox processing lock (PostgreSQL only) until the transaction ends. */
 async function takeProcessingLock(trx: Queryable): Promise<void> {
   await sql`select pg_advisory_xact_lock(${sql.lit(PROCESSING_LOCK[0])}, ${sql.lit(PROCESSING_LOCK[1])})`.execute(

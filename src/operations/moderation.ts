@@ -19,6 +19,7 @@ import {
   findDelivery,
   type DeliveryDetail,
   type DeliverySummary,
+  lockEventWrites,
 } from '../inbox/inbox-repository.js';
 import { listAudit, recordAudit, type AuditEntry } from './audit-log.js';
 
@@ -59,6 +60,7 @@ async function moderate(
 ): Promise<ActionOutcome> {
   const now = ctx.now();
   const result = await ctx.database.db.transaction().execute(async (trx) => {
+    await lockEventWrites(trx);
     const changes = createChangeRecorder();
     const outcome = await write(trx, now, async (ids) => {
       await changes.capture(trx, ids);
