@@ -195,6 +195,8 @@ describe('outgoing webhooks', () => {
       'event.created stager-583922',
       'event.rescheduled stager-583920',
     ]);
+    // Delivered attempts are recorded once the batch is sent.
+    await app.ctx.webhooks.idle();
     const view = (await (
       await fetch(`${app.url}/admin/api/webhooks/${id}`, { headers: admin })
     ).json()) as {
