@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { EventFilter, GeoPoint } from './filter.js';
+import { hasMemberFrom } from './duplicates.js';
 import { foldKey, type CityAliases } from './text-key.js';
 
 /** An EventFilter as a SQL predicate on `events`: what matching means, in one place. */
@@ -51,7 +52,12 @@ export function matchesFilter(filter: EventFilter, aliases: CityAliases) {
     }
     if (filter.venue.length > 0)
       conditions.push(eb('events.venue_key', 'in', comparable(filter.venue).map(foldKey)));
-    if (filter.source.length > 0) conditions.push(eb('events.source', 'in', filter.source));
+    if (filter.source.length > 0) {
+      // A merged event comes from every source one of its records comes from.
+      conditions.push(
+        eb.or([eb('events.source', 'in', filter.source), hasMemberFrom(eb, filter.source)]),
+      );
+    }
     if (filter.near) conditions.push(withinRadius(eb, filter.near, filter.radius));
     if (filter.q.length > 0) {
       conditions.push(

@@ -14,6 +14,7 @@ import {
   type IngestSummary,
 } from '../events/ingest.js';
 import { isSourceName, type Sources } from '../sources/index.js';
+import type { CityAliases } from '../events/text-key.js';
 import {
   beginProcessing,
   countAttempt,
@@ -146,6 +147,8 @@ export class InboxProcessor {
       instanceId: string;
       /** How long one delivery's processing may take. */
       budgetMs?: number;
+      /** CITY_ALIASES, for matching cross-source duplicates at ingest. */
+      cityAliases?: CityAliases;
     },
   ) {}
 
@@ -341,6 +344,7 @@ export class InboxProcessor {
       defaultDurationHours: this.deps.defaultDurationHours,
       deliveryId: delivery.id,
       changes: createChangeRecorder(),
+      cityAliases: this.deps.cityAliases,
     };
     const events =
       message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
@@ -559,6 +563,7 @@ export class InboxProcessor {
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
         changes: createChangeRecorder(),
+        cityAliases: this.deps.cityAliases,
       },
     );
     const outcome = await this.recordDone(db, delivery, message, summary, logLines, countAttempt);
