@@ -40,7 +40,8 @@ export const AUTO_START_MINUTES = 15;
 export const SAME_VENUE_KM = 0.15;
 
 // Query parameters that say where a visitor came from, not what the page is.
-const TRACKING_PARAMETER = /^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref|referrer|source)$/i;
+const TRACKING_PARAMETER =
+  /^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref|referrer|source)$/i;
 
 /**
  * A ticket URL as compared: without scheme, `www.`, fragment, tracking parameters and trailing

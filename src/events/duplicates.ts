@@ -137,7 +137,11 @@ export async function applyMerges(db: Queryable, events: readonly Event[]): Prom
   for (const id of ids) others.delete(id);
   const loaded = new Map(events.map((event) => [event.id, event]));
   for (const part of chunks([...others])) {
-    const rows = await db.selectFrom('events').select(READ_COLUMNS).where('id', 'in', part).execute();
+    const rows = await db
+      .selectFrom('events')
+      .select(READ_COLUMNS)
+      .where('id', 'in', part)
+      .execute();
     for (const row of rows) loaded.set(row.id, toEvent(row));
   }
   const memberOf = new Map(links.map((link) => [link.primary_id, link.member_id]));
@@ -214,14 +218,22 @@ export async function matchDuplicates(
   for (const group of groups.values()) {
     const candidates = await loadCandidates(db, group, options.cityAliases);
     if (candidates.length === 0) continue;
-    const decided = await findPairs(db, group.map((row) => row.id));
+    const decided = await findPairs(
+      db,
+      group.map((row) => row.id),
+    );
     for (const row of group) {
       if (taken.has(row.id)) continue;
       const record = toMatchRecord(row);
       const verdicts = candidates
         .filter((other) => other.source !== row.source && !taken.has(other.id))
-        .map((other) => ({ other, verdict: classifyPair(record, toMatchRecord(other), options.cityAliases) }))
-        .filter((each): each is { other: MatchRow; verdict: MatchVerdict } => each.verdict !== null);
+        .map((other) => ({
+          other,
+          verdict: classifyPair(record, toMatchRecord(other), options.cityAliases),
+        }))
+        .filter(
+          (each): each is { other: MatchRow; verdict: MatchVerdict } => each.verdict !== null,
+        );
       // Only one record of the other source may be the same show: more than one is for a person.
       const automatic = verdicts.filter((each) => each.verdict.auto);
       for (const { other, verdict } of verdicts) {
@@ -247,7 +259,9 @@ export async function matchDuplicates(
 async function loadMatchRows(db: Queryable, ids: readonly string[]): Promise<MatchRow[]> {
   const rows: MatchRow[] = [];
   for (const part of chunks([...new Set(ids)])) {
-    rows.push(...(await db.selectFrom('events').select(MATCH_COLUMNS).where('id', 'in', part).execute()));
+    rows.push(
+      ...(await db.selectFrom('events').select(MATCH_COLUMNS).where('id', 'in', part).execute()),
+    );
   }
   return rows;
 }
@@ -257,7 +271,10 @@ async function findLinkedIds(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Map<string, { role: 'member' | 'primary'; primaryId: string; pairId: string }>> {
-  const linked = new Map<string, { role: 'member' | 'primary'; primaryId: string; pairId: string }>();
+  const linked = new Map<
+    string,
+    { role: 'member' | 'primary'; primaryId: string; pairId: string }
+  >();
   for (const part of chunks([...new Set(ids)])) {
     const rows = await db
       .selectFrom('event_links')
@@ -428,7 +445,11 @@ async function withRecords(
   const ids = [...new Set(rows.flatMap((row) => [row.first_id, row.second_id]))];
   const events = new Map<string, Event>();
   for (const part of chunks(ids)) {
-    const found = await db.selectFrom('events').select(READ_COLUMNS).where('id', 'in', part).execute();
+    const found = await db
+      .selectFrom('events')
+      .select(READ_COLUMNS)
+      .where('id', 'in', part)
+      .execute();
     for (const row of found) events.set(row.id, toEvent(row));
   }
   return rows.flatMap((row) => {
@@ -473,7 +494,11 @@ export async function linkPair(
   decidedBy: PairDecider,
   now: Date,
 ): Promise<{ primaryId: string; memberId: string }> {
-  const pair = await db.selectFrom('duplicate_pairs').selectAll().where('id', '=', id).executeTakeFirst();
+  const pair = await db
+    .selectFrom('duplicate_pairs')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (pair === undefined) throw new DuplicateDecisionError('unknown', 'duplicates: no such pair');
   const at = now.toISOString();
   if (pair.state === 'merged') {
@@ -545,7 +570,11 @@ async function logMerge(db: Queryable, primaryId: string, member: MatchRow, at: 
 
 /** Dismisses an open pair: the two records stay apart, and are never proposed again. */
 export async function dismissPair(db: Queryable, id: string, now: Date): Promise<void> {
-  const pair = await db.selectFrom('duplicate_pairs').select('state').where('id', '=', id).executeTakeFirst();
+  const pair = await db
+    .selectFrom('duplicate_pairs')
+    .select('state')
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (pair === undefined) throw new DuplicateDecisionError('unknown', 'duplicates: no such pair');
   if (pair.state === 'merged') {
     throw new DuplicateDecisionError(
@@ -574,7 +603,8 @@ export async function unmergeEvent(
     .selectAll()
     .where((eb) => eb.or([eb('member_id', '=', id), eb('primary_id', '=', id)]))
     .executeTakeFirst();
-  if (link === undefined) throw new DuplicateDecisionError('unknown', 'duplicates: the event is not merged');
+  if (link === undefined)
+    throw new DuplicateDecisionError('unknown', 'duplicates: the event is not merged');
   const at = now.toISOString();
   await db.deleteFrom('event_links').where('member_id', '=', link.member_id).execute();
   await db

@@ -274,7 +274,11 @@ export async function upsertNormalized(
   }
   await upsertEvents(db, rows, new Map([...stored].map(([id, state]) => [id, state.genres])));
   await options.changes?.record(db, options.now);
-  await matchChanged(db, rows.map((row) => row.id), options);
+  await matchChanged(
+    db,
+    rows.map((row) => row.id),
+    options,
+  );
   return facetsChanged;
 }
 

@@ -7,6 +7,7 @@ import {
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { registerDuplicateAdminRoutes } from './admin-duplicates-handlers.js';
 import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
@@ -85,4 +86,5 @@ export function registerRoutes(
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
   app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
+  registerDuplicateAdminRoutes(app, ctx, admin);
 }

@@ -22,10 +22,11 @@ import { migrations } from '../db/migrations/index.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0011-change-log","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0015-duplicates","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
- *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
+ *    "duplicate_pairs":0,"event_links":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
  * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
@@ -46,6 +47,8 @@ const DUMP_TABLES = [
   'event_genres',
   'organizations',
   'schema_watch',
+  'duplicate_pairs',
+  'event_links',
 ] as const;
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
@@ -109,6 +112,26 @@ const schemaWatchRow = z.strictObject({
   first_seen_at: text,
   last_seen_at: text,
   example_delivery_id: integer,
+});
+
+const duplicatePairRow = z.strictObject({
+  id: text,
+  first_id: text,
+  second_id: text,
+  state: z.enum(['open', 'merged', 'dismissed', 'unmerged']),
+  facts: text,
+  note: optionalText,
+  found_at: text,
+  decided_at: optionalText,
+  decided_by: optionalText,
+});
+
+const eventLinkRow = z.strictObject({
+  member_id: text,
+  primary_id: text,
+  pair_id: text,
+  tombstone: integer,
+  linked_at: text,
 });
 
 /** How one table is read, written to the dump, checked and inserted. */
@@ -187,6 +210,19 @@ const TABLES: readonly TableTransfer[] = [
     schema: schemaWatchRow,
     insert: (db, rows) => db.insertInto('schema_watch').values(rows).execute(),
   }),
+  // Operators' decisions on duplicates: a merge, a dismissal or an unmerge must survive a move.
+  tableTransfer({
+    table: 'duplicate_pairs',
+    key: ['id'],
+    schema: duplicatePairRow,
+    insert: (db, rows) => db.insertInto('duplicate_pairs').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'event_links',
+    key: ['member_id'],
+    schema: eventLinkRow,
+    insert: (db, rows) => db.insertInto('event_links').values(rows).execute(),
+  }),
 ];
 
 const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
@@ -197,6 +233,8 @@ const emptyCounts = (): TableCounts => ({
   event_genres: 0,
   organizations: 0,
   schema_watch: 0,
+  duplicate_pairs: 0,
+  event_links: 0,
 });
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -347,7 +385,8 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
-// Dumps before 0010 have no schema_watch count: a table a dump does not name has no rows.
+// Dumps before 0010 have no schema_watch count, before 0015 no duplicate_pairs and event_links:
+// a table a dump does not name has no rows.
 const endLine = z.strictObject({
   end: z
     .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())
