@@ -98,22 +98,6 @@ export function isDuplicateTombstone(eb: ExpressionBuilder<Database, 'events'>) 
   );
 }
 
-/** Primaries with a public member from one of `sources` (the `source` filter). */
-export function hasMemberFrom(
-  eb: ExpressionBuilder<Database, 'events'>,
-  sources: readonly string[],
-) {
-  return eb.exists(
-    eb
-      .selectFrom('event_links')
-      .innerJoin('events as member_record', 'member_record.id', 'event_links.member_id')
-      .select('event_links.primary_id')
-      .whereRef('event_links.primary_id', '=', 'events.id')
-      .where('member_record.source', 'in', sources)
-      .where('member_record.visibility', '=', 'public'),
-  );
-}
-
 /**
  * `events` as outputs show them: a primary with its public member merged in, a member of a
  * public primary marked as its duplicate (a tombstone), the others as they are. Never changes

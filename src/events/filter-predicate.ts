@@ -1,7 +1,6 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { EventFilter, GeoPoint } from './filter.js';
-import { hasMemberFrom } from './duplicates.js';
 import { foldKey, type CityAliases } from './text-key.js';
 
 /** An EventFilter as a SQL predicate on `events`: what matching means, in one place. */
@@ -78,6 +77,19 @@ export function matchesFilter(filter: EventFilter, aliases: CityAliases) {
     }
     return eb.and(conditions);
   };
+}
+
+/** Events with a public record of one of `sources` merged into them (events/duplicates.ts). */
+function hasMemberFrom(eb: ExpressionBuilder<Database, 'events'>, sources: readonly string[]) {
+  return eb.exists(
+    eb
+      .selectFrom('event_links')
+      .innerJoin('events as member_record', 'member_record.id', 'event_links.member_id')
+      .select('event_links.primary_id')
+      .whereRef('event_links.primary_id', '=', 'events.id')
+      .where('member_record.source', 'in', sources)
+      .where('member_record.visibility', '=', 'public'),
+  );
 }
 
 /** Mean earth radius in kilometres (IUGG), the sphere great-circle distances are measured on. */

@@ -41,7 +41,7 @@ const recordArbitrary = fc.record({
   ticket: fc.constantFrom('https://shop.example.org/1', 'https://shop.example.org/2', null),
 });
 
-type Input = fc.infer<typeof recordArbitrary>;
+type Input = typeof recordArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
 function normalized(input: Input): NormalizedEvent {
   return buildEvent({
