@@ -83,6 +83,14 @@ const EVENT_TABLE = {
    * Null for imported events; dumps from before migration 0006 lack it.
    */
   last_delivery_id: column(integer.nullable().optional(), 'upsert'),
+  /**
+   * The visibility the source gave, while `visibility` is what is published (an event an
+   * operator hid, or of a blocked organization, or from a test delivery, is published `hidden`);
+   * null reads as `visibility`. Dumps from before migration 0009 lack it and `test`.
+   */
+  source_visibility: column(optionalText.optional(), 'upsert'),
+  /** 1 when a `marquee send-test` delivery last wrote the event: never published. */
+  test: column(integer.optional(), 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;

@@ -27,6 +27,8 @@ export interface DeliveryTable {
   attempts: ColumnType<number, number | undefined, number>;
   processed_at: string | null;
   purged_at: string | null;
+  /** 1 for a delivery sent by `marquee send-test`: its events are never published. */
+  test: ColumnType<number, number | undefined, number>;
 }
 
 /** Derived from the one column list in db/event-columns.ts. */
@@ -40,6 +42,9 @@ export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   performers: NullableColumn;
   /** The delivery that last changed the event (events/ingest.ts); inserts may omit it. */
   last_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Added by migration 0009 (events/moderation.ts); inserts may omit them. */
+  source_visibility: NullableColumn;
+  test: ColumnType<number, number | undefined, number>;
 };
 
 /** Columns added after the table was created: nullable, and optional in inserts. */
@@ -49,7 +54,9 @@ type AddedEventColumn =
   | 'organizer_city'
   | 'presale_starts_at'
   | 'performers'
-  | 'last_delivery_id';
+  | 'last_delivery_id'
+  | 'source_visibility'
+  | 'test';
 
 type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
 
@@ -88,6 +95,31 @@ export interface ShortFeedTable {
   /** The filter's canonical query string (filterQueryString), with its `?`. */
   query: string;
   created_at: string;
+}
+
+/** An event an operator hid (events/moderation.ts); ingest never writes this table. */
+export interface HiddenEventTable {
+  event_id: string;
+  hidden_at: string;
+}
+
+/** An organization whose events are never published while blocked. */
+export interface OrganizationBlockTable {
+  source: string;
+  organization_id: string;
+  blocked_at: string;
+}
+
+/** One admin action: what, on what, when, by whom (the client address) and how it ended. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  action: string;
+  target: string;
+  outcome: string;
+  /** JSON details (counts, an error), or null. */
+  detail: string | null;
+  client: string | null;
 }
 
 /** A finding of the schema watch (inbox/schema-watch-repository.ts), counted per delivery. */
@@ -190,6 +222,9 @@ export interface Database {
   job_claims: JobClaimTable;
   installation: InstallationTable;
   short_feeds: ShortFeedTable;
+  hidden_events: HiddenEventTable;
+  organization_blocks: OrganizationBlockTable;
+  audit_log: AuditLogTable;
   schema_watch: SchemaWatchTable;
   event_changes: EventChangeTable;
   webhook_subscriptions: WebhookSubscriptionTable;

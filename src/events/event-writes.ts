@@ -30,6 +30,10 @@ export interface StoredEventState {
   withdrawnAt: string | null;
   /** The delivery whose message last changed it; null when unknown (imported, older rows). */
   lastDeliveryId: number | null;
+  /** What the source said; `visibility` is what is published (events/moderation.ts). */
+  sourceVisibility: string;
+  /** Last written by a `marquee send-test` delivery. */
+  test: boolean;
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
@@ -58,6 +62,8 @@ export async function findEventStates(
         'effective_end_at',
         'withdrawn_at',
         'last_delivery_id',
+        'source_visibility',
+        'test',
       ])
       .where('id', 'in', part)
       .execute();
@@ -79,6 +85,8 @@ export async function findEventStates(
         effectiveEndAt: row.effective_end_at,
         withdrawnAt: row.withdrawn_at,
         lastDeliveryId: row.last_delivery_id,
+        sourceVisibility: row.source_visibility ?? row.visibility,
+        test: row.test === 1,
       });
     }
   }
@@ -187,7 +195,8 @@ export function withdrawnAtAfter(
 /**
  * Sets the visibility of events whose visibility differs, bumping their revision (so calendars
  * see a higher SEQUENCE) and keeping `withdrawn_at` as withdrawnAtAfter does. Returns how many
- * changed.
+ * changed. With `sourceSays`, it is the source's own visibility too; without, it is what is
+ * published only (a moderation decision, see events/moderation.ts).
  */
 export async function setEventsVisibility(
   db: Queryable,
@@ -195,6 +204,7 @@ export async function setEventsVisibility(
   visibility: EventVisibility,
   now: Date,
   version: MessageVersion = {},
+  options: { sourceSays?: boolean } = {},
 ): Promise<number> {
   const at = now.toISOString();
   let count = 0;
@@ -215,6 +225,7 @@ export async function setEventsVisibility(
                 .else(eb.ref('withdrawn_at'))
                 .end(),
         ...versionColumns(eb, version),
+        ...(options.sourceSays ? { source_visibility: visibility } : {}),
       }))
       .where('id', 'in', part)
       .where('visibility', '!=', visibility)
@@ -235,7 +246,7 @@ export async function markEventsRemoved(
   now: Date,
   version: MessageVersion = {},
 ): Promise<number> {
-  return setEventsVisibility(db, ids, 'removed', now, version);
+  return setEventsVisibility(db, ids, 'removed', now, version, { sourceSays: true });
 }
 
 /**
@@ -307,8 +318,14 @@ export async function countEvents(db: Queryable): Promise<number> {
   return Number(row.count);
 }
 
-/** Deletes events that ended before `cutoff`; returns how many. */
+/** Deletes events that ended before `cutoff`, and their moderation holds; returns how many. */
 export async function deleteEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
+  await db
+    .deleteFrom('hidden_events')
+    .where('event_id', 'in', (eb) =>
+      eb.selectFrom('events').select('id').where('effective_end_at', '<', cutoff.toISOString()),
+    )
+    .execute();
   const result = await db
     .deleteFrom('events')
     .where('effective_end_at', '<', cutoff.toISOString())

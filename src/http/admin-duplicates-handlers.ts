@@ -1,5 +1,4 @@
-import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
-import { parseBearerToken } from '../auth/verify.js';
+import type { Express, RequestHandler } from 'express';
 import { announceEventsChanged } from '../cache/events-changed.js';
 import type { AppContext } from '../context.js';
 import {
@@ -19,9 +18,7 @@ import { eventPageUrl } from '../render/event-url.js';
 
 /**
  * /admin/api/duplicates: the review queue of cross-source duplicates (events/duplicates.ts),
- * and /admin/api/events/:id/unmerge. Behind the admin guard, and Bearer only: a browser sends
- * remembered Basic credentials with a forged cross-site form post, never an Authorization
- * header a script did not set.
+ * and /admin/api/events/:id/unmerge, behind the admin API's guard (Bearer only).
  */
 
 /** A record of a pair as the API and the admin page show it. */
@@ -84,14 +81,6 @@ export async function reviewQueueViews(ctx: AppContext): Promise<PairView[]> {
   return pairs.map((pair) => pairView(pair, ctx.config.publicUrl));
 }
 
-function bearerOnly(req: Request, res: Response, next: NextFunction): void {
-  if (parseBearerToken(req.headers.authorization) === null) {
-    res.status(403).json({ error: 'duplicates: the admin API takes Authorization: Bearer only' });
-    return;
-  }
-  next();
-}
-
 /**
  * Runs a decision in one transaction (under the processing lock on PostgreSQL, so no delivery
  * is applied in between), then tells every cache and subscriber that outputs changed.
@@ -117,33 +106,33 @@ async function decide<T>(ctx: AppContext, action: (db: Queryable) => Promise<T>)
   return result;
 }
 
-/** Registers the review queue's routes behind `admin`. */
+/** Registers the review queue's routes behind `api` (the admin guard's Bearer-only variant). */
 export function registerDuplicateAdminRoutes(
   app: Express,
   ctx: AppContext,
-  admin: RequestHandler,
+  api: RequestHandler,
 ): void {
-  app.get('/admin/api/duplicates', admin, bearerOnly, async (_req, res) => {
+  app.get('/admin/api/duplicates', api, async (_req, res) => {
     res.json({ pairs: await reviewQueueViews(ctx) });
   });
-  app.get('/admin/api/duplicates/:id', admin, bearerOnly, async (req, res) => {
+  app.get('/admin/api/duplicates/:id', api, async (req, res) => {
     const pair = await findPair(ctx.database.db, String(req.params.id));
     if (pair === null) throw new HttpError(404, 'duplicates: no such pair');
     res.json(pairView(pair, ctx.config.publicUrl));
   });
-  app.post('/admin/api/duplicates/:id/merge', admin, bearerOnly, async (req, res) => {
+  app.post('/admin/api/duplicates/:id/merge', api, async (req, res) => {
     const id = String(req.params.id);
     const merged = await decide(ctx, (db) => linkPair(db, id, 'operator', ctx.now()));
     ctx.logger.info({ pair: id, ...merged }, 'duplicates: pair merged');
     res.json({ pair: id, state: 'merged', ...merged });
   });
-  app.post('/admin/api/duplicates/:id/dismiss', admin, bearerOnly, async (req, res) => {
+  app.post('/admin/api/duplicates/:id/dismiss', api, async (req, res) => {
     const id = String(req.params.id);
     await decide(ctx, (db) => dismissPair(db, id, ctx.now()));
     ctx.logger.info({ pair: id }, 'duplicates: pair dismissed');
     res.json({ pair: id, state: 'dismissed' });
   });
-  app.post('/admin/api/events/:id/unmerge', admin, bearerOnly, async (req, res) => {
+  app.post('/admin/api/events/:id/unmerge', api, async (req, res) => {
     const id = String(req.params.id);
     const separated = await decide(ctx, (db) => unmergeEvent(db, id, ctx.now()));
     ctx.logger.info({ event: id, ...separated }, 'duplicates: event unmerged');

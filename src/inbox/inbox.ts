@@ -50,6 +50,11 @@ export interface ReceivedRequest {
   remoteAddress: string | undefined;
 }
 
+/**
+ * The header `marquee send-test` marks its deliveries with. It counts only on authenticated
+ * requests, so only a holder of a source's secret can mark one.
+ */
+export const TEST_DELIVERY_HEADER = 'x-marquee-test';
 const SPOOL_RETRY_MIN_MS = 200;
 const SPOOL_RETRY_MAX_MS = 2_000;
 
@@ -61,6 +66,7 @@ const KEPT_HEADERS = [
   'user-agent',
   'x-request-id',
   'x-forwarded-for',
+  TEST_DELIVERY_HEADER,
 ];
 
 function keptHeaders(
@@ -221,6 +227,7 @@ export class Inbox {
       bodySha256: createHash('sha256').update(request.body).digest('hex'),
       status: parseError ? 'rejected' : 'pending',
       error: parseError,
+      test: request.headers[TEST_DELIVERY_HEADER] === '1',
     });
     if (parseError) {
       throw new HttpError(
@@ -326,6 +333,11 @@ export class Inbox {
   /** Queues failed (or all) deliveries again and processes them; returns how many. */
   replay(selection: ReplaySelection): Promise<number> {
     return this.processor.replay(selection);
+  }
+
+  /** Queues one stored delivery again and processes it; false when it cannot be replayed. */
+  replayDelivery(id: number): Promise<boolean> {
+    return this.processor.replayDelivery(id);
   }
 
   /** Resolves when nothing is pending or being processed. */

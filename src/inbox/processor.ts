@@ -24,6 +24,7 @@ import {
   markDeliveryDone,
   markDeliveryFailed,
   requeueDeliveries,
+  requeueDelivery,
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
@@ -211,6 +212,15 @@ export class InboxProcessor {
     return count;
   }
 
+  /** Queues one delivery again and processes it; false when it cannot be replayed. */
+  async replayDelivery(id: number): Promise<boolean> {
+    const queued = await requeueDelivery(this.deps.db, id);
+    if (!queued) return false;
+    this.notify();
+    await this.idle();
+    return true;
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.wake && !this.stopped) {
@@ -343,6 +353,7 @@ export class InboxProcessor {
       receivedAt,
       defaultDurationHours: this.deps.defaultDurationHours,
       deliveryId: delivery.id,
+      test: delivery.test === 1,
       changes: createChangeRecorder(),
       cityAliases: this.deps.cityAliases,
     };
@@ -562,6 +573,7 @@ export class InboxProcessor {
         receivedAt: new Date(delivery.received_at),
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
+        test: delivery.test === 1,
         changes: createChangeRecorder(),
         cityAliases: this.deps.cityAliases,
       },

@@ -358,6 +358,20 @@ describe('duplicates across sources', () => {
     expect(await queue(test)).toEqual([]);
   });
 
+  it('never shows a hidden record as the merged event; the other record stands in', async () => {
+    const test = await start();
+    await postStager(test, [stager(760, 'Night Tapes', SHOW)]);
+    await postEventport(test, { id: 'ep-760', name: 'Night Tapes', start: SHOW });
+    expect((await events(test)).map((event) => event.id)).toEqual(['stager-760']);
+    expect((await adminPost(test, '/admin/api/events/stager-760/hide')).status).toBe(200);
+    const shown = await events(test);
+    expect(shown.map((event) => event.id)).toEqual(['eventport-ep-760']);
+    expect(shown[0]?.sources).toHaveLength(1);
+    expect((await test.get('/events/eventport-ep-760')).status).toBe(200);
+    expect((await adminPost(test, '/admin/api/events/stager-760/unhide')).status).toBe(200);
+    expect((await events(test)).map((event) => event.id)).toEqual(['stager-760']);
+  });
+
   it('shows the queue on the admin page, the two records side by side', async () => {
     const test = await start();
     await postStager(test, [stager(750, 'Night Tapes', SHOW)]);

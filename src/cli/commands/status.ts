@@ -43,6 +43,7 @@ function printStatus(status: OperationsStatus, out: CommandIo['out']): void {
   out(
     `status at ${status.generatedAt}; database ${status.database.location} (${status.database.bytes} bytes)`,
   );
+  out(`marquee ${status.version.marquee}, schema ${status.version.schema ?? 'none'}`);
   out(`inbox backlog: ${status.inboxBacklog}`);
   out();
   out('sources (last 24 hours):');

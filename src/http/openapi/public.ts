@@ -391,6 +391,11 @@ const schemas: Record<string, JsonSchema> = {
           '`ok` (200); `stopping` once shutdown began, `unavailable` when the database does not answer, `degraded` when its integrity check found problems (503).',
       },
       database: { type: 'string', enum: ['ok', 'unreachable', 'damaged'] },
+      version: { type: 'string', description: "Marquee's version (its package.json)." },
+      schema: orNull({
+        type: 'string',
+        description: 'The latest migration applied to the database: its schema version.',
+      }),
       inboxBacklog: {
         type: 'integer',
         minimum: 0,
