@@ -17,6 +17,7 @@ import {
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { registerDuplicateAdminRoutes } from './admin-duplicates-handlers.js';
 import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
@@ -115,6 +116,7 @@ export function registerRoutes(
   );
   app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
+  registerDuplicateAdminRoutes(app, ctx, api);
   // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
   app.use('/admin/api', api);
 }

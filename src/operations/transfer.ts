@@ -25,26 +25,27 @@ import { MAX_SHORT_FEED_QUERY, shortFeedId } from '../events/short-feeds.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0014-webhooks-followup","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0015-duplicates","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
- *    "hidden_events":0,"organization_blocks":0,"audit_log":0,"short_feeds":0,"event_changes":0,
- *    "webhook_subscriptions":0}}
+ *    "hidden_events":0,"organization_blocks":0,"audit_log":0,"duplicate_pairs":0,"event_links":0,
+ *    "short_feeds":0,"event_changes":0,"webhook_subscriptions":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
  * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. The
  * schema watch travels: once retention purged the raw bodies it came from, it cannot be rebuilt,
  * and its example delivery ids stay valid because deliveries keep their ids. The moderation state
  * (hidden events, blocked organizations) and the audit log travel too; dumps of schemas before
- * 0009 have none of them. Short feeds travel, so subscribed /f/<id> URLs keep working. The change
- * log travels with its ids, and webhook subscriptions with their secrets and cursors: the target
- * sends each subscription what was still unsent at export time, under the same `webhook-id`s, so
- * nothing is lost and nothing already delivered floods out again (only what the source delivered
- * after the export is sent twice, which receivers recognise by its `webhook-id`); a failing
- * subscription keeps its next attempt's time and its 24 hours of failing. Not dumped: job claims
- * and webhook leases (they only keep instances from doing one thing twice), and webhook attempts
- * (a log of answers).
+ * 0009 have none of them. So do the decisions on duplicates across sources (pairs and links, from
+ * 0015 on). Short feeds travel, so subscribed /f/<id> URLs keep working. The change log travels
+ * with its ids, and webhook subscriptions with their secrets and cursors: the target sends each
+ * subscription what was still unsent at export time, under the same `webhook-id`s, so nothing is
+ * lost and nothing already delivered floods out again (only what the source delivered after the
+ * export is sent twice, which receivers recognise by its `webhook-id`); a failing subscription
+ * keeps its next attempt's time and its 24 hours of failing. Not dumped: job claims and webhook
+ * leases (they only keep instances from doing one thing twice), and webhook attempts (a log of
+ * answers).
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -62,6 +63,8 @@ const DUMP_TABLES = [
   'hidden_events',
   'organization_blocks',
   'audit_log',
+  'duplicate_pairs',
+  'event_links',
   'short_feeds',
   'event_changes',
   'webhook_subscriptions',
@@ -148,6 +151,26 @@ const auditLogRow = z.strictObject({
   outcome: text,
   detail: optionalText,
   client: optionalText,
+});
+
+const duplicatePairRow = z.strictObject({
+  id: text,
+  first_id: text,
+  second_id: text,
+  state: z.enum(['open', 'merged', 'dismissed', 'unmerged']),
+  facts: text,
+  note: optionalText,
+  found_at: text,
+  decided_at: optionalText,
+  decided_by: optionalText,
+});
+
+const eventLinkRow = z.strictObject({
+  member_id: text,
+  primary_id: text,
+  pair_id: text,
+  tombstone: integer,
+  linked_at: text,
 });
 
 const shortFeedRow = z
@@ -277,6 +300,19 @@ const TABLES: readonly TableTransfer[] = [
     schema: auditLogRow,
     insert: (db, rows) => db.insertInto('audit_log').values(rows).execute(),
   }),
+  // Operators' decisions on duplicates: a merge, a dismissal or an unmerge must survive a move.
+  tableTransfer({
+    table: 'duplicate_pairs',
+    key: ['id'],
+    schema: duplicatePairRow,
+    insert: (db, rows) => db.insertInto('duplicate_pairs').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'event_links',
+    key: ['member_id'],
+    schema: eventLinkRow,
+    insert: (db, rows) => db.insertInto('event_links').values(rows).execute(),
+  }),
   tableTransfer({
     table: 'short_feeds',
     key: ['id'],
@@ -309,6 +345,8 @@ const emptyCounts = (): TableCounts => ({
   hidden_events: 0,
   organization_blocks: 0,
   audit_log: 0,
+  duplicate_pairs: 0,
+  event_links: 0,
   short_feeds: 0,
   event_changes: 0,
   webhook_subscriptions: 0,
@@ -476,8 +514,8 @@ const rowLine = z.strictObject({
 });
 
 // Dumps of older Marquees lack the counts of tables they did not carry (moderation before 0009,
-// schema_watch before 0010, short feeds, change log and webhooks before 0014): a table a dump
-// does not name has no rows.
+// schema_watch before 0010, short feeds, change log and webhooks before 0014, duplicate_pairs
+// and event_links before 0015): a table a dump does not name has no rows.
 const endLine = z.strictObject({
   end: z
     .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())

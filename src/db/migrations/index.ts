@@ -11,6 +11,7 @@ import * as moderation from './0009-moderation.js';
 import * as schemaWatch from './0010-schema-watch.js';
 import * as changeLog from './0011-change-log.js';
 import * as webhooksFollowup from './0014-webhooks-followup.js';
+import * as duplicates from './0015-duplicates.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010-schema-watch': schemaWatch,
   '0011-change-log': changeLog,
   '0014-webhooks-followup': webhooksFollowup,
+  '0015-duplicates': duplicates,
 };
