@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { saveShortFeed } from '../../src/events/short-feeds.js';
 import { adminApiRoutes, type AdminApiRoute } from '../helpers/admin-routes.js';
 import { cli } from '../helpers/cli.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import {
+  FIXED_NOW,
   fixture,
   startTestApp,
   TEST_SECRETS,
@@ -243,7 +245,7 @@ describe('admin API access', () => {
     }
     // Nothing was done: the one subscription is still there, and only its creation is audited.
     expect(await app.query('select action from audit_log')).toEqual([{ action: 'webhook.create' }]);
-    expect(await app.query('select count(*) as n from webhook_subscriptions')).toEqual([{ n: 1 }]);
+    expect(await app.query('select id from webhook_subscriptions')).toHaveLength(1);
     expect((await api(app, 'GET', '/admin/api/events')).status).toBe(200);
   });
 
@@ -599,11 +601,45 @@ describe('outgoing webhook subscriptions', () => {
     });
     expect(entries.at(-2)).toMatchObject({ detail: { from: 'msg_1' } });
     // The secret, shown once at creation, is in no audit entry.
-    const [secret] = await app.query<{ secret: string }>(
-      'select secret from webhook_subscriptions',
-    );
-    expect(secret).toBeUndefined();
     expect(JSON.stringify(entries)).not.toContain('whsec_');
+  });
+
+  it('never sends the messages of an event withheld while they waited, only its removal', async () => {
+    const started = Date.now();
+    const app = await startTestApp({
+      env: { ...ADMIN_ENV, WEBHOOK_RETRY_BASE_SECONDS: '0.2' },
+      // Moving with real time, so retries come due.
+      now: () => new Date(FIXED_NOW.getTime() + (Date.now() - started)),
+    });
+    apps.push(app);
+    let open = false;
+    const hook = await startWebhookReceiver(() => (open ? 200 : 503));
+    try {
+      await createSubscription(app, hook.url);
+      expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+      await app.settle();
+      await hook.waitFor((received) => received.length > 0);
+      // The three creations wait in the outbox; the brunch is hidden meanwhile.
+      await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/hide`);
+      open = true;
+      await hook.waitFor((received) => received.filter((each) => each.status === 200).length >= 3);
+      await app.ctx.webhooks.idle();
+      const delivered = hook.received
+        .filter((each) => each.status === 200)
+        .map((each) => JSON.parse(each.body) as { type: string; data: { id: string } });
+      expect(delivered.map((body) => `${body.type} ${body.data.id}`)).toEqual([
+        `event.created ${NIGHT_TAPES}`,
+        'event.created stager-583921',
+        `event.removed ${BRUNCH}`,
+      ]);
+      expect(
+        hook.received
+          .filter((each) => each.body.includes(`"id":"${BRUNCH}"`))
+          .map((each) => each.status),
+      ).toEqual([200]);
+    } finally {
+      await hook.close();
+    }
   });
 });
 
