@@ -11,6 +11,7 @@ import { contentHash, toEventRow } from '../src/events/ingest.js';
 import { loadConfig } from '../src/config.js';
 import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
+import { measureDuplicateMatching } from './duplicates.js';
 import { FEEDS } from './feeds.js';
 import { measureIcsSize } from './ics-size.js';
 import { measureRadius } from './radius.js';
@@ -293,6 +294,7 @@ async function measureSync(marquee: ServerProcess) {
     note: `body ${(body.length / 1e6).toFixed(1)} MB`,
     lowerIsBetter: true,
   });
+  rows.push(await measureDuplicateMatching(eventRows, visible));
 }
 
 /** The sync baseline on SQLite: the rows inserted with raw better-sqlite3 in one transaction. */

@@ -186,6 +186,34 @@ export interface WebhookAttemptTable {
   duration_ms: number;
 }
 
+/** Two records of different sources that may be one show (events/duplicates.ts). */
+export interface DuplicatePairTable {
+  id: string;
+  /** The Stager record: the ticket seller. */
+  first_id: string;
+  second_id: string;
+  /** open (for review), merged, dismissed, unmerged */
+  state: string;
+  /** JSON list of the facts that matched (ticket-url, venue, start-15, title). */
+  facts: string;
+  /** Why a person should look (a cancellation from the other source), or null. */
+  note: string | null;
+  found_at: string;
+  decided_at: string | null;
+  /** auto, or operator */
+  decided_by: string | null;
+}
+
+/** A record merged into the published (primary) record of its show. */
+export interface EventLinkTable {
+  member_id: string;
+  primary_id: string;
+  pair_id: string;
+  /** 1 when the member was published before the merge: calendars keep it as a tombstone. */
+  tombstone: ColumnType<number, number | undefined, number>;
+  linked_at: string;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
@@ -201,6 +229,8 @@ export interface Database {
   event_changes: EventChangeTable;
   webhook_subscriptions: WebhookSubscriptionTable;
   webhook_attempts: WebhookAttemptTable;
+  duplicate_pairs: DuplicatePairTable;
+  event_links: EventLinkTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

@@ -13,8 +13,9 @@ import {
 } from './event-writes.js';
 import { findHeldIds, withheld } from './moderation.js';
 import type { ChangeRecorder } from './event-changes.js';
+import { matchDuplicates } from './duplicates.js';
 import { recordOrganizationSync } from './organization-repository.js';
-import { foldKey } from './text-key.js';
+import { foldKey, type CityAliases } from './text-key.js';
 import {
   eventId,
   type NormalizedEvent,
@@ -45,6 +46,11 @@ export interface IngestOptions {
    * transaction of the writes.
    */
   changes?: ChangeRecorder;
+  /**
+   * CITY_ALIASES: with it, the records the writes changed are matched against the other
+   * source's records of their city and date (events/duplicates.ts).
+   */
+  cityAliases?: CityAliases;
 }
 
 export interface IngestSummary {
@@ -307,7 +313,22 @@ export async function upsertNormalized(
   }
   await upsertEvents(db, rows, new Map([...stored].map(([id, state]) => [id, state.genres])));
   await options.changes?.record(db, options.now);
+  await matchChanged(
+    db,
+    rows.map((row) => row.id),
+    options,
+  );
   return facetsChanged;
+}
+
+/** Matches the records a message changed against their possible duplicates, when enabled. */
+async function matchChanged(
+  db: Queryable,
+  ids: readonly string[],
+  options: IngestOptions,
+): Promise<void> {
+  if (options.cityAliases === undefined || ids.length === 0) return;
+  await matchDuplicates(db, ids, { now: options.now, cityAliases: options.cityAliases });
 }
 
 /** Applies one interpreted message. Run it inside a transaction together with marking the delivery. */
@@ -349,6 +370,7 @@ export async function applyMessage(
         options.deliveryId ?? null,
       );
       await options.changes?.record(db, options.now);
+      await matchChanged(db, [...known.keys()], options);
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };
     }
@@ -391,5 +413,6 @@ export async function finishSync(
     deliveryId: options.deliveryId ?? null,
   });
   await options.changes?.record(db, options.now);
+  await matchChanged(db, unlisted, options);
   return summary.removed > 0;
 }

@@ -7,6 +7,7 @@ import { collectModerationView, recordActionAndAnnounce } from '../operations/mo
 import { collectStatus } from '../operations/status.js';
 import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
+import { withDuplicatesSection } from './admin-duplicates-section.js';
 import { withWebhookSection } from './admin-webhooks-section.js';
 import { notFoundHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -123,7 +124,7 @@ export function adminPageHandler(ctx: AppContext) {
     res
       .set('Content-Security-Policy', ADMIN_PAGE_CSP)
       .type('html')
-      .send(await withWebhookSection(ctx, html));
+      .send(await withDuplicatesSection(ctx, await withWebhookSection(ctx, html)));
   };
 }
 

@@ -17,6 +17,7 @@ import {
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { registerDuplicateAdminRoutes } from './admin-duplicates-handlers.js';
 import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
@@ -116,4 +117,6 @@ export function registerRoutes(
     ADMIN_OPENAPI_PATH,
     openApiHandler(ctx, () => adminApiDocument(ctx.config), { cacheControl: 'no-store' }),
   );
+  // These check the token again themselves (harmless: the mount above asked first).
+  registerDuplicateAdminRoutes(app, ctx, admin.bearerOnly);
 }

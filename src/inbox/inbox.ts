@@ -11,6 +11,7 @@ import type { Sources } from '../sources/index.js';
 import type { AuthResult, WebhookRequestHead } from '../sources/types.js';
 import { DeliveryRecorder } from './delivery-recorder.js';
 import { DeliverySpool } from './delivery-spool.js';
+import { CityAliases } from '../events/text-key.js';
 import {
   findSpooledDelivery,
   insertDeliveries,
@@ -125,6 +126,8 @@ export class Inbox {
     spoolDirectory?: string | null;
     /** How long one delivery's processing may take (a sync of many events included). */
     processingBudgetMs?: number;
+    /** CITY_ALIASES, for matching cross-source duplicates at ingest. */
+    cityAliases?: Record<string, string>;
   }) {
     this.sources = options.sources;
     this.now = options.now;
@@ -143,6 +146,8 @@ export class Inbox {
       logger: options.logger,
       instanceId: options.instanceId,
       budgetMs: options.processingBudgetMs,
+      cityAliases:
+        options.cityAliases === undefined ? undefined : new CityAliases(options.cityAliases),
       hooks: {
         onEventsChanged: (change) => this.emit('eventsChanged', change),
         onProcessed: (processed) => this.emit('processed', processed),

@@ -14,6 +14,7 @@ import {
   type IngestSummary,
 } from '../events/ingest.js';
 import { isSourceName, type Sources } from '../sources/index.js';
+import type { CityAliases } from '../events/text-key.js';
 import {
   beginProcessing,
   countAttempt,
@@ -147,6 +148,8 @@ export class InboxProcessor {
       instanceId: string;
       /** How long one delivery's processing may take. */
       budgetMs?: number;
+      /** CITY_ALIASES, for matching cross-source duplicates at ingest. */
+      cityAliases?: CityAliases;
     },
   ) {}
 
@@ -352,6 +355,7 @@ export class InboxProcessor {
       deliveryId: delivery.id,
       test: delivery.test === 1,
       changes: createChangeRecorder(),
+      cityAliases: this.deps.cityAliases,
     };
     const events =
       message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
@@ -571,6 +575,7 @@ export class InboxProcessor {
         deliveryId: delivery.id,
         test: delivery.test === 1,
         changes: createChangeRecorder(),
+        cityAliases: this.deps.cityAliases,
       },
     );
     const outcome = await this.recordDone(db, delivery, message, summary, logLines, countAttempt);

@@ -22,11 +22,11 @@ import { migrations } from '../db/migrations/index.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0011-change-log","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0015-duplicates","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
- *    "hidden_events":0,"organization_blocks":0,"audit_log":0}}
+ *    "hidden_events":0,"organization_blocks":0,"audit_log":0,"duplicate_pairs":0,"event_links":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
  * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
@@ -35,6 +35,7 @@ import { migrations } from '../db/migrations/index.js';
  * the raw bodies it came from, it cannot be rebuilt, and its example delivery ids stay valid
  * because deliveries keep their ids. The moderation state (hidden events, blocked
  * organizations) and the audit log travel too; dumps of schemas before 0009 have none of them.
+ * So do the decisions on duplicates across sources (pairs and links, from 0015 on).
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -52,6 +53,8 @@ const DUMP_TABLES = [
   'hidden_events',
   'organization_blocks',
   'audit_log',
+  'duplicate_pairs',
+  'event_links',
 ] as const;
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
@@ -135,6 +138,26 @@ const auditLogRow = z.strictObject({
   outcome: text,
   detail: optionalText,
   client: optionalText,
+});
+
+const duplicatePairRow = z.strictObject({
+  id: text,
+  first_id: text,
+  second_id: text,
+  state: z.enum(['open', 'merged', 'dismissed', 'unmerged']),
+  facts: text,
+  note: optionalText,
+  found_at: text,
+  decided_at: optionalText,
+  decided_by: optionalText,
+});
+
+const eventLinkRow = z.strictObject({
+  member_id: text,
+  primary_id: text,
+  pair_id: text,
+  tombstone: integer,
+  linked_at: text,
 });
 
 /** How one table is read, written to the dump, checked and inserted. */
@@ -231,6 +254,19 @@ const TABLES: readonly TableTransfer[] = [
     schema: auditLogRow,
     insert: (db, rows) => db.insertInto('audit_log').values(rows).execute(),
   }),
+  // Operators' decisions on duplicates: a merge, a dismissal or an unmerge must survive a move.
+  tableTransfer({
+    table: 'duplicate_pairs',
+    key: ['id'],
+    schema: duplicatePairRow,
+    insert: (db, rows) => db.insertInto('duplicate_pairs').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'event_links',
+    key: ['member_id'],
+    schema: eventLinkRow,
+    insert: (db, rows) => db.insertInto('event_links').values(rows).execute(),
+  }),
 ];
 
 const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
@@ -244,6 +280,8 @@ const emptyCounts = (): TableCounts => ({
   hidden_events: 0,
   organization_blocks: 0,
   audit_log: 0,
+  duplicate_pairs: 0,
+  event_links: 0,
 });
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -406,8 +444,8 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
-// Dumps before 0010 (schema_watch) and 0009 (moderation) lack counts: a table a dump does not
-// name has no rows.
+// Dumps before 0010 (schema_watch), 0009 (moderation) and 0015 (duplicate_pairs, event_links)
+// lack counts: a table a dump does not name has no rows.
 const endLine = z.strictObject({
   end: z
     .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())

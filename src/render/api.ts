@@ -1,7 +1,7 @@
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 import type { FragmentCache } from '../cache/fragment-cache.js';
-import { safeHttpUrl } from './event-text.js';
+import { eventSources, safeHttpUrl } from './event-text.js';
 import { eventIcsPath, eventPageUrl } from './event-url.js';
 import { FeedDocument, eventFragments } from './feed-document.js';
 
@@ -32,6 +32,8 @@ export interface PublicEvent {
   revision: number;
   firstSeenAt: string;
   lastChangedAt: string;
+  /** Every source record the event is made of, its own first (merged duplicates). */
+  sources: { source: string; externalId: string; url: string | null }[];
 }
 
 /**
@@ -65,6 +67,7 @@ export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUr
     revision: event.revision,
     firstSeenAt: event.firstSeenAt.toISOString(),
     lastChangedAt: event.lastChangedAt.toISOString(),
+    sources: eventSources(event),
   };
 }
 

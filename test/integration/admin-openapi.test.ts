@@ -153,6 +153,20 @@ describe('the admin API document', () => {
       expect(response.status, `${method} ${url}`).toBe(status);
       expect(errors, `${method} ${url}`).toEqual([]);
     }
+    // The review queue of duplicates (none among these fixtures) and its refusals.
+    const duplicateCalls: ['GET' | 'POST', string, string, number][] = [
+      ['GET', '/admin/api/duplicates', '/admin/api/duplicates', 200],
+      ['GET', '/admin/api/duplicates/{id}', '/admin/api/duplicates/nope', 404],
+      ['POST', '/admin/api/duplicates/{id}/merge', '/admin/api/duplicates/nope/merge', 404],
+      ['POST', '/admin/api/duplicates/{id}/dismiss', '/admin/api/duplicates/nope/dismiss', 404],
+      ['POST', '/admin/api/events/{id}/unmerge', `/admin/api/events/${BRUNCH}/unmerge`, 404],
+    ];
+    for (const [method, template, url, status] of duplicateCalls) {
+      const { response, errors } = await conformance(method, template, url);
+      expect(response.status, `${method} ${url}`).toBe(status);
+      expect(errors, `${method} ${url}: ${response.body.slice(0, 300)}`).toEqual([]);
+    }
+
     // The schema watch, with the unknown message type of the fixtures.
     const watch = await conformance('GET', '/admin/api/schema-watch', '/admin/api/schema-watch');
     expect(watch.response.status).toBe(200);

@@ -206,6 +206,11 @@ describe('admin API access', () => {
         'DELETE /admin/api/webhooks/{id}',
         'POST /admin/api/webhooks/{id}/resend',
         'GET /admin/api/openapi.json',
+        'GET /admin/api/duplicates',
+        'GET /admin/api/duplicates/{id}',
+        'POST /admin/api/duplicates/{id}/merge',
+        'POST /admin/api/duplicates/{id}/dismiss',
+        'POST /admin/api/events/{id}/unmerge',
       ].sort(),
     );
     const webhookRoutes = routed

@@ -164,7 +164,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({
       format: 'marquee-dump',
       version: 1,
-      schema: '0011-change-log',
+      schema: '0015-duplicates',
     });
     expect(lines.at(-1)?.end).toEqual({
       deliveries: 12,
@@ -175,6 +175,8 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
       hidden_events: 0,
       organization_blocks: 0,
       audit_log: 0,
+      duplicate_pairs: 0,
+      event_links: 0,
     });
     // What the senders sent beyond what the adapters read travels too (see transfer.ts).
     expect(rowsOf(original.dump, 'schema_watch')).toContainEqual(
@@ -270,7 +272,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(invalid.stderr).toContain(`marquee import: line ${firstEvent + 1}: title: `);
 
     const newer = await importText(
-      [lines[0]!.replace('"0011-change-log"', '"9999-later"'), ...lines.slice(1)].join('\n'),
+      [lines[0]!.replace('"0015-duplicates"', '"9999-later"'), ...lines.slice(1)].join('\n'),
     );
     expect(newer.code).toBe(1);
     expect(newer.stderr).toContain('the dump comes from a newer Marquee (schema 9999-later');

@@ -10,6 +10,7 @@ import * as shortFeeds from './0008-short-feeds.js';
 import * as moderation from './0009-moderation.js';
 import * as schemaWatch from './0010-schema-watch.js';
 import * as changeLog from './0011-change-log.js';
+import * as duplicates from './0015-duplicates.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009-moderation': moderation,
   '0010-schema-watch': schemaWatch,
   '0011-change-log': changeLog,
+  '0015-duplicates': duplicates,
 };

@@ -7,6 +7,7 @@ import type { OrganizationBlock } from '../../events/moderation.js';
 import type { SchemaWatchFinding, SourceSchemaWatch } from '../../operations/schema-watch.js';
 import { SOURCE_NAMES } from '../../sources/index.js';
 import { ADMIN_PAGE_LIMIT, DELIVERY_STATUSES, EVENT_STATUSES } from '../admin-api-handlers.js';
+import type { PairRecordView, PairView } from '../admin-duplicates-handlers.js';
 import type { SubscriptionView } from '../webhook-admin-handlers.js';
 import {
   closedObject,
@@ -23,8 +24,8 @@ import {
 /**
  * The OpenAPI 3.1 description of every endpoint of the admin API (GET /admin/api/openapi.json,
  * behind the token like the rest): events public or not, hiding, organization blocks, stored
- * deliveries and their replay, the audit log, the schema watch and outgoing webhook
- * subscriptions. Schemas are typed by
+ * deliveries and their replay, the audit log, the schema watch, the review queue of duplicates
+ * and outgoing webhook subscriptions. Schemas are typed by
  * the keys of what the handlers answer, so a field added there asks for its schema here.
  */
 
@@ -168,6 +169,42 @@ const subscription: Record<keyof SubscriptionView, JsonSchema> = {
   recent: { type: 'array', items: schemaRef('WebhookAttempt'), description: 'Newest first.' },
 };
 
+const pairRecord: Record<keyof PairRecordView, JsonSchema> = {
+  id: { type: 'string', pattern: EVENT_ID_PATTERN.source },
+  source: sourceName,
+  url: described({ type: 'string', format: 'uri' }, "The record's public page."),
+  title: text,
+  start: dateTime,
+  timeZone: text,
+  venue: orNull(text),
+  city: orNull(text),
+  ticketUrl: orNull(text),
+  status: { type: 'string', enum: [...EVENT_STATUSES] },
+  visibility,
+};
+
+const pair: Record<keyof PairView, JsonSchema> = {
+  id: text,
+  state: { type: 'string', enum: ['open', 'merged', 'dismissed', 'unmerged'] },
+  facts: { type: 'array', items: text, description: 'What the two records share.' },
+  note: described(orNull(text), 'Why a merged pair asks to be looked at again.'),
+  foundAt: dateTime,
+  decidedAt: orNull(dateTime),
+  decidedBy: orNull(text),
+  records: {
+    type: 'array',
+    prefixItems: [schemaRef('DuplicateRecord'), schemaRef('DuplicateRecord')],
+    minItems: 2,
+    maxItems: 2,
+    description: 'The Stager record, then the other.',
+  },
+};
+
+const mergeResult = {
+  primaryId: described(text, 'The published event.'),
+  memberId: described(text, 'The record shown as part of it (merge) or apart again (unmerge).'),
+};
+
 const page = (items: string, schema: string): JsonSchema =>
   closedObject({
     total: count,
@@ -246,6 +283,14 @@ const schemas: Record<string, JsonSchema> = {
     },
     { description: 'A subscription just created, with its secret.' },
   ),
+  DuplicateRecord: closedObject(pairRecord),
+  DuplicatePair: closedObject(pair),
+  DuplicatePairs: closedObject({
+    pairs: { type: 'array', items: schemaRef('DuplicatePair'), maxItems: 200 },
+  }),
+  DuplicateMerged: closedObject({ pair: text, state: { const: 'merged' }, ...mergeResult }),
+  DuplicateDismissed: closedObject({ pair: text, state: { const: 'dismissed' } }),
+  EventUnmerged: closedObject({ state: { const: 'unmerged' }, ...mergeResult }),
   WebhookSubscriptions: closedObject({
     subscriptions: { type: 'array', items: schemaRef('WebhookSubscription') },
   }),
@@ -323,6 +368,10 @@ function operation(
 
 const BAD_PARAMETER = errorResponse('A parameter is unknown or malformed; the message names it.');
 
+const PAIR_ID = pathParameter('id', text, 'A pair id.');
+const NO_PAIR = errorResponse('No such pair.');
+const PAIR_CONFLICT = errorResponse('A record of the pair is gone or already merged with another.');
+
 const SUBSCRIPTION_ID = pathParameter('id', text, 'A subscription id.');
 const NO_SUBSCRIPTION = errorResponse('No such subscription.');
 const JSON_BODY_ERRORS: Record<string, OpenApiObject> = {
@@ -344,7 +393,7 @@ export function adminApiDocument(config: Pick<Config, 'publicUrl' | 'siteTitle'>
     title: `${config.siteTitle} admin API`,
     version: ADMIN_API_VERSION,
     description:
-      'Moderation of what a Marquee site publishes, its stored deliveries, the audit log, the schema watch and outgoing webhook subscriptions. Every request needs `Authorization: Bearer <ADMIN_TOKEN>` (no Basic, no cookie); answers are JSON with `Cache-Control: no-store`. Every action lands in the audit log.',
+      'Moderation of what a Marquee site publishes, its stored deliveries, the audit log, the schema watch, the review queue of duplicates across sources and outgoing webhook subscriptions. Every request needs `Authorization: Bearer <ADMIN_TOKEN>` (no Basic, no cookie); answers are JSON with `Cache-Control: no-store`. Every action lands in the audit log.',
     serverUrl: config.publicUrl,
     paths: {
       '/admin/api/events': {
@@ -565,6 +614,60 @@ export function adminApiDocument(config: Pick<Config, 'publicUrl' | 'siteTitle'>
             'Where to start.',
           ),
         },
+      },
+      '/admin/api/duplicates': {
+        get: operation(
+          'listDuplicatePairs',
+          'The review queue: open pairs, and merged ones a cancellation flagged, oldest first',
+          { 200: jsonResponse('The pairs.', schemaRef('DuplicatePairs')) },
+        ),
+      },
+      '/admin/api/duplicates/{id}': {
+        get: operation(
+          'getDuplicatePair',
+          'One pair, whatever its state',
+          {
+            200: jsonResponse('The pair.', schemaRef('DuplicatePair')),
+            404: NO_PAIR,
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/duplicates/{id}/merge': {
+        post: operation(
+          'mergeDuplicatePair',
+          'Merge a pair (the record published first stays the published event)',
+          {
+            200: jsonResponse('Merged.', schemaRef('DuplicateMerged')),
+            404: NO_PAIR,
+            409: PAIR_CONFLICT,
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/duplicates/{id}/dismiss': {
+        post: operation(
+          'dismissDuplicatePair',
+          'Keep the two records apart for good',
+          {
+            200: jsonResponse('Dismissed.', schemaRef('DuplicateDismissed')),
+            404: NO_PAIR,
+            409: PAIR_CONFLICT,
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/events/{id}/unmerge': {
+        post: operation(
+          'unmergeEvent',
+          'Separate a merged event; both records are shown again, never merged automatically again',
+          {
+            200: jsonResponse('Separated.', schemaRef('EventUnmerged')),
+            404: errorResponse('No such merged event.'),
+            409: PAIR_CONFLICT,
+          },
+          [EVENT_ID],
+        ),
       },
       [ADMIN_OPENAPI_PATH]: {
         get: operation('adminOpenApiDocument', 'This description', {

@@ -255,12 +255,27 @@ const eventProperties = {
   },
   firstSeenAt: { ...dateTime, description: 'When Marquee first received the event.' },
   lastChangedAt: { ...dateTime, description: 'When its public content last changed.' },
+  sources: {
+    type: 'array',
+    items: schemaRef('EventSource'),
+    description:
+      "Every source record the event is made of, its own first: more than one when another source's listing of the same show was merged into it.",
+  },
 } satisfies Record<keyof PublicEvent, JsonSchema>;
 
 const schemas: Record<string, JsonSchema> = {
   Event: closedObject(eventProperties, { description: 'One public event.' }),
   Venue: venueSchema,
   Price: priceSchema,
+  EventSource: closedObject({
+    source: { type: 'string', enum: [...SOURCE_NAMES] },
+    externalId: text,
+    url: orNull({
+      type: 'string',
+      format: 'uri',
+      description: "The record's own link at its source; http(s) only.",
+    }),
+  }),
   EventPage: closedObject(
     {
       total: { type: 'integer', minimum: 0, description: 'Events matching the filter in all.' },
@@ -326,6 +341,7 @@ const schemas: Record<string, JsonSchema> = {
       doorsOpen: orNull(dateTime),
       previousStart: orNull(dateTime),
       subtitle: orNull(text),
+      sources: { type: 'array', items: schemaRef('EventSource') },
     },
     { description: "The JSON Feed extension `_event`: the event's facts as data." },
   ),
