@@ -10,7 +10,8 @@ import { toEvent, type EventReadRow } from '../events/event-rows.js';
 import { parseEventFilter, type EventFilter } from '../events/filter.js';
 import { matchesFilter } from '../events/filter-predicate.js';
 import type { CityAliases } from '../events/text-key.js';
-import { describeChange } from '../render/change-words.js';
+import { findHeldEvents } from '../events/moderation.js';
+import { describeChange, describeWithholding } from '../render/change-words.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 
 /**
@@ -21,26 +22,43 @@ import { SOURCE_NAMES } from '../sources/index.js';
  * every transaction that records changes holds the processing lock (inbox/inbox-repository.ts).
  */
 
-/** Logs the changes of one message; ingest calls it around its writes (events/ingest.ts). */
+/**
+ * Logs the changes of one message or admin action; ingest and moderation call it around their
+ * writes (events/ingest.ts, operations/moderation.ts). An event the writes withheld (an operator
+ * hid it or blocked its organization, or a test delivery wrote it) loses its earlier entries,
+ * whose snapshots hold what was taken down, from the feed and from the outbox of webhooks not
+ * yet sent; one neutral removal is logged in their place, without the event's content.
+ */
 export function createChangeRecorder(): ChangeRecorder {
   const before = new Map<string, EventReadRow | null>();
+  const heldBefore = new Set<string>();
   return {
     async capture(db, ids) {
       const fresh = [...new Set(ids)].filter((id) => !before.has(id));
       const stored = await loadRows(db, fresh);
       for (const id of fresh) before.set(id, stored.get(id) ?? null);
+      for (const id of await findHeldEvents(db, fresh)) heldBefore.add(id);
     },
     async record(db, at) {
       if (before.size === 0) return 0;
-      const after = await loadRows(db, [...before.keys()]);
+      const ids = [...before.keys()];
+      const after = await loadRows(db, ids);
+      const heldAfter = await findHeldEvents(db, ids);
       const rows = [];
       for (const [id, previous] of before) {
         const current = after.get(id);
-        if (current === undefined || current.revision === previous?.revision) continue;
-        const change = describeChange(
-          previous === null ? null : toEvent(previous),
-          toEvent(current),
-        );
+        if (current === undefined) continue;
+        let change: { kind: ChangeKind; summary: string } | null;
+        let snapshot = current;
+        if (heldAfter.has(id) && !heldBefore.has(id)) {
+          const purged = await deleteChangesOfEvent(db, id);
+          if (purged === 0 && previous?.visibility !== 'public') continue;
+          change = describeWithholding();
+          snapshot = withoutContent(current);
+        } else {
+          if (current.revision === previous?.revision) continue;
+          change = describeChange(previous === null ? null : toEvent(previous), toEvent(current));
+        }
         if (change === null) continue;
         rows.push({
           event_id: id,
@@ -48,15 +66,42 @@ export function createChangeRecorder(): ChangeRecorder {
           kind: change.kind,
           summary: change.summary,
           changed_at: at.toISOString(),
-          snapshot: JSON.stringify(current),
+          snapshot: JSON.stringify(snapshot),
         });
       }
       before.clear();
+      heldBefore.clear();
       for (const part of chunks(rows, rowsPerInsert(6))) {
         await db.insertInto('event_changes').values(part).execute();
       }
       return rows.length;
     },
+  };
+}
+
+async function deleteChangesOfEvent(db: Queryable, id: string): Promise<number> {
+  const result = await db.deleteFrom('event_changes').where('event_id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * What a withheld event's removal entry keeps: enough to recognise the event (title, time,
+ * place), none of the content an operator may have taken it down for (description, image,
+ * links, prices, performers, organizer's site).
+ */
+function withoutContent(row: EventReadRow): EventReadRow {
+  return {
+    ...row,
+    description_text: null,
+    description_html: null,
+    image_url: null,
+    image_alt: null,
+    ticket_url: null,
+    prices: '[]',
+    genres: '[]',
+    tags: '[]',
+    performers: null,
+    organizer_url: null,
   };
 }
 

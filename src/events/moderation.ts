@@ -109,6 +109,33 @@ export async function applyHolds(
   return changed;
 }
 
+/** Ids among `ids` held from publication: hidden, of a blocked organization, or a test event. */
+export async function findHeldEvents(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db
+      .selectFrom('events')
+      .leftJoin('hidden_events', 'hidden_events.event_id', 'events.id')
+      .leftJoin('organization_blocks', (join) =>
+        join
+          .onRef('organization_blocks.source', '=', 'events.source')
+          .onRef('organization_blocks.organization_id', '=', 'events.organization_id'),
+      )
+      .select('events.id')
+      .where('events.id', 'in', part)
+      .where((eb) =>
+        eb.or([
+          eb('hidden_events.event_id', 'is not', null),
+          eb('organization_blocks.organization_id', 'is not', null),
+          eb('events.test', '=', 1),
+        ]),
+      )
+      .execute();
+    for (const row of rows) held.add(row.id);
+  }
+  return held;
+}
+
 /** Which of `ids` are stored events. */
 export async function findStoredIds(db: Queryable, ids: readonly string[]): Promise<string[]> {
   const found: string[] = [];

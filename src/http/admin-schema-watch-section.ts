@@ -44,7 +44,7 @@ export function renderSchemaWatchSection(
     `<time datetime="${escapeHtml(iso)}">${escapeHtml(format.format(new Date(iso)))}</time>`;
   const parts = [
     '<h2 id="schema-watch">Schema watch</h2>',
-    '<p class="muted">What the senders sent that Marquee does not read or know: payload keys (array indexes as <code>[]</code>), message types, statuses, and the envelope forms seen. <a href="/admin/api/schema-watch">schema-watch JSON</a></p>',
+    '<p class="muted">What the senders sent that Marquee does not read or know: payload keys (array indexes as <code>[]</code>), message types, statuses, and the envelope forms seen. As JSON: <code>schemaWatch</code> in <a href="/admin/status.json">status.json</a>, or <code>GET /admin/api/schema-watch</code> with the Bearer token.</p>',
   ];
   const sources = watch.filter((source) => rowsOf(source).length > 0);
   if (sources.length === 0) {
@@ -72,7 +72,7 @@ export function renderSchemaWatchSection(
     );
     if (rows.length > ROWS_PER_SOURCE) {
       parts.push(
-        `<p class="muted">${rows.length - ROWS_PER_SOURCE} more in <a href="/admin/api/schema-watch">the JSON</a>.</p>`,
+        `<p class="muted">${rows.length - ROWS_PER_SOURCE} more in <a href="/admin/status.json">status.json</a>.</p>`,
       );
     }
   }

@@ -89,34 +89,34 @@ export function registerRoutes(
   app.get('/healthz', healthHandler(ctx, isStopping));
   app.get('/metrics', metricsHandler(ctx, metrics));
 
-  // 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password) with it;
-  // 429 for a client after ADMIN_FAILURES_PER_MINUTE wrong tokens.
+  // The admin page: 404 without ADMIN_TOKEN; Bearer or Basic (any user, the token as password)
+  // with it; 429 for a client after ADMIN_FAILURES_PER_MINUTE wrong tokens.
   const admin = adminAuth(ctx, metrics);
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
 
   // The admin JSON API: Bearer token only (no Basic, no cookies: nothing a browser adds by itself).
-  const api = admin.bearerOnly;
-  app.get('/admin/api/events', api, adminEventsHandler(ctx));
-  app.post('/admin/api/events/:id/hide', api, adminEventActionHandler(ctx, 'hide'));
-  app.post('/admin/api/events/:id/unhide', api, adminEventActionHandler(ctx, 'unhide'));
-  app.get('/admin/api/organizations', api, adminOrganizationsHandler(ctx));
+  // Guarded here, before any of its routes, so that every path under /admin/api/ (one added
+  // later, or none at all) asks for the token.
+  app.use('/admin/api', admin.bearerOnly);
+  app.get('/admin/api/events', adminEventsHandler(ctx));
+  app.post('/admin/api/events/:id/hide', adminEventActionHandler(ctx, 'hide'));
+  app.post('/admin/api/events/:id/unhide', adminEventActionHandler(ctx, 'unhide'));
+  app.get('/admin/api/organizations', adminOrganizationsHandler(ctx));
   const organization = '/admin/api/organizations/:source/:organizationId';
-  app.post(`${organization}/block`, api, adminOrganizationActionHandler(ctx, 'block'));
-  app.post(`${organization}/unblock`, api, adminOrganizationActionHandler(ctx, 'unblock'));
-  app.get('/admin/api/deliveries', api, adminDeliveriesHandler(ctx));
-  app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
-  app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
-  app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  app.post(`${organization}/block`, adminOrganizationActionHandler(ctx, 'block'));
+  app.post(`${organization}/unblock`, adminOrganizationActionHandler(ctx, 'unblock'));
+  app.get('/admin/api/deliveries', adminDeliveriesHandler(ctx));
+  app.get('/admin/api/deliveries/:id', adminDeliveryHandler(ctx));
+  app.post('/admin/api/deliveries/:id/replay', adminDeliveryReplayHandler(ctx));
+  app.get('/admin/api/audit', adminAuditHandler(ctx));
+  app.get('/admin/api/schema-watch', adminSchemaWatchHandler(ctx));
+  registerWebhookAdminRoutes(app, ctx);
   app.get(
     ADMIN_OPENAPI_PATH,
-    api,
     openApiHandler(ctx, () => adminApiDocument(ctx.config), { cacheControl: 'no-store' }),
   );
-  app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
-  registerWebhookAdminRoutes(app, ctx, admin);
-  registerDuplicateAdminRoutes(app, ctx, api);
-  // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
-  app.use('/admin/api', api);
+  // These check the token again themselves (harmless: the mount above asked first).
+  registerDuplicateAdminRoutes(app, ctx, admin.bearerOnly);
 }

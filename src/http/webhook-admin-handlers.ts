@@ -1,4 +1,4 @@
-import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { countChangesAfter, latestChangeId, parseStoredFilter } from '../changes/change-log.js';
 import { changeIdOfMessage, webhookMessageId } from '../changes/webhook-sender.js';
 import {
@@ -17,10 +17,11 @@ import type { AppContext } from '../context.js';
 import { HttpError, InvalidInputError } from '../errors.js';
 import { filterQueryString } from '../events/filter.js';
 import { CityAliases } from '../events/text-key.js';
+import { recordAudit } from '../operations/audit-log.js';
 
 /**
  * /admin/api/webhooks: outgoing webhook subscriptions (Standard Webhooks). Behind the admin
- * guard; bodies must be JSON, which a browser cannot send to another site without a CORS
+ * API's Bearer guard; creating, deleting and resending land in the audit log. Bodies must be JSON, which a browser cannot send to another site without a CORS
  * preflight (that Marquee never answers), so a forged cross-site request cannot create, delete
  * or resend.
  */
@@ -102,6 +103,25 @@ async function subscriptionView(
   };
 }
 
+/** Records a subscription action in the audit log, as every admin action is. */
+async function auditWebhookAction(
+  ctx: AppContext,
+  req: Request,
+  action: string,
+  target: string,
+  outcome: 'done' | 'not-found',
+  detail: unknown = null,
+): Promise<void> {
+  await recordAudit(ctx.database.db, {
+    at: ctx.now().toISOString(),
+    action,
+    target,
+    outcome,
+    detail,
+    client: req.ip ?? null,
+  });
+}
+
 function requireJson(req: Request): Record<string, unknown> {
   if (!req.is('application/json')) {
     throw new HttpError(415, 'webhooks: send the request body as application/json');
@@ -145,6 +165,7 @@ function createHandler(ctx: AppContext) {
       cursor: await latestChangeId(db),
       now: ctx.now(),
     });
+    await auditWebhookAction(ctx, req, 'webhook.create', subscription.id, 'done', { url, filter });
     ctx.logger.info({ subscription: subscription.id, url }, 'webhooks: subscription created');
     res.status(201).json({
       ...(await subscriptionView(ctx, subscription, 0)),
@@ -161,7 +182,12 @@ function createHandler(ctx: AppContext) {
 function resendHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
     const body = requireJson(req);
-    const subscription = await requireSubscription(ctx, String(req.params.id));
+    const id = String(req.params.id);
+    const subscription = await findSubscription(ctx.database.db, id);
+    if (!subscription) {
+      await auditWebhookAction(ctx, req, 'webhook.resend', id, 'not-found');
+      throw new HttpError(404, 'webhooks: no such subscription');
+    }
     let from: number | null;
     if (body.from === undefined && subscription.disabledAt !== null) {
       from = subscription.cursor + 1;
@@ -176,6 +202,9 @@ function resendHandler(ctx: AppContext) {
       }
     }
     await rewindSubscription(ctx.database.db, subscription.id, from - 1);
+    await auditWebhookAction(ctx, req, 'webhook.resend', subscription.id, 'done', {
+      from: webhookMessageId(from),
+    });
     ctx.webhooks.notify();
     ctx.logger.info(
       { subscription: subscription.id, from, enabled: subscription.disabledAt !== null },
@@ -186,23 +215,24 @@ function resendHandler(ctx: AppContext) {
   };
 }
 
-/** Registers /admin/api/webhooks behind `admin` (the admin guard). */
-export function registerWebhookAdminRoutes(app: Express, ctx: AppContext, admin: RequestHandler) {
+/** Registers /admin/api/webhooks (routes.ts guards all of /admin/api/ with the Bearer token). */
+export function registerWebhookAdminRoutes(app: Express, ctx: AppContext) {
   const json = express.json({ limit: '16kb' });
-  app.get('/admin/api/webhooks', admin, async (_req, res) => {
+  app.get('/admin/api/webhooks', async (_req, res) => {
     res.json({ subscriptions: await subscriptionViews(ctx) });
   });
-  app.post('/admin/api/webhooks', admin, json, createHandler(ctx));
-  app.get('/admin/api/webhooks/:id', admin, async (req, res) => {
+  app.post('/admin/api/webhooks', json, createHandler(ctx));
+  app.get('/admin/api/webhooks/:id', async (req, res) => {
     const subscription = await requireSubscription(ctx, String(req.params.id));
     res.json(await subscriptionView(ctx, subscription, 50));
   });
-  app.delete('/admin/api/webhooks/:id', admin, async (req, res) => {
-    if (!(await deleteSubscription(ctx.database.db, String(req.params.id)))) {
-      throw new HttpError(404, 'webhooks: no such subscription');
-    }
-    ctx.logger.info({ subscription: req.params.id }, 'webhooks: subscription deleted');
+  app.delete('/admin/api/webhooks/:id', async (req, res) => {
+    const id = String(req.params.id);
+    const deleted = await deleteSubscription(ctx.database.db, id);
+    await auditWebhookAction(ctx, req, 'webhook.delete', id, deleted ? 'done' : 'not-found');
+    if (!deleted) throw new HttpError(404, 'webhooks: no such subscription');
+    ctx.logger.info({ subscription: id }, 'webhooks: subscription deleted');
     res.status(204).end();
   });
-  app.post('/admin/api/webhooks/:id/resend', admin, json, resendHandler(ctx));
+  app.post('/admin/api/webhooks/:id/resend', json, resendHandler(ctx));
 }

@@ -41,30 +41,37 @@ export interface ActionOutcome {
   changed: number;
 }
 
+/** What a moderation write hands the events whose publication it may change to. */
+interface Holds {
+  /** Notes the events' state before the write changes their holds (for the change log). */
+  capture(ids: readonly string[]): Promise<void>;
+  /** Publishes the events as their holds now say; returns how many changed. */
+  apply(ids: readonly string[]): Promise<number>;
+}
+
 /**
- * Runs a moderation write in one transaction with its audit entry, the change log (a hidden
- * event is `removed` for the changes feed and outgoing webhooks, an unhidden one comes back) and
- * the change announcement (other instances on PostgreSQL drop their caches when it commits),
- * then drops this instance's caches. `write` hands the ids whose publication it may change to
- * `applyHoldsOf`.
+ * Runs a moderation write in one transaction with its audit entry, the change log (a withheld
+ * event's entries give way to one removal for the changes feed and outgoing webhooks, an
+ * unhidden one comes back) and the change announcement (other instances on PostgreSQL drop
+ * their caches when it commits), then drops this instance's caches. `write` captures the events
+ * it may change before changing their holds, then applies them.
  */
 async function moderate(
   ctx: AppContext,
   actor: Actor,
   entry: { action: string; target: string },
-  write: (
-    trx: Queryable,
-    now: Date,
-    applyHoldsOf: (ids: readonly string[]) => Promise<number>,
-  ) => Promise<ActionOutcome>,
+  write: (trx: Queryable, now: Date, holds: Holds) => Promise<ActionOutcome>,
 ): Promise<ActionOutcome> {
   const now = ctx.now();
   const result = await ctx.database.db.transaction().execute(async (trx) => {
     await lockEventWrites(trx);
     const changes = createChangeRecorder();
-    const outcome = await write(trx, now, async (ids) => {
-      await changes.capture(trx, ids);
-      return applyHolds(trx, ids, now);
+    const outcome = await write(trx, now, {
+      capture: (ids) => changes.capture(trx, ids),
+      async apply(ids) {
+        await changes.capture(trx, ids);
+        return applyHolds(trx, ids, now);
+      },
     });
     await changes.record(trx, now);
     await recordAudit(trx, {
@@ -78,28 +85,33 @@ async function moderate(
     return outcome;
   });
   ctx.caches.dataVersion.bump({ facets: true });
+  // As after processing (context.ts): the logged removal or return may be sent now, and a feed
+  // an event left or came back to has changed, which the WebSub hub should hear of.
+  ctx.webhooks.notify();
+  ctx.websub.changed();
   ctx.logger.info({ ...entry, ...result, client: actor.client }, 'admin: moderation action');
   return result;
 }
 
 /** Hides an event from every public output until unhidden, through later deliveries too. */
 export function hideEvent(ctx: AppContext, actor: Actor, id: string): Promise<ActionOutcome> {
-  return moderate(ctx, actor, { action: 'event.hide', target: id }, async (trx, now, apply) => {
+  return moderate(ctx, actor, { action: 'event.hide', target: id }, async (trx, now, holds) => {
     if ((await findStoredIds(trx, [id])).length === 0) return { outcome: 'not-found', changed: 0 };
+    await holds.capture([id]);
     const added = await recordHidden(trx, id, now);
-    const changed = await apply([id]);
+    const changed = await holds.apply([id]);
     return { outcome: added ? 'done' : 'unchanged', changed };
   });
 }
 
 /** Publishes a hidden event again as its source says (unless its organization is blocked). */
 export function unhideEvent(ctx: AppContext, actor: Actor, id: string): Promise<ActionOutcome> {
-  return moderate(ctx, actor, { action: 'event.unhide', target: id }, async (trx, _now, apply) => {
+  return moderate(ctx, actor, { action: 'event.unhide', target: id }, async (trx, _now, holds) => {
+    const stored = (await findStoredIds(trx, [id])).length > 0;
+    if (stored) await holds.capture([id]);
     const removed = await forgetHidden(trx, id);
-    if ((await findStoredIds(trx, [id])).length === 0) {
-      return { outcome: removed ? 'done' : 'not-found', changed: 0 };
-    }
-    const changed = await apply([id]);
+    if (!stored) return { outcome: removed ? 'done' : 'not-found', changed: 0 };
+    const changed = await holds.apply([id]);
     return { outcome: removed ? 'done' : 'unchanged', changed };
   });
 }
@@ -119,9 +131,11 @@ export function blockOrganization(
     ctx,
     actor,
     { action: 'organization.block', target: `${source}/${organizationId}` },
-    async (trx, now, apply) => {
+    async (trx, now, holds) => {
+      const ids = await findIdsOfOrganization(trx, source, organizationId);
+      await holds.capture(ids);
       const added = await recordBlock(trx, source, organizationId, now);
-      const changed = await apply(await findIdsOfOrganization(trx, source, organizationId));
+      const changed = await holds.apply(ids);
       return { outcome: added ? 'done' : 'unchanged', changed };
     },
   );
@@ -138,9 +152,11 @@ export function unblockOrganization(
     ctx,
     actor,
     { action: 'organization.unblock', target: `${source}/${organizationId}` },
-    async (trx, _now, apply) => {
+    async (trx, _now, holds) => {
+      const ids = await findIdsOfOrganization(trx, source, organizationId);
+      await holds.capture(ids);
       const removed = await forgetBlock(trx, source, organizationId);
-      const changed = await apply(await findIdsOfOrganization(trx, source, organizationId));
+      const changed = await holds.apply(ids);
       return { outcome: removed ? 'done' : 'unchanged', changed };
     },
   );

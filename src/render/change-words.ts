@@ -20,6 +20,15 @@ export const CHANGE_KIND_WORDS: Record<ChangeKind, string> = {
 };
 
 /**
+ * The kind and words of the one entry left of an event an operator withheld (hid, blocked its
+ * organization, or a test delivery wrote it): a removal that names no cause, since "withdrawn by
+ * the organizer" would be false and the operator's reasons are not the public's business.
+ */
+export function describeWithholding(): { kind: ChangeKind; summary: string } {
+  return { kind: 'removed', summary: 'Removed: no longer listed' };
+}
+
+/**
  * The kind and words of the change from `before` (null: not stored) to `after`; null when the
  * event neither is nor was published, or when nothing public changed.
  */

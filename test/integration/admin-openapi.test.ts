@@ -5,6 +5,7 @@ import {
   readResponse,
   type OpenApiChecker,
 } from '../helpers/openapi.js';
+import { adminApiRoutes } from '../helpers/admin-routes.js';
 import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -34,6 +35,8 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(202);
+  // A message type Stager may send that Marquee does not know: a schema watch finding.
+  expect((await app.postStager(fixture('stager/unknown-message-type.json'))).status).toBe(202);
   await app.settle();
   const response = await app.get('/admin/api/openapi.json', BEARER);
   expect(response.status).toBe(200);
@@ -48,15 +51,21 @@ afterAll(async () => {
 
 /** Calls the API and returns what the document's `template` operation finds wrong. */
 async function conformance(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   template: string,
   url: string,
   headers: Record<string, string> = BEARER,
+  body?: string,
 ) {
   const response = await readResponse(
     await fetch(`${app.url}${url}`, {
       method,
-      headers: { ...headers, 'x-forwarded-for': '192.0.2.1' },
+      headers: {
+        ...headers,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        'x-forwarded-for': '192.0.2.1',
+      },
+      body,
     }),
   );
   return { response, errors: checker.check(method, template, response) };
@@ -67,6 +76,17 @@ describe('the admin API document', () => {
     expect(await openApiDocumentErrors(document)).toEqual([]);
     expect(checker.schemaCount).toBeGreaterThan(20);
     expect(document.security).toEqual([{ adminToken: [] }]);
+  });
+
+  it('describes every route of the admin API, and no other', () => {
+    const routed = adminApiRoutes(app.app).map((route) => `${route.method} ${route.template}`);
+    const paths = document.paths as Record<string, Record<string, unknown>>;
+    const documented = Object.entries(paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(routed.sort());
+    expect(routed).toContain('DELETE /admin/api/webhooks/{id}');
+    expect(routed).toContain('GET /admin/api/schema-watch');
   });
 
   it('is behind the token', async () => {
@@ -133,6 +153,89 @@ describe('the admin API document', () => {
       expect(response.status, `${method} ${url}`).toBe(status);
       expect(errors, `${method} ${url}`).toEqual([]);
     }
+    // The review queue of duplicates (none among these fixtures) and its refusals.
+    const duplicateCalls: ['GET' | 'POST', string, string, number][] = [
+      ['GET', '/admin/api/duplicates', '/admin/api/duplicates', 200],
+      ['GET', '/admin/api/duplicates/{id}', '/admin/api/duplicates/nope', 404],
+      ['POST', '/admin/api/duplicates/{id}/merge', '/admin/api/duplicates/nope/merge', 404],
+      ['POST', '/admin/api/duplicates/{id}/dismiss', '/admin/api/duplicates/nope/dismiss', 404],
+      ['POST', '/admin/api/events/{id}/unmerge', `/admin/api/events/${BRUNCH}/unmerge`, 404],
+    ];
+    for (const [method, template, url, status] of duplicateCalls) {
+      const { response, errors } = await conformance(method, template, url);
+      expect(response.status, `${method} ${url}`).toBe(status);
+      expect(errors, `${method} ${url}: ${response.body.slice(0, 300)}`).toEqual([]);
+    }
+
+    // The schema watch, with the unknown message type of the fixtures.
+    const watch = await conformance('GET', '/admin/api/schema-watch', '/admin/api/schema-watch');
+    expect(watch.response.status).toBe(200);
+    expect(watch.response.body).toContain('ORGANIZATION_SETTINGS_CHANGED');
+    expect(watch.errors).toEqual([]);
+
+    // Outgoing webhook subscriptions, the receiver refusing connections (failed attempts).
+    const hook = '/admin/api/webhooks';
+    const created = await conformance('POST', hook, hook, BEARER, '{"url":"http://127.0.0.1:9/"}');
+    expect(created.response.status).toBe(201);
+    expect(created.errors).toEqual([]);
+    const id = (JSON.parse(created.response.body) as { id: string }).id;
+    const one = `${hook}/${id}`;
+    const webhookCalls: ['GET' | 'POST' | 'DELETE', string, string, string | undefined, number][] =
+      [
+        ['POST', hook, hook, '{"url":"ftp://127.0.0.1/"}', 400],
+        ['POST', hook, hook, '[1]', 400],
+        ['GET', hook, hook, undefined, 200],
+        ['GET', `${hook}/{id}`, one, undefined, 200],
+        ['GET', `${hook}/{id}`, `${hook}/nope`, undefined, 404],
+        ['POST', `${hook}/{id}/resend`, `${one}/resend`, '{"from":"msg_1"}', 200],
+        ['POST', `${hook}/{id}/resend`, `${one}/resend`, '{"from":"latest"}', 400],
+        ['POST', `${hook}/{id}/resend`, `${hook}/nope/resend`, '{}', 404],
+      ];
+    for (const [method, template, url, body, status] of webhookCalls) {
+      const { response, errors } = await conformance(method, template, url, BEARER, body);
+      expect(response.status, `${method} ${url}`).toBe(status);
+      expect(errors, `${method} ${url}: ${response.body.slice(0, 300)}`).toEqual([]);
+    }
+    // Once the resent messages were tried, the subscription lists the (failed) attempts.
+    await app.ctx.webhooks.idle();
+    for (const [template, url] of [
+      [`${hook}/{id}`, one],
+      [hook, hook],
+    ] as const) {
+      const listed = await conformance('GET', template, url);
+      expect(listed.response.body).toContain('"outcome":"failed"');
+      expect(listed.errors, url).toEqual([]);
+    }
+    for (const status of [204, 404]) {
+      const deleted = await conformance('DELETE', `${hook}/{id}`, one);
+      expect(deleted.response.status).toBe(status);
+      expect(deleted.errors).toEqual([]);
+    }
+    // A body that is not JSON: 415.
+    const plain = await readResponse(
+      await fetch(`${app.url}${hook}`, {
+        method: 'POST',
+        headers: { ...BEARER, 'content-type': 'text/plain' },
+        body: 'url=http://127.0.0.1:9/',
+      }),
+    );
+    expect(plain.status).toBe(415);
+    expect(checker.check('POST', hook, plain)).toEqual([]);
+    // Those actions are audited, as every admin action is.
+    const audited = await conformance('GET', '/admin/api/audit', '/admin/api/audit?limit=5');
+    expect(audited.errors).toEqual([]);
+    expect(
+      (JSON.parse(audited.response.body) as { entries: { action: string }[] }).entries.map(
+        (entry) => entry.action,
+      ),
+    ).toEqual([
+      'webhook.delete',
+      'webhook.delete',
+      'webhook.resend',
+      'webhook.resend',
+      'webhook.create',
+    ]);
+
     // Without the token: the documented 401.
     const anonymous = await conformance('GET', '/admin/api/events', '/admin/api/events', {});
     expect(anonymous.response.status).toBe(401);

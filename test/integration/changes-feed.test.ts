@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
 
 /**
  * /changes.json, /changes.atom, /changes.rss: one entry per published revision, newest first,
@@ -139,4 +139,147 @@ describe('changes feed', () => {
       }
     },
   );
+});
+
+/** update-events.json with the brunch carrying words an operator may take down. */
+function brunchWithDescription(): string {
+  const message = JSON.parse(fixture('stager/update-events.json').toString('utf8')) as {
+    messageContent: { events: Record<string, unknown>[] };
+  };
+  const brunch = message.messageContent.events[2]!;
+  return JSON.stringify({
+    ...message,
+    messageContent: {
+      ...message.messageContent,
+      events: [
+        {
+          ...brunch,
+          description: 'Words the operator takes down',
+          ticketShopUrl: 'https://tickets.example.net/brunch',
+          updatedAt: '2026-11-21T10:00:00+01:00',
+        },
+      ],
+    },
+  });
+}
+
+const BRUNCH = 'stager-583922';
+const BEARER = { authorization: `Bearer ${TEST_SECRETS.adminToken}` };
+
+async function post(app: TestApp, path: string): Promise<void> {
+  const response = await fetch(`${app.url}${path}`, { method: 'POST', headers: BEARER });
+  expect(response.status, path).toBe(200);
+}
+
+/** Every body of the changes feed in each format, as the public reads them. */
+async function allFormats(app: TestApp): Promise<string> {
+  const bodies = await Promise.all(
+    ['/changes.json', '/changes.atom', '/changes.rss'].map(async (path) =>
+      (await app.get(path)).text(),
+    ),
+  );
+  return bodies.join('\n');
+}
+
+describe('changes feed and moderation', () => {
+  async function moderatedApp(): Promise<TestApp> {
+    const app = await startTestApp({ env: { ADMIN_TOKEN: TEST_SECRETS.adminToken } });
+    apps.push(app);
+    for (const body of [fixture('stager/update-events.json'), brunchWithDescription()]) {
+      expect((await app.postStager(body)).status).toBe(202);
+      await app.settle();
+    }
+    const brunch = (await jsonItems(app)).filter((item) => item._change.event === BRUNCH);
+    expect(brunch.map((item) => item._change.kind)).toEqual(['updated', 'created']);
+    return app;
+  }
+
+  for (const [how, withhold, release] of [
+    ['hiding it', `/admin/api/events/${BRUNCH}/hide`, `/admin/api/events/${BRUNCH}/unhide`],
+    [
+      'blocking its organization',
+      '/admin/api/organizations/stager/1042/block',
+      '/admin/api/organizations/stager/1042/unblock',
+    ],
+  ] as const) {
+    it(`replaces an event's entries by one neutral removal on ${how}; lifting it lists it again`, async () => {
+      const app = await moderatedApp();
+      await post(app, withhold);
+      const brunch = (await jsonItems(app)).filter((item) => item._change.event === BRUNCH);
+      expect(brunch).toEqual([
+        expect.objectContaining({
+          title: 'Removed: Sunday Brunch Jazz',
+          content_text: 'Removed: no longer listed',
+          _change: { event: BRUNCH, kind: 'removed', revision: 3 },
+        }),
+      ]);
+      const text = await allFormats(app);
+      expect(text).not.toContain('Words the operator takes down');
+      expect(text).not.toContain('Description changed');
+      expect(text).not.toContain('organizer');
+      // Nor does the log keep them, for webhooks not sent yet or a resend.
+      const logged = await app.query<{ snapshot: string }>(
+        'select snapshot from event_changes where event_id = ?',
+        BRUNCH,
+      );
+      expect(logged).toHaveLength(1);
+      expect(logged[0]!.snapshot).not.toContain('Words the operator takes down');
+      expect(logged[0]!.snapshot).not.toContain('tickets.example.net');
+
+      // The events of the organization a block withheld all left; a second hold changes nothing.
+      await post(app, `/admin/api/events/${BRUNCH}/hide`);
+      expect((await jsonItems(app)).filter((item) => item._change.event === BRUNCH)).toHaveLength(
+        1,
+      );
+      await post(app, `/admin/api/events/${BRUNCH}/unhide`);
+      if (release !== `/admin/api/events/${BRUNCH}/unhide`) await post(app, release);
+      const listed = (await jsonItems(app)).filter((item) => item._change.event === BRUNCH);
+      expect(listed.map((item) => [item._change.kind, item.content_text])).toEqual([
+        ['created', 'Listed again: Sun 20 Dec 12:00 at Paradiso Noord, Amsterdam'],
+        ['removed', 'Removed: no longer listed'],
+      ]);
+    });
+  }
+
+  it('never lists the events of test deliveries, nor lets a test touch published ones', async () => {
+    const app = await moderatedApp();
+    const before = await jsonItems(app);
+    const message = JSON.parse(fixture('stager/update-events.json').toString('utf8')) as {
+      messageContent: { events: { id: string; name: string }[] };
+    };
+    const tests = message.messageContent.events.map((event, index) => ({
+      ...event,
+      id: `99000${index}`,
+      name: `Marquee test ${index}`,
+    }));
+    for (const events of [tests, message.messageContent.events]) {
+      const body = JSON.stringify({
+        ...message,
+        messageContent: { ...message.messageContent, events },
+      });
+      expect((await app.postStager(body, { headers: { 'x-marquee-test': '1' } })).status).toBe(202);
+      await app.settle();
+    }
+    expect(await app.query('select id from events where test = 1')).toHaveLength(3);
+    expect(await jsonItems(app)).toEqual(before);
+    expect(await allFormats(app)).not.toContain('Marquee test');
+  });
+
+  it("keeps the organizer's own withdrawal in its words", async () => {
+    const app = await moderatedApp();
+    expect(
+      (await app.postStager(fixture('stager/organization-sync-removes-one.json'))).status,
+    ).toBe(202);
+    await app.settle();
+    const [latest] = await jsonItems(app);
+    expect(latest!.content_text).toBe('Removed: no longer listed by the organizer');
+    // An operator hiding it afterwards still takes its earlier entries down.
+    await post(app, `/admin/api/events/${latest!._change.event}/hide`);
+    const of = (await jsonItems(app)).filter(
+      (item) => item._change.event === latest!._change.event,
+    );
+    expect(of.map((item) => [item._change.kind, item.content_text])).toEqual([
+      ['removed', 'Removed: no longer listed'],
+    ]);
+  });
 });

@@ -1,8 +1,11 @@
 import ICAL from 'ical.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { saveShortFeed } from '../../src/events/short-feeds.js';
+import { adminApiRoutes, type AdminApiRoute } from '../helpers/admin-routes.js';
 import { cli } from '../helpers/cli.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import {
+  FIXED_NOW,
   fixture,
   startTestApp,
   TEST_SECRETS,
@@ -44,7 +47,7 @@ async function appWithEvents(): Promise<TestApp> {
 
 async function api(
   app: TestApp,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   headers: Record<string, string> = BEARER,
 ): Promise<Response> {
@@ -160,31 +163,94 @@ const ADMIN_API_ROUTES: ['GET' | 'POST', string][] = [
   ['GET', '/admin/api/no-such-route'],
 ];
 
+/** Subscribes a receiver that never answers to outgoing webhooks; returns the subscription id. */
+async function createSubscription(app: TestApp, url = 'http://127.0.0.1:9/hook'): Promise<string> {
+  const response = await fetch(`${app.url}/admin/api/webhooks`, {
+    method: 'POST',
+    headers: { ...BEARER, 'content-type': 'application/json' },
+    body: JSON.stringify({ url }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
 describe('admin API access', () => {
   it('answers 401 on every route without the token, with a wrong one, and with Basic', async () => {
     // Each attempt from its own address (TRUST_PROXY): wrong tokens are limited per client.
     const app = await start({ ...ADMIN_ENV, TRUST_PROXY: '1' });
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await app.settle();
+    const subscription = await createSubscription(app);
+    // Every route the router holds under /admin/api/, read from it: a new one is checked too.
+    const routed = adminApiRoutes(app.app, {
+      id: BRUNCH,
+      source: 'stager',
+      organizationId: '1042',
+    });
+    expect(routed.map((route) => `${route.method} ${route.template}`).sort()).toEqual(
+      [
+        'GET /admin/api/events',
+        'POST /admin/api/events/{id}/hide',
+        'POST /admin/api/events/{id}/unhide',
+        'GET /admin/api/organizations',
+        'POST /admin/api/organizations/{source}/{organizationId}/block',
+        'POST /admin/api/organizations/{source}/{organizationId}/unblock',
+        'GET /admin/api/deliveries',
+        'GET /admin/api/deliveries/{id}',
+        'POST /admin/api/deliveries/{id}/replay',
+        'GET /admin/api/audit',
+        'GET /admin/api/schema-watch',
+        'GET /admin/api/webhooks',
+        'POST /admin/api/webhooks',
+        'GET /admin/api/webhooks/{id}',
+        'DELETE /admin/api/webhooks/{id}',
+        'POST /admin/api/webhooks/{id}/resend',
+        'GET /admin/api/openapi.json',
+        'GET /admin/api/duplicates',
+        'GET /admin/api/duplicates/{id}',
+        'POST /admin/api/duplicates/{id}/merge',
+        'POST /admin/api/duplicates/{id}/dismiss',
+        'POST /admin/api/events/{id}/unmerge',
+      ].sort(),
+    );
+    const webhookRoutes = routed
+      .filter((route) => route.template.startsWith('/admin/api/webhooks/'))
+      .map((route) => ({ ...route, path: route.path.replace(BRUNCH, subscription) }));
+    const routes: [string, string][] = [
+      ...ADMIN_API_ROUTES,
+      ...routed
+        .filter((route) => !route.template.startsWith('/admin/api/webhooks/'))
+        .map((route): [string, string] => [route.method, route.path]),
+      ...webhookRoutes.map((route): [string, string] => [route.method, route.path]),
+    ];
     const wrong = { authorization: 'Bearer admin-token-0123456789abcdeX' };
     const basic = {
       authorization: `Basic ${Buffer.from(`admin:${TEST_SECRETS.adminToken}`).toString('base64')}`,
     };
     let client = 0;
-    for (const [method, path] of ADMIN_API_ROUTES) {
+    for (const [method, path] of routes) {
       for (const headers of [{}, wrong, basic]) {
         client += 1;
-        const response = await api(app, method, path, {
-          ...headers,
-          'x-forwarded-for': `192.0.2.${client}`,
+        const response = await fetch(`${app.url}${path}`, {
+          method,
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'x-forwarded-for': `10.0.${Math.floor(client / 250)}.${(client % 250) + 1}`,
+          },
+          body: method === 'GET' || method === 'DELETE' ? undefined : '{"url":"http://x.test/"}',
         });
         expect(response.status, `${method} ${path}`).toBe(401);
         // Bearer, not Basic: a browser must not offer to remember credentials for the API.
         expect(response.headers.get('www-authenticate')).toBe('Bearer realm="marquee admin"');
-        expect(await response.text()).not.toContain('Sunday Brunch');
+        const text = await response.text();
+        expect(text).not.toContain('Sunday Brunch');
+        expect(text).not.toContain(subscription);
       }
     }
-    expect(await app.query('select action from audit_log')).toEqual([]);
+    // Nothing was done: the one subscription is still there, and only its creation is audited.
+    expect(await app.query('select action from audit_log')).toEqual([{ action: 'webhook.create' }]);
+    expect(await app.query('select id from webhook_subscriptions')).toHaveLength(1);
     expect((await api(app, 'GET', '/admin/api/events')).status).toBe(200);
   });
 
@@ -199,7 +265,11 @@ describe('admin API access', () => {
 
   it('does not exist without ADMIN_TOKEN', async () => {
     const app = await start({});
-    for (const [method, path] of ADMIN_API_ROUTES) {
+    const routed = adminApiRoutes(app.app).map(
+      ({ method, path }): [AdminApiRoute['method'], string] => [method, path],
+    );
+    expect(routed.length).toBeGreaterThan(ADMIN_API_ROUTES.length);
+    for (const [method, path] of [...ADMIN_API_ROUTES, ...routed]) {
       expect((await api(app, method, path)).status, `${method} ${path}`).toBe(404);
     }
   });
@@ -500,6 +570,81 @@ describe('test deliveries', () => {
     const page = await (await app.get('/admin', BEARER)).text();
     expect(page).toContain('Test deliveries');
     expect(page).toMatch(/eventport[^]*test/);
+  });
+});
+
+describe('outgoing webhook subscriptions', () => {
+  it('lands each creation, resend and deletion in the audit log', async () => {
+    const app = await appWithEvents();
+    const id = await createSubscription(app);
+    const send = (method: 'POST' | 'DELETE', path: string, body?: unknown) =>
+      fetch(`${app.url}${path}`, {
+        method,
+        headers: { ...BEARER, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    expect((await send('POST', `/admin/api/webhooks/${id}/resend`, { from: 'msg_1' })).status).toBe(
+      200,
+    );
+    expect((await send('POST', '/admin/api/webhooks/nope/resend', { from: 'msg_1' })).status).toBe(
+      404,
+    );
+    expect((await send('DELETE', `/admin/api/webhooks/${id}`)).status).toBe(204);
+    expect((await send('DELETE', `/admin/api/webhooks/${id}`)).status).toBe(404);
+    const entries = await audit(app);
+    expect(entries.map((entry) => [entry.action, entry.target, entry.outcome])).toEqual([
+      ['webhook.delete', id, 'not-found'],
+      ['webhook.delete', id, 'done'],
+      ['webhook.resend', 'nope', 'not-found'],
+      ['webhook.resend', id, 'done'],
+      ['webhook.create', id, 'done'],
+    ]);
+    expect(entries.at(-1)).toMatchObject({
+      client: '127.0.0.1',
+      at: '2026-11-22T12:00:00.000Z',
+      detail: { url: 'http://127.0.0.1:9/hook', filter: '' },
+    });
+    expect(entries.at(-2)).toMatchObject({ detail: { from: 'msg_1' } });
+    // The secret, shown once at creation, is in no audit entry.
+    expect(JSON.stringify(entries)).not.toContain('whsec_');
+  });
+
+  it('never sends the messages of an event withheld while they waited, only its removal', async () => {
+    const started = Date.now();
+    const app = await startTestApp({
+      env: { ...ADMIN_ENV, WEBHOOK_RETRY_BASE_SECONDS: '0.2' },
+      // Moving with real time, so retries come due.
+      now: () => new Date(FIXED_NOW.getTime() + (Date.now() - started)),
+    });
+    apps.push(app);
+    let open = false;
+    const hook = await startWebhookReceiver(() => (open ? 200 : 503));
+    try {
+      await createSubscription(app, hook.url);
+      expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+      await app.settle();
+      await hook.waitFor((received) => received.length > 0);
+      // The three creations wait in the outbox; the brunch is hidden meanwhile.
+      await apiJson(app, 'POST', `/admin/api/events/${BRUNCH}/hide`);
+      open = true;
+      await hook.waitFor((received) => received.filter((each) => each.status === 200).length >= 3);
+      await app.ctx.webhooks.idle();
+      const delivered = hook.received
+        .filter((each) => each.status === 200)
+        .map((each) => JSON.parse(each.body) as { type: string; data: { id: string } });
+      expect(delivered.map((body) => `${body.type} ${body.data.id}`)).toEqual([
+        `event.created ${NIGHT_TAPES}`,
+        'event.created stager-583921',
+        `event.removed ${BRUNCH}`,
+      ]);
+      expect(
+        hook.received
+          .filter((each) => each.body.includes(`"id":"${BRUNCH}"`))
+          .map((each) => each.status),
+      ).toEqual([200]);
+    } finally {
+      await hook.close();
+    }
   });
 });
 

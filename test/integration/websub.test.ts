@@ -7,6 +7,7 @@ import {
   fixture,
   startTestApp,
   tempDatabase,
+  TEST_SECRETS,
   usingPostgres,
   type TestApp,
 } from '../helpers/test-app.js';
@@ -151,6 +152,33 @@ describe('WebSub announcements', () => {
     // The private event did change stored events: a round compared the feeds and found none.
     expect(rounds.length).toBeGreaterThanOrEqual(2);
     expect(rounds.slice(1).every((announced) => announced === 0)).toBe(true);
+  });
+
+  it('pings when an operator hides or unhides an event, never for a test delivery', async () => {
+    const hub = await startHub();
+    cleanups.push(hub.close);
+    const app = await start(hub.url, { ADMIN_TOKEN: TEST_SECRETS.adminToken });
+    expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
+    await settled(app);
+    // A test delivery's events are never published: no feed changes.
+    hub.pings.length = 0;
+    const test = { 'x-marquee-test': '1' };
+    expect(
+      (await app.postStager(fixture('stager/cancelled-event.json'), { headers: test })).status,
+    ).toBe(202);
+    await settled(app);
+    expect(hub.pings).toEqual([]);
+    // A hidden event leaves the feeds, an unhidden one comes back: each is a change to announce.
+    for (const action of ['hide', 'unhide']) {
+      const response = await fetch(`${app.url}/admin/api/events/stager-583922/${action}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_SECRETS.adminToken}` },
+      });
+      expect(response.status).toBe(200);
+      await app.ctx.websub.idle();
+      expect(hub.accepted(), action).toEqual([...UNFILTERED].sort());
+      hub.pings.length = 0;
+    }
   });
 
   it('pings a filtered feed fetched lately only when its content changed', async () => {

@@ -4,8 +4,11 @@ import { EVENT_ID_PATTERN } from '../../events/types.js';
 import type { DeliveryDetail, DeliverySummary } from '../../inbox/inbox-repository.js';
 import type { AuditEntry } from '../../operations/audit-log.js';
 import type { OrganizationBlock } from '../../events/moderation.js';
+import type { SchemaWatchFinding, SourceSchemaWatch } from '../../operations/schema-watch.js';
 import { SOURCE_NAMES } from '../../sources/index.js';
 import { ADMIN_PAGE_LIMIT, DELIVERY_STATUSES, EVENT_STATUSES } from '../admin-api-handlers.js';
+import type { PairRecordView, PairView } from '../admin-duplicates-handlers.js';
+import type { SubscriptionView } from '../webhook-admin-handlers.js';
 import {
   closedObject,
   errorResponse,
@@ -19,9 +22,10 @@ import {
 } from './document.js';
 
 /**
- * The OpenAPI 3.1 description of the moderation endpoints of the admin API (GET
- * /admin/api/openapi.json, behind the token like the rest): events public or not, hiding,
- * organization blocks, stored deliveries and their replay, the audit log. Schemas are typed by
+ * The OpenAPI 3.1 description of every endpoint of the admin API (GET /admin/api/openapi.json,
+ * behind the token like the rest): events public or not, hiding, organization blocks, stored
+ * deliveries and their replay, the audit log, the schema watch, the review queue of duplicates
+ * and outgoing webhook subscriptions. Schemas are typed by
  * the keys of what the handlers answer, so a field added there asks for its schema here.
  */
 
@@ -29,7 +33,7 @@ import {
 export const ADMIN_OPENAPI_PATH = '/admin/api/openapi.json';
 
 /** The version of this description; raised when an endpoint or its JSON changes. */
-export const ADMIN_API_VERSION = '1.0.0';
+export const ADMIN_API_VERSION = '1.1.0';
 
 const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
 
@@ -107,6 +111,100 @@ const organizationBlock: Record<keyof OrganizationBlock, JsonSchema> = {
   blockedAt: dateTime,
 };
 
+const finding: Record<keyof SchemaWatchFinding, JsonSchema> = {
+  value: text,
+  occurrences: { ...count, description: 'How often it occurred, over all deliveries.' },
+  deliveries: { ...count, description: 'In how many deliveries.' },
+  firstSeenAt: dateTime,
+  lastSeenAt: dateTime,
+  exampleDelivery: described(
+    { type: 'integer', minimum: 1 },
+    'The newest delivery that held it (GET /admin/api/deliveries/{id} while its body is kept).',
+  ),
+};
+
+const findings: JsonSchema = { type: 'array', items: schemaRef('SchemaWatchFinding') };
+
+const sourceSchemaWatch: Record<keyof SourceSchemaWatch, JsonSchema> = {
+  source: sourceName,
+  unreadPaths: described(
+    findings,
+    'Payload keys the adapter does not read, as paths with array indexes collapsed (`a[].b`).',
+  ),
+  unknownMessageTypes: described(findings, 'Message types stored and ignored as unknown.'),
+  unknownStatuses: described(findings, 'Event statuses the adapter does not know (Stager).'),
+  combinations: {
+    type: 'array',
+    description: "Envelope forms seen (Eventport's `type/method/version`).",
+    items: closedObject({
+      ...finding,
+      handled: { type: 'boolean', description: 'The adapter reads it.' },
+    }),
+  },
+};
+
+const messageId = { type: 'string', pattern: '^msg_[0-9]+$' } as const satisfies JsonSchema;
+
+type AttemptView = SubscriptionView['recent'][number];
+
+const attempt: Record<keyof AttemptView, JsonSchema> = {
+  message: messageId,
+  attemptedAt: dateTime,
+  outcome: { type: 'string', enum: ['delivered', 'failed', 'given_up'] },
+  status: described(orNull({ type: 'integer' }), "The receiver's HTTP status; null without one."),
+  error: orNull(text),
+  durationMs: count,
+};
+
+const subscription: Record<keyof SubscriptionView, JsonSchema> = {
+  id: text,
+  url: { type: 'string', format: 'uri' },
+  filter: described(text, 'The filter in canonical form (`?city=Berlin`); empty: every change.'),
+  createdAt: dateTime,
+  cursor: described(orNull(messageId), 'The last message delivered or given up on.'),
+  backlog: { ...count, description: 'Messages waiting for this subscription.' },
+  failures: { ...count, description: 'Failed attempts at the next message in a row.' },
+  failingSince: orNull(dateTime),
+  nextAttemptAt: orNull(dateTime),
+  recent: { type: 'array', items: schemaRef('WebhookAttempt'), description: 'Newest first.' },
+};
+
+const pairRecord: Record<keyof PairRecordView, JsonSchema> = {
+  id: { type: 'string', pattern: EVENT_ID_PATTERN.source },
+  source: sourceName,
+  url: described({ type: 'string', format: 'uri' }, "The record's public page."),
+  title: text,
+  start: dateTime,
+  timeZone: text,
+  venue: orNull(text),
+  city: orNull(text),
+  ticketUrl: orNull(text),
+  status: { type: 'string', enum: [...EVENT_STATUSES] },
+  visibility,
+};
+
+const pair: Record<keyof PairView, JsonSchema> = {
+  id: text,
+  state: { type: 'string', enum: ['open', 'merged', 'dismissed', 'unmerged'] },
+  facts: { type: 'array', items: text, description: 'What the two records share.' },
+  note: described(orNull(text), 'Why a merged pair asks to be looked at again.'),
+  foundAt: dateTime,
+  decidedAt: orNull(dateTime),
+  decidedBy: orNull(text),
+  records: {
+    type: 'array',
+    prefixItems: [schemaRef('DuplicateRecord'), schemaRef('DuplicateRecord')],
+    minItems: 2,
+    maxItems: 2,
+    description: 'The Stager record, then the other.',
+  },
+};
+
+const mergeResult = {
+  primaryId: described(text, 'The published event.'),
+  memberId: described(text, 'The record shown as part of it (merge) or apart again (unmerge).'),
+};
+
 const page = (items: string, schema: string): JsonSchema =>
   closedObject({
     total: count,
@@ -164,6 +262,38 @@ const schemas: Record<string, JsonSchema> = {
   }),
   AuditEntry: closedObject(auditEntry),
   AuditPage: page('entries', 'AuditEntry'),
+  SchemaWatchFinding: closedObject(finding),
+  SourceSchemaWatch: closedObject(sourceSchemaWatch),
+  SchemaWatch: closedObject({
+    generatedAt: dateTime,
+    sources: { type: 'array', items: schemaRef('SourceSchemaWatch') },
+  }),
+  WebhookAttempt: closedObject(attempt),
+  WebhookSubscription: closedObject(subscription, {
+    description: 'An outgoing webhook subscription; never its secret.',
+  }),
+  NewWebhookSubscription: closedObject(
+    {
+      ...subscription,
+      secret: {
+        type: 'string',
+        pattern: '^whsec_',
+        description: 'The signing secret (Standard Webhooks), shown this once.',
+      },
+    },
+    { description: 'A subscription just created, with its secret.' },
+  ),
+  DuplicateRecord: closedObject(pairRecord),
+  DuplicatePair: closedObject(pair),
+  DuplicatePairs: closedObject({
+    pairs: { type: 'array', items: schemaRef('DuplicatePair'), maxItems: 200 },
+  }),
+  DuplicateMerged: closedObject({ pair: text, state: { const: 'merged' }, ...mergeResult }),
+  DuplicateDismissed: closedObject({ pair: text, state: { const: 'dismissed' } }),
+  EventUnmerged: closedObject({ state: { const: 'unmerged' }, ...mergeResult }),
+  WebhookSubscriptions: closedObject({
+    subscriptions: { type: 'array', items: schemaRef('WebhookSubscription') },
+  }),
 };
 
 const paging: OpenApiObject[] = [
@@ -238,13 +368,32 @@ function operation(
 
 const BAD_PARAMETER = errorResponse('A parameter is unknown or malformed; the message names it.');
 
-/** The OpenAPI 3.1 document of the admin API's moderation endpoints of the site `config` describes. */
+const PAIR_ID = pathParameter('id', text, 'A pair id.');
+const NO_PAIR = errorResponse('No such pair.');
+const PAIR_CONFLICT = errorResponse('A record of the pair is gone or already merged with another.');
+
+const SUBSCRIPTION_ID = pathParameter('id', text, 'A subscription id.');
+const NO_SUBSCRIPTION = errorResponse('No such subscription.');
+const JSON_BODY_ERRORS: Record<string, OpenApiObject> = {
+  400: errorResponse(
+    'The body is not a JSON object, or a field is malformed; the message says which.',
+  ),
+  413: errorResponse('The body is larger than 16 kB.'),
+  415: errorResponse('The body was not sent as `application/json`.'),
+};
+
+/** A required JSON request body of `schema`. */
+function jsonBody(schema: JsonSchema, description: string): OpenApiObject {
+  return { required: true, description, content: { 'application/json': { schema } } };
+}
+
+/** The OpenAPI 3.1 document of the admin API of the site `config` describes. */
 export function adminApiDocument(config: Pick<Config, 'publicUrl' | 'siteTitle'>): OpenApiDocument {
   const document = openApiDocument({
     title: `${config.siteTitle} admin API`,
     version: ADMIN_API_VERSION,
     description:
-      'Moderation of what a Marquee site publishes, its stored deliveries and the audit log. Every request needs `Authorization: Bearer <ADMIN_TOKEN>` (no Basic, no cookie); answers are JSON with `Cache-Control: no-store`. Every action lands in the audit log.',
+      'Moderation of what a Marquee site publishes, its stored deliveries, the audit log, the schema watch, the review queue of duplicates across sources and outgoing webhook subscriptions. Every request needs `Authorization: Bearer <ADMIN_TOKEN>` (no Basic, no cookie); answers are JSON with `Cache-Control: no-store`. Every action lands in the audit log.',
     serverUrl: config.publicUrl,
     paths: {
       '/admin/api/events': {
@@ -378,6 +527,146 @@ export function adminApiDocument(config: Pick<Config, 'publicUrl' | 'siteTitle'>
             400: BAD_PARAMETER,
           },
           paging,
+        ),
+      },
+      '/admin/api/schema-watch': {
+        get: operation(
+          'getSchemaWatch',
+          'Per source, what the senders sent that the adapter does not read or know',
+          { 200: jsonResponse('The findings.', schemaRef('SchemaWatch')) },
+        ),
+      },
+      '/admin/api/webhooks': {
+        get: operation('listWebhookSubscriptions', 'Every outgoing webhook subscription', {
+          200: jsonResponse(
+            'The subscriptions, each with its 10 latest attempts.',
+            schemaRef('WebhookSubscriptions'),
+          ),
+        }),
+        post: {
+          ...operation(
+            'createWebhookSubscription',
+            'Subscribe a URL to the changes made from now on',
+            {
+              201: jsonResponse(
+                'Created; the secret is shown only here.',
+                schemaRef('NewWebhookSubscription'),
+              ),
+              ...JSON_BODY_ERRORS,
+            },
+          ),
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              required: ['url'],
+              properties: {
+                url: { type: 'string', format: 'uri', maxLength: 2000, pattern: '^https?://' },
+                filter: {
+                  type: 'string',
+                  description: 'A filter in the feed grammar (`city=Berlin&genre=House`).',
+                },
+              },
+            },
+            'Where to send, and optionally which events.',
+          ),
+        },
+      },
+      '/admin/api/webhooks/{id}': {
+        get: operation(
+          'getWebhookSubscription',
+          'One subscription, with its 50 latest attempts',
+          {
+            200: jsonResponse('The subscription.', schemaRef('WebhookSubscription')),
+            404: NO_SUBSCRIPTION,
+          },
+          [SUBSCRIPTION_ID],
+        ),
+        delete: operation(
+          'deleteWebhookSubscription',
+          'Delete a subscription',
+          { 204: { description: 'Deleted.' }, 404: NO_SUBSCRIPTION },
+          [SUBSCRIPTION_ID],
+        ),
+      },
+      '/admin/api/webhooks/{id}/resend': {
+        post: {
+          ...operation(
+            'resendWebhookMessages',
+            'Send a message and every later one again, in order',
+            {
+              200: jsonResponse('The subscription, rewound.', schemaRef('WebhookSubscription')),
+              ...JSON_BODY_ERRORS,
+              404: NO_SUBSCRIPTION,
+            },
+            [SUBSCRIPTION_ID],
+          ),
+          requestBody: jsonBody(
+            {
+              type: 'object',
+              properties: {
+                from: {
+                  ...messageId,
+                  description:
+                    'The first message to send again; without it, the latest given up on.',
+                },
+              },
+            },
+            'Where to start.',
+          ),
+        },
+      },
+      '/admin/api/duplicates': {
+        get: operation(
+          'listDuplicatePairs',
+          'The review queue: open pairs, and merged ones a cancellation flagged, oldest first',
+          { 200: jsonResponse('The pairs.', schemaRef('DuplicatePairs')) },
+        ),
+      },
+      '/admin/api/duplicates/{id}': {
+        get: operation(
+          'getDuplicatePair',
+          'One pair, whatever its state',
+          {
+            200: jsonResponse('The pair.', schemaRef('DuplicatePair')),
+            404: NO_PAIR,
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/duplicates/{id}/merge': {
+        post: operation(
+          'mergeDuplicatePair',
+          'Merge a pair (the record published first stays the published event)',
+          {
+            200: jsonResponse('Merged.', schemaRef('DuplicateMerged')),
+            404: NO_PAIR,
+            409: PAIR_CONFLICT,
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/duplicates/{id}/dismiss': {
+        post: operation(
+          'dismissDuplicatePair',
+          'Keep the two records apart for good',
+          {
+            200: jsonResponse('Dismissed.', schemaRef('DuplicateDismissed')),
+            404: NO_PAIR,
+            409: PAIR_CONFLICT,
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/events/{id}/unmerge': {
+        post: operation(
+          'unmergeEvent',
+          'Separate a merged event; both records are shown again, never merged automatically again',
+          {
+            200: jsonResponse('Separated.', schemaRef('EventUnmerged')),
+            404: errorResponse('No such merged event.'),
+            409: PAIR_CONFLICT,
+          },
+          [EVENT_ID],
         ),
       },
       [ADMIN_OPENAPI_PATH]: {
