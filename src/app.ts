@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { requestMetrics } from './http/metrics.js';
-import { createRequestFilters } from './http/feed-handlers.js';
+import { createRequestFilters, type RequestFilters } from './http/feed-handlers.js';
 import { createPages } from './http/page-handlers.js';
 import { requestLogger } from './http/request-logger.js';
 import { registerRoutes, type ServerWiring } from './http/routes.js';
@@ -33,8 +33,15 @@ const limitQueryLength: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Builds the Express app on a context and the server's metrics and state; never listens. */
-export function createApp(ctx: AppContext, server: ServerWiring): Express {
+/**
+ * Builds the Express app on a context and the server's metrics and state (and the filter reader,
+ * when the server shares it); never listens.
+ */
+export function createApp(
+  ctx: AppContext,
+  server: ServerWiring,
+  filters: RequestFilters = createRequestFilters(ctx),
+): Express {
   const app = express();
   app.disable('x-powered-by');
   // Feeds compute strong ETags from their bytes before rendering; Express's own would be weak and late.
@@ -44,7 +51,6 @@ export function createApp(ctx: AppContext, server: ServerWiring): Express {
   app.use(requestLogger(ctx.logger));
   app.use(requestMetrics(server.metrics));
   app.use(limitQueryLength);
-  const filters = createRequestFilters(ctx);
   const pages = createPages(ctx, filters);
   registerRoutes(app, ctx, { ...server, filters, pages });
   app.use(notFoundHandler);

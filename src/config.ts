@@ -132,6 +132,13 @@ const variablesSchema = z.object({
   JOBS_ENABLED: flag.default(true),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(8),
+  CHANGE_LOG_RETENTION_DAYS: positiveInt.default(30),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(10),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
+  WEBSUB_HUB_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WEBSUB_MAX_PINGS: positiveInt.max(10_000).default(100),
+  WEBSUB_DELAY_SECONDS: z.coerce.number().min(0).max(600).default(2),
+  WEBSUB_RETRY_BASE_SECONDS: z.coerce.number().positive().max(3600).default(10),
 });
 
 const envSchema = variablesSchema.transform((env) => {
@@ -197,6 +204,22 @@ const envSchema = variablesSchema.transform((env) => {
     jobsEnabled: env.JOBS_ENABLED,
     metricsToken: env.METRICS_TOKEN ?? null,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    /** CHANGE_LOG_RETENTION_DAYS: how long the change log keeps a change (feed and webhooks). */
+    changeLogRetentionDays: env.CHANGE_LOG_RETENTION_DAYS,
+    /** WEBHOOK_RETRY_BASE_SECONDS: the first retry of a failed outgoing webhook, doubled after. */
+    webhookRetryBaseMs: env.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+    /** WEBHOOK_TIMEOUT_SECONDS: how long a subscriber has to answer an outgoing webhook. */
+    webhookTimeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    websub: {
+      /** WEBSUB_HUB_URL: the hub feeds name and changes are announced to; null: no WebSub. */
+      hubUrl: env.WEBSUB_HUB_URL === undefined ? null : new URL(env.WEBSUB_HUB_URL).href,
+      /** WEBSUB_MAX_PINGS: at most this many feeds announced per change. */
+      maxPingsPerChange: env.WEBSUB_MAX_PINGS,
+      /** WEBSUB_DELAY_SECONDS: changes within this time are announced together. */
+      delayMs: env.WEBSUB_DELAY_SECONDS * 1000,
+      /** WEBSUB_RETRY_BASE_SECONDS: the first retry of a failed ping, doubled each time. */
+      retryBaseMs: env.WEBSUB_RETRY_BASE_SECONDS * 1000,
+    },
   };
 });
 

@@ -47,6 +47,13 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'marquee: shutting down');
+    // The promise of SHUTDOWN_TIMEOUT_SECONDS holds even if closing hangs: what was acknowledged
+    // is on disk, and what was not processed is processed at the next start.
+    setTimeout(() => {
+      logger.error('marquee: shutdown took longer than SHUTDOWN_TIMEOUT_SECONDS; exiting now');
+      logger.flush();
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     running
       .close()
       .then(() => {

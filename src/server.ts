@@ -2,19 +2,23 @@ import http from 'node:http';
 import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
-import { migrateToLatest, openDatabase } from './db/connection.js';
+import { migrateToLatest, openDatabase, SERVER_BUSY_TIMEOUT_MS } from './db/connection.js';
+import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { checkIntegrity } from './db/integrity.js';
 import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
 import type { Config } from './config.js';
 import type { Logger } from 'pino';
 import { createContext } from './context.js';
 import { createApp } from './app.js';
+import { announcedFeedTopics, createRequestFilters } from './http/feed-handlers.js';
 import { createMetrics } from './http/metrics.js';
 import { removeAbandonedPartials } from './jobs/backup.js';
 import { startScheduler } from './jobs/scheduler.js';
 
 /** How often an instance on PostgreSQL looks for deliveries left pending by another. */
 const PENDING_SWEEP_MS = 5_000;
+/** Time kept at the end of SHUTDOWN_TIMEOUT_SECONDS to stop processing and close the database. */
+const CLOSE_MARGIN_MS = 750;
 
 export interface RunningServer {
   ctx: AppContext;
@@ -64,6 +68,12 @@ export async function startServer(options: {
       'db: the database file is damaged (PRAGMA quick_check); serving degraded: restore a backup',
     );
   }
+  // Starting may wait for a lock; serving must not (see SERVER_BUSY_TIMEOUT_MS).
+  let checkpointer: Checkpointer | null = null;
+  if (database.dialect === 'sqlite') {
+    database.sqlite.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
+    if (database.path !== ':memory:') checkpointer = startCheckpointer(database);
+  }
   const ctx = createContext({
     config: { ...options.config, identity },
     database,
@@ -84,9 +94,13 @@ export async function startServer(options: {
   }
   const metrics = createMetrics(ctx);
   ctx.inbox.on('processed', (processed) => metrics.observeProcessed(processed));
+  ctx.webhooks.on('attempted', (attempt) => metrics.observeWebhookAttempt(attempt));
   // Once shutdown began, /healthz answers 503 so load balancers see the instance leave.
   let stopping = false;
-  const app = createApp(ctx, { metrics, isStopping: () => stopping });
+  const filters = createRequestFilters(ctx);
+  const app = createApp(ctx, { metrics, isStopping: () => stopping }, filters);
+  ctx.websub.on('pinged', (outcome) => metrics.websubPings.inc({ outcome }));
+  ctx.websub.start(announcedFeedTopics(ctx, filters));
   const server = http.createServer(app);
   // Slow or idle clients cannot hold connections forever.
   server.headersTimeout = 20_000;
@@ -100,8 +114,13 @@ export async function startServer(options: {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.port;
-  // Deliveries acknowledged before a crash or restart are processed now.
+  // Deliveries acknowledged before a crash or restart are processed now, those spooled while the
+  // database was busy first moved into the inbox (they were acknowledged after those already in it).
+  const leftInSpool = await ctx.inbox.importSpooled();
+  if (leftInSpool > 0) ctx.inbox.resumeSpoolImport();
+  // Changes logged but not yet sent to webhook subscribers are sent.
   ctx.inbox.notify();
+  await ctx.webhooks.start();
   const scheduler = options.config.jobsEnabled ? startScheduler(ctx) : null;
   let closing: Promise<void> | null = null;
   return {
@@ -111,7 +130,10 @@ export async function startServer(options: {
     url: `http://127.0.0.1:${port}`,
     close() {
       closing ??= (async () => {
-        const deadline = Date.now() + options.config.shutdownTimeoutMs;
+        // The last moments are kept for stopping processing and closing the database: main.ts
+        // exits at SHUTDOWN_TIMEOUT_SECONDS whatever happens.
+        const deadline =
+          Date.now() + Math.max(0, options.config.shutdownTimeoutMs - CLOSE_MARGIN_MS);
         // Load balancers see the instance leave at once; clients on kept-alive connections are
         // told to reconnect (to another instance), so they cannot hold shutdown open.
         stopping = true;
@@ -128,6 +150,8 @@ export async function startServer(options: {
         try {
           ctx.inbox.notify();
           await settlesBefore(ctx.inbox.idle(), deadline);
+          // Processing stops at its next pause (milliseconds away); what is unfinished stays
+          // pending, its attempt counted.
           await ctx.inbox.stop();
         } catch (error) {
           // The database must still be closed; whatever stayed pending is processed on the next start.
@@ -138,8 +162,11 @@ export async function startServer(options: {
           await ctx.inbox.stop().catch(() => undefined);
         }
         await jobsStopped;
+        await settlesBefore(ctx.websub.stop(), deadline);
+        await settlesBefore(ctx.webhooks.stop(), deadline);
         clearInterval(sweep);
         await listener?.close();
+        await checkpointer?.stop();
         await database.close();
       })();
       return closing;

@@ -61,6 +61,14 @@ export interface DatabaseSettings {
   databasePoolSize: number;
 }
 
+/**
+ * How long a write on the server's SQLite connection waits for another process's write lock.
+ * better-sqlite3 waits synchronously, so every request waits with it: the server keeps this
+ * short, treats a busy database as "try later" (deliveries go to the spool, processing retries),
+ * and never freezes. The CLI, which serves nobody while it waits, keeps the 5 s set here.
+ */
+export const SERVER_BUSY_TIMEOUT_MS = 25;
+
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
 export function openDatabase(settings: DatabaseSettings): DatabaseHandle {
   return settings.databaseUrl

@@ -9,32 +9,37 @@ import type { DatabaseHandle } from './connection.js';
  * (`synchronous_commit = off` in the processing transaction), so there is nothing to gate.
  */
 export class DurabilityGate {
-  private relaxedRuns: Promise<unknown> | null = null;
+  /** The last run queued: relaxed and durable runs take turns, first come first served. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly handle: DatabaseHandle) {}
 
-  /** Runs `work` with fsync-free commits. Calls must not overlap (the processor is serial). */
-  async relaxed<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` with fsync-free commits. Keep each run short (one transaction): durable writes
+   * wait for it, and they are what a webhook's 202 waits for.
+   */
+  relaxed<T>(work: () => Promise<T>): Promise<T> {
     const { handle } = this;
     if (handle.dialect !== 'sqlite') return work();
-    handle.sqlite.pragma('synchronous = NORMAL');
-    const run = (async () => {
+    return this.inTurn(async () => {
+      handle.sqlite.pragma('synchronous = NORMAL');
       try {
         return await work();
       } finally {
         handle.sqlite.pragma('synchronous = FULL');
       }
-    })();
-    this.relaxedRuns = run;
-    try {
-      return await run;
-    } finally {
-      if (this.relaxedRuns === run) this.relaxedRuns = null;
-    }
+    });
   }
 
-  /** Resolves once no relaxed work is running, so the next commit is a durable one. */
-  async durable(): Promise<void> {
-    while (this.relaxedRuns) await this.relaxedRuns.catch(() => undefined);
+  /** Runs `work` with durable commits, once no relaxed run holds the connection's setting. */
+  durable<T>(work: () => Promise<T>): Promise<T> {
+    if (this.handle.dialect !== 'sqlite') return work();
+    return this.inTurn(work);
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 }

@@ -90,6 +90,54 @@ export interface ShortFeedTable {
   created_at: string;
 }
 
+/** One published revision of an event (changes/change-log.ts): the changes feed and the webhook outbox. */
+export interface EventChangeTable {
+  id: Generated<number>;
+  event_id: string;
+  /** The event's revision after the change (its ICS SEQUENCE). */
+  revision: number;
+  /** created, updated, rescheduled, relocated, cancelled, removed, merged */
+  kind: string;
+  /** What changed, in plain words. */
+  summary: string;
+  changed_at: string;
+  /** JSON of the event row's read columns after the change. */
+  snapshot: string;
+}
+
+/** Where outgoing webhooks go (changes/webhook-repository.ts). */
+export interface WebhookSubscriptionTable {
+  id: string;
+  url: string;
+  /** Canonical query string of the filter (filterQueryString), `''` for every event. */
+  filter: string;
+  /** `whsec_<base64>` */
+  secret: string;
+  created_at: string;
+  /** The last change (event_changes.id) delivered or given up on. */
+  cursor: number;
+  /** Failed attempts at the message after the cursor. */
+  failures: ColumnType<number, number | undefined, number>;
+  failing_since: string | null;
+  next_attempt_at: string | null;
+  /** The instance sending this subscription's messages, until `lease_until`. */
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** One attempt to send a change to a subscription. */
+export interface WebhookAttemptTable {
+  id: Generated<number>;
+  subscription_id: string;
+  change_id: number;
+  attempted_at: string;
+  /** delivered, failed (retried later), given_up */
+  outcome: string;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
@@ -98,6 +146,9 @@ export interface Database {
   job_claims: JobClaimTable;
   installation: InstallationTable;
   short_feeds: ShortFeedTable;
+  event_changes: EventChangeTable;
+  webhook_subscriptions: WebhookSubscriptionTable;
+  webhook_attempts: WebhookAttemptTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

@@ -128,26 +128,118 @@ export function plainTextToHtml(text: string): string {
 
 export type DescriptionFormat = 'html' | 'markdown' | 'text';
 
+/** The most source text of a description that is converted; the rest is cut (64 KiB). */
+export const MAX_DESCRIPTION_SOURCE = 65_536;
+/** The deepest element nesting kept as markup; deeper sources are kept as plain text. */
+export const MAX_DESCRIPTION_NESTING = 50;
+
+/** A description as stored, and what its limits cut from the source. */
+export interface Description {
+  text: string | null;
+  html: string | null;
+  /** Why the source was shortened or flattened; empty when it was kept whole. */
+  cut: string[];
+}
+
 // Senders repeat descriptions (nightly syncs, bursts of updates to one event); converting one
 // costs far more than looking it up.
-const described = new Map<string, { text: string | null; html: string | null }>();
+const described = new Map<string, Description>();
 const DESCRIBED_MAX = 5000;
 
-/** Both forms of a description from what the source gives. */
+/** Both forms of a description from what the source gives, within the size and nesting limits. */
 export function describe(
   source: string | null | undefined,
   format: DescriptionFormat,
-): { text: string | null; html: string | null } {
+): Description {
   if (source === null || source === undefined || source.trim() === '') {
-    return { text: null, html: null };
+    return { text: null, html: null, cut: [] };
   }
-  const key = `${format}\u0000${source}`;
+  const cut: string[] = [];
+  // Markup is judged on at most four times the limit, so that a flattened source still gives
+  // its text; every step below is linear in that.
+  let bounded = source;
+  if (bounded.length > 4 * MAX_DESCRIPTION_SOURCE) {
+    bounded = bounded.slice(0, 4 * MAX_DESCRIPTION_SOURCE);
+    cut.push(`description: ${source.length} characters, cut to ${bounded.length} before reading`);
+  }
+  let effective = format;
+  if (
+    format !== 'text' &&
+    markupDepth(bounded, MAX_DESCRIPTION_NESTING) > MAX_DESCRIPTION_NESTING
+  ) {
+    // The sanitizer's cost grows much faster than the input with nesting: such a source is
+    // kept as its text only, with the markup removed by a linear scan.
+    bounded = bounded.replace(TAG, ' ').replace(/[ \t]{2,}/g, ' ');
+    effective = 'text';
+    cut.push(`description: markup nested deeper than ${MAX_DESCRIPTION_NESTING}, kept as text`);
+  }
+  if (bounded.length > MAX_DESCRIPTION_SOURCE) {
+    // Never split a surrogate pair: the half left would be removed as XML-illegal anyway.
+    const end = /[\uD800-\uDBFF]/.test(bounded.charAt(MAX_DESCRIPTION_SOURCE - 1))
+      ? MAX_DESCRIPTION_SOURCE - 1
+      : MAX_DESCRIPTION_SOURCE;
+    bounded = bounded.slice(0, end);
+    cut.push(`description: ${bounded.length} characters, cut to ${end}`);
+  }
+  const key = `${effective}\u0000${bounded}`;
   const known = described.get(key);
-  if (known) return known;
-  const result = convertDescription(source, format);
+  if (known) return cut.length === 0 ? known : { ...known, cut };
+  const result = { ...convertDescription(bounded, effective), cut: [] };
   if (described.size >= DESCRIBED_MAX) described.delete(described.keys().next().value as string);
   described.set(key, result);
-  return result;
+  return cut.length === 0 ? result : { ...result, cut };
+}
+
+const TAG = /<\/?([A-Za-z][A-Za-z0-9-]*)\b[^<>]*>/g;
+// Elements that never hold others, and those whose end tag browsers (and the parser) imply
+// when a sibling opens: neither deepens the tree.
+const NOT_NESTING = new Set([
+  'br',
+  'hr',
+  'img',
+  'input',
+  'meta',
+  'link',
+  'wbr',
+  'col',
+  'area',
+  'base',
+  'source',
+  'track',
+  'embed',
+  'param',
+  'p',
+  'li',
+  'dt',
+  'dd',
+  'option',
+  'tr',
+  'td',
+  'th',
+]);
+
+/**
+ * How deep the source's tags nest, counted in one pass over its tags (stopping once past
+ * `limit`). An approximation that never undercounts a real nesting: unmatched end tags only
+ * lower the count, and elements with implied ends are not counted.
+ */
+function markupDepth(source: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const match of source.matchAll(TAG)) {
+    const name = (match[1] as string).toLowerCase();
+    if (NOT_NESTING.has(name) || match[0].endsWith('/>')) continue;
+    if (match[0].startsWith('</')) {
+      depth = Math.max(0, depth - 1);
+      continue;
+    }
+    depth += 1;
+    if (depth > deepest) {
+      deepest = depth;
+      if (deepest > limit) return deepest;
+    }
+  }
+  return deepest;
 }
 
 function convertDescription(

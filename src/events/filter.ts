@@ -95,8 +95,14 @@ export interface FilterOptions {
 
 type QueryValue = string | string[] | undefined | unknown;
 
-const MAX_VALUE_LENGTH = 200;
-const MAX_VALUES = 50;
+/** The longest value of a list parameter (`city`, `q`...), in characters. */
+export const MAX_VALUE_LENGTH = 200;
+/** The most values one list parameter takes. */
+export const MAX_VALUES = 50;
+/** The largest `limit` when the endpoint sets none of its own. */
+export const MAX_LIMIT = 1000;
+/** The largest `offset`. */
+export const MAX_OFFSET = 1_000_000;
 
 function values(name: string, raw: QueryValue): string[] {
   if (raw === undefined) return [];
@@ -333,7 +339,7 @@ export function parseEventFilter(
       `filter: unknown parameter "${unknown[0]}"; accepted: ${[...allowed].join(', ')}`,
     );
   }
-  const maxLimit = options.maxLimit ?? 1000;
+  const maxLimit = options.maxLimit ?? MAX_LIMIT;
 
   const source = values('source', query.source).map((value) => value.toLowerCase());
   for (const name of source) {
@@ -367,7 +373,7 @@ export function parseEventFilter(
     near,
     radius: parseRadius(single('radius', query.radius), near),
     limit: parseInteger('limit', single('limit', query.limit), options.defaultLimit, 1, maxLimit),
-    offset: parseInteger('offset', single('offset', query.offset), 0, 0, 1_000_000),
+    offset: parseInteger('offset', single('offset', query.offset), 0, 0, MAX_OFFSET),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   withdrawnAtAfter,
   type StoredEventState,
 } from './event-writes.js';
+import type { ChangeRecorder } from './event-changes.js';
 import { recordOrganizationSync } from './organization-repository.js';
 import { foldKey } from './text-key.js';
 import {
@@ -33,6 +34,11 @@ export interface IngestOptions {
    * messages that carry no update time. Absent for writes that come from no delivery.
    */
   deliveryId?: number;
+  /**
+   * Logs each published revision the writes make (the changes feed, outgoing webhooks), in the
+   * transaction of the writes.
+   */
+  changes?: ChangeRecorder;
 }
 
 export interface IngestSummary {
@@ -46,9 +52,12 @@ export interface IngestSummary {
   skipped: { externalId: string | null; reason: string }[];
   /** Ids named by a cancel that Marquee has never seen. */
   unknown: string[];
+  /** Events whose fields the limits shortened or flattened, and how (absent when none). */
+  cut?: { externalId: string; fields: string[] }[];
 }
 
-const emptySummary = (): IngestSummary => ({
+/** A summary with nothing counted yet. */
+export const emptySummary = (): IngestSummary => ({
   created: 0,
   updated: 0,
   unchanged: 0,
@@ -74,7 +83,8 @@ export function changedAnything(summary: IngestSummary): boolean {
 /** Hash of everything material about an event; the source's update time is not material. */
 export function contentHash(event: NormalizedEvent): string {
   const material = Object.entries(event).flatMap(([key, value]): [string, unknown][] => {
-    if (key === 'sourceUpdatedAt') return [];
+    // `cut` only records what the limits shortened; the shortened values are hashed.
+    if (key === 'sourceUpdatedAt' || key === 'cut') return [];
     if (key === 'organizer') return [[key, withoutEmpty(value as Organizer, ADDED_ORGANIZER)]];
     return ADDED_FIELDS.has(key) && isEmpty(value) ? [] : [[key, value]];
   });
@@ -219,8 +229,8 @@ function changesFacets(state: StoredEventState | undefined, row: NewEventRow): b
   );
 }
 
-/** Upserts a message's events; true when that may change the filter choices. */
-async function upsertNormalized(
+/** Upserts a message's events (or a part of them); true when that may change the filter choices. */
+export async function upsertNormalized(
   db: Queryable,
   events: readonly NormalizedEvent[],
   options: IngestOptions,
@@ -230,10 +240,12 @@ async function upsertNormalized(
   // The last copy of an event within one message wins, as if delivered in order.
   const latest = new Map<string, NormalizedEvent>();
   for (const event of events) latest.set(eventId(event.source, event.externalId), event);
+  await options.changes?.capture(db, [...latest.keys()]);
   const stored = await findEventStates(db, [...latest.keys()]);
   const rows: NewEventRow[] = [];
   let facetsChanged = false;
   for (const [id, event] of latest) {
+    if (event.cut) (summary.cut ??= []).push({ externalId: event.externalId, fields: event.cut });
     const state = stored.get(id);
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
     if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId, listedBySync)) {
@@ -255,6 +267,7 @@ async function upsertNormalized(
     else summary.created += 1;
   }
   await upsertEvents(db, rows, new Map([...stored].map(([id, state]) => [id, state.genres])));
+  await options.changes?.record(db, options.now);
   return facetsChanged;
 }
 
@@ -277,29 +290,8 @@ export async function applyMessage(
     case 'sync': {
       summary.skipped = message.skipped;
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
-      // Events skipped as unreadable are still listed: they must not vanish from the feeds.
-      const listed = new Set([
-        ...message.events.map((event) => eventId(source, event.externalId)),
-        ...message.skipped.flatMap((skip) =>
-          skip.externalId ? [eventId(source, skip.externalId)] : [],
-        ),
-      ]);
-      await recordOrganizationSync(db, source, message.organization, listed.size, options);
-      // Only events last changed by an older delivery: a sync may not undo a later message.
-      const upcoming = await findUpcomingIdsOfOrganization(
-        db,
-        source,
-        message.organization.id,
-        options.now,
-        options.deliveryId ?? null,
-      );
-      summary.removed = await markEventsRemoved(
-        db,
-        upcoming.filter((id) => !listed.has(id)),
-        options.now,
-        { at: options.receivedAt, deliveryId: options.deliveryId ?? null },
-      );
-      return { summary, facetsChanged: facetsChanged || summary.removed > 0 };
+      const removed = await finishSync(db, source, message, options, summary);
+      return { summary, facetsChanged: facetsChanged || removed };
     }
     case 'cancel': {
       const ids = message.externalIds.map((externalId) => eventId(source, externalId));
@@ -307,6 +299,7 @@ export async function applyMessage(
       summary.unknown = message.externalIds.filter(
         (externalId) => !known.has(eventId(source, externalId)),
       );
+      await options.changes?.capture(db, [...known.keys()]);
       summary.cancelled = await markEventsCancelled(
         db,
         [...known.keys()],
@@ -314,8 +307,46 @@ export async function applyMessage(
         options.receivedAt,
         options.deliveryId ?? null,
       );
+      await options.changes?.record(db, options.now);
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };
     }
   }
+}
+
+/**
+ * The last step of a sync, once its events are upserted: records the sync and removes the
+ * organization's upcoming events it no longer lists; true when it removed any.
+ */
+export async function finishSync(
+  db: Queryable,
+  source: SourceName,
+  message: Extract<SourceMessage, { kind: 'sync' }>,
+  options: IngestOptions,
+  summary: IngestSummary,
+): Promise<boolean> {
+  // Events skipped as unreadable are still listed: they must not vanish from the feeds.
+  const listed = new Set([
+    ...message.events.map((event) => eventId(source, event.externalId)),
+    ...message.skipped.flatMap((skip) =>
+      skip.externalId ? [eventId(source, skip.externalId)] : [],
+    ),
+  ]);
+  await recordOrganizationSync(db, source, message.organization, listed.size, options);
+  // Only events last changed by an older delivery: a sync may not undo a later message.
+  const upcoming = await findUpcomingIdsOfOrganization(
+    db,
+    source,
+    message.organization.id,
+    options.now,
+    options.deliveryId ?? null,
+  );
+  const unlisted = upcoming.filter((id) => !listed.has(id));
+  await options.changes?.capture(db, unlisted);
+  summary.removed = await markEventsRemoved(db, unlisted, options.now, {
+    at: options.receivedAt,
+    deliveryId: options.deliveryId ?? null,
+  });
+  await options.changes?.record(db, options.now);
+  return summary.removed > 0;
 }

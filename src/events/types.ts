@@ -84,6 +84,8 @@ export interface NormalizedEvent {
   visibility: EventVisibility;
   /** The source's own modification time, used to ignore out-of-order updates. */
   sourceUpdatedAt: Date | null;
+  /** What the field limits cut from the source (recorded on the delivery); not content. */
+  cut?: string[];
 }
 
 /** A stored event as every output sees it. */

@@ -6,6 +6,7 @@ import { matchesSecret, parseBasicAuth, parseBearerToken } from '../auth/verify.
 import { collectStatus } from '../operations/status.js';
 import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
+import { withWebhookSection } from './admin-webhooks-section.js';
 import { notFoundHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 
@@ -98,7 +99,10 @@ export function adminPageHandler(ctx: AppContext) {
           ? null
           : `Replayed ${replayed} failed ${replayed === 1 ? 'delivery' : 'deliveries'}.`,
     });
-    res.set('Content-Security-Policy', ADMIN_PAGE_CSP).type('html').send(html);
+    res
+      .set('Content-Security-Policy', ADMIN_PAGE_CSP)
+      .type('html')
+      .send(await withWebhookSection(ctx, html));
   };
 }
 

@@ -29,6 +29,7 @@ import { feedIdFor, tagPrefix } from '../render/feed-ids.js';
 import { icsDocument, renderSingleEventIcs } from '../render/ics.js';
 import { atomDocument, jsonFeedDocument, rssDocument } from '../render/syndication.js';
 import { SOURCE_NAMES } from '../sources/index.js';
+import type { FeedTopic } from '../websub/websub.js';
 import { prepareResponse, sendCached } from './send-cached.js';
 
 /** One public output format: its path, type and renderer. */
@@ -39,6 +40,8 @@ export interface FeedFormat {
   defaultLimit: number;
   /** Whether withdrawn events come out too, until they would have ended (calendars' tombstones). */
   tombstones: boolean;
+  /** Whether the format names the WebSub hub and is announced to it (RSS, Atom, JSON Feed). */
+  websub?: boolean;
   /** The response body (UTF-8). */
   render(
     ctx: AppContext,
@@ -67,6 +70,7 @@ export const FEED_FORMATS = {
     contentType: 'application/rss+xml; charset=utf-8',
     defaultLimit: 500,
     tombstones: false,
+    websub: true,
     render: (ctx, page, _filter, channel) =>
       rssDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
@@ -76,6 +80,7 @@ export const FEED_FORMATS = {
     contentType: 'application/atom+xml; charset=utf-8',
     defaultLimit: 500,
     tombstones: false,
+    websub: true,
     render: (ctx, page, _filter, channel) =>
       atomDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
@@ -85,6 +90,7 @@ export const FEED_FORMATS = {
     contentType: 'application/feed+json; charset=utf-8',
     defaultLimit: 500,
     tombstones: false,
+    websub: true,
     render: (ctx, page, _filter, channel) =>
       jsonFeedDocument(page.events, channel, ctx.caches.feedItems).bytes(),
   },
@@ -102,6 +108,16 @@ export const FEED_FORMATS = {
 /** The formats a short URL serves: /f/<id>.ics, .rss, .atom, .json. */
 export const SHORT_FEED_FORMATS: readonly FeedFormat[] = [
   FEED_FORMATS.ics,
+  FEED_FORMATS.rss,
+  FEED_FORMATS.atom,
+  FEED_FORMATS.jsonfeed,
+];
+
+/**
+ * The feeds announced to the WebSub hub after every change that alters them, whether fetched
+ * lately or not: the unfiltered RSS, Atom and JSON Feed. Further feeds join here.
+ */
+export const ANNOUNCED_FEEDS: readonly FeedFormat[] = [
   FEED_FORMATS.rss,
   FEED_FORMATS.atom,
   FEED_FORMATS.jsonfeed,
@@ -242,6 +258,15 @@ export function canonicalUrl(
   return `${ctx.config.publicUrl}${path}${query}`;
 }
 
+/** ANNOUNCED_FEEDS as WebSub topics, at their unfiltered canonical URLs. */
+export function announcedFeedTopics(ctx: AppContext, filters: RequestFilters): FeedTopic[] {
+  return ANNOUNCED_FEEDS.map((format) => {
+    const parsed = filters.parsedQuery('', format.defaultLimit);
+    const selfUrl = canonicalUrl(ctx, parsed.filter, format.path, format.defaultLimit);
+    return feedTopic(ctx, filters, format, parsed, selfUrl);
+  });
+}
+
 /** The channel description of a filtered output at `path`. */
 export function channelFor(
   ctx: AppContext,
@@ -266,6 +291,7 @@ export function channelFor(
     cancelledPrefix: ctx.config.cancelledPrefix,
     updated: lastModified,
     siteTitle,
+    hubUrl: ctx.config.websub.hubUrl,
   };
 }
 
@@ -312,42 +338,93 @@ async function sendFeed(
   ctx: AppContext,
   filters: RequestFilters,
   format: FeedFormat,
-  { filter, key }: ParsedFilter,
+  parsed: ParsedFilter,
   selfUrl: string,
   req: Request,
   res: Response,
 ): Promise<void> {
   // The self link is part of the body: requests that fold to one filter key but differ in
   // their canonical URL (case, order of values) get bodies of their own.
-  const entry = await cachedRender(ctx, `${format.name}|${key}|${selfUrl}`, async () => {
-    const page = await findEvents(
-      ctx.database.db,
-      filter,
-      {
-        now: ctx.now(),
-        pastDays: ctx.config.pastDays,
-        timeZone: ctx.config.timeZone,
-        cityAliases: filters.cityAliases,
-        installedAt: installedAt(ctx),
-        tombstones: format.tombstones,
-      },
-      ctx.caches.rows,
-    );
-    const channel = {
-      ...channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified),
-      selfUrl,
-    };
-    return {
-      body: format.render(ctx, page, filter, channel),
-      contentType: format.contentType,
-      lastModified: page.lastModified,
-      expiresAt: page.expiresAt,
-    };
-  });
+  const entry = await cachedRender(ctx, `${format.name}|${parsed.key}|${selfUrl}`, () =>
+    renderFeed(ctx, filters, format, parsed, selfUrl),
+  );
+  let headers: Readonly<Record<string, string>> = CORS;
+  if (format.websub && ctx.websub.enabled) {
+    ctx.websub.recordFetch(feedTopic(ctx, filters, format, parsed, selfUrl), entry.etag);
+    headers = websubHeaders(entry, ctx.websub.hubUrl as string, selfUrl);
+  }
   sendCached(req, res, ctx.caches.responses, entry, {
     cacheControl: ctx.config.feedCacheControl,
-    headers: CORS,
+    headers,
   });
+}
+
+/** Renders `format` for a parsed filter, with `selfUrl` as its self link. */
+async function renderFeed(
+  ctx: AppContext,
+  filters: RequestFilters,
+  format: FeedFormat,
+  { filter }: ParsedFilter,
+  selfUrl: string,
+): Promise<Rendered> {
+  const page = await findEvents(
+    ctx.database.db,
+    filter,
+    {
+      now: ctx.now(),
+      pastDays: ctx.config.pastDays,
+      timeZone: ctx.config.timeZone,
+      cityAliases: filters.cityAliases,
+      installedAt: installedAt(ctx),
+      tombstones: format.tombstones,
+    },
+    ctx.caches.rows,
+  );
+  const channel = {
+    ...channelFor(ctx, filter, format.path, format.defaultLimit, page.lastModified),
+    selfUrl,
+  };
+  return {
+    body: format.render(ctx, page, filter, channel),
+    contentType: format.contentType,
+    lastModified: page.lastModified,
+    expiresAt: page.expiresAt,
+  };
+}
+
+/**
+ * A feed as a WebSub topic: its canonical URL, and its ETag rendered afresh (not through the
+ * response store, which may answer with the previous rendering while another request renders).
+ */
+export function feedTopic(
+  ctx: AppContext,
+  filters: RequestFilters,
+  format: FeedFormat,
+  parsed: ParsedFilter,
+  selfUrl: string,
+): FeedTopic {
+  return {
+    url: selfUrl,
+    currentEtag: async () =>
+      prepareResponse(await renderFeed(ctx, filters, format, parsed, selfUrl)).etag,
+  };
+}
+
+// One header object per rendering: send-cached.ts keys its prepared header lines by it.
+const websubHeadersByResponse = new WeakMap<CachedResponse, Record<string, string>>();
+
+/** Feed headers with the WebSub discovery links (`Link` rel="hub" and rel="self"). */
+function websubHeaders(
+  entry: CachedResponse,
+  hubUrl: string,
+  selfUrl: string,
+): Record<string, string> {
+  let headers = websubHeadersByResponse.get(entry);
+  if (headers === undefined) {
+    headers = { ...CORS, Link: `<${hubUrl}>; rel="hub", <${selfUrl}>; rel="self"` };
+    websubHeadersByResponse.set(entry, headers);
+  }
+  return headers;
 }
 
 /**

@@ -14,8 +14,12 @@ export interface Metrics {
   feedRequests: Counter<'format' | 'status'>;
   /** Refused admin requests: `rejected` (wrong or missing token), `limited` (429). */
   adminAuthFailures: Counter<'result'>;
+  /** WebSub hub pings by outcome (server.ts wires the WebSub service's `pinged`). */
+  websubPings: Counter<'outcome'>;
   /** Counts one processed delivery and its duration (server.ts wires the inbox's `processed`). */
   observeProcessed(processed: ProcessedDelivery): void;
+  /** Counts one outgoing webhook attempt by outcome (server.ts wires the sender's `attempted`). */
+  observeWebhookAttempt(attempt: { outcome: string; seconds: number }): void;
 }
 
 /** Creates the registry and its metrics; gauges query the database only when scraped. */
@@ -113,14 +117,45 @@ export function createMetrics(ctx: AppContext): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const webhookDeliveries = new Counter({
+    name: 'marquee_outgoing_webhook_attempts_total',
+    help: 'Outgoing webhook attempts by outcome: delivered (2xx), failed (retried later), given_up (failing for 24 hours, skipped).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const webhookSeconds = new Histogram({
+    name: 'marquee_outgoing_webhook_seconds',
+    help: 'Time a subscriber took to answer an outgoing webhook (or to fail).',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const websubPings = new Counter({
+    name: 'marquee_websub_pings_total',
+    help: 'Publish pings to the WebSub hub (WEBSUB_HUB_URL) by outcome: sent (2xx), retrying (failed, tried again later), failed (given up).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'marquee_websub_tracked_feeds',
+    help: 'Filtered and short feed URLs remembered as fetched, whose changes are announced to the WebSub hub.',
+    registers: [registry],
+    collect() {
+      this.set(ctx.websub.trackedFeeds);
+    },
+  });
   return {
     registry,
     webhookRequests,
     feedRequests,
     adminAuthFailures,
+    websubPings,
     observeProcessed({ source, outcome, seconds }) {
       processed.inc({ source, outcome });
       processingSeconds.observe({ source }, seconds);
+    },
+    observeWebhookAttempt({ outcome, seconds }) {
+      webhookDeliveries.inc({ outcome });
+      webhookSeconds.observe(seconds);
     },
   };
 }

@@ -16,10 +16,14 @@ import {
   singleEventIcsHandler,
   type RequestFilters,
 } from './feed-handlers.js';
+import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { openApiHandler } from './openapi/document.js';
+import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
 import { PendingBodyBudget } from './webhook-body.js';
+import { registerWebhookAdminRoutes } from './webhook-admin-handlers.js';
 import { webhookHandler } from './webhook-handlers.js';
 
 /** What the server hands the routes besides the context. */
@@ -46,6 +50,17 @@ export function registerRoutes(
     app.get(format.path, feedHandler(ctx, filters, format));
   }
   app.get('/events/:id.ics', singleEventIcsHandler(ctx));
+  app.get(
+    PUBLIC_OPENAPI_PATH,
+    openApiHandler(ctx, () => publicApiDocument(ctx.config), {
+      cacheControl: 'public, max-age=3600',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+    }),
+  );
+  // One entry per published revision of an event, newest first (changes/change-log.ts).
+  for (const format of CHANGE_FEED_FORMATS) {
+    app.get(format.path, changeFeedHandler(ctx, filters, format));
+  }
   // Short URLs of long filters (calendar clients refuse long ones): /f/<id>.ics and so on.
   for (const format of SHORT_FEED_FORMATS) {
     app.get(shortFeedPath(':id', format), shortFeedHandler(ctx, filters, format));
@@ -67,4 +82,5 @@ export function registerRoutes(
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
+  registerWebhookAdminRoutes(app, ctx, admin);
 }

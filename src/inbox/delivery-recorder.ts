@@ -38,10 +38,11 @@ export class DeliveryRecorder {
     this.waiting = [];
     this.scheduled = false;
     try {
-      await this.gate.durable();
-      const ids = await insertDeliveries(
-        this.db,
-        batch.map((item) => item.delivery),
+      const ids = await this.gate.durable(() =>
+        insertDeliveries(
+          this.db,
+          batch.map((item) => item.delivery),
+        ),
       );
       batch.forEach((item, index) => item.resolve(ids[index] as number));
     } catch (error) {

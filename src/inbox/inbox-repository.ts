@@ -92,15 +92,15 @@ async function takeProcessingLock(trx: Queryable): Promise<void> {
 export async function findPendingDeliveries(
   db: Queryable,
   limit: number,
-): Promise<{ id: number; bodySize: number }[]> {
+): Promise<{ id: number; bodySize: number; attempts: number }[]> {
   const rows = await db
     .selectFrom('deliveries')
-    .select(['id', 'body_size'])
+    .select(['id', 'body_size', 'attempts'])
     .where('status', '=', 'pending')
     .orderBy('id')
     .limit(limit)
     .execute();
-  return rows.map((row) => ({ id: row.id, bodySize: row.body_size }));
+  return rows.map((row) => ({ id: row.id, bodySize: row.body_size, attempts: row.attempts }));
 }
 
 /** The deliveries with these ids that are still pending, whole, in id order. */
@@ -148,6 +148,8 @@ export async function markDeliveryDone(
     messageType: string | null;
     result: unknown;
     at: Date;
+    /** False when `countAttempt` already counted this processing. */
+    countAttempt?: boolean;
   },
 ): Promise<void> {
   await db
@@ -157,7 +159,7 @@ export async function markDeliveryDone(
       message_type: storableText(outcome.messageType),
       result: JSON.stringify(outcome.result),
       error: null,
-      attempts: eb('attempts', '+', 1),
+      attempts: outcome.countAttempt === false ? eb.ref('attempts') : eb('attempts', '+', 1),
       processed_at: outcome.at.toISOString(),
     }))
     .where('id', '=', id)
@@ -168,7 +170,7 @@ export async function markDeliveryDone(
 export async function markDeliveryFailed(
   db: Queryable,
   id: number,
-  failure: { error: string; messageType: string | null; at: Date },
+  failure: { error: string; messageType: string | null; at: Date; countAttempt?: boolean },
 ): Promise<void> {
   await db
     .updateTable('deliveries')
@@ -176,11 +178,39 @@ export async function markDeliveryFailed(
       status: 'failed',
       error: storableText(failure.error.slice(0, 2000)),
       message_type: storableText(failure.messageType),
-      attempts: eb('attempts', '+', 1),
+      attempts: failure.countAttempt === false ? eb.ref('attempts') : eb('attempts', '+', 1),
       processed_at: failure.at.toISOString(),
     }))
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * Counts an attempt before a long processing begins, in its own commit: a processing that is
+ * interrupted (a crash, a restart, its time budget) is still counted.
+ */
+export async function countAttempt(db: Queryable, id: number): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/** The id of the delivery imported from spool file `name` with this body, if it is in the inbox. */
+export async function findSpooledDelivery(
+  db: Queryable,
+  bodySha256: string,
+  name: string,
+): Promise<number | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('body_sha256', '=', bodySha256)
+    .where('headers', 'like', `%${JSON.stringify(name)}%`)
+    .executeTakeFirst();
+  return row?.id ?? null;
 }
 
 export interface ReplaySelection {
@@ -200,7 +230,7 @@ export async function requeueDeliveries(db: Db, selection: ReplaySelection): Pro
     if (isPostgres(trx)) await takeProcessingLock(trx);
     let query = trx
       .updateTable('deliveries')
-      .set({ status: 'pending', error: null })
+      .set({ status: 'pending', error: null, attempts: 0 })
       .where('body', 'is not', null)
       .where(
         'status',

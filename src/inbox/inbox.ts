@@ -3,13 +3,20 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/connection.js';
+import { isTemporaryDatabaseFailure } from '../db/failures.js';
 import { DurabilityGate } from '../db/durability.js';
 import type { SourceName } from '../events/types.js';
 import { HttpError } from '../errors.js';
 import type { Sources } from '../sources/index.js';
 import type { AuthResult, WebhookRequestHead } from '../sources/types.js';
 import { DeliveryRecorder } from './delivery-recorder.js';
-import type { ReplaySelection } from './inbox-repository.js';
+import { DeliverySpool } from './delivery-spool.js';
+import {
+  findSpooledDelivery,
+  insertDeliveries,
+  type NewDelivery,
+  type ReplaySelection,
+} from './inbox-repository.js';
 import {
   InboxProcessor,
   parseJsonBody,
@@ -41,6 +48,9 @@ export interface ReceivedRequest {
   body: Buffer;
   remoteAddress: string | undefined;
 }
+
+const SPOOL_RETRY_MIN_MS = 200;
+const SPOOL_RETRY_MAX_MS = 2_000;
 
 /** Headers worth keeping with a delivery. Authorization and X-Signature never are. */
 const KEPT_HEADERS = [
@@ -87,6 +97,14 @@ export class Inbox {
   private readonly recorder: DeliveryRecorder;
   private readonly processor: InboxProcessor;
   private readonly now: () => Date;
+  private readonly logger: Logger;
+  private readonly database: DatabaseHandle;
+  private readonly gate: DurabilityGate;
+  private readonly spool: DeliverySpool | null;
+  private spoolTimer: NodeJS.Timeout | undefined;
+  private spoolRetryMs = SPOOL_RETRY_MIN_MS;
+  private importing: Promise<number> | null = null;
+  private closed = false;
 
   constructor(options: {
     database: DatabaseHandle;
@@ -97,10 +115,18 @@ export class Inbox {
     logger: Logger;
     /** Names this process in change announcements to other instances. */
     instanceId: string;
+    /** Where deliveries wait while the database cannot take writes; null: refuse them (503). */
+    spoolDirectory?: string | null;
+    /** How long one delivery's processing may take (a sync of many events included). */
+    processingBudgetMs?: number;
   }) {
     this.sources = options.sources;
     this.now = options.now;
+    this.logger = options.logger;
+    this.database = options.database;
+    this.spool = options.spoolDirectory ? new DeliverySpool(options.spoolDirectory) : null;
     const gate = new DurabilityGate(options.database);
+    this.gate = gate;
     this.recorder = new DeliveryRecorder(options.database.db, gate);
     this.processor = new InboxProcessor({
       db: options.database.db,
@@ -110,6 +136,7 @@ export class Inbox {
       now: options.now,
       logger: options.logger,
       instanceId: options.instanceId,
+      budgetMs: options.processingBudgetMs,
       hooks: {
         onEventsChanged: (change) => this.emit('eventsChanged', change),
         onProcessed: (processed) => this.emit('processed', processed),
@@ -164,7 +191,10 @@ export class Inbox {
    * the raw delivery durably, then queue it. Anything authenticated is stored, even when it is
    * not JSON (kept as rejected, answered 400).
    */
-  async receive(admission: Admission, request: ReceivedRequest): Promise<{ deliveryId: number }> {
+  async receive(
+    admission: Admission,
+    request: ReceivedRequest,
+  ): Promise<{ deliveryId: number | null }> {
     const adapter = this.sources[admission.source];
     const auth = admission.result();
     if (!auth.ok) throw authenticationFailed(admission.source);
@@ -177,7 +207,7 @@ export class Inbox {
     }
     const contentType =
       typeof request.headers['content-type'] === 'string' ? request.headers['content-type'] : null;
-    const deliveryId = await this.recorder.recordDelivery({
+    const deliveryId = await this.store({
       source: adapter.name,
       receivedAt: this.now(),
       contentType,
@@ -188,10 +218,99 @@ export class Inbox {
       error: parseError,
     });
     if (parseError) {
-      throw new HttpError(400, `${adapter.name}: ${parseError} (kept as delivery ${deliveryId})`);
+      throw new HttpError(
+        400,
+        `${adapter.name}: ${parseError} (kept as ${deliveryId === null ? 'a spooled delivery' : `delivery ${deliveryId}`})`,
+      );
     }
-    this.processor.notify(deliveryId, payload);
+    if (deliveryId !== null) this.processor.notify(deliveryId, payload);
     return { deliveryId };
+  }
+
+  /**
+   * Stores a delivery durably: in the inbox, or in the spool while the database cannot take
+   * writes (null then; it moves into the inbox when the database is back).
+   */
+  private async store(delivery: NewDelivery): Promise<number | null> {
+    const { spool } = this;
+    if (spool?.isHolding()) return this.holdInSpool(spool, delivery);
+    try {
+      return await this.recorder.recordDelivery(delivery);
+    } catch (error) {
+      // Without a spool (PostgreSQL) the error handler answers "try later" with a 503.
+      if (!spool || !isTemporaryDatabaseFailure(error)) throw error;
+      this.logger.warn({ err: error }, 'inbox: database busy; deliveries go to the spool');
+      return this.holdInSpool(spool, delivery);
+    }
+  }
+
+  private async holdInSpool(spool: DeliverySpool, delivery: NewDelivery): Promise<null> {
+    await spool.hold(delivery);
+    this.scheduleSpoolImport();
+    return null;
+  }
+
+  /** Keeps trying to import what is left in the spool (the database is still busy). */
+  resumeSpoolImport(): void {
+    this.scheduleSpoolImport();
+  }
+
+  private scheduleSpoolImport(): void {
+    if (this.spoolTimer || this.closed) return;
+    this.spoolTimer = setTimeout(() => {
+      this.spoolTimer = undefined;
+      void this.importSpooled().then((left) => {
+        if (left === 0) {
+          this.spoolRetryMs = SPOOL_RETRY_MIN_MS;
+          return;
+        }
+        this.spoolRetryMs = Math.min(this.spoolRetryMs * 2, SPOOL_RETRY_MAX_MS);
+        this.scheduleSpoolImport();
+      });
+    }, this.spoolRetryMs);
+    this.spoolTimer.unref();
+  }
+
+  /**
+   * Moves spooled deliveries into the inbox, oldest first, each exactly once: a file is deleted
+   * only after its row committed, and a row already imported (a crash between the two) is
+   * recognised by its body hash and file name. Resolves with how many are left (the database is
+   * still busy); never throws.
+   */
+  importSpooled(): Promise<number> {
+    this.importing ??= this.importAll().finally(() => {
+      this.importing = null;
+    });
+    return this.importing;
+  }
+
+  private async importAll(): Promise<number> {
+    const { spool } = this;
+    if (!spool) return 0;
+    const names = spool.names();
+    let imported = 0;
+    try {
+      for (const name of names) {
+        const { delivery } = spool.read(name);
+        const { db } = this.database;
+        await this.gate.durable(async () => {
+          const known = await findSpooledDelivery(db, delivery.bodySha256, name);
+          if (known === null) await insertDeliveries(db, [delivery]);
+        });
+        await spool.release(name);
+        imported += 1;
+      }
+    } catch (error) {
+      if (!isTemporaryDatabaseFailure(error)) {
+        this.logger.error({ err: error }, 'inbox: importing spooled deliveries failed; retrying');
+      }
+    }
+    if (imported > 0) {
+      this.logger.info({ imported }, 'inbox: spooled deliveries moved into the inbox');
+      this.processor.notify();
+    }
+    // Deliveries spooled while these were imported wait for the next round.
+    return spool.names().length;
   }
 
   /** Asks for processing of pending deliveries (left by a restart, or by another instance). */
@@ -209,8 +328,11 @@ export class Inbox {
     return this.processor.idle();
   }
 
-  /** Finishes the delivery being processed and stops taking new ones. */
-  stop(): Promise<void> {
-    return this.processor.stop();
+  /** Stops processing at its next pause (what is unfinished stays pending) and stops importing. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.spoolTimer);
+    await this.processor.stop();
+    await this.importing;
   }
 }

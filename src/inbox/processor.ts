@@ -4,10 +4,19 @@ import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { announceEventsChanged } from '../cache/events-changed.js';
-import { applyMessage, changedAnything, type IngestSummary } from '../events/ingest.js';
+import { createChangeRecorder } from '../changes/change-log.js';
+import {
+  applyMessage,
+  changedAnything,
+  emptySummary,
+  finishSync,
+  upsertNormalized,
+  type IngestSummary,
+} from '../events/ingest.js';
 import { isSourceName, type Sources } from '../sources/index.js';
 import {
   beginProcessing,
+  countAttempt,
   findAppliedDuplicate,
   loadPendingDeliveries,
   findPendingDeliveries,
@@ -17,8 +26,12 @@ import {
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
-import type { SourceMessage } from '../events/types.js';
-import type { SourceAdapter } from '../sources/types.js';
+import {
+  eventId,
+  type NormalizedEvent,
+  type SourceMessage,
+  type SourceName,
+} from '../events/types.js';
 
 export type ProcessOutcome = 'processed' | 'ignored' | 'failed';
 
@@ -44,6 +57,59 @@ const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A delivery whose processing began this often without finishing is set aside as failed. */
+export const MAX_ATTEMPTS = 5;
+/** How long one delivery's processing may take by default. */
+export const DEFAULT_BUDGET_MS = 120_000;
+/** Bodies above this size are processed alone, in slices, each attempt counted beforehand. */
+const LARGE_BODY_BYTES = 256_000;
+/** Events upserted per transaction when a large message is applied in parts. */
+const EVENTS_PER_TRANSACTION = 100;
+/** Work done between two pauses for the event loop, at most (about). */
+const SLICE_MS = 8;
+
+/** Processing stopped at a pause because the processor is stopping; the delivery stays pending. */
+class ProcessingInterrupted extends Error {}
+
+/** Processing of one delivery went past its time budget. */
+class BudgetExceeded extends Error {}
+
+/**
+ * Cuts long work into slices: `pause()` lets the event loop run (requests are served) once a
+ * slice's time is up, and throws when the processor is stopping or the budget is spent.
+ */
+class Slicer {
+  private sliceStarted = performance.now();
+  private readonly deadline: number;
+
+  constructor(
+    budgetMs: number,
+    private readonly isStopping: () => boolean,
+    private readonly progress: () => string,
+  ) {
+    this.deadline = performance.now() + budgetMs;
+    this.budgetMs = budgetMs;
+  }
+
+  private readonly budgetMs: number;
+
+  async pause(): Promise<void> {
+    if (performance.now() - this.sliceStarted < SLICE_MS) return;
+    await yieldToEventLoop();
+    this.sliceStarted = performance.now();
+    this.check();
+  }
+
+  check(): void {
+    if (this.isStopping()) throw new ProcessingInterrupted('inbox: processing interrupted');
+    if (performance.now() > this.deadline) {
+      throw new BudgetExceeded(
+        `inbox: processing took longer than its budget of ${this.budgetMs / 1000} s (${this.progress()}); set aside, replay it after a fix`,
+      );
+    }
+  }
+}
 
 /** Parses a stored body: UTF-8 JSON, a leading byte-order mark tolerated. */
 export function parseJsonBody(body: Buffer): unknown {
@@ -76,6 +142,8 @@ export class InboxProcessor {
       hooks: ProcessorHooks;
       /** Names this process in change announcements to other instances. */
       instanceId: string;
+      /** How long one delivery's processing may take. */
+      budgetMs?: number;
     },
   ) {}
 
@@ -139,9 +207,207 @@ export class InboxProcessor {
   }
 
   private async drain(): Promise<void> {
-    while (this.wake && !this.stopped) {
-      this.wake = false;
-      while (!this.stopped && (await this.processNextBatch())) await yieldToEventLoop();
+    try {
+      while (this.wake && !this.stopped) {
+        this.wake = false;
+        while (!this.stopped && (await this.processNext())) await yieldToEventLoop();
+      }
+    } catch (error) {
+      // Stopping mid-way is not a failure: the delivery stays pending for the next start.
+      if (!(error instanceof ProcessingInterrupted)) throw error;
+    }
+  }
+
+  /**
+   * Processes what is next in arrival order: sets aside deliveries whose processing began too
+   * often without finishing, processes a large one alone in slices, else a batch of small ones;
+   * false when nothing was pending.
+   */
+  private async processNext(): Promise<boolean> {
+    const { db, gate } = this.deps;
+    const pending = await findPendingDeliveries(db, MAX_BATCH);
+    if (pending.length === 0) return false;
+    const wornOut = pending.filter((delivery) => delivery.attempts >= MAX_ATTEMPTS);
+    if (wornOut.length > 0) {
+      await gate.relaxed(() => this.setAside(wornOut));
+      return true;
+    }
+    const first = pending[0] as (typeof pending)[number];
+    if (first.bodySize > LARGE_BODY_BYTES) {
+      await this.processLarge(first.id);
+      return true;
+    }
+    const firstLarge = pending.findIndex((delivery) => delivery.bodySize > LARGE_BODY_BYTES);
+    const small = firstLarge === -1 ? pending : pending.slice(0, firstLarge);
+    await this.processNextBatch(withinByteBudget(small));
+    return true;
+  }
+
+  /** Marks deliveries failed that were interrupted (or timed out) too often, with the reason. */
+  private async setAside(deliveries: readonly { id: number; attempts: number }[]): Promise<void> {
+    const { db, now, logger, hooks } = this.deps;
+    await db.transaction().execute(async (trx) => {
+      await beginProcessing(trx);
+      for (const delivery of await loadPendingDeliveries(
+        trx,
+        deliveries.map((item) => item.id),
+      )) {
+        await markDeliveryFailed(trx, delivery.id, {
+          error: `inbox: processing began ${delivery.attempts} times without finishing (interrupted or over its time budget); set aside, replay it after a fix`,
+          messageType: delivery.message_type,
+          at: now(),
+          countAttempt: false,
+        });
+        logger.warn(
+          { delivery: delivery.id, source: delivery.source, attempts: delivery.attempts },
+          'inbox: delivery set aside as failed',
+        );
+        hooks.onProcessed({ source: delivery.source, outcome: 'failed', seconds: 0 });
+      }
+    });
+  }
+
+  /**
+   * Processes one large delivery in slices, so that requests are served meanwhile: its attempt
+   * is counted first (a crash or a hang is counted too); it is read in steps; a long list of
+   * events is upserted in several short transactions; the last one finishes the message (a
+   * sync's removals) and marks the delivery. A crash between them leaves the delivery pending,
+   * and redoing it is harmless: upserts already made compare as unchanged.
+   */
+  private async processLarge(id: number): Promise<void> {
+    const { db, gate, now, hooks } = this.deps;
+    const started = performance.now();
+    await gate.relaxed(() => countAttempt(db, id));
+    const [delivery] = await loadPendingDeliveries(db, [id]);
+    if (!delivery) return;
+    let applied = 0;
+    let total = 0;
+    const slicer = new Slicer(
+      this.deps.budgetMs ?? DEFAULT_BUDGET_MS,
+      () => this.stopped,
+      () => (total === 0 ? 'while reading it' : `${applied} of ${total} events applied`),
+    );
+    const logLines: (() => void)[] = [];
+    const report = (outcome: ProcessOutcome) => {
+      this.parsed.delete(id);
+      for (const line of logLines) line();
+      hooks.onProcessed({
+        source: delivery.source,
+        outcome,
+        seconds: (performance.now() - started) / 1000,
+      });
+    };
+    const fail = async (messageType: string | null, error: unknown) => {
+      await gate.relaxed(() =>
+        db.transaction().execute(async (trx) => {
+          await beginProcessing(trx);
+          if ((await loadPendingDeliveries(trx, [id])).length === 0) return;
+          await this.recordFailure(trx, delivery, messageType, error, logLines, false);
+        }),
+      );
+      report('failed');
+    };
+    const original = await findAppliedDuplicate(db, delivery);
+    if (original !== null) {
+      const recorded = await gate.relaxed(() =>
+        db.transaction().execute(async (trx) => {
+          await beginProcessing(trx);
+          if ((await loadPendingDeliveries(trx, [id])).length === 0) return false;
+          await this.recordDuplicate(trx, delivery, original, logLines, false);
+          return true;
+        }),
+      );
+      if (recorded) report('ignored');
+      return;
+    }
+    let message: SourceMessage;
+    try {
+      message = await this.interpretInSlices(delivery, slicer);
+    } catch (error) {
+      if (error instanceof ProcessingInterrupted) throw error;
+      await fail(null, error);
+      return;
+    }
+    const receivedAt = new Date(delivery.received_at);
+    const options = {
+      now: now(),
+      receivedAt,
+      defaultDurationHours: this.deps.defaultDurationHours,
+      deliveryId: delivery.id,
+      changes: createChangeRecorder(),
+    };
+    const events =
+      message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
+    total = events.length;
+    const summary = emptySummary();
+    if (message.kind === 'upsert' || message.kind === 'sync') summary.skipped = message.skipped;
+    let facetsChanged = false;
+    try {
+      for (; applied < events.length; applied += EVENTS_PER_TRANSACTION) {
+        slicer.check();
+        const part = events.slice(applied, applied + EVENTS_PER_TRANSACTION);
+        // Caches learn of the change once, with the last part: feeds re-rendered at every
+        // part would cost more than the processing.
+        const partFacets = await gate.relaxed(() =>
+          db.transaction().execute(async (trx) => {
+            await beginProcessing(trx);
+            return upsertNormalized(trx, part, options, summary, message.kind === 'sync');
+          }),
+        );
+        facetsChanged ||= partFacets;
+        await yieldToEventLoop();
+      }
+      slicer.check();
+    } catch (error) {
+      if (error instanceof BudgetExceeded) {
+        await fail(message.messageType, error);
+        return;
+      }
+      throw error;
+    }
+    const outcome = await gate.relaxed(() =>
+      db.transaction().execute(async (trx) => {
+        await beginProcessing(trx);
+        if ((await loadPendingDeliveries(trx, [id])).length === 0) return null;
+        if (message.kind === 'upsert' || message.kind === 'sync') {
+          const removed =
+            message.kind === 'sync'
+              ? await finishSync(trx, delivery.source as SourceName, message, options, summary)
+              : false;
+          await this.recordDone(trx, delivery, message, summary, logLines, false);
+          // An interrupted earlier attempt may have written parts that count as unchanged now.
+          const changed = changedAnything(summary) || delivery.attempts > 1;
+          const facets = facetsChanged || removed || delivery.attempts > 1;
+          if (changed) {
+            await announceEventsChanged(trx, { writer: this.deps.instanceId, facets });
+          }
+          return { outcome: 'processed' as const, changed, facetsChanged: facets };
+        }
+        return this.applyAndRecord(trx, delivery, message, logLines, false);
+      }),
+    );
+    if (outcome === null) return;
+    if (outcome.changed) hooks.onEventsChanged({ facets: outcome.facetsChanged });
+    report(outcome.outcome);
+  }
+
+  /** Reads a delivery's message, in steps when its source can (a long list of events). */
+  private async interpretInSlices(
+    delivery: StoredDelivery,
+    slicer: Slicer,
+  ): Promise<SourceMessage> {
+    if (!isSourceName(delivery.source))
+      throw new Error(`inbox: no source named ${delivery.source}`);
+    const adapter = this.deps.sources[delivery.source];
+    if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
+    const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+    const context = { receivedAt: new Date(delivery.received_at) };
+    if (!adapter.interpretSteps) return adapter.interpret(payload, context);
+    const steps = adapter.interpretSteps(payload, context);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      await slicer.pause();
     }
   }
 
@@ -155,17 +421,20 @@ export class InboxProcessor {
    * batch back, and the batch is redone with a savepoint per delivery, so that only that one is
    * undone and recorded as failed.
    */
-  private async processNextBatch(): Promise<boolean> {
+  private async processNextBatch(ids: readonly number[]): Promise<void> {
     const { gate } = this.deps;
     try {
-      return await gate.relaxed(() => this.processBatchInTransaction({ isolateEach: false }));
+      await gate.relaxed(() => this.processBatchInTransaction(ids, { isolateEach: false }));
     } catch (error) {
       if (!(error instanceof PartialWriteError)) throw error;
-      return gate.relaxed(() => this.processBatchInTransaction({ isolateEach: true }));
+      await gate.relaxed(() => this.processBatchInTransaction(ids, { isolateEach: true }));
     }
   }
 
-  private async processBatchInTransaction(options: { isolateEach: boolean }): Promise<boolean> {
+  private async processBatchInTransaction(
+    ids: readonly number[],
+    options: { isolateEach: boolean },
+  ): Promise<void> {
     const { db, hooks } = this.deps;
     const trx = await db.startTransaction().execute();
     const observed: ProcessedDelivery[] = [];
@@ -175,8 +444,8 @@ export class InboxProcessor {
     let deliveries: StoredDelivery[];
     try {
       await beginProcessing(trx);
-      const pending = await findPendingDeliveries(trx, MAX_BATCH);
-      deliveries = await loadPendingDeliveries(trx, withinByteBudget(pending));
+      // Read again under the lock: on PostgreSQL another instance may have processed some.
+      deliveries = await loadPendingDeliveries(trx, ids);
       for (const delivery of deliveries) {
         const started = process.hrtime.bigint();
         const result = options.isolateEach
@@ -205,7 +474,6 @@ export class InboxProcessor {
     for (const line of logLines) line();
     if (changed) hooks.onEventsChanged({ facets: facetsChanged });
     for (const item of observed) hooks.onProcessed(item);
-    return deliveries.length > 0;
   }
 
   /** Applies one delivery inside its own savepoint: a failure undoes its writes only. */
@@ -235,53 +503,84 @@ export class InboxProcessor {
     delivery: StoredDelivery,
     logLines: (() => void)[],
   ): Promise<DeliveryOutcome> {
-    const { sources, now, logger } = this.deps;
+    const { sources } = this.deps;
     let message: SourceMessage;
-    let adapter: SourceAdapter;
     const receivedAt = new Date(delivery.received_at);
     try {
       if (!isSourceName(delivery.source))
         throw new Error(`inbox: no source named ${delivery.source}`);
-      adapter = sources[delivery.source];
+      const adapter = sources[delivery.source];
       if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
       const original = await findAppliedDuplicate(db, delivery);
-      if (original !== null) return this.recordDuplicate(db, delivery, original, logLines);
+      if (original !== null) return this.recordDuplicate(db, delivery, original, logLines, true);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
       message = adapter.interpret(payload, { receivedAt });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);
     }
-    const { messageType } = message;
     try {
-      const { summary, facetsChanged } = await applyMessage(db, adapter.name, message, {
+      return await this.applyAndRecord(db, delivery, message, logLines, true);
+    } catch (error) {
+      throw new PartialWriteError(message.messageType, error);
+    }
+  }
+
+  /** Applies an interpreted message and marks its delivery done, in the caller's transaction. */
+  private async applyAndRecord(
+    db: Queryable,
+    delivery: StoredDelivery,
+    message: SourceMessage,
+    logLines: (() => void)[],
+    countAttempt: boolean,
+  ): Promise<DeliveryOutcome> {
+    const { now } = this.deps;
+    const { summary, facetsChanged } = await applyMessage(
+      db,
+      delivery.source as SourceName,
+      message,
+      {
         now: now(),
-        receivedAt,
+        receivedAt: new Date(delivery.received_at),
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
-      });
-      const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
-      await markDeliveryDone(db, delivery.id, {
-        status: outcome === 'ignored' ? 'ignored' : 'processed',
-        messageType,
-        result: message.kind === 'ignored' ? { ignored: message.reason } : summary,
-        at: now(),
-      });
-      logLines.push(() =>
-        logger.info(
-          {
-            delivery: delivery.id,
-            source: delivery.source,
-            messageType,
-            outcome,
-            summary: summaryForLog(summary),
-          },
-          'inbox: delivery processed',
-        ),
-      );
-      return { outcome, changed: changedAnything(summary), facetsChanged };
-    } catch (error) {
-      throw new PartialWriteError(messageType, error);
-    }
+        changes: createChangeRecorder(),
+      },
+    );
+    const outcome = await this.recordDone(db, delivery, message, summary, logLines, countAttempt);
+    return { outcome, changed: changedAnything(summary), facetsChanged };
+  }
+
+  private async recordDone(
+    db: Queryable,
+    delivery: StoredDelivery,
+    message: SourceMessage,
+    summary: IngestSummary,
+    logLines: (() => void)[],
+    countAttempt: boolean,
+  ): Promise<ProcessOutcome> {
+    const { now, logger } = this.deps;
+    const { messageType } = message;
+    const outcome: ProcessOutcome = message.kind === 'ignored' ? 'ignored' : 'processed';
+    await markDeliveryDone(db, delivery.id, {
+      status: outcome === 'ignored' ? 'ignored' : 'processed',
+      messageType,
+      result: message.kind === 'ignored' ? { ignored: message.reason } : summary,
+      at: now(),
+      countAttempt,
+    });
+    logLines.push(() =>
+      logger.info(
+        {
+          delivery: delivery.id,
+          source: delivery.source,
+          messageType,
+          outcome,
+          summary: summaryForLog(summary),
+        },
+        'inbox: delivery processed',
+      ),
+    );
+    return outcome;
   }
 
   /** A body identical to one already applied changes nothing (a replayed capture, a resend). */
@@ -290,12 +589,14 @@ export class InboxProcessor {
     delivery: StoredDelivery,
     original: number,
     logLines: (() => void)[],
+    countAttempt: boolean,
   ): Promise<DeliveryOutcome> {
     await markDeliveryDone(db, delivery.id, {
       status: 'ignored',
       messageType: null,
       result: { ignored: 'duplicate', duplicateOf: original },
       at: this.deps.now(),
+      countAttempt,
     });
     logLines.push(() =>
       this.deps.logger.info(
@@ -312,9 +613,15 @@ export class InboxProcessor {
     messageType: string | null,
     error: unknown,
     logLines: (() => void)[],
+    countAttempt = true,
   ): Promise<DeliveryOutcome> {
     const reason = error instanceof Error ? error.message : String(error);
-    await markDeliveryFailed(db, delivery.id, { error: reason, messageType, at: this.deps.now() });
+    await markDeliveryFailed(db, delivery.id, {
+      error: reason,
+      messageType,
+      at: this.deps.now(),
+      countAttempt,
+    });
     logLines.push(() =>
       this.deps.logger.warn(
         { delivery: delivery.id, source: delivery.source, messageType, err: reason },
@@ -358,6 +665,18 @@ function withinByteBudget(pending: readonly { id: number; bodySize: number }[]):
 }
 
 function summaryForLog(summary: IngestSummary) {
-  const { skipped, unknown, ...counts } = summary;
-  return { ...counts, skipped: skipped.length, unknown: unknown.length };
+  const { skipped, unknown, cut, ...counts } = summary;
+  return {
+    ...counts,
+    skipped: skipped.length,
+    unknown: unknown.length,
+    ...(cut ? { cut: cut.length } : {}),
+  };
+}
+
+/** The last copy of each event, in first-seen order: within one message the last one wins. */
+function latestCopies(events: readonly NormalizedEvent[]): NormalizedEvent[] {
+  const latest = new Map<string, NormalizedEvent>();
+  for (const event of events) latest.set(eventId(event.source, event.externalId), event);
+  return [...latest.values()];
 }

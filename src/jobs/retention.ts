@@ -1,4 +1,6 @@
 import { announceEventsChanged } from '../cache/events-changed.js';
+import { deleteChangesBefore } from '../changes/change-log.js';
+import { deleteAttemptsBefore } from '../changes/webhook-repository.js';
 import {
   countEvents,
   countEventsEndedBefore,
@@ -33,7 +35,8 @@ function withinShare(candidates: number, total: number): boolean {
 /**
  * Deletes events that ended more than EVENT_RETENTION_DAYS ago and drops raw inbox bodies older
  * than INBOX_RETENTION_DAYS (their metadata stays for the admin page and the counts), with the
- * job claims of that age. It refuses to act on a clock that disagrees with the data: no event
+ * job claims of that age, and changes logged (with their webhook attempts) more than
+ * CHANGE_LOG_RETENTION_DAYS ago. It refuses to act on a clock that disagrees with the data: no event
  * that ended after the newest delivery was received is deleted, and a run that would delete or
  * purge more than RETENTION_MAX_SHARE does neither (logged, and reported in its result) unless
  * `force` is set.
@@ -75,6 +78,13 @@ export async function runRetention(
     }
   }
   await deleteJobClaimsBefore(db, inboxCutoff);
+  // The change log and its webhook attempts are kept CHANGE_LOG_RETENTION_DAYS, whatever the
+  // events' retention: a subscriber failing for longer has given up on them anyway.
+  let changeCutoff = new Date(now.getTime() - ctx.config.changeLogRetentionDays * DAY_MS);
+  if (newest && newest < changeCutoff && !options.force) changeCutoff = newest;
+  const deletedChanges = await deleteChangesBefore(db, changeCutoff);
+  const deletedAttempts = await deleteAttemptsBefore(db, changeCutoff);
+  if (deletedChanges > 0) ctx.caches.dataVersion.bump({ facets: false });
   if (refused.length > 0) {
     ctx.logger.warn(
       { refused, now: now.toISOString(), newestDelivery: newest?.toISOString() ?? null },
@@ -84,7 +94,10 @@ export async function runRetention(
   return {
     deletedEvents,
     purgedBodies,
+    deletedChanges,
+    deletedAttempts,
     eventCutoff: eventCutoff.toISOString(),
+    changeCutoff: changeCutoff.toISOString(),
     inboxCutoff: inboxCutoff.toISOString(),
     ...(refused.length > 0 ? { refused } : {}),
   };

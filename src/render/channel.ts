@@ -33,4 +33,6 @@ export interface FeedChannel {
   updated: Date;
   /** Site name (SITE_TITLE), used as author/generator where a format needs one. */
   siteTitle: string;
+  /** The WebSub hub (WEBSUB_HUB_URL) RSS, Atom and JSON Feed name; none when absent or null. */
+  hubUrl?: string | null;
 }

@@ -268,6 +268,7 @@ export function jsonFeedDocument(
     title: oneLine(channel.title),
     home_page_url: channel.htmlUrl,
     feed_url: channel.selfUrl,
+    ...(channel.hubUrl ? { hubs: [{ type: 'WebSub', url: channel.hubUrl }] } : {}),
     ...(description === '' ? {} : { description }),
     authors: [{ name: oneLine(channel.siteTitle), url: channel.publicUrl }],
   };
@@ -299,6 +300,8 @@ function feedOptions(channel: FeedChannel, feedLinks: FeedOptions['feedLinks']):
     updated: channel.updated,
     generator: GENERATOR,
     feedLinks,
+    // Written as <atom:link rel="hub"> (RSS) or <link rel="hub"> (Atom), beside the self link.
+    ...(channel.hubUrl ? { hub: channel.hubUrl } : {}),
     author: { name: xmlText(oneLine(channel.siteTitle)), link: channel.publicUrl },
   };
 }

@@ -41,4 +41,17 @@ export interface SourceAdapter {
    * reason; a message that cannot be read at all throws an Error whose message is recorded.
    */
   interpret(payload: unknown, context: InterpretContext): SourceMessage;
+  /**
+   * The same reading in steps, for messages that may list thousands of events: it yields after
+   * every few events so that the caller can let other work run; returns the message.
+   */
+  interpretSteps?(payload: unknown, context: InterpretContext): Generator<void, SourceMessage>;
+}
+
+/** Runs an interpretation's steps to the end, without pausing. */
+export function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }

@@ -10,7 +10,7 @@ import {
   startHostServer,
 } from '../helpers/browser.js';
 import { seedPageEvents } from '../helpers/page-data.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
 
 /** The pages in a real browser: the filter form, an event page, the embed, hostile data. */
 
@@ -24,10 +24,23 @@ declare const document: {
   activeElement: { textContent: string | null } | null;
 };
 declare function getComputedStyle(element: unknown): { borderLeftColor: string };
+interface PageElement {
+  tagName: string;
+  className: unknown;
+  scrollWidth: number;
+  clientWidth: number;
+  getBoundingClientRect(): { left: number; right: number };
+  contains(other: PageElement): boolean;
+}
+declare const window: { document: { querySelectorAll(selector: string): Iterable<PageElement> } };
 declare const navigator: { clipboard: { readText(): Promise<string> } };
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
+/** The phone widths every page must fit without scrolling sideways. */
+const PHONE_WIDTHS = [320, 360, 390];
+/** The Eventport event carrying Eventport's own price labels (test/helpers/page-data.ts). */
+const PRICED_EVENT = 'eventport-K8qjtKSegBfbdGppg';
 
 describe.skipIf(skipBrowserTests)('pages in Chromium', () => {
   let app: TestApp;
@@ -35,7 +48,7 @@ describe.skipIf(skipBrowserTests)('pages in Chromium', () => {
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
-    app = await startTestApp();
+    app = await startTestApp({ env: { ADMIN_TOKEN: TEST_SECRETS.adminToken } });
     await seedPageEvents(app);
     browser = await launchChromium();
   });
@@ -47,8 +60,9 @@ describe.skipIf(skipBrowserTests)('pages in Chromium', () => {
   /** A fresh context that records dialogs, console errors and page errors. */
   async function open(
     viewport = DESKTOP,
+    options: { httpCredentials?: { username: string; password: string } } = {},
   ): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport });
+    const context = await browser.newContext({ viewport, ...options });
     const problems: string[] = [];
     // Nothing outside the test servers is reachable; serve the one event image locally.
     await context.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) =>
@@ -133,6 +147,125 @@ describe.skipIf(skipBrowserTests)('pages in Chromium', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'list-phone.png'), fullPage: true });
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  /**
+   * How far the page scrolls sideways (0 when it fits), and the first elements reaching past the
+   * right edge or whose content does (a long word), to say what is too wide whatever the page
+   * holds.
+   */
+  function horizontalOverflow(page: Page): Promise<{ overflow: number; wide: string[] }> {
+    return page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const wide = [...window.document.querySelectorAll('body *')].filter((element) => {
+        const box = element.getBoundingClientRect();
+        const contentRight = box.left + Math.max(element.scrollWidth, element.clientWidth);
+        return box.right > width + 0.5 || (element.clientWidth > 0 && contentRight > width + 0.5);
+      });
+      // The innermost ones: their containers are only too wide because of them.
+      const innermost = wide
+        .filter((element) => !wide.some((other) => other !== element && element.contains(other)))
+        .slice(0, 3)
+        .map((element) => `${element.tagName.toLowerCase()}.${String(element.className)}`);
+      return { overflow: document.documentElement.scrollWidth - width, wide: innermost };
+    });
+  }
+
+  /** Every public page a phone shows: name (for the screenshot), path, expected status. */
+  const PHONE_PAGES: [string, string, number][] = [
+    ['home', '/', 200],
+    ['home-munich', '/?city=Munich', 200],
+    ['event', '/events/stager-700001', 200],
+    ['event-prices', `/events/${PRICED_EVENT}`, 200],
+    ['event-hostile', '/events/stager-666', 200],
+    ['embed', '/embed', 200],
+    ['error-unknown-event', '/events/stager-999999', 404],
+    ['error-bad-filter', '/?limit=0', 400],
+    ['error-no-route', '/no/such/page', 404],
+  ];
+
+  it.each(PHONE_WIDTHS)('shows every page at %i px without scrolling sideways', async (width) => {
+    const { context, page, problems } = await open({ width, height: 800 });
+    const tooWide: string[] = [];
+    for (const [name, url, status] of PHONE_PAGES) {
+      const response = await page.goto(`${app.url}${url}`);
+      expect(response?.status(), url).toBe(status);
+      const { overflow, wide } = await horizontalOverflow(page);
+      if (overflow > 0) tooWide.push(`${url}: ${overflow} px (${wide.join(', ')})`);
+      if (width === PHONE_WIDTHS[0]) {
+        await page.screenshot({
+          path: path.join(ARTIFACTS_DIR, `phone-${width}-${name}.png`),
+          fullPage: true,
+        });
+      }
+    }
+    expect(tooWide).toEqual([]);
+    // The error pages' own status is the only resource error a browser reports.
+    expect(problems.filter((problem) => !/status of 40[04] /.test(problem))).toEqual([]);
+    await context.close();
+  });
+
+  it('shows Eventport price labels in the list on the narrowest phone', async () => {
+    const { context, page } = await open({ width: PHONE_WIDTHS[0]!, height: 800 });
+    await page.goto(`${app.url}/?city=Munich`);
+    const prices = page.locator('.event-prices');
+    expect(await prices.textContent()).toMatch(/Pre-sale.*Box office price/);
+    const box = (await prices.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(PHONE_WIDTHS[0]!);
+    await context.close();
+  });
+
+  it.each(PHONE_WIDTHS)(
+    'shows the admin page at %i px without scrolling sideways',
+    async (width) => {
+      const { context, page, problems } = await open(
+        { width, height: 800 },
+        { httpCredentials: { username: 'admin', password: TEST_SECRETS.adminToken } },
+      );
+      const response = await page.goto(`${app.url}/admin`);
+      expect(response?.status()).toBe(200);
+      const { overflow, wide } = await horizontalOverflow(page);
+      expect(overflow, wide.join(', ')).toBeLessThanOrEqual(0);
+      if (width === PHONE_WIDTHS[0]) {
+        await page.screenshot({
+          path: path.join(ARTIFACTS_DIR, `phone-${width}-admin.png`),
+          fullPage: true,
+        });
+      }
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+  );
+
+  it('puts date, venue and tickets before the description on a phone, beside it on a desktop', async () => {
+    const { context, page } = await open();
+    const boxes = async () => {
+      const of = async (selector: string) => (await page.locator(selector).boundingBox())!;
+      return {
+        when: await of('dt:text-is("When")'),
+        where: await of('dt:text-is("Where")'),
+        tickets: await of('a:text-is("Buy tickets")'),
+        image: await of('img.event-image'),
+        description: await of('.description'),
+      };
+    };
+    for (const width of PHONE_WIDTHS) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.goto(`${app.url}/events/stager-700001`);
+      const { when, where, tickets, image, description } = await boxes();
+      for (const fact of [when, where, tickets]) {
+        expect(fact.y + fact.height, `${width} px`).toBeLessThanOrEqual(image.y);
+        expect(fact.y + fact.height, `${width} px`).toBeLessThanOrEqual(description.y);
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+    await page.goto(`${app.url}/events/stager-700001`);
+    const { when, tickets, image, description } = await boxes();
+    // The facts stand in a column right of the image and description, starting at the top.
+    expect(when.x).toBeGreaterThanOrEqual(description.x + description.width);
+    expect(tickets.x).toBeGreaterThanOrEqual(image.x + image.width);
+    expect(when.y).toBeLessThan(description.y);
     await context.close();
   });
 

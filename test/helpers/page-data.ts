@@ -2,8 +2,8 @@ import { fixture, type TestApp } from './test-app.js';
 
 /**
  * Events for page tests, delivered through the real webhooks: several cities and organizers,
- * a cancelled, a rescheduled, a relocated (Eventport) and a sold-out event, and one whose every
- * text field carries script payloads.
+ * a cancelled, a rescheduled, a relocated (Eventport, with Eventport's price labels) and a
+ * sold-out event, and one whose every text field carries script payloads.
  */
 
 type Json = Record<string, unknown>;
@@ -140,11 +140,16 @@ export async function seedPageEvents(app: TestApp): Promise<void> {
     updatedAt: '2026-11-21T10:00:00+01:00',
   });
   await app.postStager(stagerUpdate(PARADISO, [moved]));
-  // An Eventport event in Munich that moved to a new venue.
+  // An Eventport event in Munich that moved to a new venue, with Eventport's own price labels
+  // ("Pre-sale", "Box office price": the long line a phone's list row has to wrap).
   const relocated = JSON.parse(fixture('eventport/post-minimal-example.json').toString('utf8')) as {
     data: { event: Json };
   };
+  const priced = JSON.parse(fixture('eventport/post-full-example.json').toString('utf8')) as {
+    data: { event: { priceCategories: Json[] } };
+  };
   Object.assign(relocated.data.event, {
+    priceCategories: priced.data.event.priceCategories,
     name: 'Munich Relocated Show',
     inlet: '2026-12-12T19:00:00.000Z',
     begin: '2026-12-12T19:00:00.000Z',

@@ -7,6 +7,7 @@ import * as structuredData from './0005-structured-data.js';
 import * as messageOrder from './0006-message-order.js';
 import * as announcedAndGeo from './0007-announced-and-geo.js';
 import * as shortFeeds from './0008-short-feeds.js';
+import * as changeLog from './0011-change-log.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006-message-order': messageOrder,
   '0007-announced-and-geo': announcedAndGeo,
   '0008-short-feeds': shortFeeds,
+  '0011-change-log': changeLog,
 };

@@ -10,7 +10,7 @@ import {
   genreLines,
   lineOrNull,
   placeLine,
-  pricesLine,
+  formatPrice,
   shownZone,
   zoneAbbreviation,
 } from '../event-text.js';
@@ -77,7 +77,8 @@ export interface EventListItem {
   endNote: string | null;
   place: string | null;
   genres: string[];
-  prices: string | null;
+  /** Each price with its label ("€12.00 Pre-sale"); a phone wraps the row between them. */
+  prices: string[];
   cancelled: boolean;
   badges: StatusBadge[];
 }
@@ -139,7 +140,7 @@ function listItem(event: Event, timeZone: string): EventListItem {
     endNote: openEndNote(event),
     place: placeLine(event.venue),
     genres: genreLines(event),
-    prices: pricesLine(event.prices),
+    prices: event.prices.map(formatPrice).filter((price): price is string => price !== null),
     cancelled: event.status === 'cancelled',
     badges: statusBadges(event, timeZone),
   };

@@ -104,6 +104,7 @@ export function normalizeEventportEvent(
     image: photo?.url ? { url: photo.url, alt: photo.title } : null,
     status: statusOf(event),
     visibility: 'public',
+    ...(description.cut.length > 0 ? { cut: description.cut } : {}),
     sourceUpdatedAt: event.changedOn,
   };
 }

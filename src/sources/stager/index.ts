@@ -1,11 +1,13 @@
 import { createSignatureVerifier } from '../../auth/verify.js';
 import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
 import { asRecord, describeIssues } from '../fields.js';
-import type { SourceAdapter } from '../types.js';
+import { runSteps, type SourceAdapter } from '../types.js';
 import { contentSchema, envelopeSchema, eventSchema } from './schema.js';
 import { normalizeStagerEvent } from './normalize.js';
 
 const KNOWN_TYPES = new Set(['UPDATE_EVENTS', 'ORGANIZATION_SYNC']);
+/** Events read between two steps of `interpretSteps` (a few milliseconds of work). */
+const EVENTS_PER_STEP = 10;
 
 export interface StagerSettings {
   /** STAGER_SIGNING_KEYS: every key a delivery may be signed with. */
@@ -37,7 +39,11 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
     };
   },
 
-  interpret(payload) {
+  interpret(payload, context) {
+    return runSteps(this.interpretSteps!(payload, context));
+  },
+
+  *interpretSteps(payload) {
     const envelope = envelopeSchema.safeParse(payload);
     if (!envelope.success) {
       throw new Error(`stager: not a push-feed envelope (${describeIssues(envelope.error)})`);
@@ -55,7 +61,8 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
     const organization = content.data.organization;
     const events: NormalizedEvent[] = [];
     const skipped: SkippedEvent[] = [];
-    for (const raw of content.data.events) {
+    for (const [index, raw] of content.data.events.entries()) {
+      if (index % EVENTS_PER_STEP === EVENTS_PER_STEP - 1) yield;
       const parsed = eventSchema.safeParse(raw);
       if (parsed.success) {
         events.push(normalizeStagerEvent(parsed.data, organization, settings.timeZone));

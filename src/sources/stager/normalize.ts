@@ -89,6 +89,7 @@ export function normalizeStagerEvent(
     image: main?.url ? { url: main.url, alt: main.altText } : null,
     status,
     visibility,
+    ...(description.cut.length > 0 ? { cut: description.cut } : {}),
     sourceUpdatedAt: event.updatedAt,
   };
 }
