@@ -83,6 +83,12 @@ const EVENT_TABLE = {
    * Null for imported events; dumps from before migration 0006 lack it.
    */
   last_delivery_id: column(integer.nullable().optional(), 'upsert'),
+  /**
+   * Hash of the raw source object the row was made from (events/ingest.ts), so that a sync
+   * skips copies that did not change; null for rows from anything else. Dumps from before
+   * migration 0012 lack it.
+   */
+  source_hash: column(optionalText.optional(), 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;

@@ -40,6 +40,8 @@ export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   performers: NullableColumn;
   /** The delivery that last changed the event (events/ingest.ts); inserts may omit it. */
   last_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Hash of the raw source object the row was made from (events/ingest.ts); inserts may omit it. */
+  source_hash: NullableColumn;
 };
 
 /** Columns added after the table was created: nullable, and optional in inserts. */
@@ -49,7 +51,8 @@ type AddedEventColumn =
   | 'organizer_city'
   | 'presale_starts_at'
   | 'performers'
-  | 'last_delivery_id';
+  | 'last_delivery_id'
+  | 'source_hash';
 
 type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
 

@@ -5,7 +5,7 @@ import { EVENT_COLUMNS, UPSERT_COLUMNS } from '../db/event-columns.js';
 import type { Database, NewEventRow } from '../db/schema.js';
 import { parseList } from './event-rows.js';
 import { foldKey } from './text-key.js';
-import type { EventVisibility, SourceName } from './types.js';
+import { eventId, type EventVisibility, type SourceName } from './types.js';
 
 /** Every write to the events tables, and the stored state ingest decides its writes on. */
 
@@ -30,6 +30,39 @@ export interface StoredEventState {
   withdrawnAt: string | null;
   /** The delivery whose message last changed it; null when unknown (imported, older rows). */
   lastDeliveryId: number | null;
+  /** Hash of the raw copy the row was made from; null when none (see `source_hash`). */
+  sourceHash: string | null;
+}
+
+/**
+ * The stored raw-copy hashes of a source's events by external id, for those that have one:
+ * what a source's reading compares copies with before reading them (see `SourceLookup`).
+ */
+export async function findSourceHashes(
+  db: Queryable,
+  source: SourceName,
+  externalIds: readonly string[],
+): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  for (const part of chunks([...new Set(externalIds)].map((id) => eventId(source, id)))) {
+    const rows = await db
+      .selectFrom('events')
+      .select(['external_id', 'source_hash'])
+      .where('id', 'in', part)
+      .where('source_hash', 'is not', null)
+      .execute();
+    for (const row of rows) hashes.set(row.external_id, row.source_hash as string);
+  }
+  return hashes;
+}
+
+/** Forgets every raw-copy hash, so that the next copy of each event is read again (replays). */
+export async function forgetSourceHashes(db: Queryable): Promise<void> {
+  await db
+    .updateTable('events')
+    .set({ source_hash: null })
+    .where('source_hash', 'is not', null)
+    .execute();
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
@@ -58,6 +91,7 @@ export async function findEventStates(
         'effective_end_at',
         'withdrawn_at',
         'last_delivery_id',
+        'source_hash',
       ])
       .where('id', 'in', part)
       .execute();
@@ -79,6 +113,7 @@ export async function findEventStates(
         effectiveEndAt: row.effective_end_at,
         withdrawnAt: row.withdrawn_at,
         lastDeliveryId: row.last_delivery_id,
+        sourceHash: row.source_hash,
       });
     }
   }
@@ -128,15 +163,19 @@ export async function upsertEvents(
   }
 }
 
-/** Moves the source's own update time forward without a material change. */
+/**
+ * Records a copy of an event without a material change: the source's own update time moves
+ * forward, and the raw copy's hash is the one a later copy is compared with.
+ */
 export async function touchSourceUpdatedAt(
   db: Queryable,
   id: string,
-  sourceUpdatedAt: string,
+  sourceUpdatedAt: string | null,
+  sourceHash: string | null,
 ): Promise<void> {
   await db
     .updateTable('events')
-    .set({ source_updated_at: sourceUpdatedAt })
+    .set({ source_updated_at: sourceUpdatedAt, source_hash: sourceHash })
     .where('id', '=', id)
     .execute();
 }
@@ -215,6 +254,8 @@ export async function setEventsVisibility(
                 .else(eb.ref('withdrawn_at'))
                 .end(),
         ...versionColumns(eb, version),
+        // The row no longer is what its raw copy made: the next copy is read again.
+        source_hash: null,
       }))
       .where('id', 'in', part)
       .where('visibility', '!=', visibility)
@@ -258,6 +299,8 @@ export async function markEventsCancelled(
         revision: eb('revision', '+', 1),
         last_changed_at: now.toISOString(),
         ...versionColumns(eb, { at, deliveryId }),
+        // The row no longer is what its raw copy made: the next copy is read again.
+        source_hash: null,
       }))
       .where('id', 'in', part)
       .where('status', '!=', 'cancelled')

@@ -13,6 +13,7 @@ import {
   upsertNormalized,
   type IngestSummary,
 } from '../events/ingest.js';
+import { findSourceHashes } from '../events/event-writes.js';
 import { isSourceName, type Sources } from '../sources/index.js';
 import {
   beginProcessing,
@@ -321,8 +322,10 @@ export class InboxProcessor {
       return;
     }
     let message: SourceMessage;
+    // The stored raw-copy hashes the reading skipped copies by, checked again before finishing.
+    const storedHashes = new Map<string, string>();
     try {
-      message = await this.interpretInSlices(delivery, slicer);
+      message = await this.interpretInSlices(delivery, slicer, storedHashes);
     } catch (error) {
       if (error instanceof ProcessingInterrupted) throw error;
       await fail(null, error);
@@ -340,7 +343,10 @@ export class InboxProcessor {
       message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
     total = events.length;
     const summary = emptySummary();
-    if (message.kind === 'upsert' || message.kind === 'sync') summary.skipped = message.skipped;
+    if (message.kind === 'upsert' || message.kind === 'sync') {
+      summary.skipped = message.skipped;
+      summary.unchanged += message.unchanged?.length ?? 0;
+    }
     let facetsChanged = false;
     try {
       for (; applied < events.length; applied += EVENTS_PER_TRANSACTION) {
@@ -370,6 +376,17 @@ export class InboxProcessor {
         await beginProcessing(trx);
         if ((await loadPendingDeliveries(trx, [id])).length === 0) return null;
         if (message.kind === 'upsert' || message.kind === 'sync') {
+          // Another write (another instance's) may have changed an event whose copy was skipped
+          // since it was read: then the delivery is read again, without that skip.
+          const skippedIds = message.unchanged ?? [];
+          const current = await findSourceHashes(trx, delivery.source as SourceName, skippedIds);
+          if (
+            skippedIds.some(
+              (externalId) => current.get(externalId) !== storedHashes.get(externalId),
+            )
+          ) {
+            return 'read again' as const;
+          }
           const removed =
             message.kind === 'sync'
               ? await finishSync(trx, delivery.source as SourceName, message, options, summary)
@@ -387,6 +404,10 @@ export class InboxProcessor {
       }),
     );
     if (outcome === null) return;
+    if (outcome === 'read again') {
+      await this.processLarge(id);
+      return;
+    }
     if (outcome.changed) hooks.onEventsChanged({ facets: outcome.facetsChanged });
     report(outcome.outcome);
   }
@@ -395,20 +416,40 @@ export class InboxProcessor {
   private async interpretInSlices(
     delivery: StoredDelivery,
     slicer: Slicer,
+    storedHashes: Map<string, string>,
   ): Promise<SourceMessage> {
     if (!isSourceName(delivery.source))
       throw new Error(`inbox: no source named ${delivery.source}`);
     const adapter = this.deps.sources[delivery.source];
     if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
     const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
-    const context = { receivedAt: new Date(delivery.received_at) };
+    const context = {
+      receivedAt: new Date(delivery.received_at),
+      sourceHashSeed: this.sourceHashSeed(),
+    };
     if (!adapter.interpretSteps) return adapter.interpret(payload, context);
     const steps = adapter.interpretSteps(payload, context);
+    let answer: Map<string, string> | undefined;
     for (;;) {
-      const step = steps.next();
+      const step = steps.next(answer);
+      answer = undefined;
       if (step.done) return step.value;
+      if (step.value) {
+        // Copies hashing as the stored ones are skipped unread (a nightly sync's most).
+        answer = await findSourceHashes(
+          this.deps.db,
+          delivery.source as SourceName,
+          step.value.sourceHashesOf,
+        );
+        for (const [externalId, hash] of answer) storedHashes.set(externalId, hash);
+      }
       await slicer.pause();
     }
+  }
+
+  /** What stored events depend on besides their raw copies (see `InterpretContext`). */
+  private sourceHashSeed(): string {
+    return `default-duration-hours=${this.deps.defaultDurationHours}`;
   }
 
   /**
@@ -514,7 +555,7 @@ export class InboxProcessor {
       const original = await findAppliedDuplicate(db, delivery);
       if (original !== null) return this.recordDuplicate(db, delivery, original, logLines, true);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
-      message = adapter.interpret(payload, { receivedAt });
+      message = adapter.interpret(payload, { receivedAt, sourceHashSeed: this.sourceHashSeed() });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);
     }

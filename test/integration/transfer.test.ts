@@ -163,7 +163,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({
       format: 'marquee-dump',
       version: 1,
-      schema: '0011-change-log',
+      schema: '0012-source-hashes',
     });
     expect(lines.at(-1)?.end).toEqual({
       deliveries: 12,
@@ -257,7 +257,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(invalid.stderr).toContain(`marquee import: line ${firstEvent + 1}: title: `);
 
     const newer = await importText(
-      [lines[0]!.replace('"0011-change-log"', '"9999-later"'), ...lines.slice(1)].join('\n'),
+      [lines[0]!.replace('"0012-source-hashes"', '"9999-later"'), ...lines.slice(1)].join('\n'),
     );
     expect(newer.code).toBe(1);
     expect(newer.stderr).toContain('the dump comes from a newer Marquee (schema 9999-later');

@@ -8,6 +8,7 @@ import * as messageOrder from './0006-message-order.js';
 import * as announcedAndGeo from './0007-announced-and-geo.js';
 import * as shortFeeds from './0008-short-feeds.js';
 import * as changeLog from './0011-change-log.js';
+import * as sourceHashes from './0012-source-hashes.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-announced-and-geo': announcedAndGeo,
   '0008-short-feeds': shortFeeds,
   '0011-change-log': changeLog,
+  '0012-source-hashes': sourceHashes,
 };
