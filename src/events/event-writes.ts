@@ -36,14 +36,27 @@ export interface StoredEventState {
 
 /**
  * The stored raw-copy hashes of a source's events by external id, for those that have one:
- * what a source's reading compares copies with before reading them (see `SourceLookup`).
+ * what a source's reading compares copies with before reading them (see `SourceLookup`). With
+ * `organizationId`, those of the organization's events, in one statement.
  */
 export async function findSourceHashes(
   db: Queryable,
   source: SourceName,
   externalIds: readonly string[],
+  organizationId?: string,
 ): Promise<Map<string, string>> {
   const hashes = new Map<string, string>();
+  if (organizationId !== undefined) {
+    const rows = await db
+      .selectFrom('events')
+      .select(['external_id', 'source_hash'])
+      .where('source', '=', source)
+      .where('organization_id', '=', organizationId)
+      .where('source_hash', 'is not', null)
+      .execute();
+    for (const row of rows) hashes.set(row.external_id, row.source_hash as string);
+    return hashes;
+  }
   for (const part of chunks([...new Set(externalIds)].map((id) => eventId(source, id)))) {
     const rows = await db
       .selectFrom('events')

@@ -379,7 +379,15 @@ export class InboxProcessor {
           // Another write (another instance's) may have changed an event whose copy was skipped
           // since it was read: then the delivery is read again, without that skip.
           const skippedIds = message.unchanged ?? [];
-          const current = await findSourceHashes(trx, delivery.source as SourceName, skippedIds);
+          const current =
+            skippedIds.length === 0
+              ? new Map<string, string>()
+              : await findSourceHashes(
+                  trx,
+                  delivery.source as SourceName,
+                  skippedIds,
+                  message.kind === 'sync' ? message.organization.id : undefined,
+                );
           if (
             skippedIds.some(
               (externalId) => current.get(externalId) !== storedHashes.get(externalId),
@@ -440,6 +448,7 @@ export class InboxProcessor {
           this.deps.db,
           delivery.source as SourceName,
           step.value.sourceHashesOf,
+          step.value.organizationId,
         );
         for (const [externalId, hash] of answer) storedHashes.set(externalId, hash);
       }

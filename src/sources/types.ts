@@ -37,6 +37,11 @@ export interface InterpretContext {
  */
 export interface SourceLookup {
   sourceHashesOf: readonly string[];
+  /**
+   * The organization the events belong to, when the message names one: its stored hashes are
+   * then read in one statement (an event stored under another organization is read again).
+   */
+  organizationId?: string;
 }
 
 /** The answer to a SourceLookup: stored raw-copy hashes by external id. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createSignatureVerifier } from '../../auth/verify.js';
 import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
 import { asRecord, describeIssues } from '../fields.js';
@@ -78,7 +78,9 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
       const id = rawExternalId(raw);
       if (id !== null) listings.set(id, (listings.get(id) ?? 0) + 1);
     }
-    const stored = (yield { sourceHashesOf: [...listings.keys()] }) ?? new Map<string, string>();
+    const stored =
+      (yield { sourceHashesOf: [...listings.keys()], organizationId: organization.id }) ??
+      new Map<string, string>();
     // What the reading depends on besides the copy: the reading itself, its settings, the
     // message's organization and the processing's settings.
     const seed = JSON.stringify([
@@ -93,10 +95,7 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
     for (const [index, raw] of raws.entries()) {
       if (index % EVENTS_PER_STEP === EVENTS_PER_STEP - 1) yield;
       const id = rawExternalId(raw);
-      const sourceHash = createHash('sha256')
-        .update(seed)
-        .update(JSON.stringify(raw) ?? '')
-        .digest('base64url');
+      const sourceHash = hash('sha256', `${seed}${JSON.stringify(raw)}`, 'base64url');
       if (id !== null && listings.get(id) === 1 && stored.get(id) === sourceHash) {
         unchanged.push(id);
         continue;
