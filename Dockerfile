@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
-# Marquee: build with the toolchain, run without it.
+# Marquee: build with the toolchain, run without it, on Node 24 (the LTS the project targets).
+# compose.yaml builds and runs it (`cp docker.env.example docker.env`, edit, `docker compose up -d`);
+# without Compose:
 #   docker build -t marquee .
-#   docker run -d --name marquee -p 127.0.0.1:3000:3000 --env-file /etc/marquee/marquee.env \
+#   docker run -d --name marquee -p 127.0.0.1:3000:3000 --env-file docker.env \
 #     -v marquee-data:/app/data --restart unless-stopped marquee
+# Not the systemd environment file: its HOST=127.0.0.1 leaves the container unreachable.
 
 # --- build: compile TypeScript -------------------------------------------------------------
 # better-sqlite3 13 carries prebuilt Node-API binaries (linux x64/arm64) in its package: no

@@ -73,15 +73,17 @@ export function tempDir(name: string): string {
 }
 
 /**
- * Starts the built Marquee (dist/main.js) with its default configuration plus bench secrets; `env`
- * names the database (DATABASE_PATH or DATABASE_URL, see database.ts) and any other setting.
+ * Starts the built Marquee (dist/main.js, or `script` that starts it another way) with its
+ * default configuration plus bench secrets; `env` names the database (DATABASE_PATH or
+ * DATABASE_URL, see database.ts) and any other setting.
  */
 export async function startMarquee(
   env: Record<string, string>,
   nodeOptions: string[] = [],
+  script = 'dist/main.js',
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeOptions, path.join(root, 'dist/main.js')], {
+  const child = spawn(process.execPath, [...nodeOptions, path.join(root, script)], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

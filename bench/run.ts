@@ -11,6 +11,7 @@ import { contentHash, toEventRow } from '../src/events/ingest.js';
 import { loadConfig } from '../src/config.js';
 import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { createBenchDatabase, describePostgres, type BenchDatabase } from './database.js';
+import { measureDuplicateMatching } from './duplicates.js';
 import { FEEDS } from './feeds.js';
 import { measureIcsSize } from './ics-size.js';
 import { measureRadius } from './radius.js';
@@ -64,6 +65,7 @@ const SECTIONS = [
   'sync',
   'ingest',
   'warm',
+  'file-check',
   '304',
   'busy',
   'storm',
@@ -74,8 +76,9 @@ const SECTIONS = [
   'radius',
   'webhooks',
 ];
-// Several instances share a database only on PostgreSQL.
+// Several instances share a database only on PostgreSQL; the file check exists only on SQLite.
 if (POSTGRES_URL) SECTIONS.push('scale');
+if (POSTGRES_URL) SECTIONS.splice(SECTIONS.indexOf('file-check'), 1);
 const ONLY = new Set((options.only ?? SECTIONS.join(',')).split(','));
 const unknownSections = [...ONLY].filter((section) => !SECTIONS.includes(section));
 if (unknownSections.length > 0) {
@@ -323,6 +326,7 @@ async function measureSync(marquee: ServerProcess, database: BenchDatabase) {
     note: `body ${(body.length / 1e6).toFixed(1)} MB`,
     lowerIsBetter: true,
   });
+  rows.push(await measureDuplicateMatching(eventRows, visible));
 
   // The nightly case: the same events again (copies unchanged since they were stored), then
   // with 1% of them changed. Processed means the inbox is empty again.
@@ -461,6 +465,56 @@ async function measureWarmFeeds(marquee: ServerProcess, baseline: ServerProcess)
       pass: ratio >= 0.7 && result.marquee.non2xx === 0,
       note: `p99 ${result.marquee.p99.toFixed(1)} vs ${result.baseline.p99.toFixed(1)} ms`,
     });
+  }
+}
+
+/**
+ * SQLite: what checking `PRAGMA data_version` on every request (to see writes other processes
+ * make to the file) costs a cached feed, the cheapest request and so the one it weighs most on.
+ * The same feed from the same database, served by Marquee with the check and by Marquee without
+ * it, in alternating rounds.
+ */
+async function measureFileCheck(marquee: ServerProcess, database: BenchDatabase) {
+  log('data version check: cached feed with and without it');
+  const unchecked = await startMarquee(database.env, [], 'bench/server-without-file-check.mjs');
+  try {
+    const [name, path] = FEEDS[1];
+    await fetch(`${unchecked.url}${path}`).then((response) => response.arrayBuffer());
+    await fetch(`${marquee.url}${path}`).then((response) => response.arrayBuffer());
+    const result = await sideBySide(
+      () => load({ url: `${unchecked.url}${path}` }),
+      () => load({ url: `${marquee.url}${path}` }),
+    );
+    const { ratio } = result;
+    const perCheck = timeOneCheck(database.env.DATABASE_PATH as string);
+    rows.push({
+      measure: `warm cached ${name} with the check for other processes' writes (PRAGMA data_version) vs without, ${CONNECTIONS} connections`,
+      marquee: `${result.marquee.rps.toFixed(0)} req/s`,
+      baseline: `${result.baseline.rps.toFixed(0)} req/s without the check`,
+      ratio,
+      target: '>= 0.95x',
+      pass: ratio >= 0.95 && result.marquee.non2xx === 0,
+      note: `p99 ${result.marquee.p99.toFixed(1)} vs ${result.baseline.p99.toFixed(1)} ms; one check ${perCheck.toFixed(2)} µs in process (${(perCheck / (1e6 / result.baseline.rps)) * 100 < 0.01 ? '< 0.01' : ((perCheck / (1e6 / result.baseline.rps)) * 100).toFixed(2)}% of a request's time at the unchecked rate)`,
+    });
+  } finally {
+    await unchecked.stop();
+  }
+}
+
+/** Microseconds one `PRAGMA data_version` check takes on the bench's database, in process. */
+function timeOneCheck(databasePath: string): number {
+  const handle = openSqliteDatabase(databasePath);
+  try {
+    const checks = 100_000;
+    let sum = 0;
+    for (let i = 0; i < 1000; i += 1) sum += handle.dataVersion();
+    const started = performance.now();
+    for (let i = 0; i < checks; i += 1) sum += handle.dataVersion();
+    const micros = ((performance.now() - started) * 1000) / checks;
+    if (sum < 0) throw new Error('bench: negative data version');
+    return micros;
+  } finally {
+    void handle.close();
   }
 }
 
@@ -825,6 +879,7 @@ async function main() {
     if (
       ONLY.has('sync') ||
       ONLY.has('warm') ||
+      ONLY.has('file-check') ||
       ONLY.has('304') ||
       ONLY.has('busy') ||
       ONLY.has('storm')
@@ -832,6 +887,7 @@ async function main() {
       await measureSync(marquee, database);
     if (ONLY.has('ingest')) await measureIngest(marquee, baseline, database);
     if (ONLY.has('warm')) await measureWarmFeeds(marquee, baseline);
+    if (ONLY.has('file-check') && !POSTGRES_URL) await measureFileCheck(marquee, database);
     if (ONLY.has('304')) await measureNotModified(marquee, baseline);
     if (ONLY.has('busy')) await measureFeedUnderIngest(marquee);
     if (ONLY.has('storm')) await measureFilterStorm(marquee);

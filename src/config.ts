@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { parseEnv } from 'node:util';
 import bytes from 'bytes';
 import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
@@ -33,6 +35,50 @@ function isHostName(value: string): boolean {
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** The scheme of `value` (`https`), or null when it has none (`events.example.org`). */
+function schemeOf(value: string): string | null {
+  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase() ?? null;
+}
+
+/** DATABASE_URL: a PostgreSQL URL; the message names the supported schemes. */
+const databaseUrl = z
+  .string()
+  .superRefine((value, context) => {
+    const scheme = schemeOf(value);
+    if (scheme === 'postgres' || scheme === 'postgresql') {
+      if (!URL.canParse(value)) context.addIssue({ code: 'custom', message: 'is not a valid URL' });
+      return;
+    }
+    context.addIssue({
+      code: 'custom',
+      message:
+        `${scheme === null ? 'has no scheme' : `scheme "${scheme}:" is not supported`}; ` +
+        'supported: postgres:// and postgresql:// (for SQLite, leave DATABASE_URL unset and set DATABASE_PATH)',
+    });
+  })
+  .optional();
+
+/** PUBLIC_URL: an absolute http(s) URL; the message says when the scheme is missing. */
+const publicUrl = z
+  .string()
+  .superRefine((value, context) => {
+    const scheme = schemeOf(value);
+    if (scheme === null) {
+      context.addIssue({
+        code: 'custom',
+        message: `has no scheme: write it with https:// (or http://), such as https://${value.replace(/^\/+/, '')}`,
+      });
+    } else if (scheme !== 'http' && scheme !== 'https') {
+      context.addIssue({
+        code: 'custom',
+        message: `scheme "${scheme}:" is not supported; use https:// (or http://)`,
+      });
+    } else if (!URL.canParse(value)) {
+      context.addIssue({ code: 'custom', message: 'is not a valid URL' });
+    }
+  })
+  .optional();
 /** A node-cron expression (5 or 6 fields), or `off` to disable the job. */
 const schedule = (fallback: string) =>
   z
@@ -52,9 +98,9 @@ const variablesSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_PATH: z.string().min(1).default('data/marquee.db'),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL: databaseUrl,
   DATABASE_POOL_SIZE: positiveInt.max(100).default(10),
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUBLIC_URL: publicUrl,
   UID_DOMAIN: z
     .string()
     .optional()
@@ -249,4 +295,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return result.data;
+}
+
+/**
+ * The environment with the variables of the `.env` file at `file` added (when it exists): a
+ * variable already set in `env`, even to an empty value, keeps its value. Node's own parser reads
+ * the file (the same syntax as `node --env-file`).
+ */
+export function withEnvFile(
+  env: NodeJS.ProcessEnv,
+  file: string,
+): { env: NodeJS.ProcessEnv; read: boolean } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { env, read: false };
+    throw new ConfigError([`${file}: cannot be read (${(error as Error).message})`]);
+  }
+  const merged: NodeJS.ProcessEnv = { ...env };
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (!(name in env)) merged[name] = value;
+  }
+  return { env: merged, read: true };
+}
+
+/** Adds the variables of `.env` in the working directory to process.env; the process's own win. */
+export function loadEnvFile(file = '.env'): boolean {
+  const { env, read } = withEnvFile(process.env, file);
+  if (read) Object.assign(process.env, env);
+  return read;
 }

@@ -54,6 +54,8 @@ export function createContext(options: {
     database: options.database,
     sources: createSources(sourceSettingsFrom(options.config)),
     defaultDurationHours: options.config.defaultDurationHours,
+    // Matching cross-source duplicates at ingest compares cities through CITY_ALIASES.
+    cityAliases: options.config.cityAliases,
     now,
     logger: options.logger,
     instanceId,

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { unsupportedNodeMessage } from './supported-node.js';
 
 // Checked before anything else is loaded: on an older Node the native database driver crashes
@@ -7,7 +8,7 @@ if (unsupported !== null) {
   console.error(unsupported);
   process.exit(1);
 }
-const { ConfigError, loadConfig } = await import('./config.js');
+const { ConfigError, loadConfig, loadEnvFile } = await import('./config.js');
 const { createLogger } = await import('./logger.js');
 const { startServer } = await import('./server.js');
 
@@ -15,6 +16,8 @@ const { startServer } = await import('./server.js');
 async function main(): Promise<void> {
   let config;
   try {
+    // Settings from .env in the working directory; the process environment wins.
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -25,6 +28,13 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   const running = await startServer({ config, logger });
+  if (isLoopback(config.host) && fs.existsSync('/.dockerenv')) {
+    // The container answers its own health check and nothing else: the published port is dead.
+    logger.warn(
+      { host: config.host },
+      'marquee: HOST is a loopback address inside a container; nothing outside it can connect: set HOST=0.0.0.0 (see docker.env.example)',
+    );
+  }
   logger.info(
     {
       url: config.publicUrl,
@@ -68,6 +78,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Whether `host` is reachable only from the same machine (or container). */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 main().catch((error: unknown) => {

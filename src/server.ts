@@ -2,7 +2,12 @@ import http from 'node:http';
 import type { Express } from 'express';
 import type { AppContext } from './context.js';
 import { followEventsChanged, type ChangeListener } from './cache/events-changed.js';
-import { migrateToLatest, openDatabase, SERVER_BUSY_TIMEOUT_MS } from './db/connection.js';
+import {
+  checkPostgresReachable,
+  migrateToLatest,
+  openDatabase,
+  SERVER_BUSY_TIMEOUT_MS,
+} from './db/connection.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { checkIntegrity } from './db/integrity.js';
 import { settleInstallationIdentity, type InstallationIdentity } from './db/installation.js';
@@ -42,10 +47,17 @@ export async function startServer(options: {
   now?: () => Date;
   port?: number;
   host?: string;
+  /**
+   * Whether cached renderings follow writes other processes make to the SQLite file (default
+   * true); the bench turns it off to measure what the check costs.
+   */
+  followFileWrites?: boolean;
 }): Promise<RunningServer> {
   const database = openDatabase(options.config);
   let identity: InstallationIdentity;
   try {
+    // A clear error before the first query: which server could not be reached, and why.
+    if (database.dialect === 'postgres') await checkPostgresReachable(database);
     await migrateToLatest(database.db);
     identity = await settleInstallationIdentity(database.db, {
       publicHost: options.config.publicHost,
@@ -82,6 +94,10 @@ export async function startServer(options: {
   });
   let listener: ChangeListener | null = null;
   let sweep: NodeJS.Timeout | undefined;
+  if (database.dialect === 'sqlite' && options.followFileWrites !== false) {
+    // The CLI's replay, import or prune write the same file from another process.
+    ctx.caches.dataVersion.followFileWrites(() => database.dataVersion());
+  }
   if (database.dialect === 'postgres') {
     listener = followEventsChanged(database.connection, {
       instanceId: ctx.instanceId,

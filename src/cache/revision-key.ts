@@ -11,6 +11,9 @@ export interface EventRevision {
   lastChangedAt: Date;
   firstSeenAt: Date;
   effectiveEndsAt: Date;
+  /** A merged event's records and a duplicate's tombstone show differently at one revision. */
+  records?: readonly { id: string }[];
+  duplicateOf?: string;
 }
 
 /** The key of one revision of event `id`; `stamp` names the revision (see `eventStamp`). */
@@ -23,7 +26,10 @@ export function eventRevisionKey(id: string, stamp: string): string {
  * keeps entries right should one change without a revision bump.
  */
 export function eventStamp(event: EventRevision): string {
-  return `${event.revision}|${event.lastChangedAt.getTime()}|${event.firstSeenAt.getTime()}|${event.effectiveEndsAt.getTime()}`;
+  const stamp = `${event.revision}|${event.lastChangedAt.getTime()}|${event.firstSeenAt.getTime()}|${event.effectiveEndsAt.getTime()}`;
+  if (event.duplicateOf !== undefined) return `${stamp}|duplicate of ${event.duplicateOf}`;
+  if (event.records === undefined) return stamp;
+  return `${stamp}|with ${event.records.map((record) => record.id).join(' ')}`;
 }
 
 /** The revision key of a mapped event. */

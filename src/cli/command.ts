@@ -112,8 +112,14 @@ export async function withDatabase(
 
 /** Row counts of a dump, as export and import report them. */
 export function describeCounts(counts: TableCounts): string {
+  const moderation = [
+    counts.hidden_events > 0 ? `${counts.hidden_events} hidden events` : null,
+    counts.organization_blocks > 0 ? `${counts.organization_blocks} organization blocks` : null,
+    counts.audit_log > 0 ? `${counts.audit_log} audit entries` : null,
+  ].filter((part) => part !== null);
   return (
     `${counts.deliveries} deliveries, ${counts.events} events, ${counts.event_genres} event genres, ` +
-    `${counts.organizations} organizations`
+    `${counts.organizations} organizations` +
+    moderation.map((part) => `, ${part}`).join('')
   );
 }

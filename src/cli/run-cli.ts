@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
+import { latestSchemaVersion } from '../db/connection.js';
+import { MARQUEE_VERSION } from '../version.js';
 import { CliError, UsageError, type CliDeps, type Command, type Values } from './command.js';
 import { backupCommand } from './commands/backup.js';
 import { exportCommand } from './commands/export.js';
@@ -42,7 +44,8 @@ ${Object.entries(COMMANDS)
   .map(([name, command]) => `  ${name.padEnd(width)}${command.summary}`)
   .join('\n')}
 
-Run \`marquee <command> --help\` for a command's arguments. Settings come from the environment,
+Run \`marquee <command> --help\` for a command's arguments, \`marquee --version\` for the version
+and schema. Settings come from the environment and from .env in the working directory,
 as for the server (DATABASE_PATH, BACKUP_DIR, STAGER_SIGNING_KEYS, ...).`;
 }
 
@@ -59,6 +62,12 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     const topic = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
     out(topic ? `${topic.usage}\n\n${topic.details}` : usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    // The schema this build migrates to; `marquee status` shows the database's own.
+    out(`marquee ${MARQUEE_VERSION}`);
+    out(`schema ${latestSchemaVersion()}`);
+    return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {

@@ -45,6 +45,11 @@ export interface SqliteHandle extends HandleBase {
   /** The driver handle, for what Kysely does not cover: online backup, pragmas. */
   sqlite: SqliteDatabase.Database;
   path: string;
+  /**
+   * SQLite's `PRAGMA data_version` on this connection: changes when another connection (another
+   * process) commits to the file, never for this connection's own writes.
+   */
+  dataVersion(): number;
 }
 
 export interface PostgresHandle extends HandleBase {
@@ -78,9 +83,7 @@ export function openDatabase(settings: DatabaseSettings): DatabaseHandle {
 
 /** Opens (creating if needed) the SQLite database with the pragmas Marquee relies on. */
 export function openSqliteDatabase(databasePath: string): SqliteHandle {
-  if (databasePath !== ':memory:') {
-    fs.mkdirSync(path.dirname(path.resolve(databasePath)), { recursive: true });
-  }
+  if (databasePath !== ':memory:') prepareDataDirectory(databasePath);
   const sqlite = new SqliteDatabase(databasePath);
   sqlite.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before the webhook is answered 2xx; nothing acknowledged is lost.
@@ -90,7 +93,9 @@ export function openSqliteDatabase(databasePath: string): SqliteHandle {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
+  const dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck();
   let closed = false;
+  let lastDataVersion = 0;
   return {
     dialect: 'sqlite',
     db,
@@ -98,12 +103,41 @@ export function openSqliteDatabase(databasePath: string): SqliteHandle {
     sqlite,
     path: databasePath,
     location: databasePath,
+    dataVersion() {
+      // A request finishing during shutdown may ask after the connection closed.
+      if (!closed) lastDataVersion = dataVersion.get() as number;
+      return lastDataVersion;
+    },
     async close() {
       if (closed) return;
       closed = true;
       await db.destroy();
     },
   };
+}
+
+/**
+ * Creates the folder of the database file if needed and checks that this user can write there
+ * (SQLite adds its -wal and -shm files beside the database), so that the error names the folder
+ * and the remedy rather than SQLite's "unable to open database file".
+ */
+function prepareDataDirectory(databasePath: string): void {
+  const directory = path.dirname(path.resolve(databasePath));
+  const remedy = `make it writable for the user Marquee runs as (uid ${process.getuid?.() ?? '?'}), or set DATABASE_PATH to a file in a writable folder`;
+  try {
+    fs.mkdirSync(directory, { recursive: true });
+    fs.accessSync(directory, fs.constants.W_OK | fs.constants.X_OK);
+    if (fs.existsSync(databasePath))
+      fs.accessSync(databasePath, fs.constants.R_OK | fs.constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const subject =
+      (error as NodeJS.ErrnoException).path === path.resolve(databasePath) ||
+      (error as NodeJS.ErrnoException).path === databasePath
+        ? `the database file ${path.resolve(databasePath)}`
+        : `the data directory ${directory}`;
+    throw new Error(`db: ${subject} is not writable (${code}); ${remedy}`, { cause: error });
+  }
 }
 
 /**
@@ -296,4 +330,51 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
   return all
     .filter((migration) => migration.executedAt === undefined)
     .map((migration) => migration.name);
+}
+
+/** The latest migration applied to the database (its schema version); null on an empty one. */
+export async function appliedSchemaVersion(db: Db): Promise<string | null> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((migration) => migration.executedAt !== undefined).at(-1)?.name ?? null;
+}
+
+/** The latest migration this build knows: the schema version it migrates databases to. */
+export function latestSchemaVersion(): string {
+  return Object.keys(migrations).at(-1) as string;
+}
+
+/**
+ * Opens one connection to the PostgreSQL server and closes it again; throws an error naming
+ * host:port and the cause (refused, unknown host, timed out, authentication failed...).
+ */
+export async function checkPostgresReachable(
+  handle: PostgresHandle,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const client = new pg.Client({ ...handle.connection, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    const { host, port } = postgresAddress(handle.connection.connectionString ?? '');
+    const code = (error as { code?: string }).code;
+    const cause = error instanceof Error && error.message ? error.message : String(code ?? error);
+    throw new Error(
+      `db: cannot connect to PostgreSQL at ${host}:${port} (DATABASE_URL): ${cause}${code && !cause.includes(code) ? ` (${code})` : ''}`,
+      { cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The host and port a PostgreSQL URL points at, with libpq's defaults. */
+function postgresAddress(url: string): { host: string; port: string } {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
+    return { host, port: parsed.port || parsed.searchParams.get('port') || '5432' };
+  } catch {
+    return { host: '(unparsable URL)', port: '?' };
+  }
 }

@@ -84,6 +84,14 @@ const EVENT_TABLE = {
    */
   last_delivery_id: column(integer.nullable().optional(), 'upsert'),
   /**
+   * The visibility the source gave, while `visibility` is what is published (an event an
+   * operator hid, or of a blocked organization, or from a test delivery, is published `hidden`);
+   * null reads as `visibility`. Dumps from before migration 0009 lack it and `test`.
+   */
+  source_visibility: column(optionalText.optional(), 'upsert'),
+  /** 1 when a `marquee send-test` delivery last wrote the event: never published. */
+  test: column(integer.optional(), 'upsert'),
+  /**
    * Hash of the raw source object the row was made from (events/ingest.ts), so that a sync
    * skips copies that did not change; null for rows from anything else. Dumps from before
    * migration 0012 lack it.

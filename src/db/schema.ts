@@ -27,6 +27,8 @@ export interface DeliveryTable {
   attempts: ColumnType<number, number | undefined, number>;
   processed_at: string | null;
   purged_at: string | null;
+  /** 1 for a delivery sent by `marquee send-test`: its events are never published. */
+  test: ColumnType<number, number | undefined, number>;
 }
 
 /** Derived from the one column list in db/event-columns.ts. */
@@ -40,6 +42,9 @@ export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   performers: NullableColumn;
   /** The delivery that last changed the event (events/ingest.ts); inserts may omit it. */
   last_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Added by migration 0009 (events/moderation.ts); inserts may omit them. */
+  source_visibility: NullableColumn;
+  test: ColumnType<number, number | undefined, number>;
   /** Hash of the raw source object the row was made from (events/ingest.ts); inserts may omit it. */
   source_hash: NullableColumn;
 };
@@ -52,6 +57,8 @@ type AddedEventColumn =
   | 'presale_starts_at'
   | 'performers'
   | 'last_delivery_id'
+  | 'source_visibility'
+  | 'test'
   | 'source_hash';
 
 type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
@@ -91,6 +98,47 @@ export interface ShortFeedTable {
   /** The filter's canonical query string (filterQueryString), with its `?`. */
   query: string;
   created_at: string;
+}
+
+/** An event an operator hid (events/moderation.ts); ingest never writes this table. */
+export interface HiddenEventTable {
+  event_id: string;
+  hidden_at: string;
+}
+
+/** An organization whose events are never published while blocked. */
+export interface OrganizationBlockTable {
+  source: string;
+  organization_id: string;
+  blocked_at: string;
+}
+
+/** One admin action: what, on what, when, by whom (the client address) and how it ended. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  action: string;
+  target: string;
+  outcome: string;
+  /** JSON details (counts, an error), or null. */
+  detail: string | null;
+  client: string | null;
+}
+
+/** A finding of the schema watch (inbox/schema-watch-repository.ts), counted per delivery. */
+export interface SchemaWatchTable {
+  source: string;
+  /** `path`, `message-type`, `status` or `combination` (sources/schema-watcher.ts). */
+  kind: string;
+  value: string;
+  /** How often it occurred, over all deliveries. */
+  occurrences: number;
+  /** In how many deliveries. */
+  deliveries: number;
+  first_seen_at: string;
+  last_seen_at: string;
+  /** The newest delivery that held it: the likeliest to still have its raw body. */
+  example_delivery_id: number;
 }
 
 /** One published revision of an event (changes/change-log.ts): the changes feed and the webhook outbox. */
@@ -141,6 +189,34 @@ export interface WebhookAttemptTable {
   duration_ms: number;
 }
 
+/** Two records of different sources that may be one show (events/duplicates.ts). */
+export interface DuplicatePairTable {
+  id: string;
+  /** The Stager record: the ticket seller. */
+  first_id: string;
+  second_id: string;
+  /** open (for review), merged, dismissed, unmerged */
+  state: string;
+  /** JSON list of the facts that matched (ticket-url, venue, start-15, title). */
+  facts: string;
+  /** Why a person should look (a cancellation from the other source), or null. */
+  note: string | null;
+  found_at: string;
+  decided_at: string | null;
+  /** auto, or operator */
+  decided_by: string | null;
+}
+
+/** A record merged into the published (primary) record of its show. */
+export interface EventLinkTable {
+  member_id: string;
+  primary_id: string;
+  pair_id: string;
+  /** 1 when the member was published before the merge: calendars keep it as a tombstone. */
+  tombstone: ColumnType<number, number | undefined, number>;
+  linked_at: string;
+}
+
 export interface Database {
   deliveries: DeliveryTable;
   events: EventTable;
@@ -149,9 +225,15 @@ export interface Database {
   job_claims: JobClaimTable;
   installation: InstallationTable;
   short_feeds: ShortFeedTable;
+  hidden_events: HiddenEventTable;
+  organization_blocks: OrganizationBlockTable;
+  audit_log: AuditLogTable;
+  schema_watch: SchemaWatchTable;
   event_changes: EventChangeTable;
   webhook_subscriptions: WebhookSubscriptionTable;
   webhook_attempts: WebhookAttemptTable;
+  duplicate_pairs: DuplicatePairTable;
+  event_links: EventLinkTable;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/connection.js';
+import { isShownMember } from './duplicates.js';
 import { parseList, toDate } from './event-rows.js';
 import { foldKey } from './text-key.js';
 
@@ -22,7 +23,8 @@ export async function findFacets(db: Queryable, now: Date): Promise<FacetsSnapsh
   const base = db
     .selectFrom('events')
     .where('visibility', '=', 'public')
-    .where('effective_end_at', '>', now.toISOString());
+    .where('effective_end_at', '>', now.toISOString())
+    .where((eb) => eb.not(isShownMember(eb)));
   const cities = await base
     .select('venue_city')
     .distinct()

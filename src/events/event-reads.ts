@@ -3,6 +3,7 @@ import type { Queryable } from '../db/connection.js';
 import { READ_COLUMNS } from '../db/event-columns.js';
 import type { EventRow } from '../db/schema.js';
 import { EventCache } from '../cache/event-cache.js';
+import { applyMerges, isDuplicateTombstone, isShownMember } from './duplicates.js';
 import { toEvent } from './event-rows.js';
 import type { EventFilter } from './filter.js';
 import { matchesFilter } from './filter-predicate.js';
@@ -15,7 +16,9 @@ import { UNPUBLISHED_VISIBILITIES, type Event } from './types.js';
 /** One event by public id, whatever its visibility (pages answer 410 for removed ones). */
 export async function findEventById(db: Queryable, id: string): Promise<Event | null> {
   const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toEvent(row) : null;
+  if (!row) return null;
+  const [event] = await applyMerges(db, [toEvent(row)]);
+  return event ?? null;
 }
 
 export interface EventWindow {
@@ -127,9 +130,12 @@ export async function findEvents(
   let inWindow = db
     .selectFrom('events')
     .where((eb) => {
+      // A record merged into a shown event is left out; calendars keep it as a tombstone
+      // when they may have held it (events/duplicates.ts).
       const published = eb.and([
         eb('events.visibility', '=', 'public'),
         eb('events.effective_end_at', '>', lower),
+        eb.not(isShownMember(eb)),
       ]);
       if (!tombstones) return published;
       return eb.or([
@@ -138,6 +144,11 @@ export async function findEvents(
           eb('events.visibility', 'in', UNPUBLISHED_VISIBILITIES),
           eb('events.effective_end_at', '>', tombstoneLower),
           eb('events.withdrawn_at', 'is not', null),
+        ]),
+        eb.and([
+          eb('events.visibility', '=', 'public'),
+          eb('events.effective_end_at', '>', tombstoneLower),
+          isDuplicateTombstone(eb),
         ]),
       ]);
     })
@@ -263,7 +274,7 @@ export async function findEvents(
   const expiresAt = expiries.length > 0 ? new Date(Math.min(...expiries)) : null;
   return {
     total: Number(summary.total),
-    events: read.events,
+    events: await applyMerges(db, read.events),
     lastModified: new Date(lastModified),
     expiresAt,
   };

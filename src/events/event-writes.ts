@@ -30,6 +30,10 @@ export interface StoredEventState {
   withdrawnAt: string | null;
   /** The delivery whose message last changed it; null when unknown (imported, older rows). */
   lastDeliveryId: number | null;
+  /** What the source said; `visibility` is what is published (events/moderation.ts). */
+  sourceVisibility: string;
+  /** Last written by a `marquee send-test` delivery. */
+  test: boolean;
   /** Hash of the raw copy the row was made from; null when none (see `source_hash`). */
   sourceHash: string | null;
 }
@@ -104,6 +108,8 @@ export async function findEventStates(
         'effective_end_at',
         'withdrawn_at',
         'last_delivery_id',
+        'source_visibility',
+        'test',
         'source_hash',
       ])
       .where('id', 'in', part)
@@ -126,6 +132,8 @@ export async function findEventStates(
         effectiveEndAt: row.effective_end_at,
         withdrawnAt: row.withdrawn_at,
         lastDeliveryId: row.last_delivery_id,
+        sourceVisibility: row.source_visibility ?? row.visibility,
+        test: row.test === 1,
         sourceHash: row.source_hash,
       });
     }
@@ -239,7 +247,8 @@ export function withdrawnAtAfter(
 /**
  * Sets the visibility of events whose visibility differs, bumping their revision (so calendars
  * see a higher SEQUENCE) and keeping `withdrawn_at` as withdrawnAtAfter does. Returns how many
- * changed.
+ * changed. With `sourceSays`, it is the source's own visibility too; without, it is what is
+ * published only (a moderation decision, see events/moderation.ts).
  */
 export async function setEventsVisibility(
   db: Queryable,
@@ -247,6 +256,7 @@ export async function setEventsVisibility(
   visibility: EventVisibility,
   now: Date,
   version: MessageVersion = {},
+  options: { sourceSays?: boolean } = {},
 ): Promise<number> {
   const at = now.toISOString();
   let count = 0;
@@ -267,6 +277,7 @@ export async function setEventsVisibility(
                 .else(eb.ref('withdrawn_at'))
                 .end(),
         ...versionColumns(eb, version),
+        ...(options.sourceSays ? { source_visibility: visibility } : {}),
         // The row no longer is what its raw copy made: the next copy is read again.
         source_hash: null,
       }))
@@ -289,7 +300,7 @@ export async function markEventsRemoved(
   now: Date,
   version: MessageVersion = {},
 ): Promise<number> {
-  return setEventsVisibility(db, ids, 'removed', now, version);
+  return setEventsVisibility(db, ids, 'removed', now, version, { sourceSays: true });
 }
 
 /**
@@ -363,8 +374,14 @@ export async function countEvents(db: Queryable): Promise<number> {
   return Number(row.count);
 }
 
-/** Deletes events that ended before `cutoff`; returns how many. */
+/** Deletes events that ended before `cutoff`, and their moderation holds; returns how many. */
 export async function deleteEventsEndedBefore(db: Queryable, cutoff: Date): Promise<number> {
+  await db
+    .deleteFrom('hidden_events')
+    .where('event_id', 'in', (eb) =>
+      eb.selectFrom('events').select('id').where('effective_end_at', '<', cutoff.toISOString()),
+    )
+    .execute();
   const result = await db
     .deleteFrom('events')
     .where('effective_end_at', '<', cutoff.toISOString())

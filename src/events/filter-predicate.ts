@@ -51,7 +51,12 @@ export function matchesFilter(filter: EventFilter, aliases: CityAliases) {
     }
     if (filter.venue.length > 0)
       conditions.push(eb('events.venue_key', 'in', comparable(filter.venue).map(foldKey)));
-    if (filter.source.length > 0) conditions.push(eb('events.source', 'in', filter.source));
+    if (filter.source.length > 0) {
+      // A merged event comes from every source one of its records comes from.
+      conditions.push(
+        eb.or([eb('events.source', 'in', filter.source), hasMemberFrom(eb, filter.source)]),
+      );
+    }
     if (filter.near) conditions.push(withinRadius(eb, filter.near, filter.radius));
     if (filter.q.length > 0) {
       conditions.push(
@@ -72,6 +77,19 @@ export function matchesFilter(filter: EventFilter, aliases: CityAliases) {
     }
     return eb.and(conditions);
   };
+}
+
+/** Events with a public record of one of `sources` merged into them (events/duplicates.ts). */
+function hasMemberFrom(eb: ExpressionBuilder<Database, 'events'>, sources: readonly string[]) {
+  return eb.exists(
+    eb
+      .selectFrom('event_links')
+      .innerJoin('events as member_record', 'member_record.id', 'event_links.member_id')
+      .select('event_links.primary_id')
+      .whereRef('event_links.primary_id', '=', 'events.id')
+      .where('member_record.source', 'in', sources)
+      .where('member_record.visibility', '=', 'public'),
+  );
 }
 
 /** Mean earth radius in kilometres (IUGG), the sphere great-circle distances are measured on. */

@@ -11,9 +11,11 @@ import {
   withdrawnAtAfter,
   type StoredEventState,
 } from './event-writes.js';
+import { findHeldIds, withheld } from './moderation.js';
 import type { ChangeRecorder } from './event-changes.js';
+import { matchDuplicates } from './duplicates.js';
 import { recordOrganizationSync } from './organization-repository.js';
-import { foldKey } from './text-key.js';
+import { foldKey, type CityAliases } from './text-key.js';
 import {
   eventId,
   type NormalizedEvent,
@@ -35,10 +37,20 @@ export interface IngestOptions {
    */
   deliveryId?: number;
   /**
+   * A `marquee send-test` delivery: its events are stored withheld, a stored event of another
+   * delivery is left alone, and a sync removes nothing.
+   */
+  test?: boolean;
+  /**
    * Logs each published revision the writes make (the changes feed, outgoing webhooks), in the
    * transaction of the writes.
    */
   changes?: ChangeRecorder;
+  /**
+   * CITY_ALIASES: with it, the records the writes changed are matched against the other
+   * source's records of their city and date (events/duplicates.ts).
+   */
+  cityAliases?: CityAliases;
 }
 
 export interface IngestSummary {
@@ -117,14 +129,20 @@ export function effectiveEnd(
   return event.endsAt ?? new Date(event.startsAt.getTime() + defaultDurationHours * 3_600_000);
 }
 
-/** The stored row for a normalized event, given what is stored now (undefined: new). */
+/**
+ * The stored row for a normalized event, given what is stored now (undefined: new). A `held`
+ * event (hidden by an operator, of a blocked organization) or one from a test delivery is
+ * published withheld (events/moderation.ts).
+ */
 export function toEventRow(
   event: NormalizedEvent,
   hash: string,
   stored: StoredEventState | undefined,
   options: IngestOptions,
+  held = false,
 ): NewEventRow {
   const now = options.now.toISOString();
+  const visibility = publishedVisibility(event, options, held);
   const startsAt = event.startsAt.toISOString();
   const moved =
     stored !== undefined && stored.visibility === 'public' && stored.startsAt !== startsAt;
@@ -171,14 +189,16 @@ export function toEventRow(
     image_url: event.image?.url ?? null,
     image_alt: event.image?.alt ?? null,
     status,
-    visibility: event.visibility,
+    visibility,
+    source_visibility: event.visibility,
+    test: options.test ? 1 : 0,
     search_text: searchText,
     source_updated_at: event.sourceUpdatedAt?.toISOString() ?? null,
     content_hash: hash,
     revision: stored ? stored.revision + 1 : 1,
     first_seen_at: stored?.firstSeenAt ?? now,
     last_changed_at: now,
-    withdrawn_at: withdrawnAtAfter(stored, event.visibility, options.now),
+    withdrawn_at: withdrawnAtAfter(stored, visibility, options.now),
     organizer_url: event.organizer.url,
     organizer_city: event.organizer.city,
     presale_starts_at: event.presaleStartsAt?.toISOString() ?? null,
@@ -186,6 +206,15 @@ export function toEventRow(
     last_delivery_id: options.deliveryId ?? stored?.lastDeliveryId ?? null,
     source_hash: event.sourceHash ?? null,
   };
+}
+
+/** The visibility an incoming event is published with: withheld when held or a test. */
+function publishedVisibility(
+  event: NormalizedEvent,
+  options: IngestOptions,
+  held: boolean,
+): NormalizedEvent['visibility'] {
+  return held || options.test ? withheld(event.visibility) : event.visibility;
 }
 
 /**
@@ -244,18 +273,34 @@ export async function upsertNormalized(
   for (const event of events) latest.set(eventId(event.source, event.externalId), event);
   await options.changes?.capture(db, [...latest.keys()]);
   const stored = await findEventStates(db, [...latest.keys()]);
+  const source = events[0]?.source;
+  const held = source ? await findHeldIds(db, source, latest.values()) : new Set<string>();
   const rows: NewEventRow[] = [];
   let facetsChanged = false;
   for (const [id, event] of latest) {
     if (event.cut) (summary.cut ??= []).push({ externalId: event.externalId, fields: event.cut });
     const state = stored.get(id);
+    if (options.test && state && !state.test) {
+      summary.skipped.push({
+        externalId: event.externalId,
+        reason: 'test delivery: an event of real deliveries is left alone',
+      });
+      continue;
+    }
     const incomingUpdatedAt = event.sourceUpdatedAt?.toISOString() ?? null;
     if (isOlderThanStored(state, incomingUpdatedAt, options.deliveryId, listedBySync)) {
       summary.stale += 1;
       continue;
     }
     const hash = contentHash(event);
-    if (state && state.contentHash === hash && state.visibility === event.visibility) {
+    const visibility = publishedVisibility(event, options, held.has(id));
+    if (
+      state &&
+      state.contentHash === hash &&
+      state.visibility === visibility &&
+      state.sourceVisibility === event.visibility &&
+      state.test === (options.test === true)
+    ) {
       summary.unchanged += 1;
       if (
         (incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) ||
@@ -270,7 +315,7 @@ export async function upsertNormalized(
       }
       continue;
     }
-    const row = toEventRow(event, hash, state, options);
+    const row = toEventRow(event, hash, state, options, held.has(id));
     facetsChanged ||= changesFacets(state, row);
     rows.push(row);
     if (state) summary.updated += 1;
@@ -278,7 +323,22 @@ export async function upsertNormalized(
   }
   await upsertEvents(db, rows, new Map([...stored].map(([id, state]) => [id, state.genres])));
   await options.changes?.record(db, options.now);
+  await matchChanged(
+    db,
+    rows.map((row) => row.id),
+    options,
+  );
   return facetsChanged;
+}
+
+/** Matches the records a message changed against their possible duplicates, when enabled. */
+async function matchChanged(
+  db: Queryable,
+  ids: readonly string[],
+  options: IngestOptions,
+): Promise<void> {
+  if (options.cityAliases === undefined || ids.length === 0) return;
+  await matchDuplicates(db, ids, { now: options.now, cityAliases: options.cityAliases });
 }
 
 /** Applies one interpreted message. Run it inside a transaction together with marking the delivery. */
@@ -293,13 +353,13 @@ export async function applyMessage(
     case 'ignored':
       return { summary, facetsChanged: false };
     case 'upsert': {
-      summary.skipped = message.skipped;
+      summary.skipped = [...message.skipped];
       summary.unchanged += message.unchanged?.length ?? 0;
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, false);
       return { summary, facetsChanged };
     }
     case 'sync': {
-      summary.skipped = message.skipped;
+      summary.skipped = [...message.skipped];
       summary.unchanged += message.unchanged?.length ?? 0;
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
       const removed = await finishSync(db, source, message, options, summary);
@@ -312,6 +372,8 @@ export async function applyMessage(
         (externalId) => !known.has(eventId(source, externalId)),
       );
       await options.changes?.capture(db, [...known.keys()]);
+      // A test may cancel only events of tests.
+      if (options.test) for (const [id, state] of known) if (!state.test) known.delete(id);
       summary.cancelled = await markEventsCancelled(
         db,
         [...known.keys()],
@@ -320,6 +382,7 @@ export async function applyMessage(
         options.deliveryId ?? null,
       );
       await options.changes?.record(db, options.now);
+      await matchChanged(db, [...known.keys()], options);
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };
     }
@@ -337,6 +400,8 @@ export async function finishSync(
   options: IngestOptions,
   summary: IngestSummary,
 ): Promise<boolean> {
+  // A test is not the organization's complete list: it records and removes nothing.
+  if (options.test) return false;
   // Events skipped as unreadable are still listed: they must not vanish from the feeds. So are
   // those not read again because their raw copy had not changed.
   const listed = new Set([
@@ -362,5 +427,6 @@ export async function finishSync(
     deliveryId: options.deliveryId ?? null,
   });
   await options.changes?.record(db, options.now);
+  await matchChanged(db, unlisted, options);
   return summary.removed > 0;
 }

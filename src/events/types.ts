@@ -110,13 +110,32 @@ export interface Event extends NormalizedEvent {
    * removed it, the source hid it); null while it is published, and for an event never published.
    */
   withdrawnAt: Date | null;
+  /**
+   * The source records this published event is made of, its own first, when another source's
+   * record was merged into it (events/duplicates.ts); absent when it is its own only record.
+   */
+  records?: EventRecordRef[];
+  /** On a merged record's calendar tombstone: the id of the published event it duplicates. */
+  duplicateOf?: string;
+}
+
+/** One source record of a published event. */
+export interface EventRecordRef {
+  id: string;
+  source: SourceName;
+  externalId: string;
+  /** The record's own link (its ticket or listing URL at the source), or null. */
+  url: string | null;
 }
 
 /**
  * Whether an event was published and has since been withdrawn: calendars keep it as a cancelled
  * tombstone until it would have ended, every other output leaves it out.
  */
-export function isWithdrawn(event: Pick<Event, 'visibility' | 'withdrawnAt'>): boolean {
+export function isWithdrawn(
+  event: Pick<Event, 'visibility' | 'withdrawnAt' | 'duplicateOf'>,
+): boolean {
+  if (event.duplicateOf !== undefined) return true;
   return event.visibility !== 'public' && event.withdrawnAt !== null;
 }
 

@@ -3,9 +3,11 @@ import type { Eta } from 'eta';
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { matchesSecret, parseBasicAuth, parseBearerToken } from '../auth/verify.js';
+import { collectModerationView, recordActionAndAnnounce } from '../operations/moderation.js';
 import { collectStatus } from '../operations/status.js';
 import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
+import { withDuplicatesSection } from './admin-duplicates-section.js';
 import { withWebhookSection } from './admin-webhooks-section.js';
 import { notFoundHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -20,65 +22,84 @@ interface FailureWindow {
   endsAt: number;
 }
 
+/** The admin guard; `bearerOnly` guards the JSON API, sharing its count of wrong tokens. */
+export type AdminGuard = RequestHandler & { bearerOnly: RequestHandler };
+
 /**
  * Guards /admin: without ADMIN_TOKEN the area does not exist (404); with it, the token is
  * accepted as `Authorization: Bearer <token>` or as the password of HTTP Basic (any user name).
- * A client (by address, see TRUST_PROXY) that sent ADMIN_FAILURES_PER_MINUTE wrong tokens is
- * answered 429 until its minute is over, so the token cannot be guessed at line speed; the table
- * of clients is bounded (the least recently seen are forgotten first).
+ * Its `bearerOnly` variant (the JSON API under /admin/api/) takes the Bearer header only: a
+ * browser sends Basic credentials it remembers (and cookies) with any request, forged ones too,
+ * but never an Authorization header a script did not set. A client (by address, see
+ * TRUST_PROXY) that sent ADMIN_FAILURES_PER_MINUTE wrong tokens to either is answered 429 until
+ * its minute is over, so the token cannot be guessed at line speed; the table of clients is
+ * bounded (the least recently seen are forgotten first).
  */
 export function adminAuth(
   ctx: AppContext,
   metrics: Pick<Metrics, 'adminAuthFailures'>,
-): RequestHandler {
+): AdminGuard {
   const failuresByClient = new LRUCache<string, FailureWindow>({
     max: 10_000,
     ttl: FAILURE_WINDOW_MS,
   });
-  return (req, res, next) => {
-    const token = ctx.config.adminToken;
-    if (!token) {
-      notFoundHandler(req, res, next);
-      return;
-    }
-    res.set({
-      'Cache-Control': 'no-store',
-      'X-Robots-Tag': 'noindex',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-    });
-    const client = req.ip ?? 'unknown';
-    const now = performance.now();
-    let window = failuresByClient.get(client);
-    if (window !== undefined && window.endsAt <= now) {
-      failuresByClient.delete(client);
-      window = undefined;
-    }
-    if (window !== undefined && window.failures >= ADMIN_FAILURES_PER_MINUTE) {
-      metrics.adminAuthFailures.inc({ result: 'limited' });
-      res
-        .status(429)
-        .set('Retry-After', String(Math.max(1, Math.ceil((window.endsAt - now) / 1000))))
-        .json({ error: 'admin: too many failed attempts; retry later' });
-      return;
-    }
-    const header = req.headers.authorization;
-    const candidate = parseBearerToken(header) ?? parseBasicAuth(header)?.password;
-    if (!matchesSecret(candidate, [token])) {
-      metrics.adminAuthFailures.inc({ result: 'rejected' });
-      if (window === undefined) {
-        failuresByClient.set(client, { failures: 1, endsAt: now + FAILURE_WINDOW_MS });
-      } else {
-        window.failures += 1;
+  const guard =
+    (schemes: { basic: boolean }): RequestHandler =>
+    (req, res, next) => {
+      const token = ctx.config.adminToken;
+      if (!token) {
+        notFoundHandler(req, res, next);
+        return;
       }
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Basic realm="marquee admin", charset="UTF-8"')
-        .json({ error: 'admin: ADMIN_TOKEN required' });
-      return;
-    }
-    next();
-  };
+      res.set({
+        'Cache-Control': 'no-store',
+        'X-Robots-Tag': 'noindex',
+        'X-Frame-Options': 'DENY',
+        'Referrer-Policy': 'no-referrer',
+      });
+      const client = req.ip ?? 'unknown';
+      const now = performance.now();
+      let window = failuresByClient.get(client);
+      if (window !== undefined && window.endsAt <= now) {
+        failuresByClient.delete(client);
+        window = undefined;
+      }
+      if (window !== undefined && window.failures >= ADMIN_FAILURES_PER_MINUTE) {
+        metrics.adminAuthFailures.inc({ result: 'limited' });
+        res
+          .status(429)
+          .set('Retry-After', String(Math.max(1, Math.ceil((window.endsAt - now) / 1000))))
+          .json({ error: 'admin: too many failed attempts; retry later' });
+        return;
+      }
+      const header = req.headers.authorization;
+      const candidate =
+        parseBearerToken(header) ?? (schemes.basic ? parseBasicAuth(header)?.password : undefined);
+      if (!matchesSecret(candidate, [token])) {
+        metrics.adminAuthFailures.inc({ result: 'rejected' });
+        if (window === undefined) {
+          failuresByClient.set(client, { failures: 1, endsAt: now + FAILURE_WINDOW_MS });
+        } else {
+          window.failures += 1;
+        }
+        res
+          .status(401)
+          .set(
+            'WWW-Authenticate',
+            schemes.basic
+              ? 'Basic realm="marquee admin", charset="UTF-8"'
+              : 'Bearer realm="marquee admin"',
+          )
+          .json({
+            error: schemes.basic
+              ? 'admin: ADMIN_TOKEN required'
+              : 'admin: ADMIN_TOKEN required as Authorization: Bearer <token>',
+          });
+        return;
+      }
+      next();
+    };
+  return Object.assign(guard({ basic: true }), { bearerOnly: guard({ basic: false }) });
 }
 
 /** GET /admin: the status page. */
@@ -87,11 +108,12 @@ export function adminPageHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
     templates ??= createTemplates();
     const status = await collectStatus(ctx);
+    const moderation = await collectModerationView(ctx.database.db);
     const replayed =
       typeof req.query.replayed === 'string' && /^\d{1,9}$/.test(req.query.replayed)
         ? Number(req.query.replayed)
         : null;
-    const html = renderAdminPage(templates, status, {
+    const html = renderAdminPage(templates, status, moderation, {
       siteTitle: ctx.config.siteTitle,
       timeZone: ctx.config.timeZone,
       notice:
@@ -102,7 +124,7 @@ export function adminPageHandler(ctx: AppContext) {
     res
       .set('Content-Security-Policy', ADMIN_PAGE_CSP)
       .type('html')
-      .send(await withWebhookSection(ctx, html));
+      .send(await withDuplicatesSection(ctx, await withWebhookSection(ctx, html)));
   };
 }
 
@@ -139,6 +161,16 @@ export function adminReplayHandler(ctx: AppContext) {
       return;
     }
     const replayed = await ctx.inbox.replay({ scope: 'failed', since: null });
+    await recordActionAndAnnounce(
+      ctx,
+      { client: req.ip ?? null },
+      {
+        action: 'deliveries.replay-failed',
+        target: 'failed',
+        outcome: 'done',
+        detail: { replayed },
+      },
+    );
     ctx.logger.info({ replayed }, 'admin: failed deliveries replayed');
     if (req.accepts(['json', 'html']) === 'html') {
       res.redirect(303, `/admin?replayed=${replayed}`);

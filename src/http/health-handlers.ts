@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
-import { pingDatabase } from '../db/connection.js';
+import { appliedSchemaVersion, pingDatabase } from '../db/connection.js';
 import { countPendingDeliveries } from '../inbox/inbox-repository.js';
 import { currentSyncWatch } from '../jobs/sync-watchdog.js';
+import { MARQUEE_VERSION } from '../version.js';
 
 /** A database that has not answered `select 1` by then counts as unreachable. */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -75,9 +76,14 @@ export function healthHandler(ctx: AppContext, isStopping: () => boolean) {
       return;
     }
     let backlog: number;
+    let schema: string | null;
     try {
-      backlog = await withTimeout(
-        countPendingDeliveries(ctx.database.db),
+      [backlog, schema] = await withTimeout(
+        Promise.all([
+          countPendingDeliveries(ctx.database.db),
+          // Reported, not judged: the backlog count alone decides whether the database answers.
+          appliedSchemaVersion(ctx.database.db).catch(() => null),
+        ]),
         PROBE_TIMEOUT_MS,
         'the backlog count',
       );
@@ -93,6 +99,8 @@ export function healthHandler(ctx: AppContext, isStopping: () => boolean) {
     res.json({
       status: 'ok',
       database: 'ok',
+      version: MARQUEE_VERSION,
+      schema,
       inboxBacklog: backlog,
       staleOrganizations: (watch?.stale ?? []).map((organization) => ({
         source: organization.source,

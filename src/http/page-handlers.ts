@@ -4,10 +4,12 @@ import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import { findFacets } from '../events/event-facets.js';
+import { findShownPrimaryOf } from '../events/duplicates.js';
 import { findEvents } from '../events/event-reads.js';
 import { filterKey, filterQueryString, type EventFilter } from '../events/filter.js';
 import { embedAccentStyle, renderEmbed, type EmbedTheme } from '../render/pages/embed-page.js';
 import { renderErrorPage } from '../render/pages/error-page.js';
+import { eventPagePath } from '../render/event-url.js';
 import { renderEventPage } from '../render/pages/event-page.js';
 import { renderListPage, subscribeShortQueries } from '../render/pages/home-page.js';
 import { createTemplates, type SiteInfo } from '../render/pages/templates.js';
@@ -230,6 +232,12 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
     async event(req, res) {
       // Query strings (tracking parameters on shared links) do not change the page.
       const id = String(req.params.id);
+      // A record merged into another event: that one is its page now.
+      const primary = await findShownPrimaryOf(ctx.database.db, id);
+      if (primary !== null) {
+        res.set('Cache-Control', 'no-cache').redirect(301, eventPagePath(primary));
+        return;
+      }
       const entry = await cachedRender(ctx, `html-event|${id}`, async () => {
         const event = await findPublicEvent(ctx, id);
         return {

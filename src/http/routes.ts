@@ -2,11 +2,23 @@ import type { Express } from 'express';
 import type { AppContext } from '../context.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 import {
+  adminAuditHandler,
+  adminDeliveriesHandler,
+  adminDeliveryHandler,
+  adminDeliveryReplayHandler,
+  adminEventActionHandler,
+  adminEventsHandler,
+  adminOrganizationActionHandler,
+  adminOrganizationsHandler,
+} from './admin-api-handlers.js';
+import {
   adminAuth,
   adminPageHandler,
   adminReplayHandler,
   adminStatusHandler,
 } from './admin-handlers.js';
+import { registerDuplicateAdminRoutes } from './admin-duplicates-handlers.js';
+import { adminSchemaWatchHandler } from './admin-schema-watch.js';
 import {
   FEED_FORMATS,
   feedHandler,
@@ -19,6 +31,7 @@ import {
 import { CHANGE_FEED_FORMATS, changeFeedHandler } from './change-feed-handlers.js';
 import { healthHandler } from './health-handlers.js';
 import { metricsHandler, type Metrics } from './metrics.js';
+import { ADMIN_OPENAPI_PATH, adminApiDocument } from './openapi/admin.js';
 import { openApiHandler } from './openapi/document.js';
 import { PUBLIC_OPENAPI_PATH, publicApiDocument } from './openapi/public.js';
 import type { Pages } from './page-handlers.js';
@@ -82,5 +95,28 @@ export function registerRoutes(
   app.get('/admin', admin, adminPageHandler(ctx));
   app.get('/admin/status.json', admin, adminStatusHandler(ctx));
   app.post('/admin/replay', admin, adminReplayHandler(ctx));
+
+  // The admin JSON API: Bearer token only (no Basic, no cookies: nothing a browser adds by itself).
+  const api = admin.bearerOnly;
+  app.get('/admin/api/events', api, adminEventsHandler(ctx));
+  app.post('/admin/api/events/:id/hide', api, adminEventActionHandler(ctx, 'hide'));
+  app.post('/admin/api/events/:id/unhide', api, adminEventActionHandler(ctx, 'unhide'));
+  app.get('/admin/api/organizations', api, adminOrganizationsHandler(ctx));
+  const organization = '/admin/api/organizations/:source/:organizationId';
+  app.post(`${organization}/block`, api, adminOrganizationActionHandler(ctx, 'block'));
+  app.post(`${organization}/unblock`, api, adminOrganizationActionHandler(ctx, 'unblock'));
+  app.get('/admin/api/deliveries', api, adminDeliveriesHandler(ctx));
+  app.get('/admin/api/deliveries/:id', api, adminDeliveryHandler(ctx));
+  app.post('/admin/api/deliveries/:id/replay', api, adminDeliveryReplayHandler(ctx));
+  app.get('/admin/api/audit', api, adminAuditHandler(ctx));
+  app.get(
+    ADMIN_OPENAPI_PATH,
+    api,
+    openApiHandler(ctx, () => adminApiDocument(ctx.config), { cacheControl: 'no-store' }),
+  );
+  app.get('/admin/api/schema-watch', admin, adminSchemaWatchHandler(ctx));
   registerWebhookAdminRoutes(app, ctx, admin);
+  registerDuplicateAdminRoutes(app, ctx, api);
+  // Anything else under /admin/api/ asks for the token too: nothing there shows without it.
+  app.use('/admin/api', api);
 }

@@ -15,6 +15,8 @@ export interface NewDelivery {
   bodySha256: string;
   status: 'pending' | 'rejected';
   error: string | null;
+  /** Sent by `marquee send-test`: stored and processed, its events never published. */
+  test?: boolean;
 }
 
 export type StoredDelivery = Omit<DeliveryRow, 'body'> & { body: Buffer | null };
@@ -44,6 +46,7 @@ function toRow(delivery: NewDelivery): NewDeliveryRow {
     attempts: 0,
     processed_at: null,
     purged_at: null,
+    test: delivery.test ? 1 : 0,
   };
 }
 
@@ -121,16 +124,18 @@ export async function loadPendingDeliveries(
 
 /**
  * The id of an earlier delivery of the same source with an identical body that was applied
- * (processed); null when there is none.
+ * (processed); null when there is none. A test and a real delivery never count as duplicates of
+ * each other: the real one must be published.
  */
 export async function findAppliedDuplicate(
   db: Queryable,
-  delivery: Pick<DeliveryRow, 'id' | 'source' | 'body_sha256'>,
+  delivery: Pick<DeliveryRow, 'id' | 'source' | 'body_sha256' | 'test'>,
 ): Promise<number | null> {
   const row = await db
     .selectFrom('deliveries')
     .select('id')
     .where('source', '=', delivery.source)
+    .where('test', '=', delivery.test)
     .where('body_sha256', '=', delivery.body_sha256)
     .where('id', '<', delivery.id)
     .where('status', '=', 'processed')
@@ -371,4 +376,123 @@ export async function countPendingDeliveries(db: Queryable): Promise<number> {
     .where('status', '=', 'pending')
     .executeTakeFirstOrThrow();
   return Number(row.count);
+}
+
+export interface DeliveryQuery {
+  source: string | null;
+  status: DeliveryStatus | null;
+  messageType: string | null;
+  /** true: only test deliveries (`marquee send-test`); false: only real ones; null: both. */
+  test: boolean | null;
+  limit: number;
+  offset: number;
+}
+
+export interface DeliverySummary {
+  id: number;
+  source: string;
+  receivedAt: string;
+  status: DeliveryStatus;
+  messageType: string | null;
+  bodySize: number;
+  /** Whether the raw body is still held (INBOX_RETENTION_DAYS). */
+  bodyRetained: boolean;
+  error: string | null;
+  attempts: number;
+  processedAt: string | null;
+  test: boolean;
+}
+
+const SUMMARY_COLUMNS = [
+  'id',
+  'source',
+  'received_at',
+  'status',
+  'message_type',
+  'body_size',
+  'purged_at',
+  'error',
+  'attempts',
+  'processed_at',
+  'test',
+] as const;
+
+function toSummary(row: Pick<DeliveryRow, (typeof SUMMARY_COLUMNS)[number]>): DeliverySummary {
+  return {
+    id: row.id,
+    source: row.source,
+    receivedAt: row.received_at,
+    status: row.status,
+    messageType: row.message_type,
+    bodySize: row.body_size,
+    bodyRetained: row.purged_at === null,
+    error: row.error,
+    attempts: row.attempts,
+    processedAt: row.processed_at,
+    test: row.test === 1,
+  };
+}
+
+/** Deliveries matching `query`, newest first, with the total that match. */
+export async function findDeliveries(
+  db: Queryable,
+  query: DeliveryQuery,
+): Promise<{ total: number; deliveries: DeliverySummary[] }> {
+  let base = db.selectFrom('deliveries');
+  if (query.source) base = base.where('source', '=', query.source);
+  if (query.status) base = base.where('status', '=', query.status);
+  if (query.messageType) base = base.where('message_type', '=', query.messageType);
+  if (query.test !== null) base = base.where('test', '=', query.test ? 1 : 0);
+  const rows = await base
+    .select(SUMMARY_COLUMNS)
+    .orderBy('id', 'desc')
+    .limit(query.limit)
+    .offset(query.offset)
+    .execute();
+  const count = await base
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
+  return { total: Number(count.count), deliveries: rows.map(toSummary) };
+}
+
+export interface DeliveryDetail extends DeliverySummary {
+  contentType: string | null;
+  headers: Record<string, string>;
+  bodySha256: string;
+  /** The raw body as UTF-8 text while retained; null once purged. */
+  body: string | null;
+  /** What processing did (counts, skipped events), as stored. */
+  result: unknown;
+}
+
+/** One delivery with its raw body (while retained); null when there is none with that id. */
+export async function findDelivery(db: Queryable, id: number): Promise<DeliveryDetail | null> {
+  const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  return {
+    ...toSummary(row),
+    contentType: row.content_type,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    bodySha256: row.body_sha256,
+    body: row.body === null ? null : Buffer.from(row.body).toString('utf8'),
+    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
+  };
+}
+
+/**
+ * Puts one delivery back in the queue; false when it cannot be replayed (unknown, its body
+ * purged, or rejected as not JSON). Takes the processing lock on PostgreSQL, as requeueDeliveries.
+ */
+export async function requeueDelivery(db: Db, id: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (isPostgres(trx)) await takeProcessingLock(trx);
+    const result = await trx
+      .updateTable('deliveries')
+      .set({ status: 'pending', error: null })
+      .where('id', '=', id)
+      .where('body', 'is not', null)
+      .where('status', 'in', ['failed', 'processed', 'ignored', 'pending'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  });
 }

@@ -11,6 +11,7 @@ import type { Sources } from '../sources/index.js';
 import type { AuthResult, WebhookRequestHead } from '../sources/types.js';
 import { DeliveryRecorder } from './delivery-recorder.js';
 import { DeliverySpool } from './delivery-spool.js';
+import { CityAliases } from '../events/text-key.js';
 import {
   findSpooledDelivery,
   insertDeliveries,
@@ -49,6 +50,11 @@ export interface ReceivedRequest {
   remoteAddress: string | undefined;
 }
 
+/**
+ * The header `marquee send-test` marks its deliveries with. It counts only on authenticated
+ * requests, so only a holder of a source's secret can mark one.
+ */
+export const TEST_DELIVERY_HEADER = 'x-marquee-test';
 const SPOOL_RETRY_MIN_MS = 200;
 const SPOOL_RETRY_MAX_MS = 2_000;
 
@@ -60,6 +66,7 @@ const KEPT_HEADERS = [
   'user-agent',
   'x-request-id',
   'x-forwarded-for',
+  TEST_DELIVERY_HEADER,
 ];
 
 function keptHeaders(
@@ -119,6 +126,8 @@ export class Inbox {
     spoolDirectory?: string | null;
     /** How long one delivery's processing may take (a sync of many events included). */
     processingBudgetMs?: number;
+    /** CITY_ALIASES, for matching cross-source duplicates at ingest. */
+    cityAliases?: Record<string, string>;
   }) {
     this.sources = options.sources;
     this.now = options.now;
@@ -137,6 +146,8 @@ export class Inbox {
       logger: options.logger,
       instanceId: options.instanceId,
       budgetMs: options.processingBudgetMs,
+      cityAliases:
+        options.cityAliases === undefined ? undefined : new CityAliases(options.cityAliases),
       hooks: {
         onEventsChanged: (change) => this.emit('eventsChanged', change),
         onProcessed: (processed) => this.emit('processed', processed),
@@ -216,6 +227,7 @@ export class Inbox {
       bodySha256: createHash('sha256').update(request.body).digest('hex'),
       status: parseError ? 'rejected' : 'pending',
       error: parseError,
+      test: request.headers[TEST_DELIVERY_HEADER] === '1',
     });
     if (parseError) {
       throw new HttpError(
@@ -321,6 +333,11 @@ export class Inbox {
   /** Queues failed (or all) deliveries again and processes them; returns how many. */
   replay(selection: ReplaySelection): Promise<number> {
     return this.processor.replay(selection);
+  }
+
+  /** Queues one stored delivery again and processes it; false when it cannot be replayed. */
+  replayDelivery(id: number): Promise<boolean> {
+    return this.processor.replayDelivery(id);
   }
 
   /** Resolves when nothing is pending or being processed. */

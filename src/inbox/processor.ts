@@ -15,6 +15,7 @@ import {
 } from '../events/ingest.js';
 import { findSourceHashes } from '../events/event-writes.js';
 import { isSourceName, type Sources } from '../sources/index.js';
+import type { CityAliases } from '../events/text-key.js';
 import {
   beginProcessing,
   countAttempt,
@@ -24,9 +25,12 @@ import {
   markDeliveryDone,
   markDeliveryFailed,
   requeueDeliveries,
+  requeueDelivery,
   type ReplaySelection,
   type StoredDelivery,
 } from './inbox-repository.js';
+import { observePayload, recordObservation } from './schema-watch-repository.js';
+import type { SchemaObservation } from '../sources/schema-watcher.js';
 import {
   eventId,
   type NormalizedEvent,
@@ -145,6 +149,8 @@ export class InboxProcessor {
       instanceId: string;
       /** How long one delivery's processing may take. */
       budgetMs?: number;
+      /** CITY_ALIASES, for matching cross-source duplicates at ingest. */
+      cityAliases?: CityAliases;
     },
   ) {}
 
@@ -205,6 +211,15 @@ export class InboxProcessor {
     this.notify();
     await this.idle();
     return count;
+  }
+
+  /** Queues one delivery again and processes it; false when it cannot be replayed. */
+  async replayDelivery(id: number): Promise<boolean> {
+    const queued = await requeueDelivery(this.deps.db, id);
+    if (!queued) return false;
+    this.notify();
+    await this.idle();
+    return true;
   }
 
   private async drain(): Promise<void> {
@@ -289,6 +304,9 @@ export class InboxProcessor {
       () => (total === 0 ? 'while reading it' : `${applied} of ${total} events applied`),
     );
     const logLines: (() => void)[] = [];
+    // Recorded with the delivery's outcome, in its last transaction: an interrupted attempt
+    // records nothing, so a delivery is counted once.
+    const watched: WatchedPayload = { observation: null };
     const report = (outcome: ProcessOutcome) => {
       this.parsed.delete(id);
       for (const line of logLines) line();
@@ -303,6 +321,7 @@ export class InboxProcessor {
         db.transaction().execute(async (trx) => {
           await beginProcessing(trx);
           if ((await loadPendingDeliveries(trx, [id])).length === 0) return;
+          await recordObservation(trx, delivery, watched.observation);
           await this.recordFailure(trx, delivery, messageType, error, logLines, false);
         }),
       );
@@ -325,7 +344,7 @@ export class InboxProcessor {
     // The stored raw-copy hashes the reading skipped copies by, checked again before finishing.
     const storedHashes = new Map<string, string>();
     try {
-      message = await this.interpretInSlices(delivery, slicer, storedHashes);
+      message = await this.interpretInSlices(delivery, slicer, watched, storedHashes);
     } catch (error) {
       if (error instanceof ProcessingInterrupted) throw error;
       await fail(null, error);
@@ -337,7 +356,9 @@ export class InboxProcessor {
       receivedAt,
       defaultDurationHours: this.deps.defaultDurationHours,
       deliveryId: delivery.id,
+      test: delivery.test === 1,
       changes: createChangeRecorder(),
+      cityAliases: this.deps.cityAliases,
     };
     const events =
       message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
@@ -375,6 +396,7 @@ export class InboxProcessor {
       db.transaction().execute(async (trx) => {
         await beginProcessing(trx);
         if ((await loadPendingDeliveries(trx, [id])).length === 0) return null;
+        await recordObservation(trx, delivery, watched.observation);
         if (message.kind === 'upsert' || message.kind === 'sync') {
           // Another write (another instance's) may have changed an event whose copy was skipped
           // since it was read: then the delivery is read again, without that skip.
@@ -424,6 +446,7 @@ export class InboxProcessor {
   private async interpretInSlices(
     delivery: StoredDelivery,
     slicer: Slicer,
+    watched: WatchedPayload,
     storedHashes: Map<string, string>,
   ): Promise<SourceMessage> {
     if (!isSourceName(delivery.source))
@@ -431,9 +454,11 @@ export class InboxProcessor {
     const adapter = this.deps.sources[delivery.source];
     if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
     const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+    watched.observation = observePayload(adapter, delivery, payload, this.deps.logger);
+    await slicer.pause();
     const context = {
       receivedAt: new Date(delivery.received_at),
-      sourceHashSeed: this.sourceHashSeed(),
+      sourceHashSeed: this.sourceHashSeed(delivery),
     };
     if (!adapter.interpretSteps) return adapter.interpret(payload, context);
     const steps = adapter.interpretSteps(payload, context);
@@ -456,9 +481,12 @@ export class InboxProcessor {
     }
   }
 
-  /** What stored events depend on besides their raw copies (see `InterpretContext`). */
-  private sourceHashSeed(): string {
-    return `default-duration-hours=${this.deps.defaultDurationHours}`;
+  /**
+   * What stored events depend on besides their raw copies (see `InterpretContext`): a test
+   * delivery's copies never hash as a real one's.
+   */
+  private sourceHashSeed(delivery: { test: number }): string {
+    return `default-duration-hours=${this.deps.defaultDurationHours};test=${delivery.test === 1}`;
   }
 
   /**
@@ -564,7 +592,15 @@ export class InboxProcessor {
       const original = await findAppliedDuplicate(db, delivery);
       if (original !== null) return this.recordDuplicate(db, delivery, original, logLines, true);
       const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
-      message = adapter.interpret(payload, { receivedAt, sourceHashSeed: this.sourceHashSeed() });
+      await recordObservation(
+        db,
+        delivery,
+        observePayload(adapter, delivery, payload, this.deps.logger),
+      );
+      message = adapter.interpret(payload, {
+        receivedAt,
+        sourceHashSeed: this.sourceHashSeed(delivery),
+      });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);
     }
@@ -593,7 +629,9 @@ export class InboxProcessor {
         receivedAt: new Date(delivery.received_at),
         defaultDurationHours: this.deps.defaultDurationHours,
         deliveryId: delivery.id,
+        test: delivery.test === 1,
         changes: createChangeRecorder(),
+        cityAliases: this.deps.cityAliases,
       },
     );
     const outcome = await this.recordDone(db, delivery, message, summary, logLines, countAttempt);
@@ -680,6 +718,11 @@ export class InboxProcessor {
     );
     return { outcome: 'failed', changed: false, facetsChanged: false };
   }
+}
+
+/** A large delivery's schema watch findings, kept until its last transaction records them. */
+interface WatchedPayload {
+  observation: SchemaObservation | null;
 }
 
 interface DeliveryOutcome {

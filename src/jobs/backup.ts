@@ -66,6 +66,7 @@ export function pruneBackups(dir: string, keep: number): string[] {
  */
 export async function createBackup(
   ctx: Pick<JobContext, 'config' | 'database' | 'now'>,
+  onProgress?: (pages: { copied: number; total: number }) => void,
 ): Promise<{ file: string; bytes: number; deleted: string[] }> {
   const handle = ctx.database;
   if (handle.dialect !== 'sqlite') throw new Error('backup: PostgreSQL is backed up with pg_dump');
@@ -75,7 +76,7 @@ export async function createBackup(
   const file = path.join(dir, backupFileName(ctx.now()));
   const partial = `${file}.partial`;
   try {
-    await backupDatabase(handle, partial);
+    await backupDatabase(handle, partial, onProgress);
     fs.renameSync(partial, file);
   } finally {
     fs.rmSync(partial, { force: true });
@@ -88,16 +89,22 @@ export const backupJob: JobDefinition = {
   name: 'backup',
   description: 'online SQLite backup into BACKUP_DIR, keeping the newest BACKUP_KEEP',
   schedule: (config) => config.schedules.backup,
-  async run(ctx) {
-    // A PostgreSQL server is backed up by its operator (pg_dump, base backups, the provider's
-    // snapshots); a file copy in one instance's BACKUP_DIR would cover none of that.
-    if (ctx.database.dialect !== 'sqlite') {
-      return { skipped: 'PostgreSQL: back up the database with pg_dump (see README)' };
-    }
-    const { file, bytes, deleted } = await createBackup(ctx);
-    return { file, bytes, deleted: deleted.length };
-  },
+  run: (ctx) => runBackup(ctx),
 };
+
+/** The backup job's work and result; `onProgress` hears the pages copied (the command line's display). */
+export async function runBackup(
+  ctx: JobContext,
+  onProgress?: (pages: { copied: number; total: number }) => void,
+): Promise<Record<string, unknown>> {
+  // A PostgreSQL server is backed up by its operator (pg_dump, base backups, the provider's
+  // snapshots); a file copy in one instance's BACKUP_DIR would cover none of that.
+  if (ctx.database.dialect !== 'sqlite') {
+    return { skipped: 'PostgreSQL: back up the database with pg_dump (see README)' };
+  }
+  const { file, bytes, deleted } = await createBackup(ctx, onProgress);
+  return { file, bytes, deleted: deleted.length };
+}
 
 export class RestoreError extends Error {
   constructor(message: string) {

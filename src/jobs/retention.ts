@@ -1,4 +1,5 @@
 import { announceEventsChanged } from '../cache/events-changed.js';
+import { deleteOrphanedDuplicates } from '../events/duplicates.js';
 import { deleteChangesBefore } from '../changes/change-log.js';
 import { deleteAttemptsBefore } from '../changes/webhook-repository.js';
 import {
@@ -61,6 +62,7 @@ export async function runRetention(
       return 0;
     }
     const deleted = await deleteEventsEndedBefore(trx, eventCutoff);
+    if (deleted > 0) await deleteOrphanedDuplicates(trx);
     // Only events that ended long ago go: upcoming events' filter choices stay as they are.
     if (deleted > 0) await announceEventsChanged(trx, { writer: ctx.instanceId, facets: false });
     return deleted;

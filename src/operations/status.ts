@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import { appliedSchemaVersion } from '../db/connection.js';
 import { measureDatabase, type DatabaseSize } from '../db/maintenance.js';
 import { countEventsByStatus } from '../events/event-facets.js';
 import {
@@ -9,10 +10,14 @@ import {
 } from '../inbox/inbox-repository.js';
 import { JOBS, nextRunOf } from '../jobs/scheduler.js';
 import { checkSyncFreshness } from '../jobs/sync-watchdog.js';
+import { MARQUEE_VERSION } from '../version.js';
+import { collectSchemaWatch, type SourceSchemaWatch } from './schema-watch.js';
 
 /** Everything an operator asks "is it working?" about, for GET /admin, /admin/status.json and `marquee status`. */
 export interface OperationsStatus {
   generatedAt: string;
+  /** Marquee's version (package.json) and the database's schema version (latest migration applied). */
+  version: { marquee: string; schema: string | null };
   sources: SourceStatus[];
   organizations: {
     source: string;
@@ -45,6 +50,8 @@ export interface OperationsStatus {
   database: DatabaseSize;
   /** The latest integrity check of the SQLite file; null on PostgreSQL or before one ran. */
   integrity: { mode: string; checkedAt: string; problems: string[] } | null;
+  /** What the senders sent that the adapters do not read or know (GET /admin/api/schema-watch). */
+  schemaWatch: SourceSchemaWatch[];
 }
 
 export interface SourceStatus {
@@ -76,12 +83,15 @@ const DAY_MS = 86_400_000;
 export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> {
   const db = ctx.database.db;
   const now = ctx.now();
-  const [counts, lastTimes, backlog, events, freshness] = await Promise.all([
+  const [counts, lastTimes, backlog, events, freshness, schema, schemaWatch] = await Promise.all([
     countDeliveries(db, new Date(now.getTime() - DAY_MS)),
     lastDeliveryTimes(db),
     countPendingDeliveries(db),
     countEventsByStatus(db),
     checkSyncFreshness(ctx),
+    // A damaged file may fail this read; the page must still say it is damaged.
+    appliedSchemaVersion(db).catch(() => null),
+    collectSchemaWatch(db, ctx.inbox.sources),
   ]);
   const sourceStatuses: SourceStatus[] = [];
   for (const adapter of Object.values(ctx.inbox.sources)) {
@@ -117,6 +127,7 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
   const { timeZone } = ctx.config.schedules;
   return {
     generatedAt: now.toISOString(),
+    version: { marquee: MARQUEE_VERSION, schema },
     sources: sourceStatuses,
     organizations: freshness.organizations.map((organization) => ({
       source: organization.source,
@@ -162,5 +173,6 @@ export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> 
           problems: ctx.database.integrity.problems,
         }
       : null,
+    schemaWatch,
   };
 }

@@ -22,14 +22,20 @@ import { migrations } from '../db/migrations/index.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0012-source-hashes","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0015-duplicates","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
- *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0}}
+ *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
+ *    "hidden_events":0,"organization_blocks":0,"audit_log":0,"duplicate_pairs":0,"event_links":0}}
  *
  * The header carries the installation's identity (db/installation.ts), so that the target keeps
  * the ICS UIDs and feed item ids subscribers know; dumps of schemas before 0004 have none. Job
- * claims are not dumped: they only keep instances from running one schedule twice.
+ * claims are not dumped: they only keep instances from running one schedule twice; short feeds
+ * neither: their ids come back from their filters. The schema watch is: once retention purged
+ * the raw bodies it came from, it cannot be rebuilt, and its example delivery ids stay valid
+ * because deliveries keep their ids. The moderation state (hidden events, blocked
+ * organizations) and the audit log travel too; dumps of schemas before 0009 have none of them.
+ * So do the decisions on duplicates across sources (pairs and links, from 0015 on).
  */
 
 const DUMP_FORMAT = 'marquee-dump';
@@ -38,7 +44,18 @@ const DUMP_VERSION = 1;
 /** A dump or a database that cannot be transferred, with what to do about it. */
 export class TransferError extends Error {}
 
-const DUMP_TABLES = ['deliveries', 'events', 'event_genres', 'organizations'] as const;
+const DUMP_TABLES = [
+  'deliveries',
+  'events',
+  'event_genres',
+  'organizations',
+  'schema_watch',
+  'hidden_events',
+  'organization_blocks',
+  'audit_log',
+  'duplicate_pairs',
+  'event_links',
+] as const;
 type DumpTable = (typeof DUMP_TABLES)[number];
 export type TableCounts = Record<DumpTable, number>;
 
@@ -72,6 +89,8 @@ const deliveryRow = z
     attempts: integer,
     processed_at: optionalText,
     purged_at: optionalText,
+    /** Dumps from before migration 0009 lack it. */
+    test: integer.optional(),
   })
   // Still called when the body failed its own check (and is no Buffer then): nothing to compare.
   .refine(
@@ -90,6 +109,55 @@ const organizationRow = z.strictObject({
   last_sync_at: optionalText,
   last_sync_delivery_id: optionalInteger,
   last_sync_event_count: optionalInteger,
+});
+
+const schemaWatchRow = z.strictObject({
+  source: text,
+  kind: text,
+  value: text,
+  occurrences: integer,
+  deliveries: integer,
+  first_seen_at: text,
+  last_seen_at: text,
+  example_delivery_id: integer,
+});
+
+const hiddenEventRow = z.strictObject({ event_id: text, hidden_at: text });
+
+const organizationBlockRow = z.strictObject({
+  source: text,
+  organization_id: text,
+  blocked_at: text,
+});
+
+const auditLogRow = z.strictObject({
+  id: z.int().positive(),
+  at: text,
+  action: text,
+  target: text,
+  outcome: text,
+  detail: optionalText,
+  client: optionalText,
+});
+
+const duplicatePairRow = z.strictObject({
+  id: text,
+  first_id: text,
+  second_id: text,
+  state: z.enum(['open', 'merged', 'dismissed', 'unmerged']),
+  facts: text,
+  note: optionalText,
+  found_at: text,
+  decided_at: optionalText,
+  decided_by: optionalText,
+});
+
+const eventLinkRow = z.strictObject({
+  member_id: text,
+  primary_id: text,
+  pair_id: text,
+  tombstone: integer,
+  linked_at: text,
 });
 
 /** How one table is read, written to the dump, checked and inserted. */
@@ -162,6 +230,43 @@ const TABLES: readonly TableTransfer[] = [
     schema: organizationRow,
     insert: (db, rows) => db.insertInto('organizations').values(rows).execute(),
   }),
+  tableTransfer({
+    table: 'schema_watch',
+    key: ['source', 'kind', 'value'],
+    schema: schemaWatchRow,
+    insert: (db, rows) => db.insertInto('schema_watch').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'hidden_events',
+    key: ['event_id'],
+    schema: hiddenEventRow,
+    insert: (db, rows) => db.insertInto('hidden_events').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'organization_blocks',
+    key: ['source', 'organization_id'],
+    schema: organizationBlockRow,
+    insert: (db, rows) => db.insertInto('organization_blocks').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'audit_log',
+    key: ['id'],
+    schema: auditLogRow,
+    insert: (db, rows) => db.insertInto('audit_log').values(rows).execute(),
+  }),
+  // Operators' decisions on duplicates: a merge, a dismissal or an unmerge must survive a move.
+  tableTransfer({
+    table: 'duplicate_pairs',
+    key: ['id'],
+    schema: duplicatePairRow,
+    insert: (db, rows) => db.insertInto('duplicate_pairs').values(rows).execute(),
+  }),
+  tableTransfer({
+    table: 'event_links',
+    key: ['member_id'],
+    schema: eventLinkRow,
+    insert: (db, rows) => db.insertInto('event_links').values(rows).execute(),
+  }),
 ];
 
 const TABLES_BY_NAME = new Map(TABLES.map((spec) => [spec.table, spec]));
@@ -171,6 +276,12 @@ const emptyCounts = (): TableCounts => ({
   events: 0,
   event_genres: 0,
   organizations: 0,
+  schema_watch: 0,
+  hidden_events: 0,
+  organization_blocks: 0,
+  audit_log: 0,
+  duplicate_pairs: 0,
+  event_links: 0,
 });
 
 const MIGRATION_NAMES = Object.keys(migrations);
@@ -237,6 +348,7 @@ async function* tableLines(
   db: Queryable,
   spec: TableTransfer,
   counts: TableCounts,
+  onProgress?: (counts: TableCounts) => void,
 ): AsyncGenerator<string> {
   let after: unknown[] | null = null;
   for (;;) {
@@ -251,11 +363,18 @@ async function* tableLines(
     });
     counts[spec.table] += page.length;
     yield lines.join('');
+    onProgress?.(counts);
     after = spec.key.map((column) => last[column]);
   }
 }
 
-async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, exportedAt: Date) {
+async function* dumpLines(
+  db: Queryable,
+  schema: string,
+  counts: TableCounts,
+  exportedAt: Date,
+  onProgress?: (counts: TableCounts) => void,
+) {
   const installation = await db
     .selectFrom('installation')
     .select(['key', 'value'])
@@ -269,19 +388,20 @@ async function* dumpLines(db: Queryable, schema: string, counts: TableCounts, ex
     installation: Object.fromEntries(installation.map((row) => [row.key, row.value])),
   };
   yield `${JSON.stringify(header)}\n`;
-  for (const spec of TABLES) yield* tableLines(db, spec, counts);
+  for (const spec of TABLES) yield* tableLines(db, spec, counts, onProgress);
   yield `${JSON.stringify({ end: counts })}\n`;
 }
 
 /**
- * Writes every delivery, event, event genre and organization to `output` as a dump (gzipped
- * with `gzip`), and ends it, stamped `exportedAt`. The rows are one consistent snapshot, so
- * exporting while Marquee runs is safe. Resolves to the number of rows per table.
+ * Writes every delivery, event, event genre, organization, moderation decision and audit entry
+ * to `output` as a dump (gzipped with `gzip`), and ends it, stamped `exportedAt`. The rows are
+ * one consistent snapshot, so exporting while Marquee runs is safe. Resolves to the number of
+ * rows per table; `onProgress` hears the rows written so far after each page.
  */
 export async function exportDatabase(
   handle: DatabaseHandle,
   output: Writable,
-  options: { exportedAt: Date; gzip?: boolean },
+  options: { exportedAt: Date; gzip?: boolean; onProgress?: (counts: TableCounts) => void },
 ): Promise<TableCounts> {
   const schema = await appliedSchema(handle.db);
   // PostgreSQL: one snapshot for every page; SQLite's transaction is a snapshot in WAL mode.
@@ -291,9 +411,12 @@ export async function exportDatabase(
     .setAccessMode('read only')
     .execute(async (trx) => {
       const counts = emptyCounts();
-      const lines = Readable.from(dumpLines(trx, schema, counts, options.exportedAt), {
-        objectMode: false,
-      });
+      const lines = Readable.from(
+        dumpLines(trx, schema, counts, options.exportedAt, options.onProgress),
+        {
+          objectMode: false,
+        },
+      );
       if (options.gzip) await pipeline(lines, createGzip(), output);
       else await pipeline(lines, output);
       return counts;
@@ -321,7 +444,13 @@ const rowLine = z.strictObject({
   row: z.record(z.string(), z.unknown()),
 });
 
-const endLine = z.strictObject({ end: z.record(z.enum(DUMP_TABLES), z.int().nonnegative()) });
+// Dumps before 0010 (schema_watch), 0009 (moderation) and 0015 (duplicate_pairs, event_links)
+// lack counts: a table a dump does not name has no rows.
+const endLine = z.strictObject({
+  end: z
+    .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())
+    .transform((counts): TableCounts => ({ ...emptyCounts(), ...counts })),
+});
 
 const bodyLine = z.union([rowLine, endLine]);
 
@@ -447,6 +576,7 @@ async function insertBatch(db: Queryable, batch: Batch): Promise<void> {
 async function insertLines(
   db: Queryable,
   lines: AsyncIterator<[number, string]>,
+  onProgress?: (counts: TableCounts) => void,
 ): Promise<TableCounts> {
   const counts = emptyCounts();
   let batch: Batch | null = null;
@@ -472,6 +602,7 @@ async function insertLines(
     ) {
       await insertBatch(db, batch);
       batch = null;
+      onProgress?.(counts);
     }
     batch ??= { spec, rows: [], bytes: 0, firstLine: number, lastLine: number };
     batch.rows.push(row);
@@ -496,15 +627,17 @@ function checkEndCounts(number: number, expected: TableCounts, counts: TableCoun
 }
 
 /**
- * Moves the sequence behind deliveries.id past the imported ids. PostgreSQL's serial only
- * advances when it hands out an id, so inserting explicit ids leaves it at 1 and the next
- * delivery would collide with an imported one. SQLite's AUTOINCREMENT follows the largest id
- * inserted by itself.
+ * Moves the sequences behind deliveries.id and audit_log.id past the imported ids. PostgreSQL's
+ * serial only advances when it hands out an id, so inserting explicit ids leaves it at 1 and the
+ * next delivery (or audit entry) would collide with an imported one. SQLite's AUTOINCREMENT
+ * follows the largest id inserted by itself.
  */
-async function advanceDeliveryIds(db: Queryable): Promise<void> {
+async function advanceSerialIds(db: Queryable): Promise<void> {
   if (!isPostgres(db)) return;
-  await sql`select setval(pg_get_serial_sequence('deliveries', 'id'), max(id))
-    from deliveries having max(id) is not null`.execute(db);
+  for (const table of ['deliveries', 'audit_log']) {
+    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), max(id))
+      from ${sql.table(table)} having max(id) is not null`.execute(db);
+  }
 }
 
 /**
@@ -525,12 +658,13 @@ function isZlibError(error: unknown): boolean {
 
 /**
  * Reads a dump (gunzipping with `gzip`) into an empty, migrated database in one transaction:
- * all of it or, on any error, nothing. Resolves to the number of rows per table.
+ * all of it or, on any error, nothing. Resolves to the number of rows per table; `onProgress`
+ * hears the rows read so far after each batch inserted.
  */
 export async function importDatabase(
   handle: DatabaseHandle,
   input: Readable,
-  options: { gzip?: boolean } = {},
+  options: { gzip?: boolean; onProgress?: (counts: TableCounts) => void } = {},
 ): Promise<TableCounts> {
   const pending = await pendingMigrations(handle.db);
   if (pending.length > 0) {
@@ -545,9 +679,9 @@ export async function importDatabase(
       const first = await lines.next();
       if (first.done) throw new TransferError('the dump is empty');
       const installation = checkHeader(...first.value);
-      const inserted = await insertLines(trx, lines);
+      const inserted = await insertLines(trx, lines, options.onProgress);
       await restoreInstallation(trx, installation);
-      await advanceDeliveryIds(trx);
+      await advanceSerialIds(trx);
       // Other instances on this database drop their cached feeds when the import commits.
       await announceEventsChanged(trx, {
         writer: `marquee-import:${os.hostname()}:${process.pid}`,

@@ -1,6 +1,7 @@
 import type { Event } from '../events/types.js';
 import type { FeedChannel } from './channel.js';
 import type { FragmentCache } from '../cache/fragment-cache.js';
+import { eventSources, safeHttpUrl } from './event-text.js';
 import { eventIcsPath, eventPageUrl } from './event-url.js';
 import { FeedDocument, eventFragments } from './feed-document.js';
 
@@ -31,9 +32,14 @@ export interface PublicEvent {
   revision: number;
   firstSeenAt: string;
   lastChangedAt: string;
+  /** Every source record the event is made of, its own first (merged duplicates). */
+  sources: { source: string; externalId: string; url: string | null }[];
 }
 
-/** Maps a domain event to its public JSON form. */
+/**
+ * Maps a domain event to its public JSON form. Links are http(s) only, as in every other
+ * output: an embedding site may put them straight into an href.
+ */
 export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUrl'>): PublicEvent {
   return {
     id: event.id,
@@ -53,15 +59,23 @@ export function toPublicEvent(event: Event, channel: Pick<FeedChannel, 'publicUr
     city: event.venue.city,
     genres: event.genres,
     tags: event.tags,
-    organizer: event.organizer,
-    ticketUrl: event.ticketUrl,
+    organizer: { ...event.organizer, url: safeHttpUrl(event.organizer.url) },
+    ticketUrl: safeHttpUrl(event.ticketUrl),
     prices: event.prices,
     soldOut: event.soldOut,
-    image: event.image,
+    image: publicImage(event.image),
     revision: event.revision,
     firstSeenAt: event.firstSeenAt.toISOString(),
     lastChangedAt: event.lastChangedAt.toISOString(),
+    sources: eventSources(event),
   };
+}
+
+/** The image when its URL is http(s); a link of another scheme is no image. */
+function publicImage(image: Event['image']): Event['image'] {
+  if (image === null) return null;
+  const url = safeHttpUrl(image.url);
+  return url === null ? null : { ...image, url };
 }
 
 /** GET /api/events body: `{ total, limit, offset, events }`. */

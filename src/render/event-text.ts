@@ -374,3 +374,22 @@ export function descriptionHtml(event: Event, channel: FeedChannel): string {
   }
   return parts.join('');
 }
+
+/** The source records of an event as outputs list them: its own first, links http(s) only. */
+export function eventSources(
+  event: Event,
+): { source: string; externalId: string; url: string | null }[] {
+  const records = event.records ?? [
+    { id: event.id, source: event.source, externalId: event.externalId, url: event.ticketUrl },
+  ];
+  return records.map((record) => ({
+    source: record.source,
+    externalId: record.externalId,
+    url: safeHttpUrl(record.url),
+  }));
+}
+
+/** A source's name as people read it: "Stager", "Eventport". */
+export function sourceDisplayName(source: string): string {
+  return source.charAt(0).toUpperCase() + source.slice(1);
+}

@@ -20,6 +20,8 @@ import {
 } from './event-text.js';
 import { eventPageUrl } from './event-url.js';
 import {
+  DUPLICATE_PREFIX,
+  duplicateNote,
   REMOVED_NOTE,
   REMOVED_PREFIX,
   STATUS_WORDS,
@@ -396,6 +398,7 @@ function utcDateTime(instant: Date): string {
  * that was not cancelled, when withdrawn.
  */
 function calendarSummary(event: Event, channel: FeedChannel): string {
+  if (event.duplicateOf !== undefined) return `${DUPLICATE_PREFIX}${displayTitle(event)}`;
   if (!isCancelled(event) && isWithdrawn(event)) return `${REMOVED_PREFIX}${displayTitle(event)}`;
   return summaryTitle(event, channel);
 }
@@ -413,7 +416,11 @@ function calendarDescription(
 ): string | null {
   const notes = [
     ...(isCancelled(event) && display === 'visible' ? [STATUS_WORDS.cancelled] : []),
-    ...(isWithdrawn(event) ? [REMOVED_NOTE] : []),
+    ...(event.duplicateOf !== undefined
+      ? [duplicateNote(eventPageUrl(channel.publicUrl, event.duplicateOf))]
+      : isWithdrawn(event)
+        ? [REMOVED_NOTE]
+        : []),
     ...statusNotes(event),
   ];
   return withNotes(notes, descriptionPlainText(event, channel));

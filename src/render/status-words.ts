@@ -18,6 +18,14 @@ export const REMOVED_PREFIX = 'Removed: ';
 /** The line a tombstone's calendar description opens with. */
 export const REMOVED_NOTE = 'Removed: this event is no longer listed.';
 
+/** Prefix of the calendar title of a record merged into another event (its tombstone). */
+export const DUPLICATE_PREFIX = 'Duplicate: ';
+
+/** The line a merged record's tombstone opens with: where the one event now is. */
+export function duplicateNote(url: string): string {
+  return `Duplicate, see ${url}`;
+}
+
 /**
  * The status facts a description must state because nothing else in the output carries them:
  * a new location, a reschedule whose earlier start is unknown (a known one has its own

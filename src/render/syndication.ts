@@ -6,6 +6,7 @@ import type { FragmentCache } from '../cache/fragment-cache.js';
 import { FeedDocument, eventFragments } from './feed-document.js';
 import {
   descriptionHtml,
+  eventSources,
   descriptionPlainText,
   imageMediaType,
   genreLines,
@@ -353,6 +354,7 @@ function jsonFeedItem(event: Event, channel: FeedChannel): Record<string, unknow
       doorsOpen: event.doorsAt === null ? null : event.doorsAt.toISOString(),
       previousStart: event.previousStartsAt === null ? null : event.previousStartsAt.toISOString(),
       subtitle: lineOrNull(event.subtitle),
+      sources: eventSources(event),
     },
   };
 }

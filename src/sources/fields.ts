@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cleanText } from '../events/description.js';
 import { isCalendarDate, isKnownTimeZone } from '../events/time.js';
+import { listItemSchemas } from './payload-shape.js';
 
 /**
  * Loose field schemas shared by the source schemas. Required fields fail with a reason (the
@@ -128,8 +129,8 @@ export const optionalTimeZone = z
   );
 
 /** A list whose unreadable items are dropped rather than failing the event. */
-export const listOf = <T extends z.ZodTypeAny>(item: T) =>
-  z
+export const listOf = <T extends z.ZodTypeAny>(item: T) => {
+  const list = z
     .array(z.unknown())
     .nullish()
     .catch(null)
@@ -139,6 +140,10 @@ export const listOf = <T extends z.ZodTypeAny>(item: T) =>
         return parsed.success ? [parsed.data as z.output<T>] : [];
       }),
     );
+  // The array reads `unknown` items: the schema watch learns their keys from here.
+  listItemSchemas.set(list, item);
+  return list;
+};
 
 /** Turns a zod error into one line naming the fields: "startsAt: must be …; name: must be text". */
 export function describeIssues(error: z.ZodError): string {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SourceMessage, SourceName } from '../events/types.js';
+import type { SchemaWatcher } from './schema-watcher.js';
 
 /** What a webhook request carries before its body: enough to refuse most strangers unread. */
 export interface WebhookRequestHead {
@@ -61,6 +62,8 @@ export interface SourceAdapter {
   secretVariables: readonly string[];
   /** True when it has a secret to check deliveries against. */
   isConfigured(): boolean;
+  /** What its payloads hold beyond what it reads (the schema watch). */
+  watch: SchemaWatcher;
   /**
    * Checks the credentials the request's head carries, before any body is read; a signature
    * over the body is left to the returned check. Never throws.

@@ -34,16 +34,19 @@ function capture(): { stream: Writable; text(): string } {
 /**
  * Runs the `marquee` command line in this process, as `marquee <args>` would run, with the test
  * secrets and only the given environment, `stdin` as its input, and the pinned test clock
- * (`now`, FIXED_NOW unless given).
+ * (`now`, FIXED_NOW unless given); with `stderrIsTerminal`, standard error says it is a TTY.
  */
 export async function cli(
   args: string[],
   env: Record<string, string> = {},
   stdin?: Buffer,
   now: () => Date = () => new Date(FIXED_NOW.getTime()),
+  options: { stderrIsTerminal?: boolean } = {},
 ): Promise<CliResult> {
   const stdout = capture();
   const stderr = capture();
+  // What a terminal's stream says of itself; the progress display looks for it.
+  if (options.stderrIsTerminal) Object.assign(stderr.stream, { isTTY: true });
   const code = await runCli(args, {
     env: testEnv(env),
     now,

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrations/index.js';
 import {
   databaseEnv,
+  FIXED_NOW,
   fixture,
   queryDatabase,
   startTestApp,
@@ -56,6 +57,22 @@ describe('marquee (the command line)', { timeout: 30_000 }, () => {
       expect(imported.stdout).toContain('imported 2 deliveries, ');
     },
   );
+
+  it('prints the version and the schema it migrates to', async () => {
+    const { version } = JSON.parse(
+      fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const latest = Object.keys(migrations).at(-1) as string;
+    for (const flag of ['--version', '-V']) {
+      expect(await cli([flag])).toEqual({
+        code: 0,
+        stdout: `marquee ${version}\nschema ${latest}\n`,
+        stderr: '',
+      });
+    }
+    const status = await cli(['status'], databaseEnv(await preparedDatabase()));
+    expect(status.stdout).toContain(`\nmarquee ${version}, schema ${latest}\n`);
+  });
 
   it('prints help for the CLI and for each command; exit 2 on misuse', async () => {
     const help = await cli(['--help']);
@@ -167,12 +184,13 @@ describe('marquee (the command line)', { timeout: 30_000 }, () => {
   it('replays failed deliveries, or all since a date, and prints the outcome', async () => {
     const database = await preparedDatabase();
     const failed = await cli(['replay'], databaseEnv(database));
-    expect(failed.code).toBe(0);
+    // A delivery still fails: exit 1.
+    expect(failed.code).toBe(1);
     expect(failed.stdout).toContain('requeued 1 failed deliveries');
     expect(failed.stdout).toContain('processed 0, ignored 0, failed 1');
 
     const all = await cli(['replay', '--all', '--since', '2026-11-01'], databaseEnv(database));
-    expect(all.code).toBe(0);
+    expect(all.code).toBe(1);
     expect(all.stdout).toContain('requeued 2 deliveries received since 2026-11-01T00:00:00.000Z');
     expect(all.stdout).toContain('processed 1, ignored 0, failed 1');
     expect(await queryDatabase(database, 'select status from deliveries order by id')).toEqual([
@@ -181,6 +199,85 @@ describe('marquee (the command line)', { timeout: 30_000 }, () => {
     ]);
 
     expect((await cli(['replay', '--all', '--failed'], databaseEnv(database))).code).toBe(2);
+  });
+
+  it('exits 0 from a replay after which no delivery fails', async () => {
+    const database = await preparedDatabase();
+    await queryDatabase(
+      database,
+      "update deliveries set status = 'processed' where status = 'failed'",
+    );
+    const none = await cli(['replay'], databaseEnv(database));
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain('requeued 0 failed deliveries');
+  });
+
+  it('shows progress on a terminal only, and a summary with the time taken', async () => {
+    const database = await preparedDatabase();
+    // Each reading of the clock is 250 ms after the last: every update is drawn.
+    let tick = FIXED_NOW.getTime();
+    const clock = () => new Date((tick += 250));
+    const terminal = { stderrIsTerminal: true };
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-progress-'));
+    const dump = path.join(folder, 'dump.jsonl.gz');
+
+    const exported = await cli(
+      ['export', '--out', dump],
+      databaseEnv(database),
+      undefined,
+      clock,
+      terminal,
+    );
+    expect(exported.code).toBe(0);
+    // Each drawing starts with a carriage return and "erase line"; the last one is erased.
+    const eraseLine = '\r\x1b[2K';
+    expect(exported.stderr.startsWith(`${eraseLine}exporting: `)).toBe(true);
+    expect(exported.stderr).toMatch(/exporting: \d+ rows written \(\d+\.\d s\)/);
+    expect(exported.stderr.endsWith(eraseLine)).toBe(true);
+    expect(exported.stdout).toMatch(
+      /^exported 2 deliveries, .* to .*dump\.jsonl\.gz in \d+\.\d s\n$/,
+    );
+    // Not a terminal: no progress line, the summary alone.
+    const quiet = await cli(
+      ['export', '--out', path.join(folder, 'again.jsonl')],
+      databaseEnv(database),
+      undefined,
+      clock,
+    );
+    expect(quiet.stderr).toBe('');
+    // The dump on standard output: the summary goes to standard error.
+    const piped = await cli(['export'], databaseEnv(database), undefined, clock);
+    expect(piped.stderr).toMatch(/^exported 2 deliveries, .* in \d+\.\d s\n$/);
+
+    const target = tempDatabasePath();
+    const imported = await cli(['import', dump], databaseEnv(target), undefined, clock, terminal);
+    expect(imported.code).toBe(0);
+    expect(imported.stderr).toMatch(/importing: \d+ rows read, \d+% of .*dump\.jsonl\.gz \(/);
+    expect(imported.stdout).toMatch(/imported 2 deliveries, .* in \d+\.\d s\n$/);
+
+    const replayed = await cli(
+      ['replay', '--all'],
+      databaseEnv(target),
+      undefined,
+      clock,
+      terminal,
+    );
+    expect(replayed.code).toBe(1);
+    expect(replayed.stderr).toContain('replaying: 1 of 2 deliveries processed, ');
+    expect(replayed.stderr).toContain('replaying: 2 of 2 deliveries processed, 1 failed (');
+    expect(replayed.stdout).toMatch(/processed 1, ignored 0, failed 1 in \d+\.\d s\n/);
+
+    const backup = await cli(
+      ['backup'],
+      { ...databaseEnv(target), BACKUP_DIR: path.join(folder, 'backups') },
+      undefined,
+      clock,
+      terminal,
+    );
+    expect(backup.code).toBe(0);
+    expect(backup.stderr).toMatch(/backing up: (\d+) of \1 pages \(100%\)/);
+    expect(backup.stdout).toMatch(/^backup written: .* bytes\) in \d+\.\d s\n/);
+    fs.rmSync(folder, { recursive: true, force: true });
   });
 
   it('prints the status, as text and as JSON, and prunes', async () => {

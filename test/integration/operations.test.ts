@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/db/migrations/index.js';
 import { feedFormatOf } from '../../src/http/metrics.js';
 import {
   cutOffPostgresDatabase,
@@ -42,6 +44,12 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+const PACKAGE_VERSION = (
+  JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 describe('GET /healthz', () => {
   it('reports the database, the inbox backlog and stale organizations', async () => {
     const app = await start();
@@ -53,6 +61,8 @@ describe('GET /healthz', () => {
     expect(await response.json()).toEqual({
       status: 'ok',
       database: 'ok',
+      version: PACKAGE_VERSION,
+      schema: Object.keys(migrations).at(-1),
       inboxBacklog: 1,
       staleOrganizations: [],
     });
@@ -236,7 +246,12 @@ describe('/admin', () => {
       inboxBacklog: number;
       events: { status: string; count: number }[];
       jobs: { name: string }[];
+      version: { marquee: string; schema: string };
     };
+    expect(status.version).toEqual({
+      marquee: PACKAGE_VERSION,
+      schema: Object.keys(migrations).at(-1),
+    });
     const [stager, eventport] = status.sources;
     expect(stager).toMatchObject({
       name: 'stager',
@@ -273,9 +288,13 @@ describe('/admin', () => {
     );
     expect(page.headers.get('cache-control')).toBe('no-store');
     const html = await page.text();
-    expect(html).not.toContain('<script');
+    // The page's one script element is its own moderation tools (allowed by hash in the CSP);
+    // no value a sender sent is markup.
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;script&gt;');
     expect(html).toContain('Paradiso');
+    expect(html).toContain(`Marquee ${PACKAGE_VERSION} · schema ${Object.keys(migrations).at(-1)}`);
     expect(html).toContain('<form method="post" action="/admin/replay">');
   });
 

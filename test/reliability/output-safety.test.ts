@@ -236,6 +236,7 @@ describe('JSON outputs', () => {
         description: { html: string | null };
         ticketUrl: string | null;
         image: { url: string } | null;
+        organizer: { url: string | null };
         url: string;
       }[];
     };
@@ -244,6 +245,7 @@ describe('JSON outputs', () => {
       expect(unsafeHtml(event.description.html ?? '')).toEqual([]);
       expectSafeUrl(event.ticketUrl, 'ticketUrl');
       expectSafeUrl(event.image?.url, 'image');
+      expectSafeUrl(event.organizer.url, 'organizer.url');
       expectSafeUrl(event.url, 'url');
     }
   });

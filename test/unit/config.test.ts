@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseByteSize } from '../../src/config.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  loadConfig,
+  parseByteSize,
+  withEnvFile,
+} from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -69,6 +79,60 @@ describe('loadConfig', () => {
         expect(message).toContain(name);
       expect((error as ConfigError).problems).toHaveLength(5);
     }
+  });
+
+  it('says what is wrong with DATABASE_URL and PUBLIC_URL, and what would do', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5433/m' }).databaseUrl).toBe(
+      'postgresql://u:p@db:5433/m',
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'sqlite:///data/marquee.db' })).toThrow(
+      'DATABASE_URL: scheme "sqlite:" is not supported; supported: postgres:// and postgresql:// (for SQLite, leave DATABASE_URL unset and set DATABASE_PATH)',
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'db.example.org/marquee' })).toThrow(
+      'DATABASE_URL: has no scheme; supported: postgres://',
+    );
+    expect(() => loadConfig({ PUBLIC_URL: 'events.example.org/' })).toThrow(
+      'PUBLIC_URL: has no scheme: write it with https:// (or http://), such as https://events.example.org/',
+    );
+    expect(() => loadConfig({ PUBLIC_URL: 'ftp://events.example.org' })).toThrow(
+      'PUBLIC_URL: scheme "ftp:" is not supported; use https:// (or http://)',
+    );
+    expect(() => loadConfig({ PUBLIC_URL: 'https://exa mple.org' })).toThrow(
+      'PUBLIC_URL: is not a valid URL',
+    );
+  });
+
+  it('adds the variables of a .env file that the environment does not set', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-env-'));
+    try {
+      const file = path.join(folder, '.env');
+      expect(withEnvFile({ A: '1' }, file)).toEqual({ env: { A: '1' }, read: false });
+      fs.writeFileSync(
+        file,
+        '# comment\nPORT=4000\nSITE_TITLE="Events here"\nHOST=127.0.0.1\nADMIN_TOKEN=x\n',
+      );
+      const { env, read } = withEnvFile({ HOST: '0.0.0.0', ADMIN_TOKEN: '' }, file);
+      expect(read).toBe(true);
+      // Set in the environment, even empty: the environment's value stays.
+      expect(env).toEqual({
+        PORT: '4000',
+        SITE_TITLE: 'Events here',
+        HOST: '0.0.0.0',
+        ADMIN_TOKEN: '',
+      });
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('loads the container example as it stands: every interface, names Marquee knows', () => {
+    const text = fs.readFileSync(new URL('../../docker.env.example', import.meta.url), 'utf8');
+    const env = parseEnv(text);
+    for (const name of Object.keys(env)) expect(CONFIG_VARIABLES, name).toContain(name);
+    for (const name of [...text.matchAll(/^# ([A-Z_]+)=/gm)].map((match) => match[1]))
+      expect(CONFIG_VARIABLES, name).toContain(name);
+    const config = loadConfig(env);
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 3000, trustProxy: '1' });
   });
 
   it('reads ICS_MAX_BYTES as a size of at least 16kb', () => {

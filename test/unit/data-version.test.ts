@@ -33,4 +33,18 @@ describe('DataVersion', () => {
     version.setSeeingAllWrites(false);
     expect(version.facets).not.toBe(seen);
   });
+
+  it('changes both versions when the file was written by another connection, and only then', () => {
+    const version = new DataVersion();
+    let file = 7;
+    version.followFileWrites(() => file);
+    const value = version.value;
+    const facets = version.facets;
+    expect([version.value, version.facets]).toEqual([value, facets]);
+    file = 8;
+    expect(version.value).not.toBe(value);
+    expect(version.facets).not.toBe(facets);
+    const settled = version.value;
+    expect(version.value).toBe(settled);
+  });
 });

@@ -382,6 +382,13 @@ describe('renderJsonFeed', () => {
       doorsOpen: '2026-12-05T18:30:00.000Z',
       previousStart: null,
       subtitle: '+ support',
+      sources: [
+        {
+          source: sampleEvents()[0]?.source,
+          externalId: sampleEvents()[0]?.externalId,
+          url: 'https://tickets.stager.test/night-tapes?utm_source=marquee&seat=any',
+        },
+      ],
     });
     expect(openEnded?._event).toMatchObject({ end: null, timeZone: 'Europe/Berlin' });
     expect(rescheduled?._event).toMatchObject({

@@ -1,4 +1,4 @@
-import { runJob } from '../../jobs/scheduler.js';
+import { runBackup } from '../../jobs/backup.js';
 import {
   CliError,
   loadCliConfig,
@@ -6,6 +6,7 @@ import {
   withContext,
   type Command,
 } from '../command.js';
+import { formatSeconds, startProgress } from '../progress.js';
 
 /** Why backup and restore refuse a PostgreSQL database, and what to use instead. */
 export const POSTGRES_BACKUP_HINT =
@@ -16,15 +17,27 @@ export const backupCommand: Command = {
   usage: 'marquee backup',
   summary: 'write an online backup into BACKUP_DIR',
   details: `Copies the database with SQLite's online backup (safe while Marquee runs) to
-BACKUP_DIR/marquee-YYYYMMDD-HHMMSS.db (UTC) and deletes all but the newest BACKUP_KEEP backups.`,
+BACKUP_DIR/marquee-YYYYMMDD-HHMMSS.db (UTC) and deletes all but the newest BACKUP_KEEP backups.
+On a terminal, standard error shows the pages copied so far.`,
   options: {},
   async run(positionals, _values, io) {
     refuseExtraArguments(positionals);
     if (loadCliConfig(io).databaseUrl) throw new CliError(POSTGRES_BACKUP_HINT);
     return withContext(io, async (ctx) => {
-      const run = await runJob(ctx, 'backup');
+      const progress = startProgress(io, 'backing up');
+      // Recorded as a run of the backup job, as `marquee job run backup` would be.
+      const run = await ctx.jobs.run('backup', 'direct', () =>
+        runBackup(ctx, ({ copied, total }) =>
+          progress.update(
+            `${copied} of ${total} pages (${total > 0 ? Math.floor((copied / total) * 100) : 100}%)`,
+          ),
+        ),
+      );
+      const seconds = progress.finish();
       if (run.status !== 'ok') throw new CliError(`backup failed: ${run.error ?? run.status}`);
-      io.out(`backup written: ${String(run.result?.file)} (${String(run.result?.bytes)} bytes)`);
+      io.out(
+        `backup written: ${String(run.result?.file)} (${String(run.result?.bytes)} bytes) in ${formatSeconds(seconds)}`,
+      );
       io.out(`old backups deleted: ${String(run.result?.deleted)}`);
       return 0;
     });

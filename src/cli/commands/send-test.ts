@@ -93,8 +93,10 @@ Marquee, authenticated as the source would: Stager with an X-Signature HMAC made
 STAGER_SIGNING_KEYS key; Eventport with ?accessToken= and the first EVENTPORT_TOKENS token, or
 HTTP Basic with the first EVENTPORT_BASIC_AUTH pair. Prints the HTTP status and the answer.
 
-The Stager sample is an OPTION (kept out of public feeds); the Eventport sample is a public
-event named "Marquee test event". Both use the id marquee-send-test, so repeats update it.
+Every delivery it sends is marked as a test (X-Marquee-Test: 1): Marquee stores and processes
+it, lists it on the admin page, and never publishes its events; a test leaves events of real
+deliveries alone and its syncs remove nothing. The samples use the id marquee-send-test, so
+repeats update the same event.
 
 Options:
   --url URL   Marquee's base URL or the full webhook URL (default: PUBLIC_URL)
@@ -120,6 +122,8 @@ Options:
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'marquee-send-test',
+      // Stored as a test delivery: its events never reach public outputs (see the README).
+      'x-marquee-test': '1',
     };
     if (source === 'stager') {
       const key = cfg.stager.signingKeys[0];

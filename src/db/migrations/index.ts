@@ -7,8 +7,11 @@ import * as structuredData from './0005-structured-data.js';
 import * as messageOrder from './0006-message-order.js';
 import * as announcedAndGeo from './0007-announced-and-geo.js';
 import * as shortFeeds from './0008-short-feeds.js';
+import * as moderation from './0009-moderation.js';
+import * as schemaWatch from './0010-schema-watch.js';
 import * as changeLog from './0011-change-log.js';
 import * as sourceHashes from './0012-source-hashes.js';
+import * as duplicates from './0015-duplicates.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -20,6 +23,9 @@ export const migrations: Record<string, Migration> = {
   '0006-message-order': messageOrder,
   '0007-announced-and-geo': announcedAndGeo,
   '0008-short-feeds': shortFeeds,
+  '0009-moderation': moderation,
+  '0010-schema-watch': schemaWatch,
   '0011-change-log': changeLog,
   '0012-source-hashes': sourceHashes,
+  '0015-duplicates': duplicates,
 };

@@ -233,12 +233,17 @@ const eventProperties = {
   organizer: closedObject({
     id: orNull(text),
     name: orNull(text),
-    url: orNull({ type: 'string', description: "The organizer's web site." }),
+    url: orNull({
+      type: 'string',
+      format: 'uri',
+      description: "The organizer's web site; http(s) only.",
+    }),
     city: orNull(text),
   } satisfies Record<keyof Organizer, JsonSchema>),
   ticketUrl: orNull({
     type: 'string',
-    description: 'The ticket shop as the source gave it; check its scheme before linking it.',
+    format: 'uri',
+    description: 'The ticket shop; http(s) only (a link of another scheme is null).',
   }),
   prices: { type: 'array', items: schemaRef('Price') },
   soldOut: { type: 'boolean' },
@@ -250,12 +255,27 @@ const eventProperties = {
   },
   firstSeenAt: { ...dateTime, description: 'When Marquee first received the event.' },
   lastChangedAt: { ...dateTime, description: 'When its public content last changed.' },
+  sources: {
+    type: 'array',
+    items: schemaRef('EventSource'),
+    description:
+      "Every source record the event is made of, its own first: more than one when another source's listing of the same show was merged into it.",
+  },
 } satisfies Record<keyof PublicEvent, JsonSchema>;
 
 const schemas: Record<string, JsonSchema> = {
   Event: closedObject(eventProperties, { description: 'One public event.' }),
   Venue: venueSchema,
   Price: priceSchema,
+  EventSource: closedObject({
+    source: { type: 'string', enum: [...SOURCE_NAMES] },
+    externalId: text,
+    url: orNull({
+      type: 'string',
+      format: 'uri',
+      description: "The record's own link at its source; http(s) only.",
+    }),
+  }),
   EventPage: closedObject(
     {
       total: { type: 'integer', minimum: 0, description: 'Events matching the filter in all.' },
@@ -321,6 +341,7 @@ const schemas: Record<string, JsonSchema> = {
       doorsOpen: orNull(dateTime),
       previousStart: orNull(dateTime),
       subtitle: orNull(text),
+      sources: { type: 'array', items: schemaRef('EventSource') },
     },
     { description: "The JSON Feed extension `_event`: the event's facts as data." },
   ),
@@ -370,6 +391,11 @@ const schemas: Record<string, JsonSchema> = {
           '`ok` (200); `stopping` once shutdown began, `unavailable` when the database does not answer, `degraded` when its integrity check found problems (503).',
       },
       database: { type: 'string', enum: ['ok', 'unreachable', 'damaged'] },
+      version: { type: 'string', description: "Marquee's version (its package.json)." },
+      schema: orNull({
+        type: 'string',
+        description: 'The latest migration applied to the database: its schema version.',
+      }),
       inboxBacklog: {
         type: 'integer',
         minimum: 0,

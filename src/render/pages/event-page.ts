@@ -14,6 +14,8 @@ import {
   oneLine,
   presentLines,
   safeHttpUrl,
+  eventSources,
+  sourceDisplayName,
 } from '../event-text.js';
 import { eventIcsPath, eventPageUrl } from '../event-url.js';
 import { openEndNote, statusBadges } from './event-list.js';
@@ -101,7 +103,16 @@ export function eventJsonLd(
           }),
     offers: offersOf(event, url),
     image: image === null ? [] : [image],
+    sameAs: sameAsOf(event, site),
   });
+}
+
+/** The other records' pages and links: the same event as listed elsewhere. */
+function sameAsOf(event: Event, site: Pick<SiteInfo, 'publicUrl'>): string[] {
+  const urls = (event.records ?? [])
+    .filter((record) => record.id !== event.id)
+    .flatMap((record) => [eventPageUrl(site.publicUrl, record.id), safeHttpUrl(record.url)]);
+  return [...new Set(urls.filter((url): url is string => url !== null))];
 }
 
 /**
@@ -268,6 +279,9 @@ export function eventPageModel(input: EventPageInput) {
           ? { url: image, alt: lineOrNull(event.image?.alt ?? null) ?? '' }
           : null,
       icsUrl: eventIcsPath(event.id),
+      alsoListedBy: eventSources(event)
+        .slice(1)
+        .map((record) => ({ name: sourceDisplayName(record.source), url: record.url })),
     },
   };
 }

@@ -3,8 +3,15 @@ import { asRecord, describeIssues } from '../fields.js';
 import type { SourceMessage } from '../../events/types.js';
 import type { BasicCredentials } from '../../auth/verify.js';
 import type { SourceAdapter } from '../types.js';
-import { envelopeSchema, eventSchema, profileSchema } from './schema.js';
+import {
+  envelopeSchema,
+  eventSchema,
+  handlesMessageType,
+  handlesVersion,
+  profileSchema,
+} from './schema.js';
 import { normalizeEventportEvent } from './normalize.js';
+import { eventportWatcher } from './watch.js';
 
 function readEvent(
   rawEvent: unknown,
@@ -63,6 +70,8 @@ export const createEventportAdapter = (settings: EventportSettings): SourceAdapt
 
   isConfigured: () => settings.tokens.length > 0 || settings.basicAuth.length > 0,
 
+  watch: eventportWatcher,
+
   authenticate(request) {
     const token = request.query.accessToken;
     if (typeof token === 'string' && matchesSecret(token, settings.tokens)) {
@@ -94,8 +103,11 @@ export const createEventportAdapter = (settings: EventportSettings): SourceAdapt
     }
     const { type, method, version } = envelope.data;
     const messageType = `${type}.${method}`;
-    if (type !== 'event' || (version !== undefined && !/^1(\.\d+)?$/.test(version))) {
-      return { kind: 'ignored', messageType, reason: `unknown type ${type} or version ${version}` };
+    if (!handlesMessageType(type, method)) {
+      return { kind: 'ignored', messageType, reason: `unknown type ${type} or method ${method}` };
+    }
+    if (!handlesVersion(version)) {
+      return { kind: 'ignored', messageType, reason: `unknown version ${version}` };
     }
     const data = asRecord(envelope.data.data);
     const event = asRecord(data?.event);
@@ -103,7 +115,6 @@ export const createEventportAdapter = (settings: EventportSettings): SourceAdapt
       if (!event) throw new Error('eventport: post without data.event');
       return readEvent(event, data?.profile, messageType, timeZone);
     }
-    if (method === 'cancel') return cancelOf(event?._id, messageType);
-    return { kind: 'ignored', messageType, reason: `unknown method ${method}` };
+    return cancelOf(event?._id, messageType);
   },
 });

@@ -18,6 +18,16 @@ import {
  * `remark`, `counterparts`, profile phone/e-mail, receiver lists and `channels` never are.
  */
 
+/** True for the v1.0 messages the adapter reads: `event.post` and `event.cancel`. */
+export function handlesMessageType(type: string, method: string): boolean {
+  return type === 'event' && (method === 'post' || method === 'cancel');
+}
+
+/** True for the envelope versions the adapter reads: 1.x, or none given. */
+export function handlesVersion(version: string | undefined): boolean {
+  return version === undefined || /^1(\.\d+)?$/.test(version);
+}
+
 export const envelopeSchema = z.object({
   type: z.string(),
   method: z.string(),

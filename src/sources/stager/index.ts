@@ -3,10 +3,11 @@ import { createSignatureVerifier } from '../../auth/verify.js';
 import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
 import { asRecord, describeIssues } from '../fields.js';
 import { runSteps, type InterpretSteps, type SourceAdapter } from '../types.js';
-import { contentSchema, envelopeSchema, eventSchema } from './schema.js';
+import { contentSchema, envelopeSchema, eventSchema, STAGER_MESSAGE_TYPES } from './schema.js';
 import { normalizeStagerEvent } from './normalize.js';
+import { stagerWatcher } from './watch.js';
 
-const KNOWN_TYPES = new Set(['UPDATE_EVENTS', 'ORGANIZATION_SYNC']);
+const KNOWN_TYPES = new Set(STAGER_MESSAGE_TYPES);
 /** Events read between two steps of `interpretSteps` (a few milliseconds of work). */
 const EVENTS_PER_STEP = 10;
 /**
@@ -34,6 +35,8 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
   secretVariables: ['STAGER_SIGNING_KEYS'],
 
   isConfigured: () => settings.signingKeys.length > 0,
+
+  watch: stagerWatcher,
 
   authenticate(request) {
     const header = request.headers['x-signature'];

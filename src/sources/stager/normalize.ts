@@ -2,6 +2,15 @@ import { describe, type DescriptionFormat } from '../../events/description.js';
 import type { EventStatus, EventVisibility, NormalizedEvent, Price } from '../../events/types.js';
 import type { StagerEvent } from './schema.js';
 
+/** Every backstage status the contract names; statusOf decides what each means. */
+export const STAGER_STATUSES: readonly string[] = [
+  'CONFIRMED',
+  'CANCELLED',
+  'TO_BE_CANCELLED',
+  'OPTION',
+  'TO_BE_CONFIRMED',
+];
+
 /** Stager's backstage status decides visibility: only confirmed events (and cancellations) are public. */
 function statusOf(status: string | null | undefined): {
   status: EventStatus;

@@ -20,6 +20,9 @@ import {
  * in this file and normalize.ts.
  */
 
+/** The message types the partner guide names; others are stored and ignored. */
+export const STAGER_MESSAGE_TYPES: readonly string[] = ['UPDATE_EVENTS', 'ORGANIZATION_SYNC'];
+
 export const envelopeSchema = z.object({
   messageType: z.string({ error: 'messageType must be a string' }),
   messageContent: z.unknown(),
