@@ -96,6 +96,23 @@ export function stagerMessage(
   );
 }
 
+/**
+ * A sync of events `firstId` to `firstId + count - 1` listed last to first (so that its body
+ * differs from the first-to-last one, which Marquee would ignore as a duplicate), with the
+ * revision `revisionOf` gives each (0: as `stagerSync` sends it).
+ */
+export function stagerResync(
+  organizationId: number,
+  firstId: number,
+  count: number,
+  revisionOf: (id: number) => number,
+): Buffer {
+  const events = [];
+  for (let id = firstId + count - 1; id >= firstId; id -= 1)
+    events.push(stagerEvent(id, revisionOf(id)));
+  return stagerMessage('ORGANIZATION_SYNC', organizationId, events);
+}
+
 /** A sync of `count` events with ids starting at `firstId`. */
 export function stagerSync(organizationId: number, firstId: number, count: number): Buffer {
   const events = [];

@@ -26,6 +26,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb(): number;
+  /** Starts the peak over from the current resident set size (Linux's clear_refs). */
+  resetPeakRss(): void;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ function wrap(child: ChildProcess, url: string): ServerProcess {
     pid: child.pid as number,
     child,
     peakRssMb: () => peakRss(child.pid as number),
+    resetPeakRss: () => fs.writeFileSync(`/proc/${child.pid}/clear_refs`, '5'),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -103,11 +106,17 @@ export async function startMarquee(
 /** Starts the minimal Express 5 baseline in its own process. */
 export async function startBaseline(): Promise<ServerProcess> {
   const port = await freePort();
+  const dir = tempDir('baseline');
   const child = spawn(process.execPath, [path.join(root, 'bench/baseline-server.mjs')], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      DURABLE_DATABASE: path.join(dir, 'durable.db'),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/empty`, child);
   return wrap(child, url);

@@ -91,6 +91,12 @@ const EVENT_TABLE = {
   source_visibility: column(optionalText.optional(), 'upsert'),
   /** 1 when a `marquee send-test` delivery last wrote the event: never published. */
   test: column(integer.optional(), 'upsert'),
+  /**
+   * Hash of the raw source object the row was made from (events/ingest.ts), so that a sync
+   * skips copies that did not change; null for rows from anything else. Dumps from before
+   * migration 0012 lack it.
+   */
+  source_hash: column(optionalText.optional(), 'upsert'),
 };
 
 type EventTableSpec = typeof EVENT_TABLE;

@@ -45,6 +45,8 @@ export type EventTable = Omit<EventColumnValues, AddedEventColumn> & {
   /** Added by migration 0009 (events/moderation.ts); inserts may omit them. */
   source_visibility: NullableColumn;
   test: ColumnType<number, number | undefined, number>;
+  /** Hash of the raw source object the row was made from (events/ingest.ts); inserts may omit it. */
+  source_hash: NullableColumn;
 };
 
 /** Columns added after the table was created: nullable, and optional in inserts. */
@@ -56,7 +58,8 @@ type AddedEventColumn =
   | 'performers'
   | 'last_delivery_id'
   | 'source_visibility'
-  | 'test';
+  | 'test'
+  | 'source_hash';
 
 type NullableColumn = ColumnType<string | null, string | null | undefined, string | null>;
 

@@ -5,7 +5,7 @@ import { EVENT_COLUMNS, UPSERT_COLUMNS } from '../db/event-columns.js';
 import type { Database, NewEventRow } from '../db/schema.js';
 import { parseList } from './event-rows.js';
 import { foldKey } from './text-key.js';
-import type { EventVisibility, SourceName } from './types.js';
+import { eventId, type EventVisibility, type SourceName } from './types.js';
 
 /** Every write to the events tables, and the stored state ingest decides its writes on. */
 
@@ -34,6 +34,52 @@ export interface StoredEventState {
   sourceVisibility: string;
   /** Last written by a `marquee send-test` delivery. */
   test: boolean;
+  /** Hash of the raw copy the row was made from; null when none (see `source_hash`). */
+  sourceHash: string | null;
+}
+
+/**
+ * The stored raw-copy hashes of a source's events by external id, for those that have one:
+ * what a source's reading compares copies with before reading them (see `SourceLookup`). With
+ * `organizationId`, those of the organization's events, in one statement.
+ */
+export async function findSourceHashes(
+  db: Queryable,
+  source: SourceName,
+  externalIds: readonly string[],
+  organizationId?: string,
+): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  if (organizationId !== undefined) {
+    const rows = await db
+      .selectFrom('events')
+      .select(['external_id', 'source_hash'])
+      .where('source', '=', source)
+      .where('organization_id', '=', organizationId)
+      .where('source_hash', 'is not', null)
+      .execute();
+    for (const row of rows) hashes.set(row.external_id, row.source_hash as string);
+    return hashes;
+  }
+  for (const part of chunks([...new Set(externalIds)].map((id) => eventId(source, id)))) {
+    const rows = await db
+      .selectFrom('events')
+      .select(['external_id', 'source_hash'])
+      .where('id', 'in', part)
+      .where('source_hash', 'is not', null)
+      .execute();
+    for (const row of rows) hashes.set(row.external_id, row.source_hash as string);
+  }
+  return hashes;
+}
+
+/** Forgets every raw-copy hash, so that the next copy of each event is read again (replays). */
+export async function forgetSourceHashes(db: Queryable): Promise<void> {
+  await db
+    .updateTable('events')
+    .set({ source_hash: null })
+    .where('source_hash', 'is not', null)
+    .execute();
 }
 
 /** Loads the stored state of the given event ids (missing ids are absent from the map). */
@@ -64,6 +110,7 @@ export async function findEventStates(
         'last_delivery_id',
         'source_visibility',
         'test',
+        'source_hash',
       ])
       .where('id', 'in', part)
       .execute();
@@ -87,6 +134,7 @@ export async function findEventStates(
         lastDeliveryId: row.last_delivery_id,
         sourceVisibility: row.source_visibility ?? row.visibility,
         test: row.test === 1,
+        sourceHash: row.source_hash,
       });
     }
   }
@@ -136,15 +184,19 @@ export async function upsertEvents(
   }
 }
 
-/** Moves the source's own update time forward without a material change. */
+/**
+ * Records a copy of an event without a material change: the source's own update time moves
+ * forward, and the raw copy's hash is the one a later copy is compared with.
+ */
 export async function touchSourceUpdatedAt(
   db: Queryable,
   id: string,
-  sourceUpdatedAt: string,
+  sourceUpdatedAt: string | null,
+  sourceHash: string | null,
 ): Promise<void> {
   await db
     .updateTable('events')
-    .set({ source_updated_at: sourceUpdatedAt })
+    .set({ source_updated_at: sourceUpdatedAt, source_hash: sourceHash })
     .where('id', '=', id)
     .execute();
 }
@@ -226,6 +278,8 @@ export async function setEventsVisibility(
                 .end(),
         ...versionColumns(eb, version),
         ...(options.sourceSays ? { source_visibility: visibility } : {}),
+        // The row no longer is what its raw copy made: the next copy is read again.
+        source_hash: null,
       }))
       .where('id', 'in', part)
       .where('visibility', '!=', visibility)
@@ -269,6 +323,8 @@ export async function markEventsCancelled(
         revision: eb('revision', '+', 1),
         last_changed_at: now.toISOString(),
         ...versionColumns(eb, { at, deliveryId }),
+        // The row no longer is what its raw copy made: the next copy is read again.
+        source_hash: null,
       }))
       .where('id', 'in', part)
       .where('status', '!=', 'cancelled')

@@ -95,8 +95,9 @@ export function changedAnything(summary: IngestSummary): boolean {
 /** Hash of everything material about an event; the source's update time is not material. */
 export function contentHash(event: NormalizedEvent): string {
   const material = Object.entries(event).flatMap(([key, value]): [string, unknown][] => {
-    // `cut` only records what the limits shortened; the shortened values are hashed.
-    if (key === 'sourceUpdatedAt' || key === 'cut') return [];
+    // `cut` only records what the limits shortened (the shortened values are hashed);
+    // `sourceHash` is of the raw copy, which may differ where the content does not.
+    if (key === 'sourceUpdatedAt' || key === 'cut' || key === 'sourceHash') return [];
     if (key === 'organizer') return [[key, withoutEmpty(value as Organizer, ADDED_ORGANIZER)]];
     return ADDED_FIELDS.has(key) && isEmpty(value) ? [] : [[key, value]];
   });
@@ -203,6 +204,7 @@ export function toEventRow(
     presale_starts_at: event.presaleStartsAt?.toISOString() ?? null,
     performers: event.performers.length > 0 ? JSON.stringify(event.performers) : null,
     last_delivery_id: options.deliveryId ?? stored?.lastDeliveryId ?? null,
+    source_hash: event.sourceHash ?? null,
   };
 }
 
@@ -300,8 +302,16 @@ export async function upsertNormalized(
       state.test === (options.test === true)
     ) {
       summary.unchanged += 1;
-      if (incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) {
-        await touchSourceUpdatedAt(db, id, incomingUpdatedAt);
+      if (
+        (incomingUpdatedAt && incomingUpdatedAt !== state.sourceUpdatedAt) ||
+        (event.sourceHash ?? null) !== state.sourceHash
+      ) {
+        await touchSourceUpdatedAt(
+          db,
+          id,
+          incomingUpdatedAt ?? state.sourceUpdatedAt,
+          event.sourceHash ?? null,
+        );
       }
       continue;
     }
@@ -344,11 +354,13 @@ export async function applyMessage(
       return { summary, facetsChanged: false };
     case 'upsert': {
       summary.skipped = [...message.skipped];
+      summary.unchanged += message.unchanged?.length ?? 0;
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, false);
       return { summary, facetsChanged };
     }
     case 'sync': {
       summary.skipped = [...message.skipped];
+      summary.unchanged += message.unchanged?.length ?? 0;
       const facetsChanged = await upsertNormalized(db, message.events, options, summary, true);
       const removed = await finishSync(db, source, message, options, summary);
       return { summary, facetsChanged: facetsChanged || removed };
@@ -390,9 +402,11 @@ export async function finishSync(
 ): Promise<boolean> {
   // A test is not the organization's complete list: it records and removes nothing.
   if (options.test) return false;
-  // Events skipped as unreadable are still listed: they must not vanish from the feeds.
+  // Events skipped as unreadable are still listed: they must not vanish from the feeds. So are
+  // those not read again because their raw copy had not changed.
   const listed = new Set([
     ...message.events.map((event) => eventId(source, event.externalId)),
+    ...(message.unchanged ?? []).map((externalId) => eventId(source, externalId)),
     ...message.skipped.flatMap((skip) =>
       skip.externalId ? [eventId(source, skip.externalId)] : [],
     ),

@@ -55,7 +55,9 @@ function intlOffsetMs(instant: Date, timeZone: string): number {
 
 /** Milliseconds in a day of UTC (no leap seconds). */
 export const DAY_MS = 86_400_000;
-const dayOffsets = new Map<string, number | null>();
+// Per zone, per UTC day: a map per zone spares building a string key on every call.
+const dayOffsets = new Map<string, Map<number, number | null>>();
+let cachedDays = 0;
 
 /**
  * Offset of `timeZone` from UTC at `instant`, in milliseconds. Intl is slow (microseconds per
@@ -63,14 +65,24 @@ const dayOffsets = new Map<string, number | null>();
  */
 export function zoneOffsetMs(instant: Date, timeZone: string): number {
   const day = Math.floor(instant.getTime() / DAY_MS);
-  const key = `${timeZone}|${day}`;
-  let offset = dayOffsets.get(key);
+  let days = dayOffsets.get(timeZone);
+  if (days === undefined) {
+    days = new Map();
+    dayOffsets.set(timeZone, days);
+  }
+  let offset = days.get(day);
   if (offset === undefined) {
     const start = intlOffsetMs(new Date(day * DAY_MS), timeZone);
     const end = intlOffsetMs(new Date(day * DAY_MS + DAY_MS - 1000), timeZone);
     offset = start === end ? start : null;
-    if (dayOffsets.size > 200_000) dayOffsets.clear();
-    dayOffsets.set(key, offset);
+    if (cachedDays > 200_000) {
+      dayOffsets.clear();
+      cachedDays = 0;
+      days = new Map();
+      dayOffsets.set(timeZone, days);
+    }
+    days.set(day, offset);
+    cachedDays += 1;
   }
   return offset ?? intlOffsetMs(instant, timeZone);
 }

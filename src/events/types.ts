@@ -86,6 +86,11 @@ export interface NormalizedEvent {
   sourceUpdatedAt: Date | null;
   /** What the field limits cut from the source (recorded on the delivery); not content. */
   cut?: string[];
+  /**
+   * Hash of the raw source object this was read from (see `SourceLookup`), stored so that a
+   * later copy hashing the same is skipped unread; not content. Absent for sources without.
+   */
+  sourceHash?: string;
 }
 
 /** A stored event as every output sees it. */
@@ -158,6 +163,8 @@ export type SourceMessage =
       messageType: string;
       events: NormalizedEvent[];
       skipped: SkippedEvent[];
+      /** External ids of events whose raw copy hashed as the stored one's: not read again. */
+      unchanged?: string[];
     }
   | {
       /** The authoritative list of an organization's upcoming events. */
@@ -166,6 +173,8 @@ export type SourceMessage =
       organization: { id: string; name: string | null };
       events: NormalizedEvent[];
       skipped: SkippedEvent[];
+      /** External ids of events whose raw copy hashed as the stored one's: not read again. */
+      unchanged?: string[];
     }
   | { kind: 'cancel'; messageType: string; externalIds: string[] }
   | { kind: 'ignored'; messageType: string | null; reason: string };

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { DeliveryRow, DeliveryStatus, NewDeliveryRow } from '../db/schema.js';
 import { isPostgres, type Queryable } from '../db/connection.js';
+import { forgetSourceHashes } from '../events/event-writes.js';
 
 /** Every query on the inbox of raw deliveries. */
 
@@ -254,6 +255,8 @@ export async function requeueDeliveries(db: Db, selection: ReplaySelection): Pro
       );
     if (selection.since) query = query.where('received_at', '>=', selection.since.toISOString());
     const result = await query.executeTakeFirst();
+    // Replays read with the current code: no copy may be skipped as read before.
+    if (Number(result.numUpdatedRows) > 0) await forgetSourceHashes(trx);
     return Number(result.numUpdatedRows);
   });
 }

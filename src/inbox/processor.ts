@@ -13,6 +13,7 @@ import {
   upsertNormalized,
   type IngestSummary,
 } from '../events/ingest.js';
+import { findSourceHashes } from '../events/event-writes.js';
 import { isSourceName, type Sources } from '../sources/index.js';
 import type { CityAliases } from '../events/text-key.js';
 import {
@@ -340,8 +341,10 @@ export class InboxProcessor {
       return;
     }
     let message: SourceMessage;
+    // The stored raw-copy hashes the reading skipped copies by, checked again before finishing.
+    const storedHashes = new Map<string, string>();
     try {
-      message = await this.interpretInSlices(delivery, slicer, watched);
+      message = await this.interpretInSlices(delivery, slicer, watched, storedHashes);
     } catch (error) {
       if (error instanceof ProcessingInterrupted) throw error;
       await fail(null, error);
@@ -361,7 +364,10 @@ export class InboxProcessor {
       message.kind === 'upsert' || message.kind === 'sync' ? latestCopies(message.events) : [];
     total = events.length;
     const summary = emptySummary();
-    if (message.kind === 'upsert' || message.kind === 'sync') summary.skipped = message.skipped;
+    if (message.kind === 'upsert' || message.kind === 'sync') {
+      summary.skipped = message.skipped;
+      summary.unchanged += message.unchanged?.length ?? 0;
+    }
     let facetsChanged = false;
     try {
       for (; applied < events.length; applied += EVENTS_PER_TRANSACTION) {
@@ -392,6 +398,25 @@ export class InboxProcessor {
         if ((await loadPendingDeliveries(trx, [id])).length === 0) return null;
         await recordObservation(trx, delivery, watched.observation);
         if (message.kind === 'upsert' || message.kind === 'sync') {
+          // Another write (another instance's) may have changed an event whose copy was skipped
+          // since it was read: then the delivery is read again, without that skip.
+          const skippedIds = message.unchanged ?? [];
+          const current =
+            skippedIds.length === 0
+              ? new Map<string, string>()
+              : await findSourceHashes(
+                  trx,
+                  delivery.source as SourceName,
+                  skippedIds,
+                  message.kind === 'sync' ? message.organization.id : undefined,
+                );
+          if (
+            skippedIds.some(
+              (externalId) => current.get(externalId) !== storedHashes.get(externalId),
+            )
+          ) {
+            return 'read again' as const;
+          }
           const removed =
             message.kind === 'sync'
               ? await finishSync(trx, delivery.source as SourceName, message, options, summary)
@@ -409,6 +434,10 @@ export class InboxProcessor {
       }),
     );
     if (outcome === null) return;
+    if (outcome === 'read again') {
+      await this.processLarge(id);
+      return;
+    }
     if (outcome.changed) hooks.onEventsChanged({ facets: outcome.facetsChanged });
     report(outcome.outcome);
   }
@@ -418,6 +447,7 @@ export class InboxProcessor {
     delivery: StoredDelivery,
     slicer: Slicer,
     watched: WatchedPayload,
+    storedHashes: Map<string, string>,
   ): Promise<SourceMessage> {
     if (!isSourceName(delivery.source))
       throw new Error(`inbox: no source named ${delivery.source}`);
@@ -426,14 +456,37 @@ export class InboxProcessor {
     const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
     watched.observation = observePayload(adapter, delivery, payload, this.deps.logger);
     await slicer.pause();
-    const context = { receivedAt: new Date(delivery.received_at) };
+    const context = {
+      receivedAt: new Date(delivery.received_at),
+      sourceHashSeed: this.sourceHashSeed(delivery),
+    };
     if (!adapter.interpretSteps) return adapter.interpret(payload, context);
     const steps = adapter.interpretSteps(payload, context);
+    let answer: Map<string, string> | undefined;
     for (;;) {
-      const step = steps.next();
+      const step = steps.next(answer);
+      answer = undefined;
       if (step.done) return step.value;
+      if (step.value) {
+        // Copies hashing as the stored ones are skipped unread (a nightly sync's most).
+        answer = await findSourceHashes(
+          this.deps.db,
+          delivery.source as SourceName,
+          step.value.sourceHashesOf,
+          step.value.organizationId,
+        );
+        for (const [externalId, hash] of answer) storedHashes.set(externalId, hash);
+      }
       await slicer.pause();
     }
+  }
+
+  /**
+   * What stored events depend on besides their raw copies (see `InterpretContext`): a test
+   * delivery's copies never hash as a real one's.
+   */
+  private sourceHashSeed(delivery: { test: number }): string {
+    return `default-duration-hours=${this.deps.defaultDurationHours};test=${delivery.test === 1}`;
   }
 
   /**
@@ -544,7 +597,10 @@ export class InboxProcessor {
         delivery,
         observePayload(adapter, delivery, payload, this.deps.logger),
       );
-      message = adapter.interpret(payload, { receivedAt });
+      message = adapter.interpret(payload, {
+        receivedAt,
+        sourceHashSeed: this.sourceHashSeed(delivery),
+      });
     } catch (error) {
       return this.recordFailure(db, delivery, null, error, logLines);
     }

@@ -50,8 +50,12 @@ function dateNames(year: number, month: number, day: number): { weekday: string;
 
 /** Text fit for a single line: XML-illegal characters removed, whitespace runs collapsed. */
 export function oneLine(text: string): string {
-  return cleanText(text).replace(/\s+/g, ' ').trim();
+  const cleaned = cleanText(text);
+  return SPACING_TO_FIX.test(cleaned) ? cleaned.replace(/\s+/g, ' ').trim() : cleaned;
 }
+
+// Whitespace oneLine would change: any but a single inner space (most text has none to fix).
+const SPACING_TO_FIX = /[^\S ]| {2}|^ | $/;
 
 /** "Night Tapes (+ support)": the title with its subtitle, on one line. */
 export function displayTitle(event: Event): string {
@@ -227,17 +231,28 @@ function currencyFormat(currency: string): Intl.NumberFormat | null {
   return format;
 }
 
+// Formatted amounts by currency and amount: Intl formatting costs microseconds a call, and a
+// calendar of a thousand events repeats a few dozen prices. Bounded: amounts come from senders.
+const formattedAmounts = new Map<string, string>();
+const MAX_FORMATTED_AMOUNTS = 10_000;
+
+function formatAmount(amount: number, currency: string): string {
+  const key = `${currency}|${amount}`;
+  let text = formattedAmounts.get(key);
+  if (text === undefined) {
+    const format = currencyFormat(currency);
+    text = format !== null ? format.format(amount) : `${amount.toFixed(2)} ${currency}`.trim();
+    if (formattedAmounts.size >= MAX_FORMATTED_AMOUNTS) formattedAmounts.clear();
+    formattedAmounts.set(key, text);
+  }
+  return text;
+}
+
 /** "€24.50 Regular"; "Free" for zero; null for amounts that are not numbers. */
 export function formatPrice(price: Price): string | null {
   if (!Number.isFinite(price.amount)) return null;
   const currency = oneLine(price.currency).toUpperCase();
-  const format = currencyFormat(currency);
-  const amount =
-    price.amount === 0
-      ? 'Free'
-      : format !== null
-        ? format.format(price.amount)
-        : `${price.amount.toFixed(2)} ${currency}`.trim();
+  const amount = price.amount === 0 ? 'Free' : formatAmount(price.amount, currency);
   const label = price.label === null ? '' : oneLine(price.label);
   return label ? `${amount} ${label}` : amount;
 }

@@ -1,14 +1,4 @@
-import {
-  ICalCalendar,
-  ICalCalendarMethod,
-  ICalEvent,
-  ICalEventStatus,
-  escape,
-  foldLines,
-  type ICalEventData,
-  type ICalLocation,
-  type ICalLuxonDateTimeStub,
-} from 'ical-generator';
+import { ICalCalendar, ICalCalendarMethod, escape } from 'ical-generator';
 import { cleanText } from '../events/description.js';
 import { isKnownTimeZone, wallTimeIn, zeroPad } from '../events/time.js';
 import type { CancelledDisplay } from '../events/filter.js';
@@ -41,9 +31,11 @@ import {
 import { hasUnambiguousWallTime, renderVtimezone } from './vtimezone.js';
 
 /**
- * iCalendar (RFC 5545) output. ical-generator renders each VEVENT; this module assembles the
- * calendar around them itself, because ical-generator's calendar-level output has traps for a
- * multi-zone feed (see renderHeader and ZonedWallTime), and so that VEVENTs can be cached.
+ * iCalendar (RFC 5545) output. ical-generator writes the calendar's properties and provides the
+ * TEXT escaping and line folding; this module writes the VEVENTs and VTIMEZONEs itself, because
+ * ical-generator's calendar-level output has traps for a multi-zone feed (see renderHeader and
+ * dateTimeLine), so that VEVENTs can be cached, and because its per-event object model cost
+ * most of a cold render.
  */
 
 const CRLF = '\r\n';
@@ -51,11 +43,6 @@ const REFRESH_SECONDS = 3600;
 // An empty calendar's VTIMEZONE covers a year.
 const EMPTY_ZONE_SPAN_MS = 366 * 86_400_000;
 const PRODID = { company: 'Marquee', product: 'Marquee', language: 'EN' };
-
-// ical-generator asks every ICalEvent for its calendar's zone. This one has none, so DTSTAMP,
-// CREATED and LAST-MODIFIED come out in UTC (a calendar zone would print them as the server's
-// local wall-clock time, without a zone).
-const ZONELESS_CALENDAR = new ICalCalendar();
 
 /**
  * How a calendar shows cancelled events and tombstones (withdrawn events, see `isWithdrawn`):
@@ -269,50 +256,10 @@ function calendarEnd(event: Event): Date | null {
   );
 }
 
-/**
- * A date ical-generator prints as the wall-clock time in the event's zone. Given a plain Date
- * and a zone, it prints the server's local time instead; as a Luxon-style value it asks
- * `toFormat` for the date and time parts, which are computed here with Intl.
- */
-class ZonedWallTime implements ICalLuxonDateTimeStub {
-  readonly isValid = true;
-  readonly zone = { type: 'IANA' };
-  private readonly datePart: string;
-  private readonly timePart: string;
-
-  constructor(
-    private readonly instant: Date,
-    timeZone: string,
-  ) {
-    const wall = wallTimeIn(instant, timeZone);
-    this.datePart = `${zeroPad(wall.year, 4)}${zeroPad(wall.month)}${zeroPad(wall.day)}`;
-    this.timePart = `${zeroPad(wall.hour)}${zeroPad(wall.minute)}${zeroPad(wall.second)}`;
-  }
-
-  setZone(): ICalLuxonDateTimeStub {
-    return this;
-  }
-
-  toFormat(format: string): string {
-    if (format === 'yyyyLLdd') return this.datePart;
-    if (format === 'HHmmss') return this.timePart;
-    throw new Error(`render: unexpected date format ${format} from ical-generator`);
-  }
-
-  toJSDate(): Date {
-    return new Date(this.instant.getTime());
-  }
-
-  toJSON(): string {
-    return this.instant.toISOString();
-  }
-}
-
 /** Text as iCalendar TEXT may carry it: no control characters but tab and line breaks. */
 function icsText(text: string): string {
-  return cleanText(text)
-    .replace(/\u007F/g, '')
-    .trim();
+  // cleanText also removes DEL (U+007F).
+  return cleanText(text).trim();
 }
 
 // Six decimals (~10 cm) also keeps String() away from exponent notation, which GEO forbids.
@@ -320,6 +267,11 @@ function coordinate(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
+/**
+ * One VEVENT, written here rather than with ical-generator's per-event object model: a cold
+ * calendar writes a thousand of them. Properties come in the order ical-generator wrote them,
+ * with its TEXT escaping and line folding, so clients read the same calendar as before.
+ */
 function renderVevent(
   event: Event,
   channel: FeedChannel,
@@ -327,79 +279,118 @@ function renderVevent(
   display: CancelledDisplay,
   length: DescriptionLength,
 ): string {
-  const start = event.startsAt;
   const end = calendarEnd(event);
-  const at = (instant: Date): Date | ZonedWallTime =>
-    zone === null ? instant : new ZonedWallTime(instant, zone.timeZone);
   const whole = calendarDescription(event, channel, display);
+  const pageUrl = eventPageUrl(channel.publicUrl, event.id);
   const description =
-    whole === null || length === 'full'
-      ? whole
-      : shortDescription(whole, eventPageUrl(channel.publicUrl, event.id));
+    whole === null || length === 'full' ? whole : shortDescription(whole, pageUrl);
   const calledOff = isCancelled(event) || isWithdrawn(event);
-  const data: ICalEventData = {
-    // ical-generator writes the UID as given, unescaped: an id with a line break would
-    // otherwise inject properties.
-    id: escape(icsText(`${event.id}@${channel.uidDomain}`), false),
-    sequence: event.revision,
-    stamp: event.lastChangedAt,
-    created: event.firstSeenAt,
-    lastModified: event.lastChangedAt,
-    start: at(start),
-    end: end === null ? null : at(end),
-    timezone: zone === null ? null : zone.tzid,
-    summary: icsText(calendarSummary(event, channel)),
-    description: description === null ? null : icsText(description),
-    location: location(event),
-    url: eventPageUrl(channel.publicUrl, event.id),
-    categories: event.genres
-      .map((genre) => icsText(oneLine(genre)))
-      .filter((genre) => genre !== '')
-      .map((name) => ({ name })),
-    status:
-      calledOff && display === 'status' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
-  };
-  let vevent = new ICalEvent(data, ZONELESS_CALENDAR).toString();
-  if (zone !== null) {
-    vevent = writeInUtcWhereAmbiguous(vevent, 'DTSTART', start, zone);
-    if (end !== null) vevent = writeInUtcWhereAmbiguous(vevent, 'DTEND', end, zone);
+  const categories: string[] = [];
+  for (const genre of event.genres) {
+    const name = icsText(oneLine(genre));
+    if (name !== '') categories.push(textValue(name));
   }
-  const footer = `END:VEVENT${CRLF}`;
-  if (!vevent.endsWith(footer))
-    throw new Error('render: unexpected VEVENT text from ical-generator');
-  return foldLines(
-    vevent.slice(0, -footer.length) +
-      geoLine(event) +
-      appleLocationLine(event) +
-      imageLines(event) +
-      footer,
+  const title = locationText(event);
+  const lines = [
+    'BEGIN:VEVENT',
+    // The UID is TEXT-escaped: an id with a line break would otherwise inject properties.
+    `UID:${textValue(icsText(`${event.id}@${channel.uidDomain}`))}`,
+    `SEQUENCE:${event.revision}`,
+    `DTSTAMP:${utcDateTime(event.lastChangedAt)}`,
+    dateTimeLine('DTSTART', event.startsAt, zone),
+  ];
+  if (end !== null) lines.push(dateTimeLine('DTEND', end, zone));
+  lines.push(`SUMMARY:${textValue(icsText(calendarSummary(event, channel)))}`);
+  if (title !== null) lines.push(`LOCATION:${textValue(title)}`);
+  if (description !== null) lines.push(`DESCRIPTION:${textValue(icsText(description))}`);
+  if (categories.length > 0) lines.push(`CATEGORIES:${categories.join(',')}`);
+  lines.push(
+    `URL;VALUE=URI:${textValue(pageUrl)}`,
+    `STATUS:${calledOff && display === 'status' ? 'CANCELLED' : 'CONFIRMED'}`,
+    `CREATED:${utcDateTime(event.firstSeenAt)}`,
+    `LAST-MODIFIED:${utcDateTime(event.lastChangedAt)}`,
   );
+  const point = venuePoint(event);
+  if (point !== null) {
+    lines.push(`GEO:${point.latitude};${point.longitude}`);
+    if (title !== null) lines.push(appleLocationLine(event, point, title));
+  }
+  lines.push(...imageLines(event), 'END:VEVENT');
+  let vevent = '';
+  for (const line of lines) vevent += `${foldLine(line)}${CRLF}`;
+  return vevent;
+}
+
+const TEXT_SPECIALS = /[\\;,\r\n]/;
+
+/** A TEXT value (RFC 5545 3.3.11): backslash, semicolon and comma escaped, line breaks as \n. */
+function textValue(text: string): string {
+  if (!TEXT_SPECIALS.test(text)) return text;
+  return text.replace(/[\\;,]/g, '\\$&').replace(/\r\n|\r|\n/g, '\\n');
+}
+
+// Octets of a content line before it is folded; a continuation line adds its leading space.
+const FOLD_OCTETS = 74;
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007F]/;
+
+/**
+ * A content line folded (RFC 5545 3.1) where ical-generator's foldLines folded it: after
+ * FOLD_OCTETS octets of UTF-8, never inside a character, copying slices rather than characters
+ * (ical-generator's took a fifth of a cold render).
+ */
+function foldLine(line: string): string {
+  // Three octets at most per UTF-16 unit (four per surrogate pair): too short to fold.
+  if (line.length * 3 <= FOLD_OCTETS) return line;
+  if (!NON_ASCII.test(line)) {
+    if (line.length <= FOLD_OCTETS) return line;
+    let folded = line.slice(0, FOLD_OCTETS);
+    for (let from = FOLD_OCTETS; from < line.length; from += FOLD_OCTETS) {
+      folded += `${CRLF} ${line.slice(from, from + FOLD_OCTETS)}`;
+    }
+    return folded;
+  }
+  let folded = '';
+  let from = 0;
+  let octets = 0;
+  for (let index = 0; index < line.length; index += 1) {
+    const code = line.charCodeAt(index);
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code <= 0xdbff ? 4 : 3;
+    octets += size;
+    if (octets > FOLD_OCTETS) {
+      folded += `${line.slice(from, index)}${CRLF} `;
+      from = index;
+      octets = size;
+    }
+    // A high surrogate and the character after it count as one character of four octets.
+    if (size === 4) index += 1;
+  }
+  return folded + line.slice(from);
 }
 
 /**
- * A wall time that happens twice (or stands for one that never happened) is read differently
- * by different clients; UTC is read the same by all. ical-generator takes one zone per event,
- * so such a time's line is rewritten here and the event's other time keeps its zone.
+ * DTSTART or DTEND: the wall time in the event's zone, or UTC for a zoneless event and for a
+ * wall time that happens twice (or stands for one that never happened), which different
+ * clients read differently while all read UTC the same.
  */
-function writeInUtcWhereAmbiguous(
-  vevent: string,
-  name: 'DTSTART' | 'DTEND',
-  instant: Date,
-  zone: ResolvedZone,
-): string {
-  if (hasUnambiguousWallTime(instant, zone.timeZone)) return vevent;
-  const wall = new ZonedWallTime(instant, zone.timeZone);
-  const zoned = `${CRLF}${name};TZID=${zone.tzid}:${wall.toFormat('yyyyLLdd')}T${wall.toFormat('HHmmss')}${CRLF}`;
-  if (!vevent.includes(zoned)) throw new Error(`render: no ${name} line in the VEVENT`);
-  return vevent.replace(zoned, () => `${CRLF}${name}:${utcDateTime(instant)}${CRLF}`);
+function dateTimeLine(name: 'DTSTART' | 'DTEND', instant: Date, zone: ResolvedZone | null): string {
+  if (zone === null || !hasUnambiguousWallTime(instant, zone.timeZone)) {
+    return `${name}:${utcDateTime(instant)}`;
+  }
+  const wall = wallTimeIn(instant, zone.timeZone);
+  return (
+    `${name};TZID=${zone.tzid}:${zeroPad(wall.year, 4)}${zeroPad(wall.month)}${zeroPad(wall.day)}` +
+    `T${zeroPad(wall.hour)}${zeroPad(wall.minute)}${zeroPad(wall.second)}`
+  );
 }
 
 /** "20261025T003000Z". */
 function utcDateTime(instant: Date): string {
-  return instant
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replace(/[-:]/g, '');
+  return (
+    `${zeroPad(instant.getUTCFullYear(), 4)}${zeroPad(instant.getUTCMonth() + 1)}` +
+    `${zeroPad(instant.getUTCDate())}T${zeroPad(instant.getUTCHours())}` +
+    `${zeroPad(instant.getUTCMinutes())}${zeroPad(instant.getUTCSeconds())}Z`
+  );
 }
 
 /**
@@ -449,28 +440,21 @@ function shortDescription(text: string, pageUrl: string): string {
   return `${kept.trimEnd()} … More: ${pageUrl}`;
 }
 
-function location(event: Event): ICalLocation | null {
-  const title = locationText(event);
-  return title === null ? null : { title };
-}
-
 /** The LOCATION text: the venue's full address line. */
 function locationText(event: Event): string | null {
   const line = locationLine(event.venue);
   return line === null ? null : icsText(line);
 }
 
-/**
- * GEO, written here because ical-generator drops it when a coordinate is 0 (it tests the
- * numbers for truthiness).
- */
-function geoLine(event: Event): string {
-  const point = venuePoint(event);
-  return point === null ? '' : `GEO:${point.latitude};${point.longitude}${CRLF}`;
+interface GeoPoint {
+  latitude: number;
+  longitude: number;
 }
 
-/** The venue's coordinates, rounded, when both are given and valid. */
-function venuePoint(event: Event): { latitude: number; longitude: number } | null {
+/**
+ * The venue's coordinates for GEO, also when one is 0 (ical-generator tested the numbers for
+ * truthiness), rounded, when both are given and valid. */
+function venuePoint(event: Event): GeoPoint | null {
   const { latitude, longitude } = event.venue;
   if (latitude === null || longitude === null) return null;
   if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return null;
@@ -484,10 +468,7 @@ const APPLE_RADIUS_METRES = 70;
  * Apple Calendar shows a map only for this property, in the form it writes itself, and only
  * when X-TITLE is the LOCATION text.
  */
-function appleLocationLine(event: Event): string {
-  const point = venuePoint(event);
-  const title = locationText(event);
-  if (point === null || title === null) return '';
+function appleLocationLine(event: Event, point: GeoPoint, title: string): string {
   const venue = event.venue;
   const address = icsText(
     presentLines([venue.street, localityLine(venue), venue.country]).join(', '),
@@ -498,7 +479,7 @@ function appleLocationLine(event: Event): string {
     `X-APPLE-RADIUS=${APPLE_RADIUS_METRES}`,
     `X-TITLE=${parameterValue(title)}`,
   ];
-  return `X-APPLE-STRUCTURED-LOCATION;${parameters.join(';')}:geo:${point.latitude},${point.longitude}${CRLF}`;
+  return `X-APPLE-STRUCTURED-LOCATION;${parameters.join(';')}:geo:${point.latitude},${point.longitude}`;
 }
 
 /**
@@ -514,10 +495,10 @@ function parameterValue(text: string): string {
  * ATTACH and RFC 7986 IMAGE for the event image. Written here because ical-generator's
  * attachments take no FMTTYPE and TEXT-escape the URI (a comma in a URL would become `\,`).
  */
-function imageLines(event: Event): string {
+function imageLines(event: Event): string[] {
   const url = safeHttpUrl(event.image?.url);
-  if (url === null) return '';
+  if (url === null) return [];
   const type = imageMediaType(url);
   const fmttype = type === null ? '' : `;FMTTYPE=${type}`;
-  return `ATTACH${fmttype}:${url}${CRLF}IMAGE;VALUE=URI;DISPLAY=BADGE${fmttype}:${url}${CRLF}`;
+  return [`ATTACH${fmttype}:${url}`, `IMAGE;VALUE=URI;DISPLAY=BADGE${fmttype}:${url}`];
 }

@@ -23,7 +23,37 @@ export type HeadAuthResult = AuthResult | { ok: 'body'; check: BodyCheck };
 
 export interface InterpretContext {
   receivedAt: Date;
+  /**
+   * What else than the raw copy the stored event depends on (settings of the processing, such
+   * as DEFAULT_DURATION_HOURS): part of each copy's hash, so that a change of them reads every
+   * copy again.
+   */
+  sourceHashSeed?: string;
 }
+
+/**
+ * What a stepped reading may ask its caller between steps: the stored raw-copy hashes of these
+ * events (external ids), answered as a map of those that have one. A copy hashing as the
+ * stored one is not read again. Callers that cannot look them up answer nothing.
+ */
+export interface SourceLookup {
+  sourceHashesOf: readonly string[];
+  /**
+   * The organization the events belong to, when the message names one: its stored hashes are
+   * then read in one statement (an event stored under another organization is read again).
+   */
+  organizationId?: string;
+}
+
+/** The answer to a SourceLookup: stored raw-copy hashes by external id. */
+export type StoredSourceHashes = ReadonlyMap<string, string>;
+
+/** A reading in steps: it yields to pause or to ask for stored hashes; returns the message. */
+export type InterpretSteps = Generator<
+  void | SourceLookup,
+  SourceMessage,
+  StoredSourceHashes | undefined
+>;
 
 /** One webhook source, built from its own settings: how it authenticates, how payloads become events. */
 export interface SourceAdapter {
@@ -48,13 +78,15 @@ export interface SourceAdapter {
    * The same reading in steps, for messages that may list thousands of events: it yields after
    * every few events so that the caller can let other work run; returns the message.
    */
-  interpretSteps?(payload: unknown, context: InterpretContext): Generator<void, SourceMessage>;
+  interpretSteps?(payload: unknown, context: InterpretContext): InterpretSteps;
 }
 
-/** Runs an interpretation's steps to the end, without pausing. */
-export function runSteps<T>(steps: Generator<void, T>): T {
+/** Runs an interpretation's steps to the end, without pausing or looking anything up. */
+export function runSteps<T>(
+  steps: Generator<void | SourceLookup, T, StoredSourceHashes | undefined>,
+): T {
   for (;;) {
-    const step = steps.next();
+    const step = steps.next(undefined);
     if (step.done) return step.value;
   }
 }

@@ -10,8 +10,9 @@ import * as shortFeeds from './0008-short-feeds.js';
 import * as moderation from './0009-moderation.js';
 import * as schemaWatch from './0010-schema-watch.js';
 import * as changeLog from './0011-change-log.js';
-import * as webhooksFollowup from './0014-webhooks-followup.js';
-import * as duplicates from './0015-duplicates.js';
+import * as sourceHashes from './0012-source-hashes.js';
+import * as webhooksFollowup from './0013-webhooks-followup.js';
+import * as duplicates from './0014-duplicates.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0009-moderation': moderation,
   '0010-schema-watch': schemaWatch,
   '0011-change-log': changeLog,
-  '0014-webhooks-followup': webhooksFollowup,
-  '0015-duplicates': duplicates,
+  '0012-source-hashes': sourceHashes,
+  '0013-webhooks-followup': webhooksFollowup,
+  '0014-duplicates': duplicates,
 };

@@ -1,7 +1,8 @@
+import { hash } from 'node:crypto';
 import { createSignatureVerifier } from '../../auth/verify.js';
 import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
 import { asRecord, describeIssues } from '../fields.js';
-import { runSteps, type SourceAdapter } from '../types.js';
+import { runSteps, type InterpretSteps, type SourceAdapter } from '../types.js';
 import { contentSchema, envelopeSchema, eventSchema, STAGER_MESSAGE_TYPES } from './schema.js';
 import { normalizeStagerEvent } from './normalize.js';
 import { stagerWatcher } from './watch.js';
@@ -9,6 +10,17 @@ import { stagerWatcher } from './watch.js';
 const KNOWN_TYPES = new Set(STAGER_MESSAGE_TYPES);
 /** Events read between two steps of `interpretSteps` (a few milliseconds of work). */
 const EVENTS_PER_STEP = 10;
+/**
+ * Part of every raw copy's hash: raise it when schema.ts or normalize.ts read the same copy
+ * differently, so that syncs read unchanged copies again (`marquee replay` always does).
+ */
+const READING_VERSION = 1;
+
+/** The external id a raw event names, before it is validated; null when it names none. */
+function rawExternalId(raw: unknown): string | null {
+  const id = asRecord(raw)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id).trim() : null;
+}
 
 export interface StagerSettings {
   /** STAGER_SIGNING_KEYS: every key a delivery may be signed with. */
@@ -46,7 +58,7 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
     return runSteps(this.interpretSteps!(payload, context));
   },
 
-  *interpretSteps(payload) {
+  *interpretSteps(payload, context): InterpretSteps {
     const envelope = envelopeSchema.safeParse(payload);
     if (!envelope.success) {
       throw new Error(`stager: not a push-feed envelope (${describeIssues(envelope.error)})`);
@@ -62,24 +74,54 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
       );
     }
     const organization = content.data.organization;
+    const raws = content.data.events;
+    // An event listed more than once is always read: the last copy wins, as ingest decides.
+    const listings = new Map<string, number>();
+    for (const raw of raws) {
+      const id = rawExternalId(raw);
+      if (id !== null) listings.set(id, (listings.get(id) ?? 0) + 1);
+    }
+    const stored =
+      (yield { sourceHashesOf: [...listings.keys()], organizationId: organization.id }) ??
+      new Map<string, string>();
+    // What the reading depends on besides the copy: the reading itself, its settings, the
+    // message's organization and the processing's settings.
+    const seed = JSON.stringify([
+      READING_VERSION,
+      settings.timeZone,
+      organization,
+      context.sourceHashSeed ?? '',
+    ]);
     const events: NormalizedEvent[] = [];
     const skipped: SkippedEvent[] = [];
-    for (const [index, raw] of content.data.events.entries()) {
+    const unchanged: string[] = [];
+    for (const [index, raw] of raws.entries()) {
       if (index % EVENTS_PER_STEP === EVENTS_PER_STEP - 1) yield;
+      const id = rawExternalId(raw);
+      const sourceHash = hash('sha256', `${seed}${JSON.stringify(raw)}`, 'base64url');
+      if (id !== null && listings.get(id) === 1 && stored.get(id) === sourceHash) {
+        unchanged.push(id);
+        continue;
+      }
       const parsed = eventSchema.safeParse(raw);
       if (parsed.success) {
-        events.push(normalizeStagerEvent(parsed.data, organization, settings.timeZone));
+        events.push({
+          ...normalizeStagerEvent(parsed.data, organization, settings.timeZone),
+          sourceHash,
+        });
       } else {
-        const id = asRecord(raw)?.id;
+        const rawId = asRecord(raw)?.id;
         skipped.push({
           externalId:
-            typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 64) : null,
+            typeof rawId === 'string' || typeof rawId === 'number'
+              ? String(rawId).slice(0, 64)
+              : null,
           reason: describeIssues(parsed.error),
         });
       }
     }
     return messageType === 'ORGANIZATION_SYNC'
-      ? { kind: 'sync', messageType, organization, events, skipped }
-      : { kind: 'upsert', messageType, events, skipped };
+      ? { kind: 'sync', messageType, organization, events, skipped, unchanged }
+      : { kind: 'upsert', messageType, events, skipped, unchanged };
   },
 });
