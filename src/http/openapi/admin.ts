@@ -150,7 +150,7 @@ type AttemptView = SubscriptionView['recent'][number];
 const attempt: Record<keyof AttemptView, JsonSchema> = {
   message: messageId,
   attemptedAt: dateTime,
-  outcome: { type: 'string', enum: ['delivered', 'failed', 'given_up'] },
+  outcome: { type: 'string', enum: ['delivered', 'failed', 'given_up', 'disabled'] },
   status: described(orNull({ type: 'integer' }), "The receiver's HTTP status; null without one."),
   error: orNull(text),
   durationMs: count,
@@ -166,6 +166,11 @@ const subscription: Record<keyof SubscriptionView, JsonSchema> = {
   failures: { ...count, description: 'Failed attempts at the next message in a row.' },
   failingSince: orNull(dateTime),
   nextAttemptAt: orNull(dateTime),
+  disabledAt: described(
+    orNull(dateTime),
+    'When the receiver answered 410 Gone; nothing is sent until a resend.',
+  ),
+  disabledReason: orNull(text),
   recent: { type: 'array', items: schemaRef('WebhookAttempt'), description: 'Newest first.' },
 };
 
