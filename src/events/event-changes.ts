@@ -36,8 +36,9 @@ export interface EventChange {
 
 /**
  * Records the changes of one message's writes, inside their transaction: `capture` notes the
- * stored state of events before writes that may change them, `record` logs every captured event
- * whose revision the writes moved (and that is or was published).
+ * state of events (as outputs show them, merges applied) before writes that may change them,
+ * `record` logs every captured event whose revision the writes moved (and that is or was
+ * published under its own id).
  */
 export interface ChangeRecorder {
   capture(db: Queryable, ids: readonly string[]): Promise<void>;

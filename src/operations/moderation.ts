@@ -13,6 +13,7 @@ import {
   type OrganizationBlock,
   recordHidden,
 } from '../events/moderation.js';
+import { raisePartnerRevisions } from '../events/duplicates.js';
 import type { SourceName } from '../events/types.js';
 import {
   findDeliveries,
@@ -62,7 +63,9 @@ async function moderate(
     const changes = createChangeRecorder();
     const outcome = await write(trx, now, async (ids) => {
       await changes.capture(trx, ids);
-      return applyHolds(trx, ids, now);
+      const changed = await applyHolds(trx, ids, now);
+      if (changed > 0) await raisePartnerRevisions(trx, ids, now);
+      return changed;
     });
     await changes.record(trx, now);
     await recordAudit(trx, {
