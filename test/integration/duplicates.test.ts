@@ -369,6 +369,16 @@ describe('duplicates across sources', () => {
     expect(shown.map((event) => event.id)).toEqual(['eventport-ep-760']);
     expect(shown[0]?.sources).toHaveLength(1);
     expect((await test.get('/events/eventport-ep-760')).status).toBe(200);
+    // The change log says so: the hidden event removed, the other listed under its own id.
+    const feed = (await (await test.get('/changes.json?limit=2')).json()) as {
+      items: { content_text: string; _change: { event: string; kind: string } }[];
+    };
+    expect(
+      feed.items.map((item) => [item._change.event, item._change.kind, item.content_text]).sort(),
+    ).toEqual([
+      ['eventport-ep-760', 'created', expect.stringContaining('Listed again')],
+      ['stager-760', 'removed', expect.any(String)],
+    ]);
     expect((await adminPost(test, '/admin/api/events/stager-760/unhide')).status).toBe(200);
     expect((await events(test)).map((event) => event.id)).toEqual(['stager-760']);
   });
