@@ -6,6 +6,7 @@ import type { AuditEntry } from '../../operations/audit-log.js';
 import type { OrganizationBlock } from '../../events/moderation.js';
 import { SOURCE_NAMES } from '../../sources/index.js';
 import { ADMIN_PAGE_LIMIT, DELIVERY_STATUSES, EVENT_STATUSES } from '../admin-api-handlers.js';
+import type { PairRecordView, PairView } from '../admin-duplicates-handlers.js';
 import {
   closedObject,
   errorResponse,
@@ -21,7 +22,8 @@ import {
 /**
  * The OpenAPI 3.1 description of the moderation endpoints of the admin API (GET
  * /admin/api/openapi.json, behind the token like the rest): events public or not, hiding,
- * organization blocks, stored deliveries and their replay, the audit log. Schemas are typed by
+ * organization blocks, stored deliveries and their replay, the audit log, and the review queue
+ * of duplicates across sources with unmerging. Schemas are typed by
  * the keys of what the handlers answer, so a field added there asks for its schema here.
  */
 
@@ -29,7 +31,7 @@ import {
 export const ADMIN_OPENAPI_PATH = '/admin/api/openapi.json';
 
 /** The version of this description; raised when an endpoint or its JSON changes. */
-export const ADMIN_API_VERSION = '1.0.0';
+export const ADMIN_API_VERSION = '1.1.0';
 
 const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
 
@@ -107,6 +109,42 @@ const organizationBlock: Record<keyof OrganizationBlock, JsonSchema> = {
   blockedAt: dateTime,
 };
 
+const eventId: JsonSchema = { type: 'string', pattern: EVENT_ID_PATTERN.source };
+
+const pairRecord: Record<keyof PairRecordView, JsonSchema> = {
+  id: eventId,
+  source: sourceName,
+  url: described(text, "The record's page (301 to the merged event once merged)."),
+  title: text,
+  start: dateTime,
+  timeZone: text,
+  venue: orNull(text),
+  city: orNull(text),
+  ticketUrl: orNull(text),
+  status: { type: 'string', enum: [...EVENT_STATUSES] },
+  visibility,
+};
+
+const duplicatePair: Record<keyof PairView, JsonSchema> = {
+  id: text,
+  state: { type: 'string', enum: ['open', 'merged', 'dismissed', 'unmerged'] },
+  facts: described(
+    { type: 'array', items: text },
+    'The facts that matched: same ticket URL, same venue, minutes apart, same title.',
+  ),
+  note: described(orNull(text), 'On a merged pair: why it needs a person again.'),
+  foundAt: dateTime,
+  decidedAt: orNull(dateTime),
+  decidedBy: orNull({ type: 'string', enum: ['auto', 'operator'] }),
+  records: {
+    type: 'array',
+    description: "The ticket seller's record first.",
+    items: schemaRef('PairRecord'),
+    minItems: 2,
+    maxItems: 2,
+  },
+};
+
 const page = (items: string, schema: string): JsonSchema =>
   closedObject({
     total: count,
@@ -164,6 +202,21 @@ const schemas: Record<string, JsonSchema> = {
   }),
   AuditEntry: closedObject(auditEntry),
   AuditPage: page('entries', 'AuditEntry'),
+  PairRecord: closedObject(pairRecord),
+  DuplicatePair: closedObject(duplicatePair, { description: 'Two records that may be one show.' }),
+  DuplicateQueue: closedObject({ pairs: { type: 'array', items: schemaRef('DuplicatePair') } }),
+  PairMerged: closedObject({
+    pair: text,
+    state: { const: 'merged' },
+    primaryId: described(eventId, 'The published event: its id, page and UID stay.'),
+    memberId: described(eventId, 'The record merged into it.'),
+  }),
+  PairDismissed: closedObject({ pair: text, state: { const: 'dismissed' } }),
+  EventUnmerged: closedObject({
+    state: { const: 'unmerged' },
+    primaryId: eventId,
+    memberId: eventId,
+  }),
 };
 
 const paging: OpenApiObject[] = [
@@ -197,6 +250,7 @@ const pathParameter = (name: string, schema: JsonSchema, description: string) =>
 });
 
 const EVENT_ID = pathParameter('id', text, 'The event id (`<source>-<external id>`).');
+const PAIR_ID = pathParameter('id', text, 'A pair id, as the queue lists it.');
 const DELIVERY_ID = pathParameter(
   'id',
   { type: 'string', pattern: '^[1-9][0-9]*$' },
@@ -378,6 +432,63 @@ export function adminApiDocument(config: Pick<Config, 'publicUrl' | 'siteTitle'>
             400: BAD_PARAMETER,
           },
           paging,
+        ),
+      },
+      '/admin/api/duplicates': {
+        get: operation('listDuplicateQueue', 'Possible duplicates waiting for a person', {
+          200: jsonResponse(
+            'Open pairs, and merged pairs flagged by a cancellation.',
+            schemaRef('DuplicateQueue'),
+          ),
+        }),
+      },
+      '/admin/api/duplicates/{id}': {
+        get: operation(
+          'getDuplicatePair',
+          'One pair, in any state',
+          {
+            200: jsonResponse('The pair.', schemaRef('DuplicatePair')),
+            404: errorResponse('No such pair.'),
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/duplicates/{id}/merge': {
+        post: operation(
+          'mergeDuplicatePair',
+          'Publish the two records as one event (the one published first keeps its identity)',
+          {
+            200: jsonResponse(
+              'Merged, or a flagged merged pair acknowledged.',
+              schemaRef('PairMerged'),
+            ),
+            404: errorResponse('No such pair.'),
+            409: errorResponse('A record of the pair is gone or merged with another.'),
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/duplicates/{id}/dismiss': {
+        post: operation(
+          'dismissDuplicatePair',
+          'Keep the two records apart, never proposed again',
+          {
+            200: jsonResponse('Dismissed.', schemaRef('PairDismissed')),
+            404: errorResponse('No such pair.'),
+            409: errorResponse('The pair is merged: unmerge its event instead.'),
+          },
+          [PAIR_ID],
+        ),
+      },
+      '/admin/api/events/{id}/unmerge': {
+        post: operation(
+          'unmergeEvent',
+          'Show both records of a merged event again, never merged automatically again',
+          {
+            200: jsonResponse('Separated.', schemaRef('EventUnmerged')),
+            404: errorResponse('The event is not merged.'),
+          },
+          [EVENT_ID],
         ),
       },
       [ADMIN_OPENAPI_PATH]: {
