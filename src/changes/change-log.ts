@@ -6,11 +6,14 @@ import { READ_COLUMNS } from '../db/event-columns.js';
 import type { Database } from '../db/schema.js';
 import type { ChangeKind, ChangeRecorder, EventChange } from '../events/event-changes.js';
 import { dayStartAfter } from '../events/event-reads.js';
+import { applyMerges, findLinkedPartners } from '../events/duplicates.js';
 import { toEvent, type EventReadRow } from '../events/event-rows.js';
 import { parseEventFilter, type EventFilter } from '../events/filter.js';
 import { matchesFilter } from '../events/filter-predicate.js';
+import { mergeRecords } from '../events/merge-records.js';
 import type { CityAliases } from '../events/text-key.js';
 import { findHeldEvents } from '../events/moderation.js';
+import type { Event } from '../events/types.js';
 import { describeChange, describeWithholding } from '../render/change-words.js';
 import { SOURCE_NAMES } from '../sources/index.js';
 
@@ -24,45 +27,53 @@ import { SOURCE_NAMES } from '../sources/index.js';
 
 /**
  * Logs the changes of one message or admin action; ingest and moderation call it around their
- * writes (events/ingest.ts, operations/moderation.ts). An event the writes withheld (an operator
- * hid it or blocked its organization, or a test delivery wrote it) loses its earlier entries,
- * whose snapshots hold what was taken down, from the feed and from the outbox of webhooks not
- * yet sent; one neutral removal is logged in their place, without the event's content.
+ * writes (events/ingest.ts, operations/moderation.ts). It compares events as outputs show them:
+ * a record merged into another counts as the published event it belongs to, so capturing a
+ * record captures its linked partner too, and the published event's change is logged under its
+ * own id with the merged view. An event the writes withheld (an operator hid it or blocked its
+ * organization, or a test delivery wrote it) loses its earlier entries, whose snapshots hold
+ * what was taken down, from the feed and from the outbox of webhooks not yet sent; one neutral
+ * removal is logged in their place, without the event's content.
  */
 export function createChangeRecorder(): ChangeRecorder {
-  const before = new Map<string, EventReadRow | null>();
+  const before = new Map<string, PublishedState | null>();
   const heldBefore = new Set<string>();
   return {
     async capture(db, ids) {
-      const fresh = [...new Set(ids)].filter((id) => !before.has(id));
-      const stored = await loadRows(db, fresh);
+      const named = [...new Set(ids)];
+      const partners = await findLinkedPartners(db, named);
+      const fresh = [...new Set([...named, ...partners])].filter((id) => !before.has(id));
+      const stored = await loadPublished(db, fresh);
       for (const id of fresh) before.set(id, stored.get(id) ?? null);
       for (const id of await findHeldEvents(db, fresh)) heldBefore.add(id);
     },
     async record(db, at) {
       if (before.size === 0) return 0;
       const ids = [...before.keys()];
-      const after = await loadRows(db, ids);
+      const after = await loadPublished(db, ids);
       const heldAfter = await findHeldEvents(db, ids);
       const rows = [];
       for (const [id, previous] of before) {
         const current = after.get(id);
         if (current === undefined) continue;
         let change: { kind: ChangeKind; summary: string } | null;
-        let snapshot = current;
+        let snapshot: Snapshot;
         if (heldAfter.has(id) && !heldBefore.has(id)) {
           const purged = await deleteChangesOfEvent(db, id);
-          if (purged === 0 && previous?.visibility !== 'public') continue;
+          if (purged === 0 && previous?.row.visibility !== 'public') continue;
           change = describeWithholding();
-          snapshot = withoutContent(current);
+          snapshot = withoutContent(current.row);
         } else {
-          if (current.revision === previous?.revision) continue;
-          change = describeChange(previous === null ? null : toEvent(previous), toEvent(current));
+          if (current.row.revision === previous?.row.revision) continue;
+          // A partner's write raises a merged event's revision without always changing it.
+          if (previous !== null && sameMergedView(previous.view, current.view)) continue;
+          change = describeChange(previous?.view ?? null, current.view);
+          snapshot = snapshotOf(current);
         }
         if (change === null) continue;
         rows.push({
           event_id: id,
-          revision: current.revision,
+          revision: current.row.revision,
           kind: change.kind,
           summary: change.summary,
           changed_at: at.toISOString(),
@@ -103,6 +114,71 @@ function withoutContent(row: EventReadRow): EventReadRow {
     performers: null,
     organizer_url: null,
   };
+}
+
+/** A stored record, as outputs show it, with the rows its view is made of. */
+interface PublishedState {
+  row: EventReadRow;
+  view: Event;
+  /** The member's row, when the view is a merged event. */
+  member: EventReadRow | null;
+}
+
+/**
+ * A logged change's snapshot: the record's row, with the member's row a merged event is made of
+ * (`merged_with`) or the published event a merged-away record belongs to (`duplicate_of`).
+ */
+type Snapshot = EventReadRow & { merged_with?: EventReadRow; duplicate_of?: string };
+
+function snapshotOf(state: PublishedState): Snapshot {
+  if (state.member !== null) return { ...state.row, merged_with: state.member };
+  if (state.view.duplicateOf !== undefined) {
+    return { ...state.row, duplicate_of: state.view.duplicateOf };
+  }
+  return state.row;
+}
+
+function eventOfSnapshot(snapshot: Snapshot): Event {
+  const { merged_with: member, duplicate_of: duplicateOf, ...row } = snapshot;
+  const event = toEvent(row);
+  if (member !== undefined) return mergeRecords(event, toEvent(member));
+  return duplicateOf === undefined ? event : { ...event, duplicateOf };
+}
+
+/** Whether two views of a merged event show the same (bookkeeping fields aside). */
+function sameMergedView(before: Event, after: Event): boolean {
+  if (before.records === undefined && after.records === undefined) return false;
+  const material = (event: Event) =>
+    JSON.stringify({
+      ...event,
+      revision: 0,
+      lastChangedAt: null,
+      sourceUpdatedAt: null,
+      records: event.records?.map((record) => record.id),
+    });
+  return material(before) === material(after);
+}
+
+async function loadPublished(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, PublishedState>> {
+  const rows = await loadRows(db, ids);
+  const views = await applyMerges(db, [...rows.values()].map(toEvent));
+  const memberIds = views.flatMap((view) =>
+    (view.records ?? []).filter((record) => record.id !== view.id).map((record) => record.id),
+  );
+  const members = await loadRows(
+    db,
+    memberIds.filter((id) => !rows.has(id)),
+  );
+  const states = new Map<string, PublishedState>();
+  for (const view of views) {
+    const memberId = view.records?.find((record) => record.id !== view.id)?.id;
+    const member = memberId === undefined ? null : (rows.get(memberId) ?? members.get(memberId));
+    states.set(view.id, { row: rows.get(view.id) as EventReadRow, view, member: member ?? null });
+  }
+  return states;
 }
 
 async function loadRows(db: Queryable, ids: readonly string[]): Promise<Map<string, EventReadRow>> {
@@ -177,7 +253,7 @@ function toChange(row: ChangeRow): EventChange {
     kind: row.kind as ChangeKind,
     summary: row.summary,
     changedAt: new Date(row.changed_at),
-    event: toEvent(JSON.parse(row.snapshot) as EventReadRow),
+    event: eventOfSnapshot(JSON.parse(row.snapshot) as Snapshot),
   };
 }
 

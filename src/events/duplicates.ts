@@ -5,6 +5,7 @@ import type { Queryable } from '../db/connection.js';
 import { READ_COLUMNS } from '../db/event-columns.js';
 import type { Database, EventRow } from '../db/schema.js';
 import { classifyPair, type MatchRecord, type MatchVerdict } from './duplicate-match.js';
+import type { ChangeRecorder } from './event-changes.js';
 import { toEvent } from './event-rows.js';
 import { mergeRecords, TICKET_SELLER } from './merge-records.js';
 import type { CityAliases } from './text-key.js';
@@ -158,6 +159,8 @@ export async function findShownPrimaryOf(db: Queryable, id: string): Promise<str
 export interface MatchOptions {
   now: Date;
   cityAliases: CityAliases;
+  /** The change log of the writes: a merge changes what the two records' events show. */
+  changes?: ChangeRecorder;
 }
 
 /** What one round of matching did. */
@@ -168,8 +171,9 @@ export interface MatchOutcome {
 }
 
 /**
- * Runs after ingest wrote the records `ids`: raises the revision of the primaries whose members
- * changed (their merged output changed), flags a merged pair whose other source cancelled, and
+ * Runs after ingest wrote the records `ids`: raises the revision of the linked partners of the
+ * changed records (a primary's merged output, or whether a member stands in for a withdrawn
+ * primary, changed with them), flags a merged pair whose other source cancelled, and
  * compares each unlinked public record with the other source's records of its city and date,
  * merging on strong evidence and queueing the rest. Decided pairs are never reconsidered.
  */
@@ -183,9 +187,9 @@ export async function matchDuplicates(
   const at = options.now.toISOString();
   const records = await loadMatchRows(db, ids);
   const linked = await findLinkedIds(db, ids);
-  const changedMembers = [...linked.values()].filter((link) => link.role === 'member');
-  const primaries = [...new Set(changedMembers.map((link) => link.primaryId))];
-  await bumpRevisions(db, primaries, at);
+  const partners = new Set([...linked.values()].map((link) => link.partnerId));
+  for (const id of ids) partners.delete(id);
+  await bumpRevisions(db, [...partners], at);
   outcome.flagged = await flagOtherCancellations(db, records, linked);
 
   const unlinked = records.filter((row) => row.visibility === 'public' && !linked.has(row.id));
@@ -228,7 +232,7 @@ export async function matchDuplicates(
         const auto = verdict.auto && automatic.length === 1 && !taken.has(other.id);
         await savePair(db, { id, first, second, facts: verdict.facts, at }, stored !== undefined);
         if (auto) {
-          await linkPair(db, id, 'auto', options.now);
+          await linkPair(db, id, 'auto', options.now, options.changes);
           taken.add(row.id).add(other.id);
           outcome.merged += 1;
         } else if (stored === undefined) {
@@ -250,15 +254,21 @@ async function loadMatchRows(db: Queryable, ids: readonly string[]): Promise<Mat
   return rows;
 }
 
-/** Of `ids`, those in a link: each with its role and the primary's id. */
+/** One of the records of a link, seen from that record. */
+interface LinkedRecord {
+  role: 'member' | 'primary';
+  primaryId: string;
+  /** The link's other record. */
+  partnerId: string;
+  pairId: string;
+}
+
+/** Of `ids`, those in a link: each with its role, the primary's id and the other record's. */
 async function findLinkedIds(
   db: Queryable,
   ids: readonly string[],
-): Promise<Map<string, { role: 'member' | 'primary'; primaryId: string; pairId: string }>> {
-  const linked = new Map<
-    string,
-    { role: 'member' | 'primary'; primaryId: string; pairId: string }
-  >();
+): Promise<Map<string, LinkedRecord>> {
+  const linked = new Map<string, LinkedRecord>();
   for (const part of chunks([...new Set(ids)])) {
     const rows = await db
       .selectFrom('event_links')
@@ -268,11 +278,35 @@ async function findLinkedIds(
     const wanted = new Set(part);
     for (const row of rows) {
       const link = { primaryId: row.primary_id, pairId: row.pair_id };
-      if (wanted.has(row.member_id)) linked.set(row.member_id, { role: 'member', ...link });
-      if (wanted.has(row.primary_id)) linked.set(row.primary_id, { role: 'primary', ...link });
+      if (wanted.has(row.member_id)) {
+        linked.set(row.member_id, { role: 'member', partnerId: row.primary_id, ...link });
+      }
+      if (wanted.has(row.primary_id)) {
+        linked.set(row.primary_id, { role: 'primary', partnerId: row.member_id, ...link });
+      }
     }
   }
   return linked;
+}
+
+/** The other record of each link one of `ids` is in: what outputs show of it depends on them. */
+export async function findLinkedPartners(db: Queryable, ids: readonly string[]): Promise<string[]> {
+  const linked = await findLinkedIds(db, ids);
+  return [...new Set([...linked.values()].map((link) => link.partnerId))];
+}
+
+/**
+ * Raises the revision of the linked partners of `ids`, whose visibility an operator changed: a
+ * primary's merged output, or whether its member stands in for it, changed with them.
+ */
+export async function raisePartnerRevisions(
+  db: Queryable,
+  ids: readonly string[],
+  now: Date,
+): Promise<void> {
+  const partners = new Set(await findLinkedPartners(db, ids));
+  for (const id of ids) partners.delete(id);
+  await bumpRevisions(db, [...partners], now.toISOString());
 }
 
 /** The other source's public records of the group's city, on the group's date or next to it. */
@@ -470,13 +504,15 @@ export class DuplicateDecisionError extends Error {
 /**
  * Merges pair `id`: the record published first stays the published event (its id, page and
  * UID); the other is linked to it and, if it was published before now, stays in calendars as a
- * tombstone. Both revisions rise. A merged pair flagged by a cancellation is acknowledged.
+ * tombstone. Both revisions rise, and `changes` logs what the merge changed of both. A merged
+ * pair flagged by a cancellation is acknowledged.
  */
 export async function linkPair(
   db: Queryable,
   id: string,
   decidedBy: PairDecider,
   now: Date,
+  changes?: ChangeRecorder,
 ): Promise<{ primaryId: string; memberId: string }> {
   const pair = await db
     .selectFrom('duplicate_pairs')
@@ -509,6 +545,7 @@ export async function linkPair(
       (a.first_seen_at < b.first_seen_at ? -1 : a.first_seen_at > b.first_seen_at ? 1 : 0) ||
       (a.source === TICKET_SELLER ? -1 : b.source === TICKET_SELLER ? 1 : 0),
   ) as [MatchRow, MatchRow];
+  await changes?.capture(db, [primary.id, member.id]);
   // Published before this moment: outputs have shown it, so calendars may hold its UID.
   const published = member.visibility === 'public' && member.first_seen_at < at;
   await db
@@ -527,29 +564,7 @@ export async function linkPair(
     .where('id', '=', id)
     .execute();
   await bumpRevisions(db, [primary.id, member.id], at);
-  await logMerge(db, primary.id, member, at);
   return { primaryId: primary.id, memberId: member.id };
-}
-
-/** Logs the merge in the change log (the changes feed, outgoing webhooks) as kind `merged`. */
-async function logMerge(db: Queryable, primaryId: string, member: MatchRow, at: string) {
-  const row = await db
-    .selectFrom('events')
-    .select(READ_COLUMNS)
-    .where('id', '=', primaryId)
-    .executeTakeFirstOrThrow();
-  if (row.visibility !== 'public') return;
-  await db
-    .insertInto('event_changes')
-    .values({
-      event_id: primaryId,
-      revision: row.revision,
-      kind: 'merged',
-      summary: `Also listed by ${member.source} (${member.id}), now one event`,
-      changed_at: at,
-      snapshot: JSON.stringify(row),
-    })
-    .execute();
 }
 
 /** Dismisses an open pair: the two records stay apart, and are never proposed again. */
@@ -575,12 +590,14 @@ export async function dismissPair(db: Queryable, id: string, now: Date): Promise
 
 /**
  * Separates the merged event `id` (its published id, or a member's): both records are shown
- * again under their own ids, with higher revisions, and are never merged again automatically.
+ * again under their own ids, with higher revisions (`changes` logs both), and are never merged
+ * again automatically.
  */
 export async function unmergeEvent(
   db: Queryable,
   id: string,
   now: Date,
+  changes?: ChangeRecorder,
 ): Promise<{ primaryId: string; memberId: string }> {
   const link = await db
     .selectFrom('event_links')
@@ -590,6 +607,7 @@ export async function unmergeEvent(
   if (link === undefined)
     throw new DuplicateDecisionError('unknown', 'duplicates: the event is not merged');
   const at = now.toISOString();
+  await changes?.capture(db, [link.primary_id, link.member_id]);
   await db.deleteFrom('event_links').where('member_id', '=', link.member_id).execute();
   await db
     .updateTable('duplicate_pairs')

@@ -36,9 +36,10 @@ export interface EventChange {
 
 /**
  * Records the changes of one message's (or admin action's) writes, inside their transaction:
- * `capture` notes the stored state of events before writes that may change them, `record` logs
- * every captured event whose revision the writes moved (and that is or was published), and
- * replaces the entries of an event the writes withheld from publication by one removal.
+ * `capture` notes the state of events (as outputs show them, merges applied) before writes that
+ * may change them, `record` logs every captured event whose revision the writes moved (and that
+ * is or was published under its own id), and replaces the entries of an event the writes
+ * withheld from publication by one removal.
  */
 export interface ChangeRecorder {
   capture(db: Queryable, ids: readonly string[]): Promise<void>;

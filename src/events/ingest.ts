@@ -43,7 +43,8 @@ export interface IngestOptions {
   test?: boolean;
   /**
    * Logs each published revision the writes make (the changes feed, outgoing webhooks), in the
-   * transaction of the writes.
+   * transaction of the writes, once matching merged what it merges: of published events, so a
+   * change to a merged record is logged under the event it is merged into.
    */
   changes?: ChangeRecorder;
   /**
@@ -322,12 +323,12 @@ export async function upsertNormalized(
     else summary.created += 1;
   }
   await upsertEvents(db, rows, new Map([...stored].map(([id, state]) => [id, state.genres])));
-  await options.changes?.record(db, options.now);
   await matchChanged(
     db,
     rows.map((row) => row.id),
     options,
   );
+  await options.changes?.record(db, options.now);
   return facetsChanged;
 }
 
@@ -338,7 +339,11 @@ async function matchChanged(
   options: IngestOptions,
 ): Promise<void> {
   if (options.cityAliases === undefined || ids.length === 0) return;
-  await matchDuplicates(db, ids, { now: options.now, cityAliases: options.cityAliases });
+  await matchDuplicates(db, ids, {
+    now: options.now,
+    cityAliases: options.cityAliases,
+    changes: options.changes,
+  });
 }
 
 /** Applies one interpreted message. Run it inside a transaction together with marking the delivery. */
@@ -381,8 +386,8 @@ export async function applyMessage(
         options.receivedAt,
         options.deliveryId ?? null,
       );
-      await options.changes?.record(db, options.now);
       await matchChanged(db, [...known.keys()], options);
+      await options.changes?.record(db, options.now);
       // Cancelled events stay listed, with their city, genres and organizer.
       return { summary, facetsChanged: false };
     }
@@ -426,7 +431,7 @@ export async function finishSync(
     at: options.receivedAt,
     deliveryId: options.deliveryId ?? null,
   });
-  await options.changes?.record(db, options.now);
   await matchChanged(db, unlisted, options);
+  await options.changes?.record(db, options.now);
   return summary.removed > 0;
 }

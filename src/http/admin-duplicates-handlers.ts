@@ -1,6 +1,8 @@
 import type { Express, RequestHandler } from 'express';
 import { announceEventsChanged } from '../cache/events-changed.js';
+import { createChangeRecorder } from '../changes/change-log.js';
 import type { AppContext } from '../context.js';
+import type { ChangeRecorder } from '../events/event-changes.js';
 import {
   DuplicateDecisionError,
   dismissPair,
@@ -83,14 +85,20 @@ export async function reviewQueueViews(ctx: AppContext): Promise<PairView[]> {
 
 /**
  * Runs a decision in one transaction (under the processing lock on PostgreSQL, so no delivery
- * is applied in between), then tells every cache and subscriber that outputs changed.
+ * is applied in between) with the change log of what it changed, then tells every cache and
+ * subscriber that outputs changed.
  */
-async function decide<T>(ctx: AppContext, action: (db: Queryable) => Promise<T>): Promise<T> {
+async function decide<T>(
+  ctx: AppContext,
+  action: (db: Queryable, changes: ChangeRecorder) => Promise<T>,
+): Promise<T> {
   let result: T;
   try {
     result = await ctx.database.db.transaction().execute(async (trx) => {
       await beginProcessing(trx);
-      const value = await action(trx);
+      const changes = createChangeRecorder();
+      const value = await action(trx, changes);
+      await changes.record(trx, ctx.now());
       await announceEventsChanged(trx, { writer: ctx.instanceId, facets: true });
       return value;
     });
@@ -122,7 +130,9 @@ export function registerDuplicateAdminRoutes(
   });
   app.post('/admin/api/duplicates/:id/merge', api, async (req, res) => {
     const id = String(req.params.id);
-    const merged = await decide(ctx, (db) => linkPair(db, id, 'operator', ctx.now()));
+    const merged = await decide(ctx, (db, changes) =>
+      linkPair(db, id, 'operator', ctx.now(), changes),
+    );
     ctx.logger.info({ pair: id, ...merged }, 'duplicates: pair merged');
     res.json({ pair: id, state: 'merged', ...merged });
   });
@@ -134,7 +144,7 @@ export function registerDuplicateAdminRoutes(
   });
   app.post('/admin/api/events/:id/unmerge', api, async (req, res) => {
     const id = String(req.params.id);
-    const separated = await decide(ctx, (db) => unmergeEvent(db, id, ctx.now()));
+    const separated = await decide(ctx, (db, changes) => unmergeEvent(db, id, ctx.now(), changes));
     ctx.logger.info({ event: id, ...separated }, 'duplicates: event unmerged');
     res.json({ state: 'unmerged', ...separated });
   });

@@ -13,6 +13,7 @@ import {
   type OrganizationBlock,
   recordHidden,
 } from '../events/moderation.js';
+import { raisePartnerRevisions } from '../events/duplicates.js';
 import type { SourceName } from '../events/types.js';
 import {
   findDeliveries,
@@ -70,7 +71,10 @@ async function moderate(
       capture: (ids) => changes.capture(trx, ids),
       async apply(ids) {
         await changes.capture(trx, ids);
-        return applyHolds(trx, ids, now);
+        const changed = await applyHolds(trx, ids, now);
+        // The other record of a merged event shows it too: its calendars need a new SEQUENCE.
+        if (changed > 0) await raisePartnerRevisions(trx, ids, now);
+        return changed;
       },
     });
     await changes.record(trx, now);

@@ -1,5 +1,5 @@
 import type { ChangeKind } from '../events/event-changes.js';
-import type { Event, Venue } from '../events/types.js';
+import type { Event, EventRecordRef, Venue } from '../events/types.js';
 import { displayTitle, formatDayTime, oneLine, placeLine, pricesLine } from './event-text.js';
 
 /**
@@ -29,16 +29,20 @@ export function describeWithholding(): { kind: ChangeKind; summary: string } {
 }
 
 /**
- * The kind and words of the change from `before` (null: not stored) to `after`; null when the
- * event neither is nor was published, or when nothing public changed.
+ * The kind and words of the change from `before` (null: not stored) to `after`, each as outputs
+ * show it (a merged event with its `records`, a merged-away record with `duplicateOf`); null
+ * when the event neither is nor was published under its own id, or when nothing public changed.
  */
 export function describeChange(
   before: Event | null,
   after: Event,
 ): { kind: ChangeKind; summary: string } | null {
-  const wasPublic = before !== null && before.visibility === 'public';
-  if (after.visibility !== 'public') {
+  const wasPublic = before !== null && isShownAsItself(before);
+  if (!isShownAsItself(after)) {
     if (!wasPublic) return null;
+    if (after.duplicateOf !== undefined && after.visibility === 'public') {
+      return { kind: 'removed', summary: `Duplicate of ${after.duplicateOf}: now one event` };
+    }
     return {
       kind: 'removed',
       summary:
@@ -57,6 +61,15 @@ export function describeChange(
     };
   }
   const facts = differences(before, after);
+  const joined = otherRecords(after, before);
+  if (joined.length > 0) {
+    const names = joined.map((record) => `${record.source} (${record.id})`).join(', ');
+    return {
+      kind: 'merged',
+      summary: [`Also listed by ${names}, now one event`, ...facts].join('; '),
+    };
+  }
+  const parted = otherRecords(before, after);
   let kind: ChangeKind = 'updated';
   if (after.status === 'cancelled' && before.status !== 'cancelled') kind = 'cancelled';
   else if (before.startsAt.getTime() !== after.startsAt.getTime()) kind = 'rescheduled';
@@ -64,8 +77,23 @@ export function describeChange(
     kind = 'relocated';
   }
   if (kind === 'cancelled') facts.unshift('Cancelled');
+  if (parted.length > 0) {
+    const names = parted.map((record) => `${record.source} (${record.id})`).join(', ');
+    facts.unshift(`Listed again on its own: no longer one event with ${names}`);
+  }
   if (facts.length === 0) facts.push('Details updated');
   return { kind, summary: facts.join('; ') };
+}
+
+/** Whether outputs show the event under its own id: public, and not merged into another. */
+function isShownAsItself(event: Event): boolean {
+  return event.visibility === 'public' && event.duplicateOf === undefined;
+}
+
+/** The records `event` is made of besides its own that `other` is not made of. */
+function otherRecords(event: Event, other: Event): EventRecordRef[] {
+  const known = new Set((other.records ?? []).map((record) => record.id));
+  return (event.records ?? []).filter((record) => record.id !== event.id && !known.has(record.id));
 }
 
 function becameRelocated(before: Event, after: Event): boolean {

@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR, launchChromium, skipBrowserTests } from '../helpers/browser.js';
 import { seedPageEvents } from '../helpers/page-data.js';
+import { eventportPost, stagerEvent, stagerMessage } from '../helpers/contract-payloads.js';
 import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -33,13 +34,36 @@ describe.skipIf(skipBrowserTests)('the admin page in Chromium', () => {
       headers: { 'x-marquee-test': '1' },
     });
     await app.settle();
-    await fetch(
-      `${app.url}/admin/api/organizations/stager/a-rather-long-organization-id-0123456789/block`,
-      {
-        method: 'POST',
-        headers: BEARER,
-      },
+    // A possible duplicate waiting for a person: one show listed by both sources, an hour apart.
+    const show = new Date('2026-12-12T19:30:00Z');
+    await app.postStager(
+      stagerMessage('UPDATE_EVENTS', { id: 1042, name: 'Paradiso' }, [
+        stagerEvent({
+          id: 990001,
+          name: 'An extraordinarily long headline act name that goes on: the anniversary tour',
+          start: show,
+          venue: 'Paradiso Noord',
+        }),
+      ]),
     );
+    await app.postEventport(
+      eventportPost({
+        id: 'ep-a-rather-long-eventport-identifier-0123456789',
+        name: 'An extraordinarily long headline act name + very special guests from abroad',
+        start: new Date(show.getTime() - 60 * 60_000),
+        venue: 'Paradiso Noord',
+        city: 'Amsterdam',
+      }),
+    );
+    await app.settle();
+    const admin = (pathAndAction: string) =>
+      fetch(`${app.url}/admin/api/${pathAndAction}`, { method: 'POST', headers: BEARER });
+    await admin('organizations/stager/a-rather-long-organization-id-0123456789/block');
+    // Hidden events and the audit entries of hiding them.
+    await admin('events/stager-990001/hide');
+    await admin('events/eventport-ep-a-rather-long-eventport-identifier-0123456789/hide');
+    await admin('events/eventport-ep-a-rather-long-eventport-identifier-0123456789/unhide');
+    await admin('events/eventport-ep-a-rather-long-eventport-identifier-0123456789/hide');
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -87,6 +111,16 @@ describe.skipIf(skipBrowserTests)('the admin page in Chromium', () => {
       await page.locator('#deliveries-body tr').first().waitFor();
       await page.locator('#deliveries-body button', { hasText: 'View' }).first().click();
       await page.locator('#delivery-view').waitFor();
+      // Hidden events listed with their Unhide button, the pair queued, the audit log filled.
+      await page.fill('#events-form input[name=q]', 'extraordinarily long');
+      await page.click('#events-form button[type=submit]');
+      await expect
+        .poll(() => page.locator('#events-body button', { hasText: 'Unhide' }).count())
+        .toBe(2);
+      const queued = page.locator('h2:text-is("Possible duplicates") ~ table tbody tr');
+      expect(await queued.count()).toBe(1);
+      expect(await queued.first().textContent()).toContain('stager-990001');
+      expect(await page.locator('#audit-body tr').count()).toBeGreaterThanOrEqual(5);
       expect(await overflow(page), `${width} px`).toBeLessThanOrEqual(0);
       await page.screenshot({
         path: path.join(ARTIFACTS_DIR, `admin-${width}.png`),

@@ -6,6 +6,7 @@ import {
   type OpenApiChecker,
 } from '../helpers/openapi.js';
 import { adminApiRoutes } from '../helpers/admin-routes.js';
+import { eventportPost, stagerEvent, stagerMessage } from '../helpers/contract-payloads.js';
 import { fixture, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -153,15 +154,55 @@ describe('the admin API document', () => {
       expect(response.status, `${method} ${url}`).toBe(status);
       expect(errors, `${method} ${url}`).toEqual([]);
     }
-    // The review queue of duplicates (none among these fixtures) and its refusals.
-    const duplicateCalls: ['GET' | 'POST', string, string, number][] = [
-      ['GET', '/admin/api/duplicates', '/admin/api/duplicates', 200],
+    // The review queue of duplicates: a pair queued, merged, unmerged; another dismissed.
+    const show = new Date('2026-12-12T19:30:00Z');
+    for (const [stagerId, eventportId, start] of [
+      [990001, 'ep-990001', show],
+      [990002, 'ep-990002', new Date(show.getTime() + 24 * 3_600_000)],
+    ] as const) {
+      const posted = await app.postStager(
+        stagerMessage('UPDATE_EVENTS', { id: 1042, name: 'Paradiso' }, [
+          stagerEvent({ id: stagerId, name: `Act ${stagerId}`, start, venue: 'Paradiso Noord' }),
+        ]),
+      );
+      expect(posted.status).toBe(202);
+      const eventport = await app.postEventport(
+        eventportPost({
+          id: eventportId,
+          name: `Act ${stagerId} + guests`,
+          start: new Date(start.getTime() - 3_600_000),
+          venue: 'Paradiso Noord',
+          city: 'Amsterdam',
+        }),
+      );
+      expect(eventport.status).toBe(202);
+    }
+    await app.settle();
+    const queue = await conformance('GET', '/admin/api/duplicates', '/admin/api/duplicates');
+    expect(queue.errors).toEqual([]);
+    const [first, second] = (JSON.parse(queue.response.body) as { pairs: { id: string }[] }).pairs;
+    if (!first || !second) throw new Error('admin-openapi: two pairs expected in the queue');
+    for (const [method, template, url, status] of [
+      ['GET', '/admin/api/duplicates/{id}', `/admin/api/duplicates/${first.id}`, 200],
       ['GET', '/admin/api/duplicates/{id}', '/admin/api/duplicates/nope', 404],
+      ['POST', '/admin/api/duplicates/{id}/merge', `/admin/api/duplicates/${first.id}/merge`, 200],
       ['POST', '/admin/api/duplicates/{id}/merge', '/admin/api/duplicates/nope/merge', 404],
-      ['POST', '/admin/api/duplicates/{id}/dismiss', '/admin/api/duplicates/nope/dismiss', 404],
-      ['POST', '/admin/api/events/{id}/unmerge', `/admin/api/events/${BRUNCH}/unmerge`, 404],
-    ];
-    for (const [method, template, url, status] of duplicateCalls) {
+      [
+        'POST',
+        '/admin/api/duplicates/{id}/dismiss',
+        `/admin/api/duplicates/${first.id}/dismiss`,
+        409,
+      ],
+      [
+        'POST',
+        '/admin/api/duplicates/{id}/dismiss',
+        `/admin/api/duplicates/${second.id}/dismiss`,
+        200,
+      ],
+      ['POST', '/admin/api/events/{id}/unmerge', '/admin/api/events/stager-990001/unmerge', 200],
+      ['POST', '/admin/api/events/{id}/unmerge', '/admin/api/events/stager-990001/unmerge', 404],
+      ['GET', '/admin/api/duplicates/{id}', `/admin/api/duplicates/${first.id}`, 200],
+    ] as const) {
       const { response, errors } = await conformance(method, template, url);
       expect(response.status, `${method} ${url}`).toBe(status);
       expect(errors, `${method} ${url}: ${response.body.slice(0, 300)}`).toEqual([]);

@@ -1,5 +1,5 @@
 import ICAL from 'ical.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   eventportCancel,
   eventportPost,
@@ -7,6 +7,7 @@ import {
   stagerMessage,
 } from '../helpers/contract-payloads.js';
 import { FIXED_NOW, startTestApp, TEST_SECRETS, type TestApp } from '../helpers/test-app.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /**
  * One show listed by Stager (the ticket seller) and by Eventport is published once: merged at
@@ -368,8 +369,123 @@ describe('duplicates across sources', () => {
     expect(shown.map((event) => event.id)).toEqual(['eventport-ep-760']);
     expect(shown[0]?.sources).toHaveLength(1);
     expect((await test.get('/events/eventport-ep-760')).status).toBe(200);
+    // The change log says so: the hidden event removed, the other listed under its own id.
+    const feed = (await (await test.get('/changes.json?limit=2')).json()) as {
+      items: { content_text: string; _change: { event: string; kind: string } }[];
+    };
+    expect(
+      feed.items.map((item) => [item._change.event, item._change.kind, item.content_text]).sort(),
+    ).toEqual([
+      ['eventport-ep-760', 'created', expect.stringContaining('Listed again')],
+      ['stager-760', 'removed', expect.any(String)],
+    ]);
     expect((await adminPost(test, '/admin/api/events/stager-760/unhide')).status).toBe(200);
     expect((await events(test)).map((event) => event.id)).toEqual(['stager-760']);
+  });
+
+  it('logs changes of published events: merges, changes to either record, unmerges', async () => {
+    const test = await start();
+    const hook = await startWebhookReceiver();
+    onTestFinished(() => hook.close());
+    const subscribed = await fetch(`${test.url}/admin/api/webhooks`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: hook.url }),
+    });
+    expect(subscribed.status).toBe(201);
+    const changes = async () => {
+      const response = await test.get('/changes.json?limit=100');
+      expect(response.status).toBe(200);
+      const feed = (await response.json()) as {
+        items: { content_text: string; _change: { event: string; kind: string } }[];
+      };
+      return feed.items.map((item) => [item._change.event, item._change.kind, item.content_text]);
+    };
+    await postStager(test, [stager(770, 'Night Tapes', SHOW)]);
+    await postEventport(test, { id: 'ep-770', name: 'Night Tapes', start: SHOW });
+    // Merged at once: the Eventport record was never published under its own id.
+    expect(await changes()).toEqual([
+      [
+        'stager-770',
+        'merged',
+        'Also listed by eventport (eventport-ep-770), now one event; Genres changed from Indie, Electronic to Indie, Electronic, House, Techno',
+      ],
+      ['stager-770', 'created', expect.stringContaining('Announced')],
+    ]);
+    const seen = (await changes()).length;
+    // The member's change shows in the published event: logged under its id, merged view.
+    await postEventport(
+      test,
+      { id: 'ep-770', name: 'Night Tapes', start: SHOW },
+      { genres: ['Pop', 'Electronic'] },
+    );
+    const afterMember = await changes();
+    expect(afterMember.slice(0, afterMember.length - seen)).toEqual([
+      [
+        'stager-770',
+        'updated',
+        'Genres changed from Indie, Electronic, House, Techno to Indie, Electronic, Pop',
+      ],
+    ]);
+    // A change to the member that the published event does not show is not logged.
+    await postEventport(
+      test,
+      { id: 'ep-770', name: 'Night Tapes (Eventport title)', start: SHOW },
+      { genres: ['Pop', 'Electronic'] },
+    );
+    expect(await changes()).toHaveLength(afterMember.length);
+
+    // Both published, then merged by a person: `merged` for the one, a removal for the other.
+    await postStager(test, [stager(771, 'Other Act', minutes(120))]);
+    await postEventport(test, { id: 'ep-771', name: 'Other Act support', start: minutes(150) });
+    const pair = (await queue(test)).find((each) => each.records[0]?.id === 'stager-771');
+    if (!pair) throw new Error('pair missing');
+    const beforeMerge = (await changes()).length;
+    expect((await adminPost(test, `/admin/api/duplicates/${pair.id}/merge`)).status).toBe(200);
+    const merged = await changes();
+    expect(merged.slice(0, merged.length - beforeMerge)).toEqual(
+      expect.arrayContaining([
+        [
+          'stager-771',
+          'merged',
+          expect.stringContaining('Also listed by eventport (eventport-ep-771)'),
+        ],
+        ['eventport-ep-771', 'removed', 'Duplicate of stager-771: now one event'],
+      ]),
+    );
+    expect(merged.length - beforeMerge).toBe(2);
+    // Outgoing webhooks send the published event: the merged one with both records.
+    await hook.waitFor((received) =>
+      received.some((each) => each.body.includes('Duplicate of stager-771')),
+    );
+    const bodies = hook.received.map(
+      (each) =>
+        JSON.parse(each.body) as {
+          type: string;
+          data: { id: string; sources: { source: string }[] };
+        },
+    );
+    expect(bodies.some((body) => body.data.id === 'eventport-ep-770')).toBe(false);
+    const mergedBody = bodies.find(
+      (body) => body.data.id === 'stager-771' && body.data.sources.length === 2,
+    );
+    expect(mergedBody?.data.sources.map((each) => each.source)).toEqual(['stager', 'eventport']);
+
+    expect((await adminPost(test, '/admin/api/events/stager-771/unmerge')).status).toBe(200);
+    const apart = await changes();
+    expect(apart.slice(0, apart.length - merged.length)).toEqual(
+      expect.arrayContaining([
+        [
+          'stager-771',
+          'updated',
+          expect.stringContaining(
+            'Listed again on its own: no longer one event with eventport (eventport-ep-771)',
+          ),
+        ],
+        ['eventport-ep-771', 'created', expect.stringContaining('Listed again')],
+      ]),
+    );
+    expect(apart.length - merged.length).toBe(2);
   });
 
   it('shows the queue on the admin page, the two records side by side', async () => {
