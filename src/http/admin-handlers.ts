@@ -3,7 +3,11 @@ import type { Eta } from 'eta';
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { matchesSecret, parseBasicAuth, parseBearerToken } from '../auth/verify.js';
-import { collectModerationView, recordActionAndAnnounce } from '../operations/moderation.js';
+import {
+  collectModerationView,
+  recordActionAndAnnounce,
+  type ModerationView,
+} from '../operations/moderation.js';
 import { collectStatus } from '../operations/status.js';
 import { createTemplates } from '../render/pages/templates.js';
 import { ADMIN_PAGE_CSP, renderAdminPage } from './admin-page.js';
@@ -108,7 +112,9 @@ export function adminPageHandler(ctx: AppContext) {
   return async (req: Request, res: Response) => {
     templates ??= createTemplates();
     const status = await collectStatus(ctx);
-    const moderation = await collectModerationView(ctx.database.db);
+    const moderation = await readSection(ctx, 'moderation', EMPTY_MODERATION, () =>
+      collectModerationView(ctx.database.db),
+    );
     const replayed =
       typeof req.query.replayed === 'string' && /^\d{1,9}$/.test(req.query.replayed)
         ? Number(req.query.replayed)
@@ -121,11 +127,39 @@ export function adminPageHandler(ctx: AppContext) {
           ? null
           : `Replayed ${replayed} failed ${replayed === 1 ? 'delivery' : 'deliveries'}.`,
     });
-    res
-      .set('Content-Security-Policy', ADMIN_PAGE_CSP)
-      .type('html')
-      .send(await withDuplicatesSection(ctx, await withWebhookSection(ctx, html)));
+    const withWebhooks = await readSection(ctx, 'webhooks', html, () =>
+      withWebhookSection(ctx, html),
+    );
+    const page = await readSection(ctx, 'duplicates', withWebhooks, () =>
+      withDuplicatesSection(ctx, withWebhooks),
+    );
+    res.set('Content-Security-Policy', ADMIN_PAGE_CSP).type('html').send(page);
   };
+}
+
+const EMPTY_MODERATION: ModerationView = {
+  blocks: [],
+  testDeliveries: [],
+  audit: [],
+  auditTotal: 0,
+};
+
+/**
+ * A section of the admin page, or `fallback` when the database cannot give it: on a damaged
+ * file the page must still open, its status saying what is wrong (operations/status.ts).
+ */
+async function readSection<T>(
+  ctx: AppContext,
+  section: string,
+  fallback: T,
+  read: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    ctx.logger.warn({ err: error, section }, 'admin: page section unreadable');
+    return fallback;
+  }
 }
 
 /** GET /admin/status.json: the same status as data. */

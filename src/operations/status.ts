@@ -83,26 +83,35 @@ const DAY_MS = 86_400_000;
 export async function collectStatus(ctx: AppContext): Promise<OperationsStatus> {
   const db = ctx.database.db;
   const now = ctx.now();
+  // On a file the integrity check found damaged, a read that hits the damage gives an empty
+  // part: the status (and the admin page showing it) must still say the file is damaged.
+  const damaged = (ctx.database.integrity?.problems.length ?? 0) > 0;
+  const readable = <T>(read: Promise<T>, fallback: T): Promise<T> =>
+    damaged ? read.catch(() => fallback) : read;
   const [counts, lastTimes, backlog, events, freshness, schema, schemaWatch] = await Promise.all([
-    countDeliveries(db, new Date(now.getTime() - DAY_MS)),
-    lastDeliveryTimes(db),
-    countPendingDeliveries(db),
-    countEventsByStatus(db),
-    checkSyncFreshness(ctx),
-    // A damaged file may fail this read; the page must still say it is damaged.
+    readable(countDeliveries(db, new Date(now.getTime() - DAY_MS)), []),
+    readable(lastDeliveryTimes(db), new Map<string, Date>()),
+    readable(countPendingDeliveries(db), 0),
+    readable(countEventsByStatus(db), []),
+    readable(checkSyncFreshness(ctx), {
+      checkedAt: now,
+      staleAfterHours: ctx.config.syncStaleHours,
+      organizations: [],
+      stale: [],
+    }),
+    // A damaged file may fail this read even when the check has not run yet.
     appliedSchemaVersion(db).catch(() => null),
-    collectSchemaWatch(db, ctx.inbox.sources),
+    readable(collectSchemaWatch(db, ctx.inbox.sources), []),
   ]);
   const sourceStatuses: SourceStatus[] = [];
   for (const adapter of Object.values(ctx.inbox.sources)) {
     const mine = counts.filter((row) => row.source === adapter.name);
     const count = (status: string) =>
       mine.filter((row) => row.status === status).reduce((sum, row) => sum + row.count, 0);
-    const errors = await listDeliveries(db, {
-      source: adapter.name,
-      status: ['failed', 'rejected'],
-      limit: 10,
-    });
+    const errors = await readable(
+      listDeliveries(db, { source: adapter.name, status: ['failed', 'rejected'], limit: 10 }),
+      [],
+    );
     sourceStatuses.push({
       name: adapter.name,
       configured: adapter.isConfigured(),

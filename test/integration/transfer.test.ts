@@ -174,7 +174,7 @@ async function usedInstallation(dumpFile: string) {
   expect(exported.stderr).toBe('');
   expect(exported.code).toBe(0);
   expect(exported.stdout).toContain(
-    'exported 12 deliveries, 7 events, 10 event genres, 1 organizations, 1 short feeds, 2 webhook subscriptions from ',
+    'exported 12 deliveries, 7 events, 10 event genres, 1 organizations, 2 audit entries, 1 short feeds, 2 webhook subscriptions from ',
   );
   const dump = gunzipSync(fs.readFileSync(dumpFile)).toString('utf8');
   const publicEvent = rowsOf(dump, 'events').find((row) => row.visibility === 'public');
@@ -227,7 +227,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
       schema_watch: 34,
       hidden_events: 0,
       organization_blocks: 0,
-      audit_log: 0,
+      audit_log: 2,
       duplicate_pairs: 0,
       event_links: 0,
       short_feeds: 1,
@@ -273,7 +273,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain(
-      `imported 12 deliveries, 7 events, 10 event genres, 1 organizations, 1 short feeds, 2 webhook subscriptions into ${target}`,
+      `imported 12 deliveries, 7 events, 10 event genres, 1 organizations, 2 audit entries, 1 short feeds, 2 webhook subscriptions into ${target}`,
     );
 
     const again = await cli(['export'], databaseEnv(target));
