@@ -159,3 +159,16 @@ export function asRecord(value: unknown): Record<string, unknown> | null {
     ? (value as Record<string, unknown>)
     : null;
 }
+
+/**
+ * The JSON text of a payload value, or null when it nests too deeply to be written: the parser
+ * reads any depth, but `JSON.stringify` recurses and a hostile payload can outgrow the stack.
+ */
+export function jsonTextOf(value: unknown): string | null {
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}

@@ -330,6 +330,66 @@ describe('deeply nested markup in descriptions', () => {
   });
 });
 
+describe('payload values nested 100,000 deep', () => {
+  // Found by the property above on CI: JSON.stringify of a deeply nested event (its source hash)
+  // overflowed the stack, and the RangeError failed the whole delivery.
+  const deep = (arrays: boolean) =>
+    JSON.parse(
+      arrays
+        ? `${'['.repeat(100_000)}1${']'.repeat(100_000)}`
+        : `${'{"nested":'.repeat(100_000)}1${'}'.repeat(100_000)}`,
+    ) as unknown;
+
+  it.each([false, true])(
+    'reads a Stager message whose event, unknown key or status nests 100,000 deep (arrays: %s)',
+    (arrays) => {
+      const message = interpretChecked(sources.stager, {
+        messageType: 'ORGANIZATION_SYNC',
+        messageContent: {
+          organization: { id: 1, name: 'Deep' },
+          events: [
+            deep(arrays),
+            { id: 2, name: 'Extra key', startsAt: '2027-03-02T20:00:00Z', extra: deep(arrays) },
+            { id: 3, name: 'Status', startsAt: '2027-03-03T20:00:00Z', status: deep(arrays) },
+          ],
+        },
+      });
+      // The unreadable status reads as none; only the value that is no event at all is skipped.
+      expect(message?.kind === 'sync' && message.events.map((event) => event.externalId)).toEqual([
+        '2',
+        '3',
+      ]);
+      expect(message?.kind === 'sync' && message.skipped).toHaveLength(1);
+    },
+  );
+
+  it('reads an Eventport post with an unknown key nested 100,000 deep, or refuses its type', () => {
+    const post = { _id: 'AAAAAAAAAAAAAAAAA', name: 'Deep', begin: '2027-03-01T20:00:00Z' };
+    expect(interpretChecked(sources.eventport, { ...post, extra: deep(false) })).toMatchObject({
+      events: [{ externalId: 'AAAAAAAAAAAAAAAAA' }],
+    });
+    // interpretChecked: unreadable, with a plain Error naming the source.
+    expect(interpretChecked(sources.eventport, { ...post, type: deep(true) })).toBeNull();
+  });
+
+  it('stores and processes such a Stager delivery through the app', async () => {
+    const app = await startTestApp();
+    try {
+      const body = `{"messageType":"UPDATE_EVENTS","messageContent":{"organization":{"id":1},"events":[${'['.repeat(100_000)}1${']'.repeat(100_000)},{"id":2,"name":"Next to it","startsAt":"2027-03-02T20:00:00Z","extra":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}]}}`;
+      const response = await app.postStager(body);
+      expect(response.status).toBe(202);
+      await app.settle();
+      const [row] = await app.query<{ status: string; error: string | null }>(
+        'select status, error from deliveries',
+      );
+      expect(row).toMatchObject({ status: 'processed' });
+      expect(await (await app.get('/api/events')).text()).toContain('Next to it');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('hostile payloads through the app (inbox, ingest, SQLite, feeds)', () => {
   it(
     'stores and processes each one: failed only when the message is unreadable, feeds still well-formed',

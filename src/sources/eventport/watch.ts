@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asRecord } from '../fields.js';
+import { asRecord, jsonTextOf } from '../fields.js';
 import {
   countUnreadPaths,
   IGNORED,
@@ -53,7 +53,7 @@ const anyShape = shapeOfAny(envelopeShape, legacyShape);
 /** An envelope value as text: strings as they are, a missing one `-`, others as JSON. */
 function textOf(value: unknown): string {
   if (value === undefined) return '-';
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return typeof value === 'string' ? value : (jsonTextOf(value) ?? '(nested too deeply)');
 }
 
 const LEGACY_COMBINATIONS = ['pre-1.0/event', 'pre-1.0/delete'];

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { createSignatureVerifier } from '../../auth/verify.js';
 import type { NormalizedEvent, SkippedEvent } from '../../events/types.js';
-import { asRecord, describeIssues } from '../fields.js';
+import { asRecord, describeIssues, jsonTextOf } from '../fields.js';
 import { runSteps, type InterpretSteps, type SourceAdapter } from '../types.js';
 import { contentSchema, envelopeSchema, eventSchema, STAGER_MESSAGE_TYPES } from './schema.js';
 import { normalizeStagerEvent } from './normalize.js';
@@ -98,8 +98,16 @@ export const createStagerAdapter = (settings: StagerSettings): SourceAdapter => 
     for (const [index, raw] of raws.entries()) {
       if (index % EVENTS_PER_STEP === EVENTS_PER_STEP - 1) yield;
       const id = rawExternalId(raw);
-      const sourceHash = hash('sha256', `${seed}${JSON.stringify(raw)}`, 'base64url');
-      if (id !== null && listings.get(id) === 1 && stored.get(id) === sourceHash) {
+      // A copy too deeply nested to hash is read every time, never skipped as unchanged.
+      const rawText = jsonTextOf(raw);
+      const sourceHash =
+        rawText === null ? undefined : hash('sha256', `${seed}${rawText}`, 'base64url');
+      if (
+        id !== null &&
+        sourceHash !== undefined &&
+        listings.get(id) === 1 &&
+        stored.get(id) === sourceHash
+      ) {
         unchanged.push(id);
         continue;
       }

@@ -1,4 +1,4 @@
-import { asRecord } from '../fields.js';
+import { asRecord, jsonTextOf } from '../fields.js';
 import {
   countUnreadPaths,
   IGNORED,
@@ -25,7 +25,7 @@ const statusSchema = eventSchema.shape.status;
 /** The status as the adapter reads it (upper snake case), or the JSON of a value that is no text. */
 function statusOf(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') return JSON.stringify(value);
+  if (typeof value !== 'string') return jsonTextOf(value) ?? '(nested too deeply)';
   // Most statuses arrive as the contract spells them: no parse needed.
   if (STAGER_STATUSES.includes(value)) return value;
   return statusSchema.parse(value) ?? null;
