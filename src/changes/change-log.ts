@@ -2,12 +2,11 @@ import { parse as parseQueryText } from 'node:querystring';
 import type { ExpressionBuilder } from 'kysely';
 import { chunks, rowsPerInsert } from '../db/chunks.js';
 import type { Queryable } from '../db/connection.js';
-import { READ_COLUMNS } from '../db/event-columns.js';
 import type { Database } from '../db/schema.js';
 import type { ChangeKind, ChangeRecorder, EventChange } from '../events/event-changes.js';
 import { dayStartAfter } from '../events/event-reads.js';
 import { applyMerges, findLinkedPartners } from '../events/duplicates.js';
-import { toEvent, type EventReadRow } from '../events/event-rows.js';
+import { findEventRows, toEvent, type EventReadRow } from '../events/event-rows.js';
 import { parseEventFilter, type EventFilter } from '../events/filter.js';
 import { matchesFilter } from '../events/filter-predicate.js';
 import { mergeRecords } from '../events/merge-records.js';
@@ -163,12 +162,12 @@ async function loadPublished(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Map<string, PublishedState>> {
-  const rows = await loadRows(db, ids);
+  const rows = await findEventRows(db, ids);
   const views = await applyMerges(db, [...rows.values()].map(toEvent));
   const memberIds = views.flatMap((view) =>
     (view.records ?? []).filter((record) => record.id !== view.id).map((record) => record.id),
   );
-  const members = await loadRows(
+  const members = await findEventRows(
     db,
     memberIds.filter((id) => !rows.has(id)),
   );
@@ -179,19 +178,6 @@ async function loadPublished(
     states.set(view.id, { row: rows.get(view.id) as EventReadRow, view, member: member ?? null });
   }
   return states;
-}
-
-async function loadRows(db: Queryable, ids: readonly string[]): Promise<Map<string, EventReadRow>> {
-  const rows = new Map<string, EventReadRow>();
-  for (const part of chunks(ids)) {
-    const found = await db
-      .selectFrom('events')
-      .select(READ_COLUMNS)
-      .where('id', 'in', part)
-      .execute();
-    for (const row of found) rows.set(row.id, row);
-  }
-  return rows;
 }
 
 /** What `EventFilter` fields mean for the change log: who, what and where, and the event's dates. */

@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import type { ExpressionBuilder } from 'kysely';
 import { chunks } from '../db/chunks.js';
 import type { Queryable } from '../db/connection.js';
-import { READ_COLUMNS } from '../db/event-columns.js';
 import type { Database, EventRow } from '../db/schema.js';
 import { classifyPair, type MatchRecord, type MatchVerdict } from './duplicate-match.js';
 import type { ChangeRecorder } from './event-changes.js';
-import { toEvent } from './event-rows.js';
+import { findEventRows, toEvent } from './event-rows.js';
 import { mergeRecords, TICKET_SELLER } from './merge-records.js';
 import type { CityAliases } from './text-key.js';
 import { DAY_MS, localDateKey } from './time.js';
@@ -121,14 +120,7 @@ export async function applyMerges(db: Queryable, events: readonly Event[]): Prom
   const others = new Set(links.flatMap((link) => [link.member_id, link.primary_id]));
   for (const id of ids) others.delete(id);
   const loaded = new Map(events.map((event) => [event.id, event]));
-  for (const part of chunks([...others])) {
-    const rows = await db
-      .selectFrom('events')
-      .select(READ_COLUMNS)
-      .where('id', 'in', part)
-      .execute();
-    for (const row of rows) loaded.set(row.id, toEvent(row));
-  }
+  for (const [id, row] of await findEventRows(db, [...others])) loaded.set(id, toEvent(row));
   const memberOf = new Map(links.map((link) => [link.primary_id, link.member_id]));
   const primaryOf = new Map(links.map((link) => [link.member_id, link.primary_id]));
   return events.map((event) => {
@@ -462,14 +454,7 @@ async function withRecords(
 ): Promise<DuplicatePair[]> {
   const ids = [...new Set(rows.flatMap((row) => [row.first_id, row.second_id]))];
   const events = new Map<string, Event>();
-  for (const part of chunks(ids)) {
-    const found = await db
-      .selectFrom('events')
-      .select(READ_COLUMNS)
-      .where('id', 'in', part)
-      .execute();
-    for (const row of found) events.set(row.id, toEvent(row));
-  }
+  for (const [id, row] of await findEventRows(db, ids)) events.set(id, toEvent(row));
   return rows.flatMap((row) => {
     const first = events.get(row.first_id);
     const second = events.get(row.second_id);

@@ -1,4 +1,6 @@
-import type { ReadColumn } from '../db/event-columns.js';
+import { chunks } from '../db/chunks.js';
+import type { Queryable } from '../db/connection.js';
+import { READ_COLUMNS, type ReadColumn } from '../db/event-columns.js';
 import type { EventRow } from '../db/schema.js';
 import type { Event, EventStatus, EventVisibility, Price, SourceName } from './types.js';
 
@@ -17,6 +19,23 @@ export function toDate(value: string | null): Date | null {
 
 /** What `toEvent` reads of a row: the columns of READ_COLUMNS. */
 export type EventReadRow = Pick<EventRow, ReadColumn>;
+
+/** The stored rows of `ids` as `toEvent` reads them, by id; ids not stored are absent. */
+export async function findEventRows(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, EventReadRow>> {
+  const rows = new Map<string, EventReadRow>();
+  for (const part of chunks(ids)) {
+    const found = await db
+      .selectFrom('events')
+      .select(READ_COLUMNS)
+      .where('id', 'in', part)
+      .execute();
+    for (const row of found) rows.set(row.id, row);
+  }
+  return rows;
+}
 
 /** Maps a stored row to the domain event. */
 export function toEvent(row: EventReadRow): Event {

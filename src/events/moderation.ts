@@ -12,6 +12,21 @@ import { eventId, type EventVisibility, type NormalizedEvent, type SourceName } 
  * have ended, 410 on its page), and unholding it publishes what the source said.
  */
 
+/**
+ * Events with what holds them: `hidden_events.event_id` is set where an operator hid the event,
+ * `organization_blocks.organization_id` where its organization is blocked.
+ */
+export function selectEventsWithHolds(db: Queryable) {
+  return db
+    .selectFrom('events')
+    .leftJoin('hidden_events', 'hidden_events.event_id', 'events.id')
+    .leftJoin('organization_blocks', (join) =>
+      join
+        .onRef('organization_blocks.source', '=', 'events.source')
+        .onRef('organization_blocks.organization_id', '=', 'events.organization_id'),
+    );
+}
+
 /** What a held event is published as: never `public`; other visibilities stay. */
 export function withheld(visibility: EventVisibility): EventVisibility {
   return visibility === 'public' ? 'hidden' : visibility;
@@ -74,14 +89,7 @@ export async function applyHolds(
       .where('id', 'in', part)
       .where('source_visibility', 'is', null)
       .execute();
-    const rows = await db
-      .selectFrom('events')
-      .leftJoin('hidden_events', 'hidden_events.event_id', 'events.id')
-      .leftJoin('organization_blocks', (join) =>
-        join
-          .onRef('organization_blocks.source', '=', 'events.source')
-          .onRef('organization_blocks.organization_id', '=', 'events.organization_id'),
-      )
+    const rows = await selectEventsWithHolds(db)
       .select([
         'events.id',
         'events.visibility',
@@ -113,14 +121,7 @@ export async function applyHolds(
 export async function findHeldEvents(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
   const held = new Set<string>();
   for (const part of chunks([...new Set(ids)])) {
-    const rows = await db
-      .selectFrom('events')
-      .leftJoin('hidden_events', 'hidden_events.event_id', 'events.id')
-      .leftJoin('organization_blocks', (join) =>
-        join
-          .onRef('organization_blocks.source', '=', 'events.source')
-          .onRef('organization_blocks.organization_id', '=', 'events.organization_id'),
-      )
+    const rows = await selectEventsWithHolds(db)
       .select('events.id')
       .where('events.id', 'in', part)
       .where((eb) =>

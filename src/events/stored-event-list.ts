@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/connection.js';
 import { DEFAULT_RADIUS_KM, type EventFilter } from './filter.js';
 import { matchesFilter } from './filter-predicate.js';
+import { selectEventsWithHolds } from './moderation.js';
 import { CityAliases } from './text-key.js';
 import type { EventStatus, SourceName } from './types.js';
 
@@ -72,15 +73,7 @@ export async function listStoredEvents(
   db: Queryable,
   query: StoredEventQuery,
 ): Promise<{ total: number; events: StoredEventSummary[] }> {
-  let base = db
-    .selectFrom('events')
-    .leftJoin('hidden_events', 'hidden_events.event_id', 'events.id')
-    .leftJoin('organization_blocks', (join) =>
-      join
-        .onRef('organization_blocks.source', '=', 'events.source')
-        .onRef('organization_blocks.organization_id', '=', 'events.organization_id'),
-    )
-    .where(matchesFilter(textFilter(query), NO_ALIASES));
+  let base = selectEventsWithHolds(db).where(matchesFilter(textFilter(query), NO_ALIASES));
   if (query.status) base = base.where('events.status', '=', query.status);
   if (query.hidden === true) base = base.where('hidden_events.event_id', 'is not', null);
   if (query.hidden === false) base = base.where('hidden_events.event_id', 'is', null);

@@ -14,12 +14,11 @@ import type { FeedTopic } from '../websub/websub.js';
 import {
   cachedRender,
   canonicalUrl,
-  CORS,
   installedAt,
-  websubHeaders,
+  sendFeedResponse,
   type RequestFilters,
 } from './feed-handlers.js';
-import { prepareResponse, sendCached } from './send-cached.js';
+import { prepareResponse } from './send-cached.js';
 
 /** One format of the changes feed: its path, type and renderer. */
 export interface ChangeFeedFormat {
@@ -70,15 +69,9 @@ export function changeFeedHandler(
     const entry = await cachedRender(ctx, `${format.name}|${key}|${selfUrl}`, () =>
       renderChangeFeed(ctx, filters, format, filter, selfUrl),
     );
-    let headers: Readonly<Record<string, string>> = CORS;
-    if (ctx.websub.enabled) {
-      ctx.websub.recordFetch(changeFeedTopic(ctx, filters, format, filter, selfUrl), entry.etag);
-      headers = websubHeaders(entry, ctx.websub.hubUrl as string, selfUrl);
-    }
-    sendCached(req, res, ctx.caches.responses, entry, {
-      cacheControl: ctx.config.feedCacheControl,
-      headers,
-    });
+    sendFeedResponse(ctx, req, res, entry, selfUrl, () =>
+      changeFeedTopic(ctx, filters, format, filter, selfUrl),
+    );
   };
 }
 

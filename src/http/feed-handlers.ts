@@ -350,9 +350,25 @@ async function sendFeed(
   const entry = await cachedRender(ctx, `${format.name}|${parsed.key}|${selfUrl}`, () =>
     renderFeed(ctx, filters, format, parsed, selfUrl),
   );
+  const topic = format.websub ? () => feedTopic(ctx, filters, format, parsed, selfUrl) : null;
+  sendFeedResponse(ctx, req, res, entry, selfUrl, topic);
+}
+
+/**
+ * Sends a rendered feed with CORS; with a WebSub hub set and a `topic`, also the hub's discovery
+ * links, and records the fetch so that the hub is pinged when that topic's body changes.
+ */
+export function sendFeedResponse(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  entry: CachedResponse,
+  selfUrl: string,
+  topic: (() => FeedTopic) | null,
+): void {
   let headers: Readonly<Record<string, string>> = CORS;
-  if (format.websub && ctx.websub.enabled) {
-    ctx.websub.recordFetch(feedTopic(ctx, filters, format, parsed, selfUrl), entry.etag);
+  if (topic !== null && ctx.websub.enabled) {
+    ctx.websub.recordFetch(topic(), entry.etag);
     headers = websubHeaders(entry, ctx.websub.hubUrl as string, selfUrl);
   }
   sendCached(req, res, ctx.caches.responses, entry, {
@@ -416,7 +432,7 @@ export function feedTopic(
 const websubHeadersByResponse = new WeakMap<CachedResponse, Record<string, string>>();
 
 /** Feed headers with the WebSub discovery links (`Link` rel="hub" and rel="self"). */
-export function websubHeaders(
+function websubHeaders(
   entry: CachedResponse,
   hubUrl: string,
   selfUrl: string,

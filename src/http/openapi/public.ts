@@ -263,6 +263,33 @@ const eventProperties = {
   },
 } satisfies Record<keyof PublicEvent, JsonSchema>;
 
+/** A JSON Feed 1.1 document whose items are the schema `itemSchema`: the events and changes feeds. */
+function jsonFeedDocument(
+  itemSchema: string,
+  options: { description: string; optional: readonly string[] },
+): JsonSchema {
+  return closedObject(
+    {
+      version: { const: 'https://jsonfeed.org/version/1.1' },
+      title: text,
+      home_page_url: { type: 'string', format: 'uri' },
+      feed_url: { type: 'string', format: 'uri' },
+      description: text,
+      authors: {
+        type: 'array',
+        items: closedObject({ name: text, url: { type: 'string', format: 'uri' } }),
+      },
+      items: { type: 'array', items: schemaRef(itemSchema) },
+      hubs: {
+        type: 'array',
+        description: 'The WebSub hub (WEBSUB_HUB_URL), when one is set.',
+        items: closedObject({ type: { const: 'WebSub' }, url: { type: 'string', format: 'uri' } }),
+      },
+    },
+    options,
+  );
+}
+
 const schemas: Record<string, JsonSchema> = {
   Event: closedObject(eventProperties, { description: 'One public event.' }),
   Venue: venueSchema,
@@ -288,29 +315,10 @@ const schemas: Record<string, JsonSchema> = {
         'One page of the events matching a filter, by start (or by first sight with `order=announced`).',
     },
   ),
-  JsonFeed: closedObject(
-    {
-      version: { const: 'https://jsonfeed.org/version/1.1' },
-      title: text,
-      home_page_url: { type: 'string', format: 'uri' },
-      feed_url: { type: 'string', format: 'uri' },
-      description: text,
-      authors: {
-        type: 'array',
-        items: closedObject({ name: text, url: { type: 'string', format: 'uri' } }),
-      },
-      items: { type: 'array', items: schemaRef('JsonFeedItem') },
-      hubs: {
-        type: 'array',
-        description: 'The WebSub hub (WEBSUB_HUB_URL), when one is set.',
-        items: closedObject({ type: { const: 'WebSub' }, url: { type: 'string', format: 'uri' } }),
-      },
-    },
-    {
-      description: 'JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/).',
-      optional: ['description', 'hubs'],
-    },
-  ),
+  JsonFeed: jsonFeedDocument('JsonFeedItem', {
+    description: 'JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/).',
+    optional: ['description', 'hubs'],
+  }),
   JsonFeedItem: closedObject(
     {
       id: { type: 'string', description: 'A `tag:` URI, stable forever.' },
@@ -350,26 +358,10 @@ const schemas: Record<string, JsonSchema> = {
     },
     { description: "The JSON Feed extension `_event`: the event's facts as data." },
   ),
-  ChangeFeed: closedObject(
-    {
-      version: { const: 'https://jsonfeed.org/version/1.1' },
-      title: text,
-      home_page_url: { type: 'string', format: 'uri' },
-      feed_url: { type: 'string', format: 'uri' },
-      description: text,
-      authors: {
-        type: 'array',
-        items: closedObject({ name: text, url: { type: 'string', format: 'uri' } }),
-      },
-      items: { type: 'array', items: schemaRef('ChangeFeedItem') },
-      hubs: {
-        type: 'array',
-        description: 'The WebSub hub (WEBSUB_HUB_URL), when one is set.',
-        items: closedObject({ type: { const: 'WebSub' }, url: { type: 'string', format: 'uri' } }),
-      },
-    },
-    { description: 'JSON Feed 1.1 of changes, newest first.', optional: ['hubs'] },
-  ),
+  ChangeFeed: jsonFeedDocument('ChangeFeedItem', {
+    description: 'JSON Feed 1.1 of changes, newest first.',
+    optional: ['hubs'],
+  }),
   ChangeFeedItem: closedObject(
     {
       id: {
