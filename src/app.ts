@@ -34,6 +34,15 @@ const limitQueryLength: RequestHandler = (req, res, next) => {
 };
 
 /**
+ * Answers 404 to a path holding an encoded NUL (`%00`): no page, feed or id has one, and
+ * PostgreSQL refuses NUL in text, so a parameter carrying it would fail its query as a 500.
+ */
+const refuseNulInPath: RequestHandler = (req, res, next) => {
+  if (req.path.includes('%00')) notFoundHandler(req, res, next);
+  else next();
+};
+
+/**
  * Builds the Express app on a context and the server's metrics and state (and the filter reader,
  * when the server shares it); never listens.
  */
@@ -51,6 +60,7 @@ export function createApp(
   app.use(requestLogger(ctx.logger));
   app.use(requestMetrics(server.metrics));
   app.use(limitQueryLength);
+  app.use(refuseNulInPath);
   const pages = createPages(ctx, filters);
   registerRoutes(app, ctx, { ...server, filters, pages });
   app.use(notFoundHandler);

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { DeliveryStatus } from '../db/schema.js';
+import { storableText } from '../db/storable-text.js';
 import { HttpError, InvalidInputError } from '../errors.js';
 import { listOrganizationBlocks } from '../events/moderation.js';
 import { listOrganizations } from '../events/organization-repository.js';
@@ -60,7 +61,8 @@ const eventsQuery = z.strictObject({
 const deliveriesQuery = z.strictObject({
   source: z.enum(SOURCE_NAMES as [SourceName, ...SourceName[]]).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
-  messageType: z.string().min(1).max(200).optional(),
+  // Stored message types hold U+FFFD for a NUL (db/storable-text.ts): a query finds them alike.
+  messageType: z.string().min(1).max(200).transform(storableText).optional(),
   test: flag.optional(),
   ...paging,
 });

@@ -7,6 +7,7 @@ import { findFacets } from '../events/event-facets.js';
 import { findShownPrimaryOf } from '../events/duplicates.js';
 import { findEvents } from '../events/event-reads.js';
 import { filterKey, filterQueryString, type EventFilter } from '../events/filter.js';
+import { EVENT_ID_PATTERN } from '../events/types.js';
 import { embedAccentStyle, renderEmbed, type EmbedTheme } from '../render/pages/embed-page.js';
 import { renderErrorPage } from '../render/pages/error-page.js';
 import { eventPagePath } from '../render/event-url.js';
@@ -233,7 +234,9 @@ export function createPages(ctx: AppContext, filters: RequestFilters): Pages {
       // Query strings (tracking parameters on shared links) do not change the page.
       const id = String(req.params.id);
       // A record merged into another event: that one is its page now.
-      const primary = await findShownPrimaryOf(ctx.database.db, id);
+      const primary = EVENT_ID_PATTERN.test(id)
+        ? await findShownPrimaryOf(ctx.database.db, id)
+        : null;
       if (primary !== null) {
         res.set('Cache-Control', 'no-cache').redirect(301, eventPagePath(primary));
         return;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
+import { storableText } from '../db/storable-text.js';
 import type { DeliveryRow, DeliveryStatus, NewDeliveryRow } from '../db/schema.js';
 import { isPostgres, type Queryable } from '../db/connection.js';
 import { forgetSourceHashes } from '../events/event-writes.js';
@@ -20,15 +21,6 @@ export interface NewDelivery {
 }
 
 export type StoredDelivery = Omit<DeliveryRow, 'body'> & { body: Buffer | null };
-
-/**
- * Error messages and message types quote what senders wrote, NUL characters included, which a
- * PostgreSQL text column refuses (the whole processing transaction would fail, again and again).
- * Both dialects store U+FFFD in their place.
- */
-function storableText<T extends string | null>(text: T): T {
-  return (text?.replaceAll('\0', '\uFFFD') ?? null) as T;
-}
 
 function toRow(delivery: NewDelivery): NewDeliveryRow {
   return {

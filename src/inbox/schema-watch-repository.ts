@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { chunks, rowsPerInsert } from '../db/chunks.js';
 import type { Queryable } from '../db/connection.js';
+import { storableText } from '../db/storable-text.js';
 import type { SchemaWatchTable } from '../db/schema.js';
 import type { SchemaObservation } from '../sources/schema-watcher.js';
 import type { SourceAdapter } from '../sources/types.js';
@@ -41,16 +42,27 @@ export async function recordObservation(
 ): Promise<void> {
   const entries = observation?.entries() ?? [];
   if (entries.length === 0) return;
-  let rows: SchemaWatchTable[] = entries.map((entry) => ({
-    source: delivery.source,
-    kind: entry.kind,
-    value: entry.value,
-    occurrences: entry.count,
-    deliveries: 1,
-    first_seen_at: delivery.received_at,
-    last_seen_at: delivery.received_at,
-    example_delivery_id: delivery.id,
-  }));
+  // Values as stored: two that differ only where the database cannot tell (a NUL and U+FFFD)
+  // are one row, since one insert may not name a row twice.
+  const byValue = new Map<string, SchemaWatchTable>();
+  for (const entry of entries) {
+    const value = storableText(entry.value);
+    const key = `${entry.kind}\n${value}`;
+    const row = byValue.get(key);
+    if (row) row.occurrences += entry.count;
+    else
+      byValue.set(key, {
+        source: delivery.source,
+        kind: entry.kind,
+        value,
+        occurrences: entry.count,
+        deliveries: 1,
+        first_seen_at: delivery.received_at,
+        last_seen_at: delivery.received_at,
+        example_delivery_id: delivery.id,
+      });
+  }
+  let rows = [...byValue.values()];
   const { held } = await db
     .selectFrom('schema_watch')
     .select((eb) => eb.fn.countAll<number | string>().as('held'))

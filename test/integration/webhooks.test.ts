@@ -219,14 +219,22 @@ describe('the inbox', () => {
     expect((await app.query('select count(*) as n from events'))[0]).toEqual({ n: 4 });
   });
 
-  it('stores NUL characters quoted in an error or a message type as U+FFFD, and goes on', async () => {
+  it('stores NUL characters quoted in an error, a message type or the schema watch as U+FFFD, and goes on', async () => {
     app = await startTestApp();
     expect((await app.postStager(Buffer.from([0x00, 0x7b]))).status).toBe(400);
     const unknownType = JSON.stringify({ messageType: 'NEW\u0000TYPE', messageContent: {} });
     expect((await app.postStager(unknownType)).status).toBe(202);
+    // Unread keys that differ only by a NUL and U+FFFD: one row of the schema watch.
+    const oddKeys = JSON.parse(fixture('stager/update-events.json').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    oddKeys['x\u0000'] = 1;
+    oddKeys['x\uFFFD'] = 2;
+    expect((await app.postStager(JSON.stringify(oddKeys))).status).toBe(202);
     expect((await app.postStager(fixture('stager/update-events.json'))).status).toBe(202);
     await app.settle();
-    const [rejected, ignored, processed] = await app.query<{
+    const [rejected, ignored, odd, processed] = await app.query<{
       status: string;
       message_type: string | null;
       error: string | null;
@@ -236,7 +244,17 @@ describe('the inbox', () => {
       error: expect.stringContaining('\uFFFD'),
     });
     expect(ignored).toMatchObject({ status: 'ignored', message_type: 'NEW\uFFFDTYPE' });
+    expect(odd).toMatchObject({ status: 'processed', message_type: 'UPDATE_EVENTS' });
     expect(processed).toMatchObject({ status: 'processed', message_type: 'UPDATE_EVENTS' });
+    const watched = await app.query<{ kind: string; value: string; occurrences: number }>(
+      'select kind, value, occurrences from schema_watch order by kind, value',
+    );
+    expect(watched).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ value: 'NEW\uFFFDTYPE' }),
+        expect.objectContaining({ value: 'x\uFFFD', occurrences: 2 }),
+      ]),
+    );
   });
 
   it('stores an identical body twice without duplicating or re-revising events', async () => {
