@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
 
 /** Deterministic message generators following the sources' contracts, for load and sync runs. */
 
@@ -122,6 +123,36 @@ export function stagerSync(organizationId: number, firstId: number, count: numbe
 
 export function signStager(body: Buffer): string {
   return createHmac('sha256', BENCH_SECRETS.stagerKey).update(body).digest('hex');
+}
+
+/**
+ * POSTs a signed Stager message to `baseUrl` on a connection of its own, as a sender would, and
+ * throws unless it is answered 202. A pooled keep-alive connection is not used: while the bench
+ * itself was busy (building a body, a raw insert), the server closed the idle connection as it
+ * should after its keep-alive timeout, and the next write to it failed with EPIPE.
+ */
+export async function deliverStager(baseUrl: string, body: Buffer, what: string): Promise<void> {
+  const status = await new Promise<number>((resolve, reject) => {
+    const request = http.request(
+      `${baseUrl}/webhooks/stager`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          'x-signature': signStager(body),
+        },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.once('error', reject);
+    request.end(body);
+  });
+  if (status !== 202) throw new Error(`bench: ${what} answered ${status}`);
 }
 
 export function eventportPost(id: number): Buffer {

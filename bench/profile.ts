@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Session } from 'node:inspector/promises';
 import { FEEDS } from './feeds.js';
-import { signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
+import { deliverStager, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
 import { startMarquee, tempDir } from './processes.js';
 import { emptyRenderCaches, startSeededServer, timedGet, type SeededServer } from './render.js';
 
@@ -205,12 +205,7 @@ async function main() {
     await profileRun(`ORGANIZATION_SYNC of ${syncEvents} events`, async (url) => {
       const body = stagerSync(1, 1, syncEvents);
       const started = performance.now();
-      const response = await fetch(`${url}/webhooks/stager`, {
-        method: 'POST',
-        headers: { 'x-signature': signStager(body) },
-        body,
-      });
-      if (response.status !== 202) throw new Error(`bench: sync answered ${response.status}`);
+      await deliverStager(url, body, 'sync');
       for (;;) {
         const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };
         if (health.inboxBacklog === 0) break;

@@ -3,7 +3,13 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { FEEDS } from './feeds.js';
-import { BENCH_SECRETS, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
+import {
+  BENCH_SECRETS,
+  deliverStager,
+  stagerEvent,
+  stagerMessage,
+  stagerSync,
+} from './payloads.js';
 import type { Row } from './report.js';
 
 export interface RenderFigures {
@@ -43,12 +49,7 @@ export async function startSeededServer(options: {
     host: '127.0.0.1',
   });
   const post = async (body: Buffer) => {
-    const response = await fetch(`${running.url}/webhooks/stager`, {
-      method: 'POST',
-      headers: { 'x-signature': signStager(body) },
-      body,
-    });
-    if (response.status !== 202) throw new Error(`bench: render seed answered ${response.status}`);
+    await deliverStager(running.url, body, 'render seed');
     running.ctx.inbox.notify();
     await running.ctx.inbox.idle();
   };

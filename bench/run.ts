@@ -20,6 +20,7 @@ import { measureRenders, type RenderFigures } from './render.js';
 import {
   BENCH_SECRETS,
   eventportPost,
+  deliverStager,
   signStager,
   stagerEvent,
   stagerMessage,
@@ -289,12 +290,7 @@ async function measureSync(marquee: ServerProcess, database: BenchDatabase) {
   log(`sync: ORGANIZATION_SYNC with ${SYNC_EVENTS} events`);
   const body = stagerSync(1, 1, SYNC_EVENTS);
   const started = performance.now();
-  const response = await fetch(`${marquee.url}/webhooks/stager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-    body,
-  });
-  if (response.status !== 202) throw new Error(`bench: sync answered ${response.status}`);
+  await deliverStager(marquee.url, body, 'sync');
   const acknowledged = performance.now() - started;
   await waitUntil(async () => (await apiTotal(marquee, 'organizer=1')) === SYNC_EVENTS, 120_000, 5);
   const visible = performance.now() - started;
@@ -332,12 +328,7 @@ async function measureSync(marquee: ServerProcess, database: BenchDatabase) {
   // with 1% of them changed. Processed means the inbox is empty again.
   const resync = async (body: Buffer): Promise<number> => {
     const started = performance.now();
-    const response = await fetch(`${marquee.url}/webhooks/stager`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-      body,
-    });
-    if (response.status !== 202) throw new Error(`bench: resync answered ${response.status}`);
+    await deliverStager(marquee.url, body, 'resync');
     await waitUntil(async () => (await database.countDeliveries()).pending === 0, 120_000, 5);
     return performance.now() - started;
   };
@@ -662,12 +653,7 @@ async function measureMemory() {
   const perSync = 10_000;
   for (let first = 1, org = 1; first <= MEMORY_EVENTS; first += perSync, org += 1) {
     const body = stagerSync(org, first, Math.min(perSync, MEMORY_EVENTS - first + 1));
-    const response = await fetch(`${marquee.url}/webhooks/stager`, {
-      method: 'POST',
-      headers: { 'x-signature': signStager(body) },
-      body,
-    });
-    if (response.status !== 202) throw new Error(`bench: memory sync answered ${response.status}`);
+    await deliverStager(marquee.url, body, 'memory sync');
     await waitUntil(async () => (await database.countDeliveries()).pending === 0, 120_000, 20);
   }
   const ingestPeak = marquee.peakRssMb();
@@ -812,12 +798,7 @@ async function measureFeedDuringSync(marquee: ServerProcess) {
   const path = '/events.rss?limit=50';
   const body = stagerSync(2, 2_000_000, FREEZE_EVENTS);
   await fetch(`${marquee.url}${path}`).then((response) => response.arrayBuffer());
-  const response = await fetch(`${marquee.url}/webhooks/stager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-    body,
-  });
-  if (response.status !== 202) throw new Error(`bench: sync answered ${response.status}`);
+  await deliverStager(marquee.url, body, 'sync');
   let done = false;
   const latencies: number[] = [];
   let resets = 0;

@@ -12,7 +12,7 @@ import { createLogger } from '../src/logger.js';
 import { startServer } from '../src/server.js';
 import { createSources, sourceSettingsFrom } from '../src/sources/index.js';
 import { SchemaObservation, type SchemaWatcher } from '../src/sources/schema-watcher.js';
-import { BENCH_SECRETS, signStager, stagerEvent, stagerMessage } from './payloads.js';
+import { BENCH_SECRETS, deliverStager, stagerEvent, stagerMessage } from './payloads.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -61,12 +61,7 @@ async function processOnce(body: Buffer, watch: boolean): Promise<number> {
   if (!watch) stager.watch = OFF;
   try {
     const started = performance.now();
-    const response = await fetch(`${running.url}/webhooks/stager`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-      body,
-    });
-    if (response.status !== 202) throw new Error(`bench: sync answered ${response.status}`);
+    await deliverStager(running.url, body, 'sync');
     await running.ctx.inbox.idle();
     return performance.now() - started;
   } finally {

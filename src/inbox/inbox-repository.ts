@@ -125,6 +125,26 @@ export async function loadPendingDeliveries(
 }
 
 /**
+ * The query for an earlier applied delivery of the same source with an identical body (see
+ * `findAppliedDuplicate`); its plan is checked by the tests, so it must stay one index lookup.
+ */
+export function appliedDuplicateQuery(
+  db: Queryable,
+  delivery: Pick<DeliveryRow, 'id' | 'source' | 'body_sha256' | 'test'>,
+) {
+  return db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('body_sha256', '=', delivery.body_sha256)
+    .where('source', '=', delivery.source)
+    .where('test', '=', delivery.test)
+    .where('status', '=', 'processed')
+    .where('id', '<', delivery.id)
+    .orderBy('id')
+    .limit(1);
+}
+
+/**
  * The id of an earlier delivery of the same source with an identical body that was applied
  * (processed); null when there is none. A test and a real delivery never count as duplicates of
  * each other: the real one must be published.
@@ -133,17 +153,7 @@ export async function findAppliedDuplicate(
   db: Queryable,
   delivery: Pick<DeliveryRow, 'id' | 'source' | 'body_sha256' | 'test'>,
 ): Promise<number | null> {
-  const row = await db
-    .selectFrom('deliveries')
-    .select('id')
-    .where('source', '=', delivery.source)
-    .where('test', '=', delivery.test)
-    .where('body_sha256', '=', delivery.body_sha256)
-    .where('id', '<', delivery.id)
-    .where('status', '=', 'processed')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
+  const row = await appliedDuplicateQuery(db, delivery).executeTakeFirst();
   return row?.id ?? null;
 }
 

@@ -25,7 +25,7 @@ import { MAX_SHORT_FEED_QUERY, shortFeedId } from '../events/short-feeds.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0014-duplicates","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0015-duplicate-body-index","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
