@@ -9,7 +9,7 @@ import { findEventRows, toEvent } from './event-rows.js';
 import { mergeRecords, TICKET_SELLER } from './merge-records.js';
 import type { CityAliases } from './text-key.js';
 import { DAY_MS, localDateKey } from './time.js';
-import type { Event, SourceName } from './types.js';
+import { SOURCE_NAMES, type Event, type SourceName } from './types.js';
 
 /**
  * Cross-source duplicates: source records stay rows of `events`; a record merged into another
@@ -308,6 +308,9 @@ async function loadCandidates(
   aliases: CityAliases,
 ): Promise<MatchRow[]> {
   const first = group[0] as MatchRow;
+  // Only another source's records can be candidates: looked up by source in the index, a
+  // sync's own thousands of records of the city are never read.
+  const otherSources = SOURCE_NAMES.filter((source) => group.some((row) => row.source !== source));
   const starts = group.map((row) => new Date(row.starts_at).getTime());
   // A local date spans at most 26 hours of instants either side of a start on it.
   const from = new Date(Math.min(...starts) - DAY_MS - 2 * 3_600_000).toISOString();
@@ -316,6 +319,7 @@ async function loadCandidates(
     .selectFrom('events')
     .select(MATCH_COLUMNS)
     .where('city_key', 'in', aliases.spellingsOf(first.venue_city as string))
+    .where('source', 'in', otherSources)
     .where('starts_at', '>=', from)
     .where('starts_at', '<=', to)
     .where('visibility', '=', 'public')

@@ -4,8 +4,10 @@
  * renderers and handlers.
  */
 
-/** A source is one webhook sender; the registry in `sources/index.ts` lists them. */
-export type SourceName = 'stager' | 'eventport';
+/** Every source, one webhook sender each; `sources/index.ts` holds their adapters. */
+export const SOURCE_NAMES = ['stager', 'eventport'] as const;
+
+export type SourceName = (typeof SOURCE_NAMES)[number];
 
 export type EventStatus = 'scheduled' | 'cancelled' | 'rescheduled' | 'relocated';
 

@@ -25,7 +25,7 @@ import { MAX_SHORT_FEED_QUERY, shortFeedId } from '../events/short-feeds.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0015-duplicate-body-index","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0015-lookup-indexes","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
@@ -38,7 +38,7 @@ import { MAX_SHORT_FEED_QUERY, shortFeedId } from '../events/short-feeds.js';
  * and its example delivery ids stay valid because deliveries keep their ids. The moderation state
  * (hidden events, blocked organizations) and the audit log travel too; dumps of schemas before
  * 0009 have none of them. So do the decisions on duplicates across sources (pairs and links, from
- * 0015 on). Short feeds travel, so subscribed /f/<id> URLs keep working. The change log travels
+ * 0014 on). Short feeds travel, so subscribed /f/<id> URLs keep working. The change log travels
  * with its ids, and webhook subscriptions with their secrets and cursors: the target sends each
  * subscription what was still unsent at export time, under the same `webhook-id`s, so nothing is
  * lost and nothing already delivered floods out again (only what the source delivered after the
@@ -515,7 +515,7 @@ const rowLine = z.strictObject({
 
 // Dumps of older Marquees lack the counts of tables they did not carry (moderation before 0009,
 // schema_watch before 0010, short feeds, change log and webhooks before 0014, duplicate_pairs
-// and event_links before 0015): a table a dump does not name has no rows.
+// and event_links before 0014): a table a dump does not name has no rows.
 const endLine = z.strictObject({
   end: z
     .partialRecord(z.enum(DUMP_TABLES), z.int().nonnegative())

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { SourceName } from '../events/types.js';
+import { SOURCE_NAMES, type SourceName } from '../events/types.js';
 import { createEventportAdapter, type EventportSettings } from './eventport/index.js';
 import { createStagerAdapter, type StagerSettings } from './stager/index.js';
 import type { SourceAdapter } from './types.js';
@@ -16,9 +16,7 @@ export interface SourceSettings {
   eventport: EventportSettings;
 }
 
-const NAMES: Record<SourceName, true> = { stager: true, eventport: true };
-
-export const SOURCE_NAMES = Object.keys(NAMES) as SourceName[];
+export { SOURCE_NAMES };
 
 /** Builds every source's adapter from its settings. */
 export function createSources(settings: SourceSettings): Sources {
@@ -38,5 +36,5 @@ export function sourceSettingsFrom(config: Config): SourceSettings {
 
 /** True when `name` names a source. */
 export function isSourceName(name: string): name is SourceName {
-  return Object.hasOwn(NAMES, name);
+  return (SOURCE_NAMES as readonly string[]).includes(name);
 }

@@ -13,7 +13,7 @@ import * as changeLog from './0011-change-log.js';
 import * as sourceHashes from './0012-source-hashes.js';
 import * as webhooksFollowup from './0013-webhooks-followup.js';
 import * as duplicates from './0014-duplicates.js';
-import * as duplicateBodyIndex from './0015-duplicate-body-index.js';
+import * as lookupIndexes from './0015-lookup-indexes.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -31,5 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012-source-hashes': sourceHashes,
   '0013-webhooks-followup': webhooksFollowup,
   '0014-duplicates': duplicates,
-  '0015-duplicate-body-index': duplicateBodyIndex,
+  '0015-lookup-indexes': lookupIndexes,
 };
