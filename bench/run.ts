@@ -53,7 +53,7 @@ const { values: options } = parseArgs({
 const POSTGRES_URL = options.postgres ?? process.env.BENCH_DATABASE_URL ?? null;
 
 const quick = options.quick ?? false;
-const DURATION = Number(options.duration ?? (quick ? 1 : 2));
+const DURATION = Number(options.duration ?? (quick ? 1 : 1.5));
 const SYNC_EVENTS = Number(options['sync-events'] ?? (quick ? 2000 : 10_000));
 const MEMORY_EVENTS = Number(options['memory-events'] ?? (quick ? 20_000 : 100_000));
 const FREEZE_EVENTS = Number(options['freeze-events'] ?? (quick ? 4_000 : 40_000));
@@ -89,7 +89,12 @@ if (unknownSections.length > 0) {
   process.exit(2);
 }
 const rows: Row[] = [];
-const log = (message: string) => process.stderr.write(`${message}\n`);
+const benchStarted = performance.now();
+/** Progress on stderr, with the seconds since the start: where the run's time goes. */
+const log = (message: string) =>
+  process.stderr.write(
+    `[${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(3)} s] ${message}\n`,
+  );
 
 interface LoadResult {
   rps: number;
