@@ -53,14 +53,14 @@ const { values: options } = parseArgs({
 const POSTGRES_URL = options.postgres ?? process.env.BENCH_DATABASE_URL ?? null;
 
 const quick = options.quick ?? false;
-const DURATION = Number(options.duration ?? (quick ? 1 : 1.5));
+const DURATION = Number(options.duration ?? (quick ? 1 : 2));
 const SYNC_EVENTS = Number(options['sync-events'] ?? (quick ? 2000 : 10_000));
 const MEMORY_EVENTS = Number(options['memory-events'] ?? (quick ? 20_000 : 100_000));
 const FREEZE_EVENTS = Number(options['freeze-events'] ?? (quick ? 4_000 : 40_000));
 const CONNECTIONS = 10;
 // Short runs in several alternating rounds: this machine's speed drifts over seconds, and a
 // drift between two long runs would move the ratio more than anything measured.
-const ROUNDS = quick ? 1 : 4;
+const ROUNDS = quick ? 1 : 3;
 
 const SECTIONS = [
   'sync',
