@@ -23,6 +23,9 @@ export function parseByteSize(value: string): number | null {
   return parsed !== null && Number.isFinite(parsed) && parsed >= 0 ? Math.floor(parsed) : null;
 }
 
+/** The smallest CACHE_MAX_BYTES: room for a few rendered feeds beside their fragments. */
+const CACHE_MIN_BYTES = 4 * 1024 ** 2;
+
 /** The smallest ICS_MAX_BYTES: room for the calendar's head and a few events. */
 const ICS_MIN_BYTES = 16 * 1024;
 
@@ -126,6 +129,13 @@ const variablesSchema = z.object({
       (value) => (parseByteSize(value) ?? 0) >= ICS_MIN_BYTES,
       'must be a size of at least 16kb, such as 900kb or 2mb',
     ),
+  CACHE_MAX_BYTES: z
+    .string()
+    .default('64mb')
+    .refine(
+      (value) => (parseByteSize(value) ?? 0) >= CACHE_MIN_BYTES,
+      'must be a size of at least 4mb, such as 64mb or 1gb',
+    ),
   WEBHOOK_PENDING_BYTES: z
     .string()
     .default('64mb')
@@ -208,6 +218,8 @@ const envSchema = variablesSchema.transform((env) => {
     bodyLimitBytes: parseByteSize(env.BODY_LIMIT) ?? 25 * 1024 ** 2,
     /** ICS_MAX_BYTES: calendars stay within this many bytes (uncompressed). */
     icsMaxBytes: parseByteSize(env.ICS_MAX_BYTES) ?? 900 * 1024,
+    /** CACHE_MAX_BYTES: what the render caches may hold in all (see cache/caches.ts). */
+    cacheMaxBytes: parseByteSize(env.CACHE_MAX_BYTES) ?? 64 * 1024 ** 2,
     /** WEBHOOK_PENDING_BYTES: body bytes held at once for requests not yet authenticated. */
     webhookPendingBytes: parseByteSize(env.WEBHOOK_PENDING_BYTES) ?? 64 * 1024 ** 2,
     /** WEBHOOK_BODY_TIMEOUT_SECONDS: the time a webhook body has to arrive in full. */

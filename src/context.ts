@@ -49,6 +49,7 @@ export function createContext(options: {
   // On PostgreSQL, other instances' writes are seen only once the change listener is connected.
   const caches = createCaches<Event, FacetsSnapshot>({
     otherWriters: options.database.dialect === 'postgres',
+    maxBytes: options.config.cacheMaxBytes,
   });
   const inbox = new Inbox({
     database: options.database,

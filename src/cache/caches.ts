@@ -25,20 +25,29 @@ export interface Caches<Row extends object = object, Facets extends ExpiringValu
   clear(): void;
 }
 
+/** CACHE_MAX_BYTES by default: what the caches below may hold in all. */
+export const DEFAULT_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
  * Builds the caches. With `otherWriters` (instances sharing a PostgreSQL database), nothing cached
- * is trusted until the change listener connects (see events-changed.ts).
+ * is trusted until the change listener connects (see events-changed.ts). `maxBytes`
+ * (CACHE_MAX_BYTES) is shared out: half for whole responses, which every request of a URL hits;
+ * the rest for their compressed bodies and the per-event fragments that make re-renders cheap.
+ * Every cache counts its keys and a per-entry overhead, so a flood of distinct URLs cannot hold
+ * more than its share.
  */
 export function createCaches<Row extends object, Facets extends ExpiringValue>(
-  options: { otherWriters?: boolean } = {},
+  options: { otherWriters?: boolean; maxBytes?: number } = {},
 ): Caches<Row, Facets> {
   const dataVersion = new DataVersion();
   if (options.otherWriters) dataVersion.setSeeingAllWrites(false);
+  const maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  const share = (fraction: number) => Math.floor(maxBytes * fraction);
   const caches: Omit<Caches<Row, Facets>, 'clear'> = {
     dataVersion,
-    responses: new ResponseStore(),
-    feedItems: new FragmentCache<Uint8Array>(),
-    listItems: new FragmentCache<string>({ maxEntries: 20_000, maxBytes: 16 * 1024 * 1024 }),
+    responses: new ResponseStore({ maxBytes: share(0.5), maxEncodedBytes: share(0.15) }),
+    feedItems: new FragmentCache<Uint8Array>({ maxBytes: share(0.25) }),
+    listItems: new FragmentCache<string>({ maxEntries: 20_000, maxBytes: share(0.05) }),
     rows: new EventCache<Row>(),
     facets: new FacetsCache<Facets>(),
   };

@@ -199,6 +199,23 @@ describe('createCaches', () => {
     expect(caches.dataVersion.value).toBe(version);
   });
 
+  it('shares CACHE_MAX_BYTES out: half of it holds whole responses', async () => {
+    const caches = createCaches({ maxBytes: 4 * 1024 * 1024 });
+    const now = new Date('2026-11-22T12:00:00Z');
+    const body = 'x'.repeat(100 * 1024);
+    for (let index = 0; index < 60; index += 1) {
+      await caches.responses.getOrRender(`k${index}`, 1, now, async () => response(body));
+    }
+    // 2 MB of 100 KB bodies: 20 of them, less the keys and per-entry overhead.
+    expect(caches.responses.size).toBeGreaterThanOrEqual(18);
+    expect(caches.responses.size).toBeLessThanOrEqual(20);
+    const fragment = new Uint8Array(64 * 1024);
+    for (let index = 0; index < 60; index += 1) caches.feedItems.set(`f${index}`, fragment);
+    // A quarter: 1 MB of 64 KB fragments.
+    expect(caches.feedItems.size).toBeGreaterThanOrEqual(14);
+    expect(caches.feedItems.size).toBeLessThanOrEqual(16);
+  });
+
   it('trusts nothing cached while other writers may go unheard', () => {
     const caches = createCaches({ otherWriters: true });
     expect(caches.dataVersion.value).not.toBe(caches.dataVersion.value);

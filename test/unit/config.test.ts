@@ -144,6 +144,15 @@ describe('loadConfig', () => {
       );
   });
 
+  it('reads CACHE_MAX_BYTES as a size of at least 4mb, 64mb by default', () => {
+    expect(loadConfig({}).cacheMaxBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({ CACHE_MAX_BYTES: '1gb' }).cacheMaxBytes).toBe(1024 ** 3);
+    for (const bad of ['lots', '1mb', '-1'])
+      expect(() => loadConfig({ CACHE_MAX_BYTES: bad }), bad).toThrow(
+        /CACHE_MAX_BYTES: must be a size/,
+      );
+  });
+
   it('parses byte sizes', () => {
     expect(parseByteSize('25mb')).toBe(26_214_400);
     expect(parseByteSize('512KB')).toBe(524_288);
