@@ -3,6 +3,7 @@ import { parseEnv } from 'node:util';
 import bytes from 'bytes';
 import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
+import { DEFAULT_CACHE_MAX_BYTES } from './cache/caches.js';
 import type { InstallationIdentity } from './db/installation.js';
 import { isKnownTimeZone } from './events/time.js';
 
@@ -219,7 +220,7 @@ const envSchema = variablesSchema.transform((env) => {
     /** ICS_MAX_BYTES: calendars stay within this many bytes (uncompressed). */
     icsMaxBytes: parseByteSize(env.ICS_MAX_BYTES) ?? 900 * 1024,
     /** CACHE_MAX_BYTES: what the render caches may hold in all (see cache/caches.ts). */
-    cacheMaxBytes: parseByteSize(env.CACHE_MAX_BYTES) ?? 64 * 1024 ** 2,
+    cacheMaxBytes: parseByteSize(env.CACHE_MAX_BYTES) ?? DEFAULT_CACHE_MAX_BYTES,
     /** WEBHOOK_PENDING_BYTES: body bytes held at once for requests not yet authenticated. */
     webhookPendingBytes: parseByteSize(env.WEBHOOK_PENDING_BYTES) ?? 64 * 1024 ** 2,
     /** WEBHOOK_BODY_TIMEOUT_SECONDS: the time a webhook body has to arrive in full. */

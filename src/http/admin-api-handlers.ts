@@ -19,7 +19,7 @@ import {
   type ActionOutcome,
   type Actor,
 } from '../operations/moderation.js';
-import { SOURCE_NAMES } from '../sources/index.js';
+import { isSourceName, SOURCE_NAMES } from '../sources/index.js';
 
 /**
  * The admin JSON API under /admin/api/ (Bearer token only, see adminAuth): moderation of what
@@ -95,10 +95,8 @@ function deliveryIdOf(req: Request): number {
 
 function sourceOf(req: Request): SourceName {
   const source = String(req.params.source);
-  if (!(SOURCE_NAMES as readonly string[]).includes(source)) {
-    throw new HttpError(404, `admin: no source named ${source}`);
-  }
-  return source as SourceName;
+  if (!isSourceName(source)) throw new HttpError(404, `admin: no source named ${source}`);
+  return source;
 }
 
 /** Answers an action's outcome: 404 when its target does not exist, else 200. */
