@@ -15,8 +15,6 @@ export interface DeliveryTable {
   content_type: string | null;
   /** JSON object of the headers worth keeping; never secrets. */
   headers: string;
-  /** Raw body bytes; null once purged after INBOX_RETENTION_DAYS. */
-  body: Buffer | null;
   body_sha256: string;
   body_size: number;
   status: DeliveryStatus;
@@ -223,6 +221,7 @@ export interface EventLinkTable {
 
 export interface Database {
   deliveries: DeliveryTable;
+  delivery_bodies: DeliveryBodyTable;
   events: EventTable;
   event_genres: EventGenreTable;
   organizations: OrganizationTable;
@@ -238,6 +237,15 @@ export interface Database {
   webhook_attempts: WebhookAttemptTable;
   duplicate_pairs: DuplicatePairTable;
   event_links: EventLinkTable;
+}
+
+/**
+ * A delivery's raw body, apart from its row so that status changes never rewrite it; deleted when
+ * purged after INBOX_RETENTION_DAYS (the delivery's `purged_at` says when).
+ */
+export interface DeliveryBodyTable {
+  delivery_id: number;
+  body: Buffer;
 }
 
 export type DeliveryRow = Selectable<DeliveryTable>;

@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { storableText } from '../db/storable-text.js';
-import type { DeliveryRow, DeliveryStatus, NewDeliveryRow } from '../db/schema.js';
+import type { Database, DeliveryRow, DeliveryStatus, NewDeliveryRow } from '../db/schema.js';
 import { isPostgres, type Queryable } from '../db/connection.js';
 import { forgetSourceHashes } from '../events/event-writes.js';
 
@@ -20,7 +20,8 @@ export interface NewDelivery {
   test?: boolean;
 }
 
-export type StoredDelivery = Omit<DeliveryRow, 'body'> & { body: Buffer | null };
+/** A delivery with its raw body; null once purged (INBOX_RETENTION_DAYS). */
+export type StoredDelivery = DeliveryRow & { body: Buffer | null };
 
 function toRow(delivery: NewDelivery): NewDeliveryRow {
   return {
@@ -28,7 +29,6 @@ function toRow(delivery: NewDelivery): NewDeliveryRow {
     received_at: delivery.receivedAt.toISOString(),
     content_type: delivery.contentType,
     headers: JSON.stringify(delivery.headers),
-    body: delivery.body,
     body_sha256: delivery.bodySha256,
     body_size: delivery.body.length,
     status: delivery.status,
@@ -42,17 +42,49 @@ function toRow(delivery: NewDelivery): NewDeliveryRow {
   };
 }
 
-/** Inserts deliveries in one statement (one commit); returns their ids in order. */
+/** Inserts deliveries and their bodies in one transaction (one commit); returns their ids in order. */
 export async function insertDeliveries(
   db: Db,
   deliveries: readonly NewDelivery[],
 ): Promise<number[]> {
-  const rows = await db
-    .insertInto('deliveries')
-    .values(deliveries.map(toRow))
-    .returning('id')
-    .execute();
-  return rows.map((row) => row.id);
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .insertInto('deliveries')
+      .values(deliveries.map(toRow))
+      .returning('id')
+      .execute();
+    const ids = rows.map((row) => row.id);
+    await trx
+      .insertInto('delivery_bodies')
+      .values(
+        deliveries.map((delivery, index) => ({
+          delivery_id: ids[index] as number,
+          body: delivery.body,
+        })),
+      )
+      .execute();
+    return ids;
+  });
+}
+
+/** Whether a delivery still holds its raw body (it is gone once purged). */
+function hasBody(eb: ExpressionBuilder<Database, 'deliveries'>) {
+  return eb.exists(
+    eb
+      .selectFrom('delivery_bodies')
+      .select('delivery_bodies.delivery_id')
+      .whereRef('delivery_bodies.delivery_id', '=', 'deliveries.id'),
+  );
+}
+
+/** The raw body of delivery `id`; null once purged (or when there is no such delivery). */
+export async function loadDeliveryBody(db: Queryable, id: number): Promise<Buffer | null> {
+  const row = await db
+    .selectFrom('delivery_bodies')
+    .select('body')
+    .where('delivery_id', '=', id)
+    .executeTakeFirst();
+  return row?.body ?? null;
 }
 
 /**
@@ -109,7 +141,7 @@ export async function findPendingDeliveries(
   return rows.map((row) => ({ id: row.id, bodySize: row.body_size, attempts: row.attempts }));
 }
 
-/** The deliveries with these ids that are still pending, whole, in id order. */
+/** The deliveries with these ids that are still pending, with their bodies, in id order. */
 export async function loadPendingDeliveries(
   db: Queryable,
   ids: readonly number[],
@@ -117,11 +149,29 @@ export async function loadPendingDeliveries(
   if (ids.length === 0) return [];
   return db
     .selectFrom('deliveries')
-    .selectAll()
-    .where('id', 'in', ids)
-    .where('status', '=', 'pending')
-    .orderBy('id')
+    .leftJoin('delivery_bodies', 'delivery_bodies.delivery_id', 'deliveries.id')
+    .selectAll('deliveries')
+    .select('delivery_bodies.body')
+    .where('deliveries.id', 'in', ids)
+    .where('deliveries.status', '=', 'pending')
+    .orderBy('deliveries.id')
     .execute();
+}
+
+/**
+ * Pending delivery `id` without its body (see `loadDeliveryBody`), or undefined when it is no
+ * longer pending: what deciding about a large delivery needs.
+ */
+export async function loadPendingDelivery(
+  db: Queryable,
+  id: number,
+): Promise<DeliveryRow | undefined> {
+  return db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
 }
 
 /**
@@ -249,7 +299,7 @@ export async function requeueDeliveries(db: Db, selection: ReplaySelection): Pro
     let query = trx
       .updateTable('deliveries')
       .set({ status: 'pending', error: null, attempts: 0 })
-      .where('body', 'is not', null)
+      .where(hasBody)
       .where(
         'status',
         'in',
@@ -269,7 +319,7 @@ export async function countPurgeableBodies(db: Queryable, cutoff: Date): Promise
     .selectFrom('deliveries')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('received_at', '<', cutoff.toISOString())
-    .where('body', 'is not', null)
+    .where(hasBody)
     .where('status', 'not in', ['pending'])
     .executeTakeFirstOrThrow();
   return Number(row.count);
@@ -280,7 +330,7 @@ export async function countHeldBodies(db: Queryable): Promise<number> {
   const row = await db
     .selectFrom('deliveries')
     .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('body', 'is not', null)
+    .where(hasBody)
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
@@ -295,15 +345,27 @@ export async function newestDeliveryReceivedAt(db: Queryable): Promise<Date | nu
 }
 
 /** Drops raw bodies received before `cutoff`, keeping the metadata; returns how many. */
-export async function purgeDeliveryBodies(db: Queryable, cutoff: Date, now: Date): Promise<number> {
-  const result = await db
-    .updateTable('deliveries')
-    .set({ body: null, purged_at: now.toISOString() })
-    .where('received_at', '<', cutoff.toISOString())
-    .where('body', 'is not', null)
-    .where('status', 'not in', ['pending'])
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+export async function purgeDeliveryBodies(db: Db, cutoff: Date, now: Date): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const purged = await trx
+      .updateTable('deliveries')
+      .set({ purged_at: now.toISOString() })
+      .where('received_at', '<', cutoff.toISOString())
+      .where(hasBody)
+      .where('status', 'not in', ['pending'])
+      .executeTakeFirst();
+    await trx
+      .deleteFrom('delivery_bodies')
+      .where('delivery_id', 'in', (eb) =>
+        eb
+          .selectFrom('deliveries')
+          .select('deliveries.id')
+          .where('deliveries.received_at', '<', cutoff.toISOString())
+          .where('deliveries.status', 'not in', ['pending']),
+      )
+      .execute();
+    return Number(purged.numUpdatedRows);
+  });
 }
 
 export interface DeliveryListItem {
@@ -479,7 +541,13 @@ export interface DeliveryDetail extends DeliverySummary {
 
 /** One delivery with its raw body (while retained); null when there is none with that id. */
 export async function findDelivery(db: Queryable, id: number): Promise<DeliveryDetail | null> {
-  const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('deliveries')
+    .leftJoin('delivery_bodies', 'delivery_bodies.delivery_id', 'deliveries.id')
+    .selectAll('deliveries')
+    .select('delivery_bodies.body')
+    .where('deliveries.id', '=', id)
+    .executeTakeFirst();
   if (!row) return null;
   return {
     ...toSummary(row),
@@ -502,7 +570,7 @@ export async function requeueDelivery(db: Db, id: number): Promise<boolean> {
       .updateTable('deliveries')
       .set({ status: 'pending', error: null })
       .where('id', '=', id)
-      .where('body', 'is not', null)
+      .where(hasBody)
       .where('status', 'in', ['failed', 'processed', 'ignored', 'pending'])
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Queryable } from '../db/connection.js';
 import type { DurabilityGate } from '../db/durability.js';
 import type { ControlledTransaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Database, DeliveryRow } from '../db/schema.js';
 import { announceEventsChanged } from '../cache/events-changed.js';
 import { createChangeRecorder } from '../changes/change-log.js';
 import {
@@ -20,7 +20,9 @@ import {
   beginProcessing,
   countAttempt,
   findAppliedDuplicate,
+  loadDeliveryBody,
   loadPendingDeliveries,
+  loadPendingDelivery,
   findPendingDeliveries,
   markDeliveryDone,
   markDeliveryFailed,
@@ -264,10 +266,9 @@ export class InboxProcessor {
     const { db, now, logger, hooks } = this.deps;
     await db.transaction().execute(async (trx) => {
       await beginProcessing(trx);
-      for (const delivery of await loadPendingDeliveries(
-        trx,
-        deliveries.map((item) => item.id),
-      )) {
+      for (const { id } of deliveries) {
+        const delivery = await loadPendingDelivery(trx, id);
+        if (delivery === undefined) continue;
         await markDeliveryFailed(trx, delivery.id, {
           error: `inbox: processing began ${delivery.attempts} times without finishing (interrupted or over its time budget); set aside, replay it after a fix`,
           messageType: delivery.message_type,
@@ -294,7 +295,8 @@ export class InboxProcessor {
     const { db, gate, now, hooks } = this.deps;
     const started = performance.now();
     await gate.relaxed(() => countAttempt(db, id));
-    const [delivery] = await loadPendingDeliveries(db, [id]);
+    // Without its body: the parsed payload is usually at hand, and a duplicate needs neither.
+    const delivery = await loadPendingDelivery(db, id);
     if (!delivery) return;
     let applied = 0;
     let total = 0;
@@ -320,7 +322,7 @@ export class InboxProcessor {
       await gate.relaxed(() =>
         db.transaction().execute(async (trx) => {
           await beginProcessing(trx);
-          if ((await loadPendingDeliveries(trx, [id])).length === 0) return;
+          if ((await loadPendingDelivery(trx, id)) === undefined) return;
           await recordObservation(trx, delivery, watched.observation);
           await this.recordFailure(trx, delivery, messageType, error, logLines, false);
         }),
@@ -332,7 +334,7 @@ export class InboxProcessor {
       const recorded = await gate.relaxed(() =>
         db.transaction().execute(async (trx) => {
           await beginProcessing(trx);
-          if ((await loadPendingDeliveries(trx, [id])).length === 0) return false;
+          if ((await loadPendingDelivery(trx, id)) === undefined) return false;
           await this.recordDuplicate(trx, delivery, original, logLines, false);
           return true;
         }),
@@ -395,7 +397,7 @@ export class InboxProcessor {
     const outcome = await gate.relaxed(() =>
       db.transaction().execute(async (trx) => {
         await beginProcessing(trx);
-        if ((await loadPendingDeliveries(trx, [id])).length === 0) return null;
+        if ((await loadPendingDelivery(trx, id)) === undefined) return null;
         await recordObservation(trx, delivery, watched.observation);
         if (message.kind === 'upsert' || message.kind === 'sync') {
           // Another write (another instance's) may have changed an event whose copy was skipped
@@ -444,7 +446,7 @@ export class InboxProcessor {
 
   /** Reads a delivery's message, in steps when its source can (a long list of events). */
   private async interpretInSlices(
-    delivery: StoredDelivery,
+    delivery: DeliveryRow,
     slicer: Slicer,
     watched: WatchedPayload,
     storedHashes: Map<string, string>,
@@ -452,8 +454,7 @@ export class InboxProcessor {
     if (!isSourceName(delivery.source))
       throw new Error(`inbox: no source named ${delivery.source}`);
     const adapter = this.deps.sources[delivery.source];
-    if (!delivery.body) throw new Error('inbox: body was purged; nothing to process');
-    const payload = this.parsed.get(delivery.id) ?? parseJsonBody(delivery.body);
+    const payload = this.parsed.get(delivery.id) ?? parseJsonBody(await this.bodyOf(delivery.id));
     watched.observation = observePayload(adapter, delivery, payload, this.deps.logger);
     await slicer.pause();
     const context = {
@@ -479,6 +480,13 @@ export class InboxProcessor {
       }
       await slicer.pause();
     }
+  }
+
+  /** The stored body of delivery `id`, which must not have been purged. */
+  private async bodyOf(id: number): Promise<Buffer> {
+    const body = await loadDeliveryBody(this.deps.db, id);
+    if (body === null) throw new Error('inbox: body was purged; nothing to process');
+    return body;
   }
 
   /**
@@ -614,7 +622,7 @@ export class InboxProcessor {
   /** Applies an interpreted message and marks its delivery done, in the caller's transaction. */
   private async applyAndRecord(
     db: Queryable,
-    delivery: StoredDelivery,
+    delivery: DeliveryRow,
     message: SourceMessage,
     logLines: (() => void)[],
     countAttempt: boolean,
@@ -640,7 +648,7 @@ export class InboxProcessor {
 
   private async recordDone(
     db: Queryable,
-    delivery: StoredDelivery,
+    delivery: DeliveryRow,
     message: SourceMessage,
     summary: IngestSummary,
     logLines: (() => void)[],
@@ -674,7 +682,7 @@ export class InboxProcessor {
   /** A body identical to one already applied changes nothing (a replayed capture, a resend). */
   private async recordDuplicate(
     db: Queryable,
-    delivery: StoredDelivery,
+    delivery: DeliveryRow,
     original: number,
     logLines: (() => void)[],
     countAttempt: boolean,
@@ -697,7 +705,7 @@ export class InboxProcessor {
 
   private async recordFailure(
     db: Queryable,
-    delivery: StoredDelivery,
+    delivery: DeliveryRow,
     messageType: string | null,
     error: unknown,
     logLines: (() => void)[],

@@ -25,7 +25,7 @@ import { MAX_SHORT_FEED_QUERY, shortFeedId } from '../events/short-feeds.js';
  * Moves an installation's data between databases of either dialect as a dump of
  * newline-delimited JSON: a header line, one line per row, an end line with the row counts.
  *
- *   {"format":"marquee-dump","version":1,"schema":"0015-lookup-indexes","exportedAt":"…",
+ *   {"format":"marquee-dump","version":1,"schema":"0016-delivery-bodies","exportedAt":"…",
  *    "installation":{"since":"2026-11-22","uid_domain":"events.example.org"}}
  *   {"table":"deliveries","row":{"id":1,…,"body":"<base64>",…}}
  *   {"end":{"deliveries":1,"events":0,"event_genres":0,"organizations":0,"schema_watch":0,
@@ -215,6 +215,8 @@ interface TableTransfer {
   columns: readonly string[];
   /** A column that bounds a row's size in bytes, to keep pages of large rows small. */
   sizeColumn?: string;
+  /** What rows are read from, when some dumped columns live in another table. */
+  from: RawBuilder<unknown>;
   toDump(row: Record<string, unknown>): Record<string, unknown>;
   /** Checks a dumped row; throws a ZodError. */
   parse(row: unknown): unknown;
@@ -227,6 +229,7 @@ function tableTransfer<Schema extends z.ZodObject>(spec: {
   key: readonly (keyof z.output<Schema> & string)[];
   schema: Schema;
   sizeColumn?: keyof z.output<Schema> & string;
+  from?: RawBuilder<unknown>;
   toDump?(row: Record<string, unknown>): Record<string, unknown>;
   insert(db: Queryable, rows: z.output<Schema>[]): Promise<unknown>;
 }): TableTransfer {
@@ -235,6 +238,7 @@ function tableTransfer<Schema extends z.ZodObject>(spec: {
     key: spec.key,
     columns: Object.keys(spec.schema.shape),
     sizeColumn: spec.sizeColumn,
+    from: spec.from ?? sql.table(spec.table),
     toDump: spec.toDump ?? ((row) => row),
     parse: (row) => spec.schema.parse(row),
     async insert(db, rows) {
@@ -252,11 +256,22 @@ const TABLES: readonly TableTransfer[] = [
     // `refine` keeps the object's shape in zod 4; its output is the object's.
     schema: deliveryRow,
     sizeColumn: 'body_size',
+    // A dump row keeps its body, which the database holds in a table of its own.
+    from: sql`deliveries left join delivery_bodies on delivery_bodies.delivery_id = deliveries.id`,
     toDump: (row) => ({
       ...row,
       body: Buffer.isBuffer(row.body) ? row.body.toString('base64') : null,
     }),
-    insert: (db, rows) => db.insertInto('deliveries').values(rows).execute(),
+    async insert(db, rows) {
+      await db
+        .insertInto('deliveries')
+        .values(rows.map(({ body: _body, ...row }) => row))
+        .execute();
+      const bodies = rows.flatMap((row) =>
+        row.body === null ? [] : [{ delivery_id: row.id, body: row.body }],
+      );
+      if (bodies.length > 0) await db.insertInto('delivery_bodies').values(bodies).execute();
+    },
   }),
   tableTransfer({
     table: 'events',
@@ -384,7 +399,7 @@ async function pageLength(
   if (!spec.sizeColumn) return PAGE_ROWS;
   const key = sql.join(spec.key.map((column) => sql.ref(column)));
   const { rows } = await sql<{ size: number }>`select ${sql.ref(spec.sizeColumn)} as size
-    from ${sql.table(spec.table)} ${where} order by ${key} limit ${PAGE_ROWS}`.execute(db);
+    from ${spec.from} ${where} order by ${key} limit ${PAGE_ROWS}`.execute(db);
   let bytes = 0;
   let length = 0;
   for (const row of rows) {
@@ -407,7 +422,7 @@ async function readPage(
   const length = await pageLength(db, spec, where);
   const columns = sql.join(spec.columns.map((column) => sql.ref(column)));
   const { rows } = await sql<Record<string, unknown>>`select ${columns}
-    from ${sql.table(spec.table)} ${where} order by ${key} limit ${length}`.execute(db);
+    from ${spec.from} ${where} order by ${key} limit ${length}`.execute(db);
   return rows;
 }
 

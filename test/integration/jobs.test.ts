@@ -83,7 +83,11 @@ describe('retention', () => {
     clock.advance(11 * DAY);
     let run = await runJob(app.ctx, 'retention');
     expect(run.result).toMatchObject({ deletedEvents: 0, purgedBodies: 1 });
-    expect(await app.query('select status, body, purged_at from deliveries')).toEqual([
+    expect(
+      await app.query(
+        'select status, body, purged_at from deliveries left join delivery_bodies on delivery_id = id',
+      ),
+    ).toEqual([
       {
         status: 'processed',
         body: null,

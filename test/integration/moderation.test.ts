@@ -503,7 +503,8 @@ describe('deliveries', () => {
     expect((await api(app, 'GET', '/admin/api/deliveries/99')).status).toBe(404);
     expect((await api(app, 'POST', '/admin/api/deliveries/99/replay')).status).toBe(404);
 
-    await app.query('update deliveries set body = null, purged_at = ? where id = 1', 'x');
+    await app.query('delete from delivery_bodies where delivery_id = 1');
+    await app.query('update deliveries set purged_at = ? where id = 1', 'x');
     const purged = await api(app, 'POST', '/admin/api/deliveries/1/replay');
     expect(purged.status).toBe(409);
     expect(await apiJson(app, 'GET', '/admin/api/deliveries/1')).toMatchObject({

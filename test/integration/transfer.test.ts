@@ -217,7 +217,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(lines[0]).toMatchObject({
       format: 'marquee-dump',
       version: 1,
-      schema: '0015-lookup-indexes',
+      schema: '0016-delivery-bodies',
     });
     expect(lines.at(-1)?.end).toEqual({
       deliveries: 12,
@@ -417,7 +417,7 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
     expect(notHttp.stderr).toContain(`line ${hook + 1}: url: is not an http(s) URL`);
 
     const newer = await importText(
-      [lines[0]!.replace('"0015-lookup-indexes"', '"9999-later"'), ...lines.slice(1)].join('\n'),
+      [lines[0]!.replace('"0016-delivery-bodies"', '"9999-later"'), ...lines.slice(1)].join('\n'),
     );
     expect(newer.code).toBe(1);
     expect(newer.stderr).toContain('the dump comes from a newer Marquee (schema 9999-later');

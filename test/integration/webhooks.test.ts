@@ -22,7 +22,8 @@ const deliveries = (test: TestApp) =>
     body: Buffer | null;
     error: string | null;
     headers: string;
-  }>('select id, source, status, body, error, headers from deliveries order by id');
+  }>(`select id, source, status, body, error, headers from deliveries
+    left join delivery_bodies on delivery_id = id order by id`);
 
 describe('POST /webhooks/stager', () => {
   const body = fixture('stager/update-events.json');

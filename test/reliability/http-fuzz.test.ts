@@ -472,7 +472,7 @@ describe('random requests against every endpoint', () => {
                 delivery: number;
               };
               const [row] = await app.query<{ body: Buffer; status: string }>(
-                'select body, status from deliveries where id = ?',
+                'select body, status from deliveries join delivery_bodies on delivery_id = id where id = ?',
                 delivery,
               );
               expect(row!.status).not.toBe('rejected');

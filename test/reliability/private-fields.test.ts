@@ -158,7 +158,7 @@ describe('private Eventport fields', () => {
   it('are not in the stored events, only in the raw deliveries (purged after INBOX_RETENTION_DAYS)', async () => {
     const rows = JSON.stringify(await app.query('select * from events'));
     for (const value of PRIVATE) expect(normalize(rows).includes(value), value).toBe(false);
-    const raw = (await app.query<{ body: Buffer }>('select body from deliveries'))
+    const raw = (await app.query<{ body: Buffer }>('select body from delivery_bodies'))
       .map((row) => row.body.toString('utf8'))
       .join('\n');
     expect(raw).toContain(PRIVATE_PROFILE.counterparts[0]!.name);

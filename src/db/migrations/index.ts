@@ -14,6 +14,7 @@ import * as sourceHashes from './0012-source-hashes.js';
 import * as webhooksFollowup from './0013-webhooks-followup.js';
 import * as duplicates from './0014-duplicates.js';
 import * as lookupIndexes from './0015-lookup-indexes.js';
+import * as deliveryBodies from './0016-delivery-bodies.js';
 
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013-webhooks-followup': webhooksFollowup,
   '0014-duplicates': duplicates,
   '0015-lookup-indexes': lookupIndexes,
+  '0016-delivery-bodies': deliveryBodies,
 };
