@@ -47,6 +47,7 @@ export async function insertDeliveries(
   db: Db,
   deliveries: readonly NewDelivery[],
 ): Promise<number[]> {
+  if (isPostgres(db)) return insertDeliveriesInOneStatement(db, deliveries);
   return db.transaction().execute(async (trx) => {
     const rows = await trx
       .insertInto('deliveries')
@@ -65,6 +66,40 @@ export async function insertDeliveries(
       .execute();
     return ids;
   });
+}
+
+/**
+ * PostgreSQL: deliveries and bodies in one statement, so one round trip and one commit, as a
+ * single insert was before bodies had their own table (a transaction of two inserts took four
+ * round trips and halved the rate of deliveries). A multi-row VALUES insert takes its ids from
+ * the sequence row by row in list order, so the ids in ascending order are the deliveries' order.
+ */
+async function insertDeliveriesInOneStatement(
+  db: Db,
+  deliveries: readonly NewDelivery[],
+): Promise<number[]> {
+  const rows = deliveries.map(toRow);
+  const columns = Object.keys(rows[0] as NewDeliveryRow) as (keyof NewDeliveryRow)[];
+  const values = rows.map((row) => sql`(${sql.join(columns.map((column) => row[column]))})`);
+  const bodies = deliveries.map(
+    (delivery, index) => sql`(${index + 1}::bigint, ${delivery.body}::bytea)`,
+  );
+  const { rows: inserted } = await sql<{ id: number }>`with inserted as (
+      insert into deliveries (${sql.join(columns.map((column) => sql.ref(column)))})
+      values ${sql.join(values)}
+      returning id
+    ), numbered as (
+      select id, row_number() over (order by id) as position from inserted
+    ), stored as (
+      insert into delivery_bodies (delivery_id, body)
+      select numbered.id, bodies.body
+      from numbered join (values ${sql.join(bodies)}) as bodies (position, body) using (position)
+    )
+    select id from numbered order by id`.execute(db);
+  if (inserted.length !== deliveries.length) {
+    throw new Error('inbox: a delivery insert returned another number of ids');
+  }
+  return inserted.map((row) => Number(row.id));
 }
 
 /** Whether a delivery still holds its raw body (it is gone once purged). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, migrateToLatest } from '../../src/db/connection.js';
@@ -74,6 +75,34 @@ describe('delivery bodies', () => {
       ]);
     } finally {
       await handle.close();
+    }
+  });
+
+  it('stores each body of deliveries that share one commit with its own delivery', async () => {
+    const app = await startTestApp();
+    try {
+      const bodies = Array.from({ length: 12 }, (_, index) =>
+        stagerMessage('UPDATE_EVENTS', { id: 5300, name: 'Golf Hall' }, [
+          stagerEvent({ id: 54_000 + index, name: `Golf ${index}`, start: startFor(index) }),
+        ]),
+      );
+      // Sent at once, so that several arrive in one turn and share one insert.
+      const statuses = await Promise.all(
+        bodies.map(async (body) => (await app.postStager(body)).status),
+      );
+      expect(statuses.every((status) => status === 202)).toBe(true);
+      await app.settle();
+      const rows = await app.query<{ id: number; body_sha256: string; body: Buffer }>(
+        `select id, body_sha256, body from deliveries
+          join delivery_bodies on delivery_id = id order by id`,
+      );
+      expect(rows).toHaveLength(bodies.length);
+      for (const row of rows) {
+        expect(createHash('sha256').update(row.body).digest('hex')).toBe(row.body_sha256);
+      }
+      expect(new Set(rows.map((row) => row.body_sha256)).size).toBe(bodies.length);
+    } finally {
+      await app.close();
     }
   });
 
