@@ -112,6 +112,15 @@ function hasBody(eb: ExpressionBuilder<Database, 'deliveries'>) {
   );
 }
 
+/** Deliveries with their raw bodies (null once purged). */
+function selectWithBodies(db: Queryable) {
+  return db
+    .selectFrom('deliveries')
+    .leftJoin('delivery_bodies', 'delivery_bodies.delivery_id', 'deliveries.id')
+    .selectAll('deliveries')
+    .select('delivery_bodies.body');
+}
+
 /** The raw body of delivery `id`; null once purged (or when there is no such delivery). */
 export async function loadDeliveryBody(db: Queryable, id: number): Promise<Buffer | null> {
   const row = await db
@@ -182,11 +191,7 @@ export async function loadPendingDeliveries(
   ids: readonly number[],
 ): Promise<StoredDelivery[]> {
   if (ids.length === 0) return [];
-  return db
-    .selectFrom('deliveries')
-    .leftJoin('delivery_bodies', 'delivery_bodies.delivery_id', 'deliveries.id')
-    .selectAll('deliveries')
-    .select('delivery_bodies.body')
+  return selectWithBodies(db)
     .where('deliveries.id', 'in', ids)
     .where('deliveries.status', '=', 'pending')
     .orderBy('deliveries.id')
@@ -389,14 +394,11 @@ export async function purgeDeliveryBodies(db: Db, cutoff: Date, now: Date): Prom
       .where(hasBody)
       .where('status', 'not in', ['pending'])
       .executeTakeFirst();
+    // A purged delivery holds no body: the update above marked the ones to drop.
     await trx
       .deleteFrom('delivery_bodies')
       .where('delivery_id', 'in', (eb) =>
-        eb
-          .selectFrom('deliveries')
-          .select('deliveries.id')
-          .where('deliveries.received_at', '<', cutoff.toISOString())
-          .where('deliveries.status', 'not in', ['pending']),
+        eb.selectFrom('deliveries').select('deliveries.id').where('purged_at', 'is not', null),
       )
       .execute();
     return Number(purged.numUpdatedRows);
@@ -576,13 +578,7 @@ export interface DeliveryDetail extends DeliverySummary {
 
 /** One delivery with its raw body (while retained); null when there is none with that id. */
 export async function findDelivery(db: Queryable, id: number): Promise<DeliveryDetail | null> {
-  const row = await db
-    .selectFrom('deliveries')
-    .leftJoin('delivery_bodies', 'delivery_bodies.delivery_id', 'deliveries.id')
-    .selectAll('deliveries')
-    .select('delivery_bodies.body')
-    .where('deliveries.id', '=', id)
-    .executeTakeFirst();
+  const row = await selectWithBodies(db).where('deliveries.id', '=', id).executeTakeFirst();
   if (!row) return null;
   return {
     ...toSummary(row),

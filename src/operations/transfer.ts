@@ -215,7 +215,7 @@ interface TableTransfer {
   columns: readonly string[];
   /** A column that bounds a row's size in bytes, to keep pages of large rows small. */
   sizeColumn?: string;
-  /** What rows are read from, when some dumped columns live in another table. */
+  /** What a page's rows are read from, when some dumped columns live in another table. */
   from: RawBuilder<unknown>;
   toDump(row: Record<string, unknown>): Record<string, unknown>;
   /** Checks a dumped row; throws a ZodError. */
@@ -399,7 +399,7 @@ async function pageLength(
   if (!spec.sizeColumn) return PAGE_ROWS;
   const key = sql.join(spec.key.map((column) => sql.ref(column)));
   const { rows } = await sql<{ size: number }>`select ${sql.ref(spec.sizeColumn)} as size
-    from ${spec.from} ${where} order by ${key} limit ${PAGE_ROWS}`.execute(db);
+    from ${sql.table(spec.table)} ${where} order by ${key} limit ${PAGE_ROWS}`.execute(db);
   let bytes = 0;
   let length = 0;
   for (const row of rows) {
