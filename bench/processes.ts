@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import { BENCH_SECRETS } from './payloads.js';
 
 /** Child processes under test: Marquee (the built app) and the bare Express baseline. */
@@ -73,9 +74,9 @@ export function tempDir(name: string): string {
 }
 
 /**
- * Starts the built Marquee (dist/main.js, or `script` that starts it another way) with its
- * default configuration plus bench secrets; `env` names the database (DATABASE_PATH or
- * DATABASE_URL, see database.ts) and any other setting.
+ * Starts the built Marquee (dist/main.js, or `script` that starts it another way) as `npm start`
+ * does (NODE_FLAGS), with its default configuration plus bench secrets; `env` names the database
+ * (DATABASE_PATH or DATABASE_URL, see database.ts) and any other setting.
  */
 export async function startMarquee(
   env: Record<string, string>,
@@ -83,7 +84,7 @@ export async function startMarquee(
   script = 'dist/main.js',
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeOptions, path.join(root, script)], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeOptions, path.join(root, script)], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -40,11 +40,20 @@ const ENTRY_OVERHEAD_BYTES = 512;
  * Rendered responses in memory, keyed by what was asked (format + canonical filter) and valid
  * while the data version is unchanged and no shown event has left the window, beside their
  * compressed bodies. A hit costs about what serving a static string costs.
+ *
+ * A response is kept from the second request of its URL on (as nginx's `proxy_cache_min_uses 2`):
+ * feeds are polled and pages revisited, so what is asked again is kept, while a flood of distinct
+ * URLs, each asked once, is rendered and let go young instead of filling the store and leaving
+ * its evictions for the old generation of the heap to collect.
  */
 export class ResponseStore {
   private readonly responses: LRUCache<string, Stored, Render>;
   /** Compressed bodies by ETag and encoding: made on first demand, shared by equal bodies. */
   private readonly encodedBodies: LRUCache<string, Buffer, () => Buffer>;
+  /** URLs asked once and not kept yet. */
+  private readonly askedOnce = new AskedOnce();
+  /** Responses rendered for a URL asked once: their compressed bodies are not kept either. */
+  private readonly notKept = new WeakSet<CachedResponse>();
   /** Hits and misses, read by metrics. */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -92,6 +101,11 @@ export class ResponseStore {
       return stored.response;
     }
     this.stats.misses += 1;
+    if (status.get === 'miss' && this.askedOnce.firstAsk(key)) {
+      const response = await render();
+      this.notKept.add(response);
+      return response;
+    }
     const rendered = await this.responses.forceFetch(key, {
       context: { dataVersion, now: now.getTime(), render },
       forceRefresh: true,
@@ -107,6 +121,7 @@ export class ResponseStore {
     encoding: string,
     encode: (body: Buffer) => Buffer,
   ): Buffer {
+    if (this.notKept.has(response)) return encode(response.body);
     return this.encodedBodies.memo(`${response.etag}${encoding}`, {
       context: () => encode(response.body),
     });
@@ -117,7 +132,7 @@ export class ResponseStore {
     return this.responses.size;
   }
 
-  /** Empties the store. */
+  /** Empties the store. Which URLs were asked before is kept: they are still asked. */
   clear(): void {
     this.responses.clear();
     this.encodedBodies.clear();
@@ -136,4 +151,32 @@ function isCurrent(stored: Stored, dataVersion: number, now: Date): boolean {
     now.getTime() >= stored.renderedAt &&
     (expiresAt === null || expiresAt.getTime() > now.getTime())
   );
+}
+
+/**
+ * Which keys were asked once, remembered by a 32-bit hash in a fixed table of 64 Ki slots
+ * (256 KB whatever is asked): a slot taken by another key forgets the first, which then waits
+ * one more request to be kept; two keys of one hash let the second be kept at once.
+ */
+class AskedOnce {
+  private readonly slots = new Uint32Array(1 << 16);
+
+  /** Whether `key` is asked for the first time (remembering it), or was asked before. */
+  firstAsk(key: string): boolean {
+    const hash = fnv1a(key) >>> 0 || 1; // never 0, the empty slot
+    const slot = hash >>> 16;
+    if (this.slots[slot] === hash) return false;
+    this.slots[slot] = hash;
+    return true;
+  }
+}
+
+/** FNV-1a over the string's UTF-16 code units. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash;
 }

@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { databaseEnv, DEFAULT_TEST_ENV } from './test-app.js';
 
 /**
- * Marquee as a real child process (`node --import tsx src/main.ts`) on a given database (a SQLite
+ * Marquee as a real child process (`node NODE_FLAGS --import tsx src/main.ts`) on a given database (a SQLite
  * file or a PostgreSQL URL), for tests that kill it. The child runs on the same Node binary as
  * the tests, on the real clock.
  */
@@ -54,19 +55,23 @@ export async function startChildApp(
   env: Record<string, string> = {},
 ): Promise<ChildApp> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      ...DEFAULT_TEST_ENV,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ...databaseEnv(database),
-      LOG_LEVEL: 'warn',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...NODE_FLAGS, '--import', 'tsx', path.join(root, 'src/main.ts')],
+    {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...DEFAULT_TEST_ENV,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ...databaseEnv(database),
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const chunks: Buffer[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));

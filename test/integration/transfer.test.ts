@@ -357,6 +357,8 @@ describe('marquee export and import', { timeout: 120_000 }, () => {
       apps.push(app);
       // Until its change listener is connected, an instance trusts no cached rendering at all.
       await until(() => app.ctx.caches.dataVersion.value === app.ctx.caches.dataVersion.value);
+      // Asked twice: kept from the second request on.
+      await app.get('/api/events');
       await app.get('/api/events');
       const hits = app.ctx.caches.responses.stats.hits;
       const empty = await (await app.get('/api/events')).text();

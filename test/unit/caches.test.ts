@@ -15,6 +15,11 @@ const response = (text: string, expiresAt: Date | null = null): CachedResponse =
   lastModifiedHeader: new Date(0).toUTCString(),
 });
 
+/** Asks `store` for `key` once, at data version 0, so that its next response is kept. */
+async function askedBefore(store: ResponseStore, key: string): Promise<void> {
+  await store.getOrRender(key, 0, new Date(0), async () => response('first'));
+}
+
 /** A render that finishes when told to. */
 function pendingRender(text: string) {
   let finish: () => void = () => undefined;
@@ -86,14 +91,43 @@ describe('EventCache', () => {
 describe('ResponseStore', () => {
   const now = new Date('2026-11-22T12:00:00Z');
 
-  it('renders once per data version and counts hits and misses', async () => {
+  it('keeps a response from the second request of its key on, rendering it once per data version', async () => {
     const store = new ResponseStore();
     let renders = 0;
     const render = async () => response(`v${++renders}`);
+    // Asked once: rendered, not kept.
     expect((await store.getOrRender('k', 1, now, render)).etag).toBe('"v1"');
-    expect((await store.getOrRender('k', 1, now, render)).etag).toBe('"v1"');
-    expect((await store.getOrRender('k', 2, now, render)).etag).toBe('"v2"');
-    expect(store.stats).toEqual({ hits: 1, misses: 2 });
+    expect(store.size).toBe(0);
+    // Asked again: rendered and kept.
+    expect((await store.getOrRender('k', 1, now, render)).etag).toBe('"v2"');
+    expect((await store.getOrRender('k', 1, now, render)).etag).toBe('"v2"');
+    expect((await store.getOrRender('k', 2, now, render)).etag).toBe('"v3"');
+    expect((await store.getOrRender('k', 2, now, render)).etag).toBe('"v3"');
+    expect(store.stats).toEqual({ hits: 2, misses: 3 });
+    expect(store.size).toBe(1);
+  });
+
+  it('keeps nothing of a flood of keys each asked once, compressed bodies included', async () => {
+    const store = new ResponseStore();
+    let encodes = 0;
+    const encode = (body: Buffer) => {
+      encodes += 1;
+      return body;
+    };
+    for (let index = 0; index < 1_000; index += 1) {
+      const entry = await store.getOrRender(`k${index}`, 1, now, async () => response(`${index}`));
+      store.encodedBody(entry, 'gzip', encode);
+      store.encodedBody(entry, 'gzip', encode);
+    }
+    expect(store.size).toBe(0);
+    expect(encodes).toBe(2_000);
+    // A key asked before is kept, as are its compressed bodies; clear() keeps what was asked.
+    store.clear();
+    const kept = await store.getOrRender('k7', 1, now, async () => response('7'));
+    store.encodedBody(kept, 'gzip', encode);
+    store.encodedBody(kept, 'gzip', encode);
+    expect(store.size).toBe(1);
+    expect(encodes).toBe(2_001);
   });
 
   it('renders again once a shown event left the window', async () => {
@@ -106,6 +140,7 @@ describe('ResponseStore', () => {
 
   it('lets the request that finds the data changed wait, and serves the others the previous response', async () => {
     const store = new ResponseStore();
+    await askedBefore(store, 'k');
     await store.getOrRender('k', 1, now, async () => response('old'));
     const pending = pendingRender('new');
     const first = store.getOrRender('k', 2, now, pending.render);
@@ -137,6 +172,7 @@ describe('ResponseStore', () => {
 
   it('keeps the previous response when a render fails, and tries again on the next request', async () => {
     const store = new ResponseStore();
+    await askedBefore(store, 'k');
     await store.getOrRender('k', 1, now, async () => response('old'));
     const pending = pendingRender('never');
     const failing = store.getOrRender('k', 2, now, pending.render);
@@ -153,6 +189,7 @@ describe('ResponseStore', () => {
     const store = new ResponseStore({ maxBytes: 100, maxEncodedBytes: 100 });
     for (let index = 0; index < 10; index += 1) {
       const text = `${index}`.padEnd(30, '.');
+      await askedBefore(store, `k${index}`);
       await store.getOrRender(`k${index}`, 1, now, async () => response(text));
     }
     expect(store.size).toBeLessThanOrEqual(3);
@@ -176,7 +213,9 @@ describe('createCaches', () => {
   it('empties every cache with clear(), keeping the data version', async () => {
     const caches = createCaches<{ title: string }, { validUntil: Date | null }>();
     const version = caches.dataVersion.value;
+    await askedBefore(caches.responses, 'k');
     await caches.responses.getOrRender('k', version, new Date(), async () => response('a'));
+    expect(caches.responses.size).toBe(1);
     caches.feedItems.set('f', new Uint8Array(1));
     caches.listItems.set('l', '<li>');
     caches.rows.set('stager-1', 'r1', { title: 'one' });
@@ -204,6 +243,7 @@ describe('createCaches', () => {
     const now = new Date('2026-11-22T12:00:00Z');
     const body = 'x'.repeat(100 * 1024);
     for (let index = 0; index < 60; index += 1) {
+      await askedBefore(caches.responses, `k${index}`);
       await caches.responses.getOrRender(`k${index}`, 1, now, async () => response(body));
     }
     // 2 MB of 100 KB bodies: 20 of them, less the keys and per-entry overhead.
