@@ -215,6 +215,26 @@ async function main() {
     }),
   );
   const ics = FEEDS.find(([name]) => name === 'ICS')?.[1] ?? '/events.ics';
+  sections.push(
+    await profileRun('Conditional GETs answered 304, 10 connections', async (url) => {
+      await deliverStager(url, stagerSync(1, 1, 2_000), 'sync');
+      for (;;) {
+        const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };
+        if (health.inboxBacklog === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Asked twice: the response is kept from the second request on.
+      await fetch(`${url}${ics}`).then((response) => response.arrayBuffer());
+      const etag = (await fetch(`${url}${ics}`)).headers.get('etag') ?? '';
+      const result = await autocannon({
+        url: `${url}${ics}`,
+        connections: 10,
+        duration,
+        headers: { 'if-none-match': etag },
+      });
+      return `${result['3xx']} of ${result.requests.total} requests answered 304 in ${result.duration} s (${(result.requests.total / result.duration).toFixed(0)} req/s)`;
+    }),
+  );
   const api = FEEDS.find(([name]) => name === 'JSON API')?.[1] ?? '/api/events';
   sections.push(
     await profileRenders('Cold ICS render, 1,000 of 10,000 events', ics, 20, async (server) => {
