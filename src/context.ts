@@ -5,6 +5,7 @@ import { createCaches, type Caches } from './cache/caches.js';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/connection.js';
 import type { FacetsSnapshot } from './events/event-facets.js';
+import { mappedEventBytes } from './events/event-rows.js';
 import type { Event } from './events/types.js';
 import { WebhookSender } from './changes/webhook-sender.js';
 import { spoolDirectoryFor } from './inbox/delivery-spool.js';
@@ -50,6 +51,7 @@ export function createContext(options: {
   const caches = createCaches<Event, FacetsSnapshot>({
     otherWriters: options.database.dialect === 'postgres',
     maxBytes: options.config.cacheMaxBytes,
+    rowBytes: mappedEventBytes,
   });
   const inbox = new Inbox({
     database: options.database,

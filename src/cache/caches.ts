@@ -31,13 +31,14 @@ export const DEFAULT_CACHE_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Builds the caches. With `otherWriters` (instances sharing a PostgreSQL database), nothing cached
  * is trusted until the change listener connects (see events-changed.ts). `maxBytes`
- * (CACHE_MAX_BYTES) is shared out: half for whole responses, which every request of a URL hits;
- * the rest for their compressed bodies and the per-event fragments that make re-renders cheap.
- * Every cache counts its keys and a per-entry overhead, so a flood of distinct URLs cannot hold
- * more than its share.
+ * (CACHE_MAX_BYTES) is shared out: 40% for whole responses, which every request of a URL hits;
+ * the rest for their compressed bodies, the per-event fragments and the mapped events that make
+ * re-renders cheap. Every cache counts its keys and a per-entry overhead, so a flood of distinct
+ * URLs cannot hold more than its share; mapped events count what `rowBytes` says of each (by
+ * count alone without it).
  */
 export function createCaches<Row extends object, Facets extends ExpiringValue>(
-  options: { otherWriters?: boolean; maxBytes?: number } = {},
+  options: { otherWriters?: boolean; maxBytes?: number; rowBytes?: (row: Row) => number } = {},
 ): Caches<Row, Facets> {
   const dataVersion = new DataVersion();
   if (options.otherWriters) dataVersion.setSeeingAllWrites(false);
@@ -45,10 +46,10 @@ export function createCaches<Row extends object, Facets extends ExpiringValue>(
   const share = (fraction: number) => Math.floor(maxBytes * fraction);
   const caches: Omit<Caches<Row, Facets>, 'clear'> = {
     dataVersion,
-    responses: new ResponseStore({ maxBytes: share(0.5), maxEncodedBytes: share(0.15) }),
+    responses: new ResponseStore({ maxBytes: share(0.4), maxEncodedBytes: share(0.1) }),
     feedItems: new FragmentCache<Uint8Array>({ maxBytes: share(0.25) }),
     listItems: new FragmentCache<string>({ maxEntries: 20_000, maxBytes: share(0.05) }),
-    rows: new EventCache<Row>(),
+    rows: new EventCache<Row>({ maxBytes: share(0.2), sizeOf: options.rowBytes }),
     facets: new FacetsCache<Facets>(),
   };
   return {

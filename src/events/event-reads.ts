@@ -115,7 +115,7 @@ export async function findEvents(
   db: Queryable,
   filter: EventFilter,
   window: EventWindow,
-  cache: EventCache = new EventCache(filter.limit),
+  cache: EventCache = new EventCache({ maxEntries: filter.limit }),
 ): Promise<EventPage> {
   const lower = (
     filter.from ?? new Date(window.now.getTime() - window.pastDays * DAY_MS)

@@ -75,8 +75,24 @@ describe('FragmentCache', () => {
 });
 
 describe('EventCache', () => {
+  it('holds mapped events within a byte bound when told their size', () => {
+    const cache = new EventCache<{ description: string }>({
+      maxBytes: 10_000,
+      sizeOf: (event) => event.description.length,
+    });
+    for (let index = 0; index < 10; index += 1) {
+      cache.set(`stager-${index}`, 'r1', { description: 'x'.repeat(3_000) });
+    }
+    expect(cache.size).toBe(3);
+    expect(cache.get('stager-9', 'r1')).toBeDefined();
+    expect(cache.get('stager-0', 'r1')).toBeUndefined();
+    // One larger than the bound is counted as the whole bound, and keeps only itself.
+    cache.set('stager-big', 'r1', { description: 'x'.repeat(50_000) });
+    expect(cache.size).toBe(1);
+  });
+
   it('returns an event only for the row version it was mapped from', () => {
-    const cache = new EventCache<{ title: string }>(2);
+    const cache = new EventCache<{ title: string }>({ maxEntries: 2 });
     const event = { title: 'one' };
     cache.set('stager-1', 'r1', event);
     expect(cache.get('stager-1', 'r1')).toBe(event);
@@ -238,7 +254,7 @@ describe('createCaches', () => {
     expect(caches.dataVersion.value).toBe(version);
   });
 
-  it('shares CACHE_MAX_BYTES out: half of it holds whole responses', async () => {
+  it('shares CACHE_MAX_BYTES out: 40% for whole responses, a quarter for fragments, a fifth for mapped events', async () => {
     const caches = createCaches({ maxBytes: 4 * 1024 * 1024 });
     const now = new Date('2026-11-22T12:00:00Z');
     const body = 'x'.repeat(100 * 1024);
@@ -246,14 +262,21 @@ describe('createCaches', () => {
       await askedBefore(caches.responses, `k${index}`);
       await caches.responses.getOrRender(`k${index}`, 1, now, async () => response(body));
     }
-    // 2 MB of 100 KB bodies: 20 of them, less the keys and per-entry overhead.
-    expect(caches.responses.size).toBeGreaterThanOrEqual(18);
-    expect(caches.responses.size).toBeLessThanOrEqual(20);
+    // 1.6 MB of 100 KB bodies: 16 of them, less the keys and per-entry overhead.
+    expect(caches.responses.size).toBeGreaterThanOrEqual(15);
+    expect(caches.responses.size).toBeLessThanOrEqual(16);
     const fragment = new Uint8Array(64 * 1024);
     for (let index = 0; index < 60; index += 1) caches.feedItems.set(`f${index}`, fragment);
     // A quarter: 1 MB of 64 KB fragments.
     expect(caches.feedItems.size).toBeGreaterThanOrEqual(14);
     expect(caches.feedItems.size).toBeLessThanOrEqual(16);
+    // A fifth: 819 KB of mapped events of 64 KB each, as rowBytes counts them.
+    const sized = createCaches<{ title: string }, { validUntil: Date | null }>({
+      maxBytes: 4 * 1024 * 1024,
+      rowBytes: () => 64 * 1024,
+    });
+    for (let index = 0; index < 60; index += 1) sized.rows.set(`e${index}`, 'r1', { title: 't' });
+    expect(sized.rows.size).toBe(12);
   });
 
   it('trusts nothing cached while other writers may go unheard', () => {
