@@ -60,6 +60,9 @@ export function secretScrubber(config: Config): (text: string) => string {
 /** The process logger: JSON lines, secrets redacted by path and by value. */
 export function createLogger(config: Config, destination?: pino.DestinationStream): Logger {
   const scrub = secretScrubber(config);
+  // Lines are batched into 4 KB writes: one write() per request line costs more than serving a
+  // cached feed. main.ts flushes on shutdown; a crash may lose the last few lines, never data.
+  const batched = destination ? null : pino.destination({ dest: 1, sync: false, minLength: 4096 });
   const logger = pino(
     {
       level: config.logLevel,
@@ -96,13 +99,25 @@ export function createLogger(config: Config, destination?: pino.DestinationStrea
         },
       },
     },
-    // Lines are batched into 4 KB writes: one write() per request line costs more than serving
-    // a cached feed. main.ts flushes on shutdown; a crash may lose the last few lines, never data.
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    destination ?? (batched as pino.DestinationStream),
   );
-  if (!destination) {
+  if (batched) {
     // Batched lines still reach the log within a quarter second when traffic is low.
-    setInterval(() => logger.flush(), 250).unref();
+    setInterval(() => flushBatched(batched), 250).unref();
   }
   return logger;
+}
+
+/**
+ * Writes out what a batching destination holds. The stream's own flush, without a callback:
+ * pino's `logger.flush()` passes one, and each adds a drain and an error listener that stay until
+ * the stream drains, so under steady logging they piled up past Node's warning limit
+ * ("MaxListenersExceededWarning ... [SonicBoom]").
+ */
+export function flushBatched(stream: ReturnType<typeof pino.destination>): void {
+  try {
+    stream.flush();
+  } catch {
+    // Closed at shutdown, after main.ts wrote the last lines: nothing left to write.
+  }
 }

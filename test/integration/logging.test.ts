@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { flushBatched } from '../../src/logger.js';
 import { runJob } from '../../src/jobs/scheduler.js';
 import {
   fixture,
@@ -140,5 +142,35 @@ describe('logs', () => {
       expect(logs, `a log line contains ${secret}`).not.toContain(secret);
     expect(logs.toLowerCase()).not.toContain('authorization');
     expect(logs.toLowerCase()).not.toContain('x-signature');
+  });
+});
+
+describe('the batching log destination', () => {
+  it('is flushed without a listener left behind per flush while a write is under way', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marquee-log-'));
+    const stream = pino.destination({
+      dest: path.join(dir, 'log'),
+      sync: false,
+      minLength: 4096,
+      mkdir: true,
+    });
+    await new Promise((resolve) => stream.once('ready', resolve));
+    for (let round = 0; round < 20; round += 1) {
+      // Past minLength: a write starts and is still under way while the timer flushes again.
+      stream.write(`${'x'.repeat(5_000)}\n`);
+      flushBatched(stream);
+    }
+    expect(stream.listenerCount('drain')).toBe(0);
+    expect(stream.listenerCount('error')).toBeLessThanOrEqual(1);
+    // pino's own flush passes a callback, which leaves a listener pair until the stream drains.
+    stream.write(`${'x'.repeat(5_000)}\n`);
+    pino({}, stream).flush();
+    expect(stream.listenerCount('drain')).toBe(1);
+    await new Promise((resolve) => stream.once('drain', resolve));
+    stream.end();
+    await new Promise((resolve) => stream.once('close', resolve));
+    flushBatched(stream);
+    expect(fs.statSync(path.join(dir, 'log')).size).toBe(21 * 5_001);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
