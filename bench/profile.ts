@@ -182,6 +182,15 @@ ${table(summary.self)}
 `;
 }
 
+/** Polls /healthz until the inbox has no pending delivery. */
+async function waitForEmptyInbox(url: string): Promise<void> {
+  for (;;) {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };
+    if (health.inboxBacklog === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function main() {
   const duration = Number(options.duration);
   const syncEvents = Number(options['sync-events']);
@@ -206,11 +215,7 @@ async function main() {
       const body = stagerSync(1, 1, syncEvents);
       const started = performance.now();
       await deliverStager(url, body, 'sync');
-      for (;;) {
-        const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };
-        if (health.inboxBacklog === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitForEmptyInbox(url);
       return `processed ${(performance.now() - started).toFixed(0)} ms after the POST started`;
     }),
   );
@@ -218,11 +223,7 @@ async function main() {
   sections.push(
     await profileRun('Conditional GETs answered 304, 10 connections', async (url) => {
       await deliverStager(url, stagerSync(1, 1, 2_000), 'sync');
-      for (;;) {
-        const health = (await (await fetch(`${url}/healthz`)).json()) as { inboxBacklog: number };
-        if (health.inboxBacklog === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitForEmptyInbox(url);
       // Asked twice: the response is kept from the second request on.
       await fetch(`${url}${ics}`).then((response) => response.arrayBuffer());
       const etag = (await fetch(`${url}${ics}`)).headers.get('etag') ?? '';
