@@ -60,10 +60,7 @@ export function secretScrubber(config: Config): (text: string) => string {
 /** The process logger: JSON lines, secrets redacted by path and by value. */
 export function createLogger(config: Config, destination?: pino.DestinationStream): Logger {
   const scrub = secretScrubber(config);
-  // Lines are batched into 4 KB writes: one write() per request line costs more than serving a
-  // cached feed. main.ts flushes on shutdown; a crash may lose the last few lines, never data.
-  const batched = destination ? null : pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const logger = pino(
+  return pino(
     {
       level: config.logLevel,
       base: undefined,
@@ -99,13 +96,19 @@ export function createLogger(config: Config, destination?: pino.DestinationStrea
         },
       },
     },
-    destination ?? (batched as pino.DestinationStream),
+    destination ?? batchedStdout(),
   );
-  if (batched) {
-    // Batched lines still reach the log within a quarter second when traffic is low.
-    setInterval(() => flushBatched(batched), 250).unref();
-  }
-  return logger;
+}
+
+/**
+ * Standard output in 4 KB writes: one write() per request line costs more than serving a cached
+ * feed. main.ts flushes on shutdown; a crash may lose the last few lines, never data. Batched
+ * lines still reach the log within a quarter second when traffic is low.
+ */
+function batchedStdout(): ReturnType<typeof pino.destination> {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => flushBatched(stream), 250).unref();
+  return stream;
 }
 
 /**
