@@ -79,16 +79,27 @@ export function matchesFilter(filter: EventFilter, aliases: CityAliases) {
   };
 }
 
-/** Events with a public record of one of `sources` merged into them (events/duplicates.ts). */
+/**
+ * Events with a public record of one of `sources` merged into them (events/duplicates.ts). The
+ * member is looked up from the link, not joined: with a join, SQLite drove the subquery from
+ * `events` and scanned every public event for each candidate row, with or without statistics
+ * (43 s for one count on 10,000 events; test/integration/query-plans.test.ts).
+ */
 function hasMemberFrom(eb: ExpressionBuilder<Database, 'events'>, sources: readonly string[]) {
   return eb.exists(
     eb
       .selectFrom('event_links')
-      .innerJoin('events as member_record', 'member_record.id', 'event_links.member_id')
       .select('event_links.primary_id')
       .whereRef('event_links.primary_id', '=', 'events.id')
-      .where('member_record.source', 'in', sources)
-      .where('member_record.visibility', '=', 'public'),
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('events as member_record')
+            .select('member_record.id')
+            .whereRef('member_record.id', '=', 'event_links.member_id')
+            .where('member_record.source', 'in', sources)
+            .where('member_record.visibility', '=', 'public'),
+        ),
+      ),
   );
 }
 
