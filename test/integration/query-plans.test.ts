@@ -6,15 +6,16 @@ import {
   stagerMessage,
   startFor,
 } from '../helpers/contract-payloads.js';
-import { startTestApp, usingPostgres, type TestApp } from '../helpers/test-app.js';
+import { startTestApp, TEST_SECRETS, usingPostgres, type TestApp } from '../helpers/test-app.js';
 
 /**
  * SQLite picks join orders from statistics that a young database does not have (`PRAGMA optimize`
  * runs nightly; an empty `event_links` has none at all). A correlated subquery that the planner
  * drives from the wrong table runs once per candidate row over a whole table: a feed with
  * `source=` took 200 ms on 800 events that way, growing with the square of the events. Every
- * statement behind the feeds, pages and filters is checked here: inside a correlated subquery,
- * every table is looked up by the row it correlates with (an id, member_id or primary_id).
+ * statement behind deliveries, feeds, pages, filters and the admin API is checked here: inside a
+ * correlated subquery, every table is looked up by the row it correlates with (an id, member_id
+ * or primary_id).
  */
 
 const PATHS = [
@@ -30,6 +31,22 @@ const PATHS = [
   '/api/events?days=30',
   '/',
   '/embed?limit=3&source=eventport',
+  '/events/stager-5001',
+  '/events/stager-5001.ics',
+  '/healthz',
+];
+
+/** Operator pages and endpoints, read with the admin token. */
+const ADMIN_PATHS = [
+  '/admin',
+  '/admin/status.json',
+  '/admin/api/events?q=night',
+  '/admin/api/duplicates',
+  '/admin/api/deliveries',
+  '/admin/api/organizations',
+  '/admin/api/audit',
+  '/admin/api/schema-watch',
+  '/admin/api/webhooks',
 ];
 
 /** `EXPLAIN QUERY PLAN` rows under a correlated subquery that do not look up by the correlation. */
@@ -86,9 +103,9 @@ afterAll(async () => {
 
 describe('query plans', () => {
   it.skipIf(usingPostgres)(
-    'looks rows up by their correlation in every correlated subquery behind deliveries, feeds, pages and filters',
+    'looks rows up by their correlation in every correlated subquery behind deliveries, feeds, pages, filters and the admin API',
     async () => {
-      app = await startTestApp();
+      app = await startTestApp({ env: { ADMIN_TOKEN: TEST_SECRETS.adminToken } });
       const handle = app.ctx.database;
       if (handle.dialect !== 'sqlite') throw new Error('SQLite only');
       const recording = recordStatements(handle.sqlite);
@@ -114,6 +131,8 @@ describe('query plans', () => {
         }
         await app.settle();
         for (const path of PATHS) expect((await app.get(path)).status, path).toBe(200);
+        const admin = { authorization: `Bearer ${TEST_SECRETS.adminToken}` };
+        for (const path of ADMIN_PATHS) expect((await app.get(path, admin)).status, path).toBe(200);
       } finally {
         recording.stop();
       }
