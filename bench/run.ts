@@ -202,10 +202,16 @@ async function measureIngest(
   baseline: ServerProcess,
   database: BenchDatabase,
 ) {
-  const stagerBodies = Array.from({ length: 200 }, (_, index) =>
-    stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]),
-  );
-  const eventportBodies = Array.from({ length: 200 }, (_, index) => eventportPost(index));
+  // A fixed number of requests, not a duration: every request sent is answered, so the count of
+  // 2xx answers can be compared exactly with the count of stored deliveries. Every body differs,
+  // in every round, as real deliveries do: a repeated body is recognised and skips processing.
+  const amount = quick ? 1000 : 2500;
+  const stagerBodies = (round: number) =>
+    Array.from({ length: amount }, (_, index) =>
+      stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + round * amount + index)]),
+    );
+  const eventportBodies = (round: number) =>
+    Array.from({ length: amount }, (_, index) => eventportPost(round * amount + index));
   const cycle = (
     bodies: Buffer[],
     headers: (body: Buffer) => Record<string, string>,
@@ -234,24 +240,22 @@ async function measureIngest(
   ] as const) {
     log(`ingest: ${name}`);
     const before = (await database.countDeliveries()).total;
-    // A fixed number of requests, not a duration: every request sent is answered, so the count of
-    // 2xx answers can be compared exactly with the count of stored deliveries.
-    const amount = quick ? 1000 : 2500;
+    let round = 0;
     // The baselines run for the usual duration: a fixed count would be done in about a second.
     const [plain, durable, own] = (await alternating([
       () =>
         load({
           url: `${baseline.url}/ingest`,
-          requests: cycle(bodies, headers, '/ingest'),
+          requests: cycle(bodies(0), headers, '/ingest'),
           duration: DURATION,
         }),
       () =>
         load({
           url: `${baseline.url}/durable`,
-          requests: cycle(bodies, headers, '/durable'),
+          requests: cycle(bodies(0), headers, '/durable'),
           duration: DURATION,
         }),
-      () => load({ url: marquee.url, requests: cycle(bodies, headers, path), amount }),
+      () => load({ url: marquee.url, requests: cycle(bodies(round++), headers, path), amount }),
     ])) as [LoadResult[], LoadResult[], LoadResult[]];
     const processedAfterMs = await waitUntil(
       async () => (await database.countDeliveries()).pending === 0,
@@ -538,15 +542,20 @@ async function measureNotModified(marquee: ServerProcess, baseline: ServerProces
 async function measureFeedUnderIngest(marquee: ServerProcess) {
   log('feed while deliveries arrive at 200/s');
   const path = '/events.rss?city=Amsterdam&limit=1000';
-  const bodies = Array.from({ length: 400 }, (_, index) =>
-    stagerMessage('UPDATE_EVENTS', 9100, [stagerEvent(600_000 + index)]),
-  );
-  const requests = bodies.map((body) => ({
-    method: 'POST' as const,
-    path: '/webhooks/stager',
-    headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-    body: body.toString(),
-  }));
+  // Distinct in every round: a repeated body is recognised and writes nothing.
+  const perRound = Math.ceil(200 * DURATION);
+  const requestsOf = (round: number) =>
+    Array.from({ length: perRound }, (_, index) => {
+      const body = stagerMessage('UPDATE_EVENTS', 9100, [
+        stagerEvent(600_000 + round * perRound + index),
+      ]);
+      return {
+        method: 'POST' as const,
+        path: '/webhooks/stager',
+        headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
+        body: body.toString(),
+      };
+    });
   const quiet: LoadResult[] = [];
   const busy: LoadResult[] = [];
   const deliveries: LoadResult[] = [];
@@ -554,7 +563,7 @@ async function measureFeedUnderIngest(marquee: ServerProcess) {
     quiet.push(await load({ url: `${marquee.url}${path}` }));
     const [feed, posts] = await Promise.all([
       load({ url: `${marquee.url}${path}` }),
-      load({ url: marquee.url, requests, connections: 4, overallRate: 200 }),
+      load({ url: marquee.url, requests: requestsOf(round), connections: 4, overallRate: 200 }),
     ]);
     busy.push(feed);
     deliveries.push(posts);
@@ -748,15 +757,19 @@ async function measureScaleOut(serverUrl: string) {
   log('scale-out: deliveries into two instances on one database vs one instance');
   // Fewer than the ingest section sends, so both setups' runs and drains fit the bench's time.
   const amount = quick ? 1000 : 1500;
-  const bodies = Array.from({ length: 200 }, (_, index) =>
-    stagerMessage('UPDATE_EVENTS', 9200, [stagerEvent(700_000 + index)]),
-  );
-  const requests: autocannon.Request[] = bodies.map((body) => ({
-    method: 'POST',
-    path: '/webhooks/stager',
-    headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-    body: body.toString(),
-  }));
+  // Every body differs, in every round, as real deliveries do: a repeated one skips processing.
+  const requestsOf = (round: number): autocannon.Request[] =>
+    Array.from({ length: amount }, (_, index) => {
+      const body = stagerMessage('UPDATE_EVENTS', 9200, [
+        stagerEvent(700_000 + round * amount + index),
+      ]);
+      return {
+        method: 'POST',
+        path: '/webhooks/stager',
+        headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
+        body: body.toString(),
+      };
+    });
   const oneDatabase = await createBenchDatabase('scale_one', serverUrl);
   const twoDatabase = await createBenchDatabase('scale_two', serverUrl);
   const servers: ServerProcess[] = [];
@@ -768,8 +781,8 @@ async function measureScaleOut(serverUrl: string) {
     const one: SpreadResult[] = [];
     const two: SpreadResult[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
-      one.push(await spread([single], amount, requests, oneDatabase));
-      two.push(await spread(pair, amount, requests, twoDatabase));
+      one.push(await spread([single], amount, requestsOf(round), oneDatabase));
+      two.push(await spread(pair, amount, requestsOf(round), twoDatabase));
     }
     const ratio = medianRatio(two, one);
     rows.push({
