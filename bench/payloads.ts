@@ -126,6 +126,23 @@ export function signStager(body: Buffer): string {
 }
 
 /**
+ * Signed `UPDATE_EVENTS` requests of one event each, for events `firstId` to
+ * `firstId + count - 1`: every body differs, as real deliveries do (a repeated body is recognised
+ * and skips processing). Shaped for autocannon's `requests`.
+ */
+export function stagerUpdateRequests(organizationId: number, firstId: number, count: number) {
+  return Array.from({ length: count }, (_, index) => {
+    const body = stagerMessage('UPDATE_EVENTS', organizationId, [stagerEvent(firstId + index)]);
+    return {
+      method: 'POST' as const,
+      path: '/webhooks/stager',
+      headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
+      body: body.toString(),
+    };
+  });
+}
+
+/**
  * POSTs a signed Stager message to `baseUrl` on a connection of its own, as a sender would, and
  * throws unless it is answered 202. A pooled keep-alive connection is not used: while the bench
  * itself was busy (building a body, a raw insert), the server closed the idle connection as it

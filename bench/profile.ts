@@ -4,7 +4,13 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Session } from 'node:inspector/promises';
 import { FEEDS } from './feeds.js';
-import { deliverStager, signStager, stagerEvent, stagerMessage, stagerSync } from './payloads.js';
+import {
+  deliverStager,
+  stagerEvent,
+  stagerMessage,
+  stagerSync,
+  stagerUpdateRequests,
+} from './payloads.js';
 import { startMarquee, tempDir } from './processes.js';
 import { emptyRenderCaches, startSeededServer, timedGet, type SeededServer } from './render.js';
 
@@ -197,17 +203,8 @@ async function main() {
   const sections: string[] = [];
   sections.push(
     await profileRun('Signed Stager deliveries, 10 connections', async (url) => {
-      // Every body differs, as real deliveries do (a repeated body skips processing): more
-      // than the run can send at 4,000/s.
-      const requests = Array.from({ length: duration * 4000 }, (_, index) => {
-        const body = stagerMessage('UPDATE_EVENTS', 9000, [stagerEvent(500_000 + index)]);
-        return {
-          method: 'POST' as const,
-          path: '/webhooks/stager',
-          headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-          body: body.toString(),
-        };
-      });
+      // More than the run can send at 4,000/s, so that no body repeats.
+      const requests = stagerUpdateRequests(9000, 500_000, duration * 4000);
       const result = await autocannon({ url, connections: 10, duration, requests });
       return `${result['2xx']} deliveries acknowledged in ${result.duration} s (${(result.requests.total / result.duration).toFixed(0)} req/s)`;
     }),

@@ -26,6 +26,7 @@ import {
   stagerMessage,
   stagerResync,
   stagerSync,
+  stagerUpdateRequests,
 } from './payloads.js';
 import { startBaseline, startMarquee, tempDir, type ServerProcess } from './processes.js';
 import { writeReport, type Row } from './report.js';
@@ -241,18 +242,20 @@ async function measureIngest(
     log(`ingest: ${name}`);
     const before = (await database.countDeliveries()).total;
     let round = 0;
+    // The baselines store every body alike: the first round's serve all of theirs.
+    const baselineBodies = bodies(0);
     // The baselines run for the usual duration: a fixed count would be done in about a second.
     const [plain, durable, own] = (await alternating([
       () =>
         load({
           url: `${baseline.url}/ingest`,
-          requests: cycle(bodies(0), headers, '/ingest'),
+          requests: cycle(baselineBodies, headers, '/ingest'),
           duration: DURATION,
         }),
       () =>
         load({
           url: `${baseline.url}/durable`,
-          requests: cycle(bodies(0), headers, '/durable'),
+          requests: cycle(baselineBodies, headers, '/durable'),
           duration: DURATION,
         }),
       () => load({ url: marquee.url, requests: cycle(bodies(round++), headers, path), amount }),
@@ -544,26 +547,15 @@ async function measureFeedUnderIngest(marquee: ServerProcess) {
   const path = '/events.rss?city=Amsterdam&limit=1000';
   // Distinct in every round: a repeated body is recognised and writes nothing.
   const perRound = Math.ceil(200 * DURATION);
-  const requestsOf = (round: number) =>
-    Array.from({ length: perRound }, (_, index) => {
-      const body = stagerMessage('UPDATE_EVENTS', 9100, [
-        stagerEvent(600_000 + round * perRound + index),
-      ]);
-      return {
-        method: 'POST' as const,
-        path: '/webhooks/stager',
-        headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-        body: body.toString(),
-      };
-    });
   const quiet: LoadResult[] = [];
   const busy: LoadResult[] = [];
   const deliveries: LoadResult[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     quiet.push(await load({ url: `${marquee.url}${path}` }));
+    const requests = stagerUpdateRequests(9100, 600_000 + round * perRound, perRound);
     const [feed, posts] = await Promise.all([
       load({ url: `${marquee.url}${path}` }),
-      load({ url: marquee.url, requests: requestsOf(round), connections: 4, overallRate: 200 }),
+      load({ url: marquee.url, requests, connections: 4, overallRate: 200 }),
     ]);
     busy.push(feed);
     deliveries.push(posts);
@@ -757,19 +749,9 @@ async function measureScaleOut(serverUrl: string) {
   log('scale-out: deliveries into two instances on one database vs one instance');
   // Fewer than the ingest section sends, so both setups' runs and drains fit the bench's time.
   const amount = quick ? 1000 : 1500;
-  // Every body differs, in every round, as real deliveries do: a repeated one skips processing.
-  const requestsOf = (round: number): autocannon.Request[] =>
-    Array.from({ length: amount }, (_, index) => {
-      const body = stagerMessage('UPDATE_EVENTS', 9200, [
-        stagerEvent(700_000 + round * amount + index),
-      ]);
-      return {
-        method: 'POST',
-        path: '/webhooks/stager',
-        headers: { 'content-type': 'application/json', 'x-signature': signStager(body) },
-        body: body.toString(),
-      };
-    });
+  // Every body differs, in every round.
+  const requestsOf = (round: number) =>
+    stagerUpdateRequests(9200, 700_000 + round * amount, amount);
   const oneDatabase = await createBenchDatabase('scale_one', serverUrl);
   const twoDatabase = await createBenchDatabase('scale_two', serverUrl);
   const servers: ServerProcess[] = [];
