@@ -85,6 +85,24 @@ export function isShownMember(eb: ExpressionBuilder<Database, 'events'>) {
   );
 }
 
+/** `events` rows linked to another record, as its primary or as its member. */
+export function hasLink(eb: ExpressionBuilder<Database, 'events'>) {
+  return eb.or([
+    eb.exists(
+      eb
+        .selectFrom('event_links')
+        .select('event_links.member_id')
+        .whereRef('event_links.member_id', '=', 'events.id'),
+    ),
+    eb.exists(
+      eb
+        .selectFrom('event_links')
+        .select('event_links.member_id')
+        .whereRef('event_links.primary_id', '=', 'events.id'),
+    ),
+  ]);
+}
+
 /** Members that were published before their merge: calendars show them as tombstones. */
 export function isDuplicateTombstone(eb: ExpressionBuilder<Database, 'events'>) {
   return eb.exists(
@@ -101,13 +119,20 @@ export function isDuplicateTombstone(eb: ExpressionBuilder<Database, 'events'>) 
 /**
  * `events` as outputs show them: a primary with its public member merged in, a member of a
  * public primary marked as its duplicate (a tombstone), the others as they are. Never changes
- * the given objects (they may be cached).
+ * the given objects (they may be cached). `linked`, when given, holds the ids that have a link
+ * (see `hasLink`): only those are looked up, which spares a page of a thousand events two
+ * thousand-value IN lists when few or none are merged.
  */
-export async function applyMerges(db: Queryable, events: readonly Event[]): Promise<Event[]> {
-  if (events.length === 0) return [...events];
+export async function applyMerges(
+  db: Queryable,
+  events: readonly Event[],
+  linked?: ReadonlySet<string>,
+): Promise<Event[]> {
   const ids = events.map((event) => event.id);
+  const lookedUp = linked === undefined ? ids : ids.filter((id) => linked.has(id));
+  if (lookedUp.length === 0) return [...events];
   const links: { member_id: string; primary_id: string }[] = [];
-  for (const part of chunks(ids)) {
+  for (const part of chunks(lookedUp)) {
     links.push(
       ...(await db
         .selectFrom('event_links')

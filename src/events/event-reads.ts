@@ -3,7 +3,7 @@ import type { Queryable } from '../db/connection.js';
 import { READ_COLUMNS } from '../db/event-columns.js';
 import type { EventRow } from '../db/schema.js';
 import { EventCache } from '../cache/event-cache.js';
-import { applyMerges, isDuplicateTombstone, isShownMember } from './duplicates.js';
+import { applyMerges, hasLink, isDuplicateTombstone, isShownMember } from './duplicates.js';
 import { toEvent } from './event-rows.js';
 import type { EventFilter } from './filter.js';
 import { matchesFilter } from './filter-predicate.js';
@@ -159,7 +159,10 @@ export async function findEvents(
   // One row past the page tells whether the page holds every matching row; when it does (most
   // feeds ask for more than there are), the summary is computed from the page itself.
   const pageQuery = <C extends readonly (keyof EventRow)[]>(columns: C) => {
-    const selected = inWindow.select(columns.map((column) => `events.${column}` as const));
+    // Whether a row is linked spares looking up the links of the rows that are not.
+    const selected = inWindow
+      .select(columns.map((column) => `events.${column}` as const))
+      .select((eb) => hasLink(eb).as('linked'));
     // Announcements read the (visibility, first_seen_at, effective_end_at) index backwards.
     const ordered =
       filter.order === 'announced'
@@ -168,7 +171,7 @@ export async function findEvents(
     return ordered.limit(filter.limit + 1).offset(filter.offset);
   };
 
-  let read: { events: Event[]; rows: PageRow[] } | null = null;
+  let read: { events: Event[]; rows: (PageRow & { linked: unknown })[] } | null = null;
   for (let attempt = 0; attempt < PAGE_ATTEMPTS && read === null; attempt += 1) {
     const rows = await pageQuery(PAGE_COLUMNS).execute();
     const events = await eventsOf(db, rows.slice(0, filter.limit), cache);
@@ -214,41 +217,39 @@ export async function findEvents(
           ])
           .executeTakeFirstOrThrow();
   // Events that left the window, and removed or hidden ones, changed the result when they did;
-  // a tombstone that ended left it at its end.
+  // a tombstone that ended left it at its end. Read as two index ranges (the published events
+  // that ended before the window, and the unpublished ones), never the whole table.
   const now = window.now.toISOString();
-  const departed = await db
+  const ended = db
     .selectFrom('events')
     .where(matching)
+    .where('events.visibility', '=', 'public')
+    .where('events.effective_end_at', '<=', lower)
+    .select((eb) => eb.fn.max('events.effective_end_at').as('changed_at'));
+  const unpublished = db
+    .selectFrom('events')
+    .where(matching)
+    .where('events.visibility', 'in', UNPUBLISHED_VISIBILITIES)
     .select((eb) => {
-      const ended = eb
-        .case()
-        .when(
-          eb.and([
-            eb('events.visibility', '=', 'public'),
-            eb('events.effective_end_at', '<=', lower),
-          ]),
-        )
-        .then(eb.ref('events.effective_end_at'));
-      const changedAt = (
-        tombstones
-          ? ended
-              .when(
-                eb.and([
-                  eb('events.withdrawn_at', 'is not', null),
-                  eb('events.effective_end_at', '<=', now),
-                  eb('events.effective_end_at', '>', eb.ref('events.last_changed_at')),
-                ]),
-              )
-              .then(eb.ref('events.effective_end_at'))
-          : ended
-      )
-        .else(eb.ref('events.last_changed_at'))
-        .end();
-      return [eb.fn.max(changedAt).as('last_change')];
-    })
-    .where((eb) =>
-      eb.or([eb('events.visibility', '!=', 'public'), eb('events.effective_end_at', '<=', lower)]),
-    )
+      const changedAt = tombstones
+        ? eb
+            .case()
+            .when(
+              eb.and([
+                eb('events.withdrawn_at', 'is not', null),
+                eb('events.effective_end_at', '<=', now),
+                eb('events.effective_end_at', '>', eb.ref('events.last_changed_at')),
+              ]),
+            )
+            .then(eb.ref('events.effective_end_at'))
+            .else(eb.ref('events.last_changed_at'))
+            .end()
+        : eb.ref('events.last_changed_at');
+      return eb.fn.max(changedAt).as('changed_at');
+    });
+  const departed = await db
+    .selectFrom(ended.unionAll(unpublished).as('departed'))
+    .select((eb) => eb.fn.max('departed.changed_at').as('last_change'))
     .executeTakeFirst();
 
   // Never before the installation's start: the same for every instance on one database, and a
@@ -274,7 +275,11 @@ export async function findEvents(
   const expiresAt = expiries.length > 0 ? new Date(Math.min(...expiries)) : null;
   return {
     total: Number(summary.total),
-    events: await applyMerges(db, read.events),
+    events: await applyMerges(
+      db,
+      read.events,
+      new Set(read.rows.filter((row) => Boolean(row.linked)).map((row) => row.id)),
+    ),
     lastModified: new Date(lastModified),
     expiresAt,
   };

@@ -425,6 +425,22 @@ describe('HTTP caching', () => {
     },
   );
 
+  it('moves Last-Modified to the end of an event that left the window without a write', async () => {
+    let now = new Date('2026-12-05T20:00:00Z');
+    app = await appWithEvents({}, () => now);
+    const first = (await (await app.get('/api/events?limit=1')).json()) as {
+      events: { id: string; end: string }[];
+    };
+    expect(first.events[0]?.id).toBe('stager-583920');
+    const end = new Date(first.events[0]!.end).getTime();
+    const before = new Date((await app.get('/events.rss')).headers.get('last-modified')!).getTime();
+    expect(before).toBeLessThan(end);
+    now = new Date(end + 60_000);
+    const response = await app.get('/events.rss');
+    expect(new Date(response.headers.get('last-modified')!).getTime()).toBe(end);
+    expect(await response.text()).not.toContain('stager-583920');
+  });
+
   it('never moves Last-Modified backwards when an event is removed', async () => {
     let now = FIXED_NOW;
     app = await appWithEvents({}, () => now);
