@@ -65,6 +65,15 @@ const RETRY_MAX_MS = 30_000;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * The least time from one batch's start to the next one's while fewer than a full batch wait.
+ * A stream of small deliveries (a few hundred a second) would otherwise be processed one or two
+ * at a time: a commit and a new data version per delivery, and every cached feed a reader asks
+ * for rendered again after each. Spaced, the stream is processed in a few batches a second; a
+ * backlog (a full batch waiting) goes on at once, and a delivery after a quiet spell at once too.
+ */
+export const BATCH_SPACING_MS = 100;
+
 /** A delivery whose processing began this often without finishing is set aside as failed. */
 export const MAX_ATTEMPTS = 5;
 /** How long one delivery's processing may take by default. */
@@ -136,6 +145,8 @@ export class InboxProcessor {
   private wake = false;
   private stopped = false;
   private readonly parsed = new Map<number, unknown>();
+  /** When the last batch of small deliveries began (performance.now()). */
+  private lastBatchAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly deps: {
@@ -151,6 +162,8 @@ export class InboxProcessor {
       instanceId: string;
       /** How long one delivery's processing may take. */
       budgetMs?: number;
+      /** BATCH_SPACING_MS unless given. */
+      batchSpacingMs?: number;
       /** CITY_ALIASES, for matching cross-source duplicates at ingest. */
       cityAliases?: CityAliases;
     },
@@ -243,8 +256,17 @@ export class InboxProcessor {
    */
   private async processNext(): Promise<boolean> {
     const { db, gate } = this.deps;
-    const pending = await findPendingDeliveries(db, MAX_BATCH);
+    let pending = await findPendingDeliveries(db, MAX_BATCH);
     if (pending.length === 0) return false;
+    const spacing = this.deps.batchSpacingMs ?? BATCH_SPACING_MS;
+    const wait = this.lastBatchAt + spacing - performance.now();
+    if (wait > 0 && !fillsBatch(pending)) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (this.stopped) return false;
+      // More arrived meanwhile; on PostgreSQL another instance may have taken some.
+      pending = await findPendingDeliveries(db, MAX_BATCH);
+      if (pending.length === 0) return false;
+    }
     const wornOut = pending.filter((delivery) => delivery.attempts >= MAX_ATTEMPTS);
     if (wornOut.length > 0) {
       await gate.relaxed(() => this.setAside(wornOut));
@@ -257,6 +279,7 @@ export class InboxProcessor {
     }
     const firstLarge = pending.findIndex((delivery) => delivery.bodySize > LARGE_BODY_BYTES);
     const small = firstLarge === -1 ? pending : pending.slice(0, firstLarge);
+    this.lastBatchAt = performance.now();
     await this.processNextBatch(withinByteBudget(small));
     return true;
   }
@@ -752,6 +775,12 @@ class PartialWriteError extends Error {
 /** Bursts of small deliveries share a transaction; a large one (a sync) gets one of its own. */
 const MAX_BATCH = 50;
 const MAX_BATCH_BYTES = 1_000_000;
+
+/** Whether `pending` (at most MAX_BATCH) is a backlog: as many deliveries or bytes as a batch takes. */
+function fillsBatch(pending: readonly { bodySize: number }[]): boolean {
+  if (pending.length >= MAX_BATCH) return true;
+  return pending.reduce((bytes, delivery) => bytes + delivery.bodySize, 0) >= MAX_BATCH_BYTES;
+}
 
 /** The ids of the first pending deliveries whose bodies fit the batch's byte budget (at least one). */
 function withinByteBudget(pending: readonly { id: number; bodySize: number }[]): number[] {
