@@ -146,6 +146,50 @@ describe('ResponseStore', () => {
     expect(encodes).toBe(2_001);
   });
 
+  it('renders URLs asked once one at a time, back to back while nothing is answered from the store', async () => {
+    const store = new ResponseStore();
+    let running = 0;
+    let most = 0;
+    const spans: [number, number][] = [];
+    const slowRender = (text: string) => async () => {
+      const started = performance.now();
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      running -= 1;
+      spans.push([started, performance.now()]);
+      return response(text);
+    };
+    const answers = await Promise.all(
+      ['a', 'b', 'c'].map((key) => store.getOrRender(key, 1, now, slowRender(key))),
+    );
+    expect(answers.map((answer) => answer.etag)).toEqual(['"a"', '"b"', '"c"']);
+    expect(most).toBe(1);
+    // No hits: no pause between them (a pause would be three times the 30 ms render).
+    expect(spans[1]![0] - spans[0]![1]).toBeLessThan(60);
+    expect(spans[2]![0] - spans[1]![1]).toBeLessThan(60);
+  });
+
+  it('pauses between renders of URLs asked once while it answers hits, three times the last render', async () => {
+    const store = new ResponseStore();
+    await askedBefore(store, 'polled');
+    await store.getOrRender('polled', 1, now, async () => response('polled'));
+    const spans: [number, number][] = [];
+    const slowRender = (text: string) => async () => {
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      spans.push([started, performance.now()]);
+      return response(text);
+    };
+    const first = store.getOrRender('a', 1, now, slowRender('a'));
+    const second = store.getOrRender('b', 1, now, slowRender('b'));
+    await first;
+    // A polled feed answered from the store between the two.
+    expect((await store.getOrRender('polled', 1, now, slowRender('unused'))).etag).toBe('"polled"');
+    await second;
+    expect(spans[1]![0] - spans[0]![1]).toBeGreaterThanOrEqual(80);
+  });
+
   it('renders again once a shown event left the window', async () => {
     const store = new ResponseStore();
     const expiresAt = new Date(now.getTime() + 1000);
