@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DurabilityGate } from '../../src/db/durability.js';
-import { InboxProcessor } from '../../src/inbox/processor.js';
 import { stagerEvent, stagerMessage, startFor } from '../helpers/contract-payloads.js';
+import { processorOn } from '../helpers/processor.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /** Far longer than posting a few deliveries takes, so that what is asserted is not a race. */
@@ -21,14 +20,7 @@ describe('processing batches', () => {
     await test.ctx.inbox.stop();
     const batches: number[] = [];
     const processed: number[] = [];
-    const processor = new InboxProcessor({
-      db: test.ctx.database.db,
-      gate: new DurabilityGate(test.ctx.database),
-      sources: test.ctx.inbox.sources,
-      defaultDurationHours: test.ctx.config.defaultDurationHours,
-      now: test.ctx.now,
-      logger: test.ctx.logger,
-      instanceId: 'test',
+    const processor = processorOn(test, {
       batchSpacingMs: SPACING_MS,
       hooks: {
         onEventsChanged: () => batches.push(performance.now()),

@@ -1,8 +1,7 @@
 import type { KyselyPlugin } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DurabilityGate } from '../../src/db/durability.js';
-import { InboxProcessor } from '../../src/inbox/processor.js';
 import { stagerEvent, stagerMessage, startFor } from '../helpers/contract-payloads.js';
+import { processorOn } from '../helpers/processor.js';
 import { fixture, startTestApp, type TestApp } from '../helpers/test-app.js';
 
 describe('processing failures', () => {
@@ -68,15 +67,8 @@ describe('processing failures', () => {
       },
       transformResult: async (args) => args.result,
     };
-    const processor = new InboxProcessor({
+    const processor = processorOn(test, {
       db: test.ctx.database.db.withPlugin(failSecondGenreWrite),
-      gate: new DurabilityGate(test.ctx.database),
-      sources: test.ctx.inbox.sources,
-      defaultDurationHours: test.ctx.config.defaultDurationHours,
-      now: test.ctx.now,
-      logger: test.ctx.logger,
-      instanceId: 'test',
-      hooks: { onEventsChanged: () => undefined, onProcessed: () => undefined },
     });
     processor.notify();
     await processor.idle();
