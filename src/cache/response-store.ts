@@ -158,9 +158,9 @@ function isCurrent(stored: Stored, dataVersion: number, now: Date): boolean {
 /**
  * Runs work one at a time, each on an event-loop turn of its own, for renders of URLs asked once
  * (a crawler, a flood of distinct filters). While the store also answers hits (polled feeds),
- * each waits three times as long as the one before it took: a flood of cold renders gets a quarter of
- * the thread and the feeds being polled the rest (on 10 connections each, the cached feed kept
- * 0.3x of its rate before). With no hits between them, they run back to back.
+ * each waits three times as long as the one before it took: a flood of cold renders gets a
+ * quarter of the thread and the feeds being polled the rest (on 10 connections each, the cached
+ * feed kept 0.3x of its rate before). With no hits between them, they run back to back.
  */
 class TurnTaking {
   private tail: Promise<unknown> = Promise.resolve();

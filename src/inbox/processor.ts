@@ -72,7 +72,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * for rendered again after each. Spaced, the stream is processed in a few batches a second; a
  * backlog (a full batch waiting) goes on at once, and a delivery after a quiet spell at once too.
  */
-export const BATCH_SPACING_MS = 100;
+const BATCH_SPACING_MS = 100;
 
 /** A delivery whose processing began this often without finishing is set aside as failed. */
 export const MAX_ATTEMPTS = 5;
