@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 
 /** A response as rendered from the data. */
@@ -188,9 +189,9 @@ class TurnTaking {
 
   private async turn(): Promise<void> {
     // The I/O callbacks waiting now (requests that arrived during the last render) run first.
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     if (this.hits() > this.hitsAfterLast) {
-      await new Promise((resolve) => setTimeout(resolve, RENDER_GAP_FACTOR * this.lastMs));
+      await sleep(RENDER_GAP_FACTOR * this.lastMs);
     }
   }
 }

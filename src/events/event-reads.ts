@@ -220,15 +220,12 @@ export async function findEvents(
   // a tombstone that ended left it at its end. Read as two index ranges (the published events
   // that ended before the window, and the unpublished ones), never the whole table.
   const now = window.now.toISOString();
-  const ended = db
-    .selectFrom('events')
-    .where(matching)
+  const matchingRows = db.selectFrom('events').where(matching);
+  const ended = matchingRows
     .where('events.visibility', '=', 'public')
     .where('events.effective_end_at', '<=', lower)
     .select((eb) => eb.fn.max('events.effective_end_at').as('changed_at'));
-  const unpublished = db
-    .selectFrom('events')
-    .where(matching)
+  const unpublished = matchingRows
     .where('events.visibility', 'in', UNPUBLISHED_VISIBILITIES)
     .select((eb) => {
       const changedAt = tombstones

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Db, Queryable } from '../db/connection.js';
 import type { DurabilityGate } from '../db/durability.js';
@@ -62,8 +63,6 @@ export interface ProcessorHooks {
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The least time from one batch's start to the next one's while fewer than a full batch wait.
@@ -261,7 +260,7 @@ export class InboxProcessor {
     const spacing = this.deps.batchSpacingMs ?? BATCH_SPACING_MS;
     const wait = this.lastBatchAt + spacing - performance.now();
     if (wait > 0 && !fillsBatch(pending)) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await sleep(wait);
       if (this.stopped) return false;
       // More arrived meanwhile; on PostgreSQL another instance may have taken some.
       pending = await findPendingDeliveries(db, MAX_BATCH);
