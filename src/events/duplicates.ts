@@ -212,15 +212,32 @@ export async function matchDuplicates(
   const unlinked = records.filter((row) => row.visibility === 'public' && !linked.has(row.id));
   // Indexed by city and date: each group reads its city's records of one day or two.
   const groups = new Map<string, MatchRow[]>();
+  const byCity = new Map<string, MatchRow[]>();
   for (const row of unlinked) {
     if (row.venue_city === null) continue;
-    const key = `${options.cityAliases.canonical(row.venue_city)}|${localDateKey(new Date(row.starts_at), row.time_zone)}`;
+    const city = options.cityAliases.canonical(row.venue_city);
+    const key = `${city}|${localDateKey(new Date(row.starts_at), row.time_zone)}`;
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [row]);
     else group.push(row);
+    const cityRows = byCity.get(city);
+    if (cityRows === undefined) byCity.set(city, [row]);
+    else cityRows.push(row);
+  }
+  // One lookup per city first: where no other source has a record in these dates (every city
+  // of an installation with one source), no day needs its own.
+  const citiesWithOthers = new Set<string>();
+  for (const [city, rows] of byCity) {
+    const other = await othersNear(db, rows, options.cityAliases)
+      .select('events.id')
+      .limit(1)
+      .executeTakeFirst();
+    if (other !== undefined) citiesWithOthers.add(city);
   }
   const taken = new Set<string>();
   for (const group of groups.values()) {
+    const first = group[0] as MatchRow;
+    if (!citiesWithOthers.has(options.cityAliases.canonical(first.venue_city as string))) continue;
     const candidates = await loadCandidates(db, group, options.cityAliases);
     if (candidates.length === 0) continue;
     const decided = await findPairs(
@@ -326,28 +343,36 @@ export async function raisePartnerRevisions(
   await bumpRevisions(db, [...partners], now.toISOString());
 }
 
-/** The other source's public records of the group's city, on the group's date or next to it. */
-async function loadCandidates(
-  db: Queryable,
-  group: readonly MatchRow[],
-  aliases: CityAliases,
-): Promise<MatchRow[]> {
-  const first = group[0] as MatchRow;
+/**
+ * Public records of a source other than the rows', in the rows' city, from a local date before
+ * their first start to one after their last.
+ */
+function othersNear(db: Queryable, rows: readonly MatchRow[], aliases: CityAliases) {
+  const first = rows[0] as MatchRow;
   // Only another source's records can be candidates: looked up by source in the index, a
   // sync's own thousands of records of the city are never read.
-  const otherSources = SOURCE_NAMES.filter((source) => group.some((row) => row.source !== source));
-  const starts = group.map((row) => new Date(row.starts_at).getTime());
+  const otherSources = SOURCE_NAMES.filter((source) => rows.some((row) => row.source !== source));
+  const starts = rows.map((row) => new Date(row.starts_at).getTime());
   // A local date spans at most 26 hours of instants either side of a start on it.
   const from = new Date(Math.min(...starts) - DAY_MS - 2 * 3_600_000).toISOString();
   const to = new Date(Math.max(...starts) + DAY_MS + 2 * 3_600_000).toISOString();
   return db
     .selectFrom('events')
-    .select(MATCH_COLUMNS)
     .where('city_key', 'in', aliases.spellingsOf(first.venue_city as string))
     .where('source', 'in', otherSources)
     .where('starts_at', '>=', from)
     .where('starts_at', '<=', to)
-    .where('visibility', '=', 'public')
+    .where('visibility', '=', 'public');
+}
+
+/** The other source's unlinked public records of the group's city, on its date or next to it. */
+async function loadCandidates(
+  db: Queryable,
+  group: readonly MatchRow[],
+  aliases: CityAliases,
+): Promise<MatchRow[]> {
+  return othersNear(db, group, aliases)
+    .select(MATCH_COLUMNS)
     .where((eb) =>
       eb.not(
         eb.exists(
