@@ -43,6 +43,36 @@ const recordArbitrary = fc.record({
 
 type Input = typeof recordArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
+const TOMBSTONE_EXAMPLE: Input[] = [
+  {
+    key: 0,
+    source: 'stager',
+    title: 'Night Tapes',
+    venue: 'Harry Klein',
+    city: 'München',
+    minutes: 0,
+    ticket: null,
+  },
+  {
+    key: 1,
+    source: 'eventport',
+    title: 'Other Act',
+    venue: 'Harry Klein',
+    city: 'Munich',
+    minutes: 0,
+    ticket: null,
+  },
+  {
+    key: 1,
+    source: 'eventport',
+    title: 'Night Tapes',
+    venue: 'Harry Klein',
+    city: 'Munich',
+    minutes: 0,
+    ticket: null,
+  },
+];
+
 function normalized(input: Input): NormalizedEvent {
   return buildEvent({
     id: eventId(input.source, `p${input.key}`),
@@ -135,7 +165,9 @@ describe('merging duplicates', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      // Random runs merge published records only by chance; this one always does: two shows
+      // published apart, then the second retitled to match the first.
+      { numRuns: 60, examples: [[TOMBSTONE_EXAMPLE]] },
     );
     // The runs did merge, published records among them.
     expect(merges).toBeGreaterThan(0);
